@@ -13,48 +13,10 @@ public static class SchemaGenerator
     /// <summary>The Avro namespace of every contract and the C# namespace it maps to.</summary>
     public static readonly KeyValuePair<string, string> NamespaceMapping = new("safehaven.v1", "SafeHaven.Schemas");
 
-    /// <summary>
-    /// Parses every <c>*.avsc</c> under <paramref name="schemasDirectory"/> and returns them
-    /// dependencies first, each with its file's own text.
-    /// </summary>
-    public static IReadOnlyList<(Schema Schema, string Text)> ParseAll(string schemasDirectory)
-    {
-        var pending = Directory.GetFiles(schemasDirectory, "*.avsc")
-            .OrderBy(f => f, StringComparer.Ordinal)
-            .ToDictionary(f => f, File.ReadAllText);
-        var ordered = new List<(Schema, string)>();
-        // A file parses once the records it names are known. A failed parse can leave its own
-        // name registered, so every attempt starts from fresh names and the accepted prefix.
-        while (pending.Count > 0)
-        {
-            var lastError = "";
-            var accepted = false;
-            foreach (var (file, text) in pending)
-            {
-                try
-                {
-                    var union = (UnionSchema)ParseUnion(ordered.Select(o => o.Item2).Append(text));
-                    ordered.Add((union.Schemas[^1], text));
-                    pending.Remove(file);
-                    accepted = true;
-                    break;
-                }
-                catch (SchemaParseException e)
-                {
-                    lastError = $"{Path.GetFileName(file)}: {e.Message}";
-                }
-            }
-            if (!accepted)
-            {
-                throw new InvalidDataException($"schemas do not parse: {lastError}");
-            }
-        }
-        return ordered;
-    }
-
-    /// <summary>Parses several schema texts as one union, so later ones may name earlier ones.</summary>
-    public static Schema ParseUnion(IEnumerable<string> texts) =>
-        Schema.Parse("[" + string.Join(",", texts) + "]", new SchemaNames(), null);
+    /// <summary>Parses every <c>*.avsc</c> under <paramref name="schemasDirectory"/>, dependencies first.</summary>
+    public static IReadOnlyList<(string File, Schema Schema, string Text)> ParseAll(string schemasDirectory) =>
+        ContractSchemas.ParseInOrder(Directory.GetFiles(schemasDirectory, "*.avsc")
+            .Select(f => (Path.GetFileName(f), File.ReadAllText(f))));
 
     /// <summary>Generates the C# files: file name → content, deterministic for the same input.</summary>
     public static SortedDictionary<string, string> Generate(string schemasDirectory)

@@ -1,0 +1,91 @@
+using System.Globalization;
+using SafeHaven.Core.Rules;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Core.Detector;
+
+/// <summary>
+/// Applies rules to samples. Pure and deterministic: output depends only on the samples and the
+/// state store, never on a clock, so replaying a trace gives the same detections.
+/// </summary>
+public sealed class DetectorEngine
+{
+    private const double NsPerSecond = 1e9;
+    private volatile RuleSet _rules;
+
+    /// <summary>Creates an engine for <paramref name="rules"/>.</summary>
+    public DetectorEngine(RuleSet rules) => _rules = rules ?? throw new ArgumentNullException(nameof(rules));
+
+    /// <summary>The rules in force.</summary>
+    public RuleSet Rules => _rules;
+
+    /// <summary>Swaps the rules atomically (reload); state of rules that keep their name survives.</summary>
+    public void Replace(RuleSet rules) => _rules = rules ?? throw new ArgumentNullException(nameof(rules));
+
+    /// <summary>Events per second of a window count.</summary>
+    public static double Rate(long count, long intervalNs) => count * NsPerSecond / intervalNs;
+
+    /// <summary>
+    /// Evaluates every rule against one valid sample (see <see cref="SampleValidator"/>) and
+    /// appends the detections it causes to <paramref name="detections"/>.
+    /// </summary>
+    public void Evaluate(CounterSample sample, IRuleStateStore store, ICollection<Detection> detections)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(detections);
+        string? entityId = null;
+        foreach (var rule in _rules.Rules)
+        {
+            if (!sample.values.TryGetValue(rule.Counter, out var count))
+            {
+                continue;
+            }
+            entityId ??= EntityIds.Of(sample.entity);
+            var key = StateKey(entityId, rule.Name);
+            var state = store.Find(key) ?? default;
+            var rate = Rate(count, sample.intervalNs);
+            var next = Step(rule, state, rate, sample);
+            if (next != state)
+            {
+                store.Put(key, next);
+            }
+            if (next.Hot && !state.Hot)
+            {
+                detections.Add(NewDetection(rule, sample, rate, next.RunStartNs));
+            }
+        }
+    }
+
+    /// <summary>The state store key of an entity and rule.</summary>
+    public static string StateKey(string entityId, string rule) => entityId + "#" + rule;
+
+    private static RuleState Step(Rule rule, RuleState s, double rate, CounterSample sample)
+    {
+        if (rate > rule.Threshold)
+        {
+            var runStart = s.Above == 0 ? sample.timestampNs - sample.intervalNs : s.RunStartNs;
+            var above = s.Above == int.MaxValue ? s.Above : s.Above + 1;
+            var fires = !s.Hot && above >= rule.Sustain && sample.timestampNs >= s.CooldownUntilNs;
+            return fires
+                ? new RuleState(above, runStart, true, sample.timestampNs + rule.Cooldown.Ticks * 100)
+                : s with { Above = above, RunStartNs = runStart };
+        }
+        // Below ε the run ends; the entity stays hot until it also drops below the clear bound.
+        return s with { Above = 0, RunStartNs = 0, Hot = s.Hot && rate >= rule.ClearBelow };
+    }
+
+    private static Detection NewDetection(Rule rule, CounterSample sample, double rate, long runStartNs) => new()
+    {
+        detectionId = string.Create(CultureInfo.InvariantCulture, $"{sample.host}:{sample.seq}:{rule.Name}"),
+        entity = sample.entity,
+        rule = rule.Name,
+        counter = rule.Counter,
+        rate = rate,
+        threshold = rule.Threshold,
+        scope = rule.Scope,
+        detectedAtNs = sample.timestampNs,
+        firstSampleAtNs = runStartNs,
+        sampleSeq = sample.seq,
+    };
+}

@@ -1,0 +1,67 @@
+using System.Buffers.Binary;
+
+namespace SafeHaven.Core.Detector;
+
+/// <summary>
+/// Per entity and rule memory of the detector: how many samples in a row were above ε, when
+/// that run started, whether the entity is hot and until when it cools down. Everything is in
+/// sample time (ns), never wall clock, so replays reproduce detections exactly.
+/// </summary>
+/// <param name="Above">Consecutive above-threshold samples.</param>
+/// <param name="RunStartNs">Window start of the first sample of the current above-threshold run.</param>
+/// <param name="Hot">Fired and not yet below the rule's clear bound.</param>
+/// <param name="CooldownUntilNs">No new detection before this sample time.</param>
+public readonly record struct RuleState(int Above, long RunStartNs, bool Hot, long CooldownUntilNs)
+{
+    /// <summary>Size of <see cref="ToBytes"/>.</summary>
+    public const int Size = 21;
+
+    /// <summary>Fixed-size binary form, for state stores and changelogs.</summary>
+    public byte[] ToBytes()
+    {
+        var b = new byte[Size];
+        BinaryPrimitives.WriteInt32LittleEndian(b, Above);
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(4), RunStartNs);
+        b[12] = Hot ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(13), CooldownUntilNs);
+        return b;
+    }
+
+    /// <summary>Reads <see cref="ToBytes"/> output.</summary>
+    /// <exception cref="FormatException">Wrong length.</exception>
+    public static RuleState FromBytes(ReadOnlySpan<byte> b) => b.Length == Size
+        ? new(BinaryPrimitives.ReadInt32LittleEndian(b), BinaryPrimitives.ReadInt64LittleEndian(b[4..]), b[12] != 0,
+            BinaryPrimitives.ReadInt64LittleEndian(b[13..]))
+        : throw new FormatException($"rule state must be {Size} bytes, got {b.Length}");
+}
+
+/// <summary>Where the detector keeps <see cref="RuleState"/>s (a Streamiz store, or a dictionary in tests).</summary>
+public interface IRuleStateStore
+{
+    /// <summary>State for <paramref name="key"/>, or null when none.</summary>
+    RuleState? Find(string key);
+
+    /// <summary>Stores state for <paramref name="key"/>.</summary>
+    void Put(string key, RuleState state);
+
+    /// <summary>Forgets <paramref name="key"/> (state back to initial).</summary>
+    void Delete(string key);
+}
+
+/// <summary>A <see cref="IRuleStateStore"/> in a dictionary: for one process and for tests.</summary>
+public sealed class InMemoryRuleStateStore : IRuleStateStore
+{
+    private readonly Dictionary<string, RuleState> _states = new(StringComparer.Ordinal);
+
+    /// <summary>Number of stored states.</summary>
+    public int Count => _states.Count;
+
+    /// <inheritdoc/>
+    public RuleState? Find(string key) => _states.TryGetValue(key, out var s) ? s : null;
+
+    /// <inheritdoc/>
+    public void Put(string key, RuleState state) => _states[key] = state;
+
+    /// <inheritdoc/>
+    public void Delete(string key) => _states.Remove(key);
+}

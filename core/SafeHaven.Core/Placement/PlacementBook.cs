@@ -1,0 +1,107 @@
+namespace SafeHaven.Core.Placement;
+
+/// <summary>What the planner knows of one actuator: where it runs and what it can do.</summary>
+/// <param name="ActuatorId">Actuator id (commands are keyed by it).</param>
+/// <param name="Datacenter">Its datacenter.</param>
+/// <param name="Host">Host (or hypervisor) it runs on.</param>
+/// <param name="Levels">Isolation levels it executes.</param>
+/// <param name="IsolationPool">Core level: CPUs reserved for isolated entities.</param>
+public sealed record ActuatorInfo(string ActuatorId, string Datacenter, string Host, IReadOnlySet<string> Levels, CpuList IsolationPool);
+
+/// <summary>
+/// The planner's ledger of isolation slots: exclusive CPUs of each host's pool, and whole hosts
+/// or hypervisors handed to one suspect. A slot is held by at most one entity at a time, which
+/// is what keeps two concurrent detections from being sent to the same place.
+/// Not thread-safe: the planner owns it from one thread.
+/// </summary>
+public sealed class PlacementBook
+{
+    private readonly Dictionary<string, ActuatorInfo> _actuators = new(StringComparer.Ordinal);
+    // slot key ("actuator#cpu:N" or "actuator#host") -> entity id holding it
+    private readonly Dictionary<string, string> _slots = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _byEntity = new(StringComparer.Ordinal);
+
+    /// <summary>Known actuators.</summary>
+    public IReadOnlyCollection<ActuatorInfo> Actuators => _actuators.Values;
+
+    /// <summary>Adds or updates an actuator (from the inventory).</summary>
+    public void Upsert(ActuatorInfo actuator)
+    {
+        ArgumentNullException.ThrowIfNull(actuator);
+        _actuators[actuator.ActuatorId] = actuator;
+    }
+
+    /// <summary>The actuator with this id, or null.</summary>
+    public ActuatorInfo? Find(string actuatorId) => _actuators.GetValueOrDefault(actuatorId);
+
+    /// <summary>The actuator on <paramref name="host"/> offering <paramref name="level"/>, or null.</summary>
+    public ActuatorInfo? OnHost(string datacenter, string host, string level) =>
+        _actuators.Values.Where(a => a.Datacenter == datacenter && a.Host == host && a.Levels.Contains(level))
+            .OrderBy(a => a.ActuatorId, StringComparer.Ordinal).FirstOrDefault();
+
+    /// <summary>
+    /// Reserves one free CPU of <paramref name="actuator"/>'s pool for <paramref name="entityId"/>
+    /// (lowest number first, so placement is deterministic). An entity already holding a CPU there
+    /// gets the same one back.
+    /// </summary>
+    public CpuList? ReserveCore(ActuatorInfo actuator, string entityId)
+    {
+        ArgumentNullException.ThrowIfNull(actuator);
+        foreach (var cpu in actuator.IsolationPool.Cpus)
+        {
+            var slot = $"{actuator.ActuatorId}#cpu:{cpu}";
+            if (_slots.TryGetValue(slot, out var holder) && holder == entityId)
+            {
+                return CpuList.Of([cpu]);
+            }
+        }
+        foreach (var cpu in actuator.IsolationPool.Cpus)
+        {
+            if (TryTake($"{actuator.ActuatorId}#cpu:{cpu}", entityId))
+            {
+                return CpuList.Of([cpu]);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Reserves the whole host of <paramref name="actuator"/> for <paramref name="entityId"/>.</summary>
+    public bool ReserveHost(ActuatorInfo actuator, string entityId)
+    {
+        ArgumentNullException.ThrowIfNull(actuator);
+        var slot = $"{actuator.ActuatorId}#host";
+        return (_slots.TryGetValue(slot, out var holder) && holder == entityId) || TryTake(slot, entityId);
+    }
+
+    /// <summary>Entity holding a slot, or null when free.</summary>
+    public string? Holder(string actuatorId, int cpu) => _slots.GetValueOrDefault($"{actuatorId}#cpu:{cpu}");
+
+    /// <summary>Number of slots held.</summary>
+    public int HeldCount => _slots.Count;
+
+    /// <summary>Frees every slot <paramref name="entityId"/> holds.</summary>
+    public void Release(string entityId)
+    {
+        if (_byEntity.Remove(entityId, out var slots))
+        {
+            foreach (var slot in slots)
+            {
+                _slots.Remove(slot);
+            }
+        }
+    }
+
+    private bool TryTake(string slot, string entityId)
+    {
+        if (!_slots.TryAdd(slot, entityId))
+        {
+            return false;
+        }
+        if (!_byEntity.TryGetValue(entityId, out var list))
+        {
+            _byEntity[entityId] = list = [];
+        }
+        list.Add(slot);
+        return true;
+    }
+}

@@ -1,0 +1,167 @@
+using System.Globalization;
+using SafeHaven.Schemas;
+using DetectionRecord = SafeHaven.Schemas.Detection;
+
+namespace SafeHaven.Core.Placement;
+
+/// <summary>What the planner decided for a detection or result: a command, or why there is none.</summary>
+/// <param name="Command">The command to send, or null.</param>
+/// <param name="Reasons">Every step of the reasoning, escalations included.</param>
+public sealed record PlanDecision(IsolationCommand? Command, IReadOnlyList<string> Reasons);
+
+/// <summary>Planner settings.</summary>
+/// <param name="CommandTtl">How long an actuator may still start a command (deadline = issued + ttl).</param>
+/// <param name="DryRun">Mark every command as a dry run.</param>
+public sealed record PlannerSettings(TimeSpan CommandTtl, bool DryRun = false);
+
+/// <summary>
+/// Decides where a detected entity goes. It starts at the cheapest level that breaks the rule's
+/// scope (DESIGN §2), and climbs one level at a time while a level has no actuator, no free
+/// slot, or the entity cannot move at it. Pure: the clock is injected, I/O is the caller's.
+/// </summary>
+public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettings settings)
+{
+    private readonly Dictionary<string, (DetectionRecord Detection, string Level, string EntityId)> _pending = new(StringComparer.Ordinal);
+    private long _sequence;
+
+    /// <summary>Commands issued and not yet answered.</summary>
+    public int Pending => _pending.Count;
+
+    /// <summary>Plans the isolation of a detected entity, starting at its scope's minimum level.</summary>
+    public PlanDecision Plan(DetectionRecord detection)
+    {
+        ArgumentNullException.ThrowIfNull(detection);
+        var reasons = new List<string>();
+        string level;
+        try
+        {
+            level = Scopes.MinimumLevel(detection.scope);
+        }
+        catch (ArgumentException e)
+        {
+            return new PlanDecision(null, [e.Message]);
+        }
+        return PlanFrom(detection, level, reasons);
+    }
+
+    /// <summary>
+    /// Takes an actuator's result: success keeps the slot; failure frees it and tries the next
+    /// level up. Results for commands this planner did not issue are ignored.
+    /// </summary>
+    public PlanDecision OnResult(IsolationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (!_pending.Remove(result.commandId, out var p))
+        {
+            return new PlanDecision(null, [$"result for unknown command {result.commandId}"]);
+        }
+        if (result.status is ResultStatus.Succeeded or ResultStatus.Skipped)
+        {
+            return new PlanDecision(null, [$"{p.EntityId} isolated at level {p.Level} ({result.status})"]);
+        }
+        book.Release(p.EntityId);
+        var reasons = new List<string> { $"level {p.Level}: actuator reported {result.status}: {result.error}" };
+        var next = Levels.Next(p.Level);
+        if (next is null)
+        {
+            reasons.Add("no level above " + p.Level + ": entity stays where it is");
+            return new PlanDecision(null, reasons);
+        }
+        return PlanFrom(p.Detection, next, reasons);
+    }
+
+    private PlanDecision PlanFrom(DetectionRecord d, string level, List<string> reasons)
+    {
+        string entityId;
+        try
+        {
+            entityId = EntityIds.Of(d.entity);
+        }
+        catch (ArgumentException e)
+        {
+            return new PlanDecision(null, [$"invalid entity: {e.Message}"]);
+        }
+        for (string? l = level; l is not null; l = Levels.Next(l))
+        {
+            var (actuator, target, why) = FindSlot(d.entity, entityId, l);
+            if (actuator is null)
+            {
+                reasons.Add($"level {l}: {why}");
+                continue;
+            }
+            reasons.Add($"level {l}: {why}");
+            var command = NewCommand(d, actuator, l, target!, reasons);
+            _pending[command.commandId] = (d, l, entityId);
+            return new PlanDecision(command, reasons);
+        }
+        reasons.Add("no level can isolate the entity");
+        return new PlanDecision(null, reasons);
+    }
+
+    private (ActuatorInfo? Actuator, string? Target, string Why) FindSlot(EntityRef e, string entityId, string level)
+    {
+        switch (level)
+        {
+            case Levels.Core:
+                if (e.pid is null)
+                {
+                    return (null, null, "entity is not a process");
+                }
+                var host = book.OnHost(e.datacenter, e.host, Levels.Core);
+                if (host is null)
+                {
+                    return (null, null, $"no core-level actuator on host {e.host}");
+                }
+                var cpus = book.ReserveCore(host, entityId);
+                return cpus is null
+                    ? (null, null, $"no free CPU in isolation pool {host.IsolationPool} of {host.ActuatorId}")
+                    : (host, cpus.ToString(), $"exclusive CPU {cpus} of {host.ActuatorId}'s pool {host.IsolationPool}");
+            case Levels.Container or Levels.Vm:
+                var movable = level == Levels.Container ? e.container is not null : e.vm is not null;
+                if (!movable)
+                {
+                    return (null, null, $"entity is not in a {level}");
+                }
+                var source = book.OnHost(e.datacenter, e.host, level);
+                if (source is null)
+                {
+                    return (null, null, $"no {level}-level actuator on host {e.host}");
+                }
+                // A target host with no other tenant: another actuator of the level nobody holds.
+                foreach (var t in book.Actuators.Where(a => a.Levels.Contains(level) && a.Host != e.host)
+                             .OrderBy(a => a.ActuatorId, StringComparer.Ordinal))
+                {
+                    if (book.ReserveHost(t, entityId))
+                    {
+                        return (source, t.ActuatorId, $"{level} moves from {source.Host} to {t.Host}, which has no other isolated tenant");
+                    }
+                }
+                return (null, null, $"no free target host for level {level}");
+            default:
+                return (null, null, $"unknown level {level}");
+        }
+    }
+
+    private IsolationCommand NewCommand(DetectionRecord d, ActuatorInfo actuator, string level, string target, List<string> reasons)
+    {
+        var now = time.GetUtcNow();
+        var nowNs = (now - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var seq = Interlocked.Increment(ref _sequence);
+        return new IsolationCommand
+        {
+            commandId = string.Create(CultureInfo.InvariantCulture, $"c-{d.detectionId}-{level}-{seq}"),
+            detectionId = d.detectionId,
+            entity = d.entity,
+            level = level,
+            action = Actions.Isolate,
+            source = actuator.ActuatorId,
+            target = target,
+            issuedAtNs = nowNs,
+            deadlineNs = nowNs + settings.CommandTtl.Ticks * 100,
+            dryRun = settings.DryRun,
+            reasons = [.. reasons],
+            keyId = null,
+            signature = [],
+        };
+    }
+}

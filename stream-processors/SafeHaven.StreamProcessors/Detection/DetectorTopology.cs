@@ -1,0 +1,53 @@
+using SafeHaven.Core.Detector;
+using SafeHaven.Kafka.Serialization;
+using SafeHaven.Kafka.Topics;
+using SafeHaven.Schemas;
+using Streamiz.Kafka.Net;
+using Streamiz.Kafka.Net.Processors.Public;
+using Streamiz.Kafka.Net.SerDes;
+using Streamiz.Kafka.Net.State;
+using Streamiz.Kafka.Net.Stream;
+
+namespace SafeHaven.StreamProcessors.Detection;
+
+/// <summary>
+/// The detector: <c>samples</c> → per-entity rule state → <c>detections</c>, with undecodable
+/// or invalid samples to <c>dlq</c>. Samples are keyed by host and an entity never changes host,
+/// so per-entity state lives in the sample's own partition and no repartition topic is needed.
+/// </summary>
+public static class DetectorTopology
+{
+    /// <summary>Name of the rule-state store.</summary>
+    public const string StoreName = "rule-state";
+
+    /// <summary>Internal topics the topology needs, which must exist before it starts (the embedded broker cannot create them).</summary>
+    public static IReadOnlyList<TopicSpec> InternalTopics(string applicationId, int partitions) =>
+        [new TopicSpec($"{applicationId}-{StoreName}-changelog", partitions, Compacted: true)];
+
+    /// <summary>Builds the topology.</summary>
+    public static Topology Build(TopicNames topics, DetectorEngine engine, KafkaSerdes serdes, TimeProvider time, DetectorMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        ArgumentNullException.ThrowIfNull(serdes);
+        var deserializer = serdes.Deserializer<CounterSample>();
+        var builder = new StreamBuilder();
+        var store = Stores.KeyValueStoreBuilder(Stores.InMemoryKeyValueStore(StoreName), new StringSerDes(), new ByteArraySerDes());
+        var outputs = builder.Stream<byte[], byte[], ByteArraySerDes, ByteArraySerDes>(topics.Samples)
+            .Transform(
+                TransformerBuilder.New<byte[], byte[], string, DetectorOutput>()
+                    .Transformer<DetectorTransformer>(engine, deserializer, StoreName, time, metrics)
+                    .StateStore(store)
+                    .Build(),
+                "detector");
+        var detections = new StreamizAvroSerDes<SafeHaven.Schemas.Detection>(
+            serdes.Serializer<SafeHaven.Schemas.Detection>(), serdes.Deserializer<SafeHaven.Schemas.Detection>());
+        var deadLetters = new StreamizAvroSerDes<DeadLetter>(serdes.Serializer<DeadLetter>(), serdes.Deserializer<DeadLetter>());
+        outputs.Filter((_, o, _) => o.Detection is not null)
+            .MapValues((o, _) => o.Detection!)
+            .To(topics.Detections, new StringSerDes(), detections);
+        outputs.Filter((_, o, _) => o.DeadLetter is not null)
+            .MapValues((o, _) => o.DeadLetter!)
+            .To(topics.Dlq, new StringSerDes(), deadLetters);
+        return builder.Build();
+    }
+}
