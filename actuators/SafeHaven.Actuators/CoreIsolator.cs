@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using SafeHaven.Actuators.Cpu;
+using SafeHaven.Core;
+
+namespace SafeHaven.Actuators;
+
+/// <summary>
+/// Moves a process onto CPUs at core level: its own cpuset (enrolled once, up front, because
+/// joining a cpuset costs an RCU grace period), then a <c>cpuset.cpus</c> rewrite that moves every
+/// thread, <c>sched_setaffinity</c> on every TID so no thread keeps a wider mask, and a check
+/// of every thread's <c>Cpus_allowed_list</c>.
+/// </summary>
+/// <param name="cpusets">The cpuset hierarchy of this host.</param>
+public sealed class CoreIsolator(ICpusetController cpusets)
+{
+    private readonly ICpusetController _cpusets = cpusets ?? throw new ArgumentNullException(nameof(cpusets));
+
+    /// <summary>Called after each phase with its name; lets tests act in the middle of a move.</summary>
+    internal Action<string>? AfterPhase { get; set; }
+
+    /// <summary>The cpuset hierarchy in use.</summary>
+    public ICpusetController Cpusets => _cpusets;
+
+    /// <summary>Moves every thread of <paramref name="pid"/> onto <paramref name="target"/> (an exclusive slot).</summary>
+    public CoreMoveOutcome Isolate(int pid, CpuList target) => Move(pid, target, exclusive: true);
+
+    /// <summary>Returns <paramref name="pid"/> to the <paramref name="shared"/> CPUs.</summary>
+    public CoreMoveOutcome Release(int pid, CpuList shared) => Move(pid, shared, exclusive: false);
+
+    /// <summary>Puts a monitored workload on the <paramref name="shared"/> (non-pool) CPUs, so it stays off the isolation pool and a later isolation is a cheap rewrite.</summary>
+    public CoreMoveOutcome Enrol(int pid, CpuList shared) => Move(pid, shared, exclusive: false);
+
+    private CoreMoveOutcome Move(int pid, CpuList cpus, bool exclusive)
+    {
+        Identifiers.RequirePid(pid, nameof(pid));
+        ArgumentNullException.ThrowIfNull(cpus);
+        var phases = new Dictionary<string, long>();
+        if (cpus.IsEmpty)
+        {
+            return new CoreMoveOutcome(false, null, "empty CPU list", phases);
+        }
+        if (!ProcFs.Exists(pid))
+        {
+            return new CoreMoveOutcome(false, null, $"process {pid} not found", phases);
+        }
+        try
+        {
+            if (!_cpusets.IsEnrolled(pid))
+            {
+                // Straight onto the destination: the rewrite below is then a no-op.
+                Phase(phases, "enrol", () => _cpusets.Enrol(pid, cpus));
+            }
+            Phase(phases, "cpuset", () => _cpusets.SetCpus(pid, cpus, exclusive));
+            Phase(phases, "affinity", () => Affinity.SetAllThreads(pid, cpus));
+            ThreadCheck? check = null;
+            Phase(phases, "verify", () => check = ThreadVerifier.Verify(pid, cpus));
+            return check is { Ok: true }
+                ? new CoreMoveOutcome(true, cpus, null, phases)
+                : new CoreMoveOutcome(false, check?.Actual, $"thread {check?.Tid} of process {pid} is allowed on cpus {check?.Actual}, not {cpus}", phases);
+        }
+        catch (Exception e) when (e is ProcessGoneException || (e is InvalidOperationException or IOException && !ProcFs.Exists(pid)))
+        {
+            // The process vanished between two steps; its now-empty cpuset is dropped.
+            TryRemove(pid);
+            return new CoreMoveOutcome(false, null, $"process {pid} exited during the move", phases);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            return new CoreMoveOutcome(false, null, e.Message, phases);
+        }
+    }
+
+    private void Phase(Dictionary<string, long> phases, string name, Action action)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            action();
+        }
+        finally
+        {
+            // Stopwatch ticks are ns on Linux; scale anyway so other clocks stay right.
+            phases[name] = (long)((Stopwatch.GetTimestamp() - start) * (1e9 / Stopwatch.Frequency));
+        }
+        AfterPhase?.Invoke(name);
+    }
+
+    private void TryRemove(int pid)
+    {
+        try
+        {
+            _cpusets.Remove(pid);
+        }
+        catch (IOException)
+        {
+            // Best effort: a later Enrol or Cleanup drops stale cpusets too.
+        }
+    }
+}

@@ -1,0 +1,42 @@
+namespace SafeHaven.Actuators.Cpu;
+
+/// <summary>
+/// A cgroup file operation failed. The message names the file, the value written and the
+/// kernel's errno (EINVAL, ESRCH, EBUSY…), because that errno is usually the whole diagnosis.
+/// </summary>
+public sealed class CgroupException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public CgroupException() { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public CgroupException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and the I/O error behind it.</summary>
+    public CgroupException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>Creates the exception with a message, the I/O error behind it and its errno.</summary>
+    public CgroupException(string message, Exception inner, int errno) : base(message, inner) => Errno = errno;
+
+    /// <summary>The kernel's errno, or 0 when unknown.</summary>
+    public int Errno { get; }
+}
+
+/// <summary>The process (not merely one of its threads) no longer exists.</summary>
+public sealed class ProcessGoneException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ProcessGoneException() { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public ProcessGoneException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and the error behind it.</summary>
+    public ProcessGoneException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>Creates the exception for <paramref name="pid"/>.</summary>
+    public ProcessGoneException(int pid) : base($"process {pid} does not exist (any more)") => Pid = pid;
+
+    /// <summary>The pid that vanished, or 0 when unknown.</summary>
+    public int Pid { get; }
+}

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using SafeHaven.Actuators.Cpu;
+using SafeHaven.Core;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Actuators;
+
+/// <summary>
+/// Executes core-level <see cref="IsolationCommand"/>s on this host and reports each as one
+/// <see cref="IsolationResult"/>. Pure command handling: transport, signatures and logging live
+/// elsewhere; the clock is injected so deadlines and timestamps are testable.
+/// </summary>
+public sealed class HostActuator
+{
+    // Enough to cover any redelivery window; the oldest ids are forgotten first.
+    private const int RememberedCommands = 100_000;
+
+    private readonly HostActuatorOptions _options;
+    private readonly CoreIsolator _isolator;
+    private readonly TimeProvider _time;
+    private readonly CpuList _shared;
+    private readonly Lock _gate = new();
+    private readonly HashSet<string> _executed = new(StringComparer.Ordinal);
+    private readonly Queue<string> _executedOrder = new();
+    private readonly Dictionary<int, CpuList> _slots = [];
+
+    /// <summary>Creates the actuator and validates <paramref name="options"/> against the online CPUs.</summary>
+    /// <param name="options">Id, isolation pool and cgroup name.</param>
+    /// <param name="isolator">Performs the moves.</param>
+    /// <param name="time">Clock for deadlines and result timestamps (<see cref="TimeProvider.System"/> when null).</param>
+    /// <param name="onlineCpus">Online CPUs (read from /sys when null).</param>
+    /// <exception cref="ArgumentException">The options do not fit this host.</exception>
+    public HostActuator(HostActuatorOptions options, CoreIsolator isolator, TimeProvider? time = null, CpuList? onlineCpus = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(isolator);
+        var online = onlineCpus ?? Cpu.OnlineCpus.Read();
+        options.Validate(online);
+        _options = options;
+        _isolator = isolator;
+        _time = time ?? TimeProvider.System;
+        _shared = options.SharedCpus(online);
+        OnlineCpus = online;
+    }
+
+    /// <summary>The host's online CPUs.</summary>
+    public CpuList OnlineCpus { get; }
+
+    /// <summary>Which cpuset flavour moves processes here (cgroup v1 or v2).</summary>
+    public string CpusetKind => _isolator.Cpusets.Kind;
+
+    /// <summary>The online CPUs outside the isolation pool.</summary>
+    public CpuList SharedCpus => _shared;
+
+    /// <summary>Puts a monitored workload on the shared CPUs in its own cpuset, ahead of any detection.</summary>
+    public CoreMoveOutcome Enrol(int pid)
+    {
+        lock (_gate)
+        {
+            return _isolator.Enrol(pid, _shared);
+        }
+    }
+
+    /// <summary>Validates and executes one command; never throws for anything the command holds.</summary>
+    public IsolationResult Execute(IsolationCommand cmd)
+    {
+        ArgumentNullException.ThrowIfNull(cmd);
+        lock (_gate)
+        {
+            var validateStart = Stopwatch.GetTimestamp();
+            var result = new IsolationResult
+            {
+                commandId = cmd.commandId ?? "",
+                entity = cmd.entity,
+                level = cmd.level ?? "",
+                actuator = _options.Id,
+                startedAtNs = NowNs(),
+                phases = new Dictionary<string, long>(),
+                dryRun = cmd.dryRun,
+            };
+            var verdict = Check(cmd, result.startedAtNs, out var pid, out var cpus);
+            result.phases["validate"] = ElapsedNs(validateStart);
+            if (verdict is not null)
+            {
+                return Finish(result, verdict.Value.Status, verdict.Value.Error);
+            }
+            if (cmd.dryRun)
+            {
+                return Finish(result, ResultStatus.Skipped, $"dry run: would {(cmd.action == Actions.Release ? "release" : "move")} pid {pid} to cpus {cpus}");
+            }
+            var outcome = cmd.action == Actions.Release ? _isolator.Release(pid, cpus) : _isolator.Isolate(pid, cpus);
+            Remember(cmd.commandId!);
+            if (outcome.Succeeded && cmd.action == Actions.Isolate)
+            {
+                _slots[pid] = cpus;
+            }
+            else if (cmd.action == Actions.Release || !ProcFs.Exists(pid))
+            {
+                _slots.Remove(pid);
+            }
+            foreach (var (name, ns) in outcome.PhasesNs)
+            {
+                result.phases[name] = ns;
+            }
+            result.cpus = outcome.Cpus?.ToString();
+            return Finish(result, outcome.Succeeded ? ResultStatus.Succeeded : ResultStatus.Failed, outcome.Error);
+        }
+    }
+
+    private (string Status, string Error)? Check(IsolationCommand cmd, long nowNs, out int pid, out CpuList cpus)
+    {
+        pid = 0;
+        cpus = CpuList.Empty;
+        if (!Identifiers.IsId(cmd.commandId))
+        {
+            return Reject("invalid command id");
+        }
+        if (cmd.source != _options.Id)
+        {
+            return Reject($"foreign command: source '{Printable(cmd.source)}' is not this actuator '{_options.Id}'");
+        }
+        if (_executed.Contains(cmd.commandId!))
+        {
+            return (ResultStatus.Skipped, "duplicate command: already executed");
+        }
+        if (!Levels.All.Contains(cmd.level))
+        {
+            return Reject($"unknown level '{Printable(cmd.level)}' (expected one of {string.Join(", ", Levels.All)})");
+        }
+        if (cmd.level != Levels.Core)
+        {
+            return Reject($"level '{cmd.level}' is not handled by the host core actuator");
+        }
+        if (nowNs > cmd.deadlineNs)
+        {
+            return Reject($"expired: deadline passed {(nowNs - cmd.deadlineNs) / 1_000_000} ms ago");
+        }
+        if (cmd.action is not (Actions.Isolate or Actions.Release))
+        {
+            return Reject($"unknown action '{Printable(cmd.action)}' (expected {Actions.Isolate} or {Actions.Release})");
+        }
+        if (cmd.entity?.pid is not { } p || p < 1 || p > 4_194_304)
+        {
+            return Reject($"entity.pid '{cmd.entity?.pid}' is not a valid pid (1..4194304)");
+        }
+        pid = p;
+        if (cmd.action == Actions.Release)
+        {
+            cpus = _shared;
+        }
+        else if (!CpuList.TryParse(cmd.target ?? "", out cpus, out var error) || cpus.IsEmpty)
+        {
+            return Reject($"target '{Printable(cmd.target)}' is not a CPU list: {(cpus.IsEmpty && error.Length == 0 ? "empty" : error)}");
+        }
+        else if (!cpus.IsSubsetOf(_options.Pool))
+        {
+            return Reject($"target cpus {cpus} are outside the isolation pool {_options.Pool}");
+        }
+        if (StartTimeOf(pid) is not { } started)
+        {
+            return (ResultStatus.Failed, $"process {pid} not found");
+        }
+        if (cmd.entity.startTime is { } expected && started != expected)
+        {
+            return Reject($"pid {pid} now belongs to another process (start time {started}, not {expected})");
+        }
+        if (cmd.action == Actions.Isolate && HolderOf(pid, cpus) is { } holder)
+        {
+            return Reject($"target cpus {cpus} are held by pid {holder}");
+        }
+        return null;
+    }
+
+    private static long? StartTimeOf(int pid)
+    {
+        try
+        {
+            return ProcFs.StartTime(pid);
+        }
+        catch (ProcessGoneException)
+        {
+            return null;
+        }
+    }
+
+    // Another live workload isolated on an overlapping slot; slots of exited ones are freed.
+    private int? HolderOf(int pid, CpuList cpus)
+    {
+        foreach (var (other, slot) in _slots.ToList())
+        {
+            if (!ProcFs.Exists(other))
+            {
+                _slots.Remove(other);
+            }
+            else if (other != pid && slot.Overlaps(cpus))
+            {
+                return other;
+            }
+        }
+        return null;
+    }
+
+    private void Remember(string commandId)
+    {
+        if (_executed.Add(commandId))
+        {
+            _executedOrder.Enqueue(commandId);
+            if (_executedOrder.Count > RememberedCommands)
+            {
+                _executed.Remove(_executedOrder.Dequeue());
+            }
+        }
+    }
+
+    // Echo command fields without control characters, so an error cannot forge log lines.
+    private static string Printable(string? value) =>
+        value is null ? "null" : new string([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
+
+    private static (string, string) Reject(string error) => (ResultStatus.Rejected, error);
+
+    private IsolationResult Finish(IsolationResult result, string status, string? error)
+    {
+        result.status = status;
+        result.error = error;
+        result.finishedAtNs = NowNs();
+        return result;
+    }
+
+    private long NowNs() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+
+    private static long ElapsedNs(long start) => (long)((Stopwatch.GetTimestamp() - start) * (1e9 / Stopwatch.Frequency));
+}

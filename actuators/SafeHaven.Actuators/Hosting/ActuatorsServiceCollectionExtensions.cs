@@ -1,0 +1,26 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using SafeHaven.Actuators.Cpu;
+
+namespace SafeHaven.Actuators.Hosting;
+
+/// <summary>Registers the host actuator.</summary>
+public static class ActuatorsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the host actuator (cpuset detected on this host) and its Kafka service. Needs a
+    /// <c>KafkaClients</c> and a <see cref="TimeProvider"/> registered. Idempotent.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options do not fit this host.</exception>
+    public static IServiceCollection AddSafeHavenHostActuator(this IServiceCollection services, HostActuatorOptions options, ActuatorIdentity identity)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        services.TryAddSingleton(options);
+        services.TryAddSingleton(identity);
+        services.TryAddSingleton(sp => new HostActuator(options, new CoreIsolator(CpusetDetector.Detect(options.CgroupName)),
+            sp.GetRequiredService<TimeProvider>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HostActuatorService>());
+        return services;
+    }
+}

@@ -1,0 +1,68 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Core;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.DeadLetters;
+using SafeHaven.Kafka.Serialization;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Actuators.Hosting;
+
+/// <summary>
+/// Runs the <see cref="HostActuator"/> against Kafka: announces its capabilities in the
+/// inventory, then executes the commands keyed by its id and answers each with one result.
+/// </summary>
+internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuator actuator, HostActuatorOptions options,
+    ActuatorIdentity identity, TimeProvider time, ILogger<HostActuatorService> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Run(() => Run(stoppingToken), stoppingToken);
+
+    private void Run(CancellationToken ct)
+    {
+        var topics = kafka.Topics;
+        using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Consumer("safehaven-actuator-" + options.Id, "actuator-" + options.Id)).Build();
+        using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("actuator-" + options.Id)).Build();
+        var results = kafka.Serdes.Serializer<IsolationResult>();
+        var commands = kafka.Serdes.Deserializer<IsolationCommand>();
+        var state = Capabilities();
+        ConsumeLoop.Produce(producer, kafka.Serdes.Serializer<EntityState>(), topics.Inventory, state.entityId, state);
+        producer.Flush(TimeSpan.FromSeconds(10));
+        consumer.Subscribe(topics.Commands);
+        ConsumeLoop.Run(consumer, producer, kafka, "actuator:" + options.Id, time, logger, cr =>
+        {
+            // Commands are keyed by actuator id; other actuators' commands are not ours to answer.
+            if (cr.Message.Key != options.Id)
+            {
+                return;
+            }
+            var cmd = KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic);
+            var result = actuator.Execute(cmd);
+            LogResult(logger, result.commandId, result.status, result.cpus, result.error);
+            ConsumeLoop.Produce(producer, results, topics.Results, result.commandId, result);
+            producer.Flush(TimeSpan.FromSeconds(5));
+        }, ct);
+    }
+
+    private EntityState Capabilities() => new()
+    {
+        entityId = EntityIds.OfHost(identity.Datacenter, identity.Host) + "/actuator/" + options.Id,
+        kind = "actuator",
+        entity = new EntityRef { datacenter = identity.Datacenter, host = identity.Host },
+        cpus = actuator.OnlineCpus.ToString(),
+        isolationPool = options.Pool.ToString(),
+        levels = [Levels.Core],
+        counterStatus = new Dictionary<string, string>(),
+        attributes = new Dictionary<string, string> { ["actuatorId"] = options.Id, ["cpuset"] = actuator.CpusetKind },
+        updatedAtNs = DeadLetters.UnixNanos(time),
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "actuator: {CommandId} {Status} cpus={Cpus} {Error}")]
+    private static partial void LogResult(ILogger logger, string commandId, string status, string? cpus, string? error);
+}
+
+/// <summary>Where an actuator runs.</summary>
+/// <param name="Datacenter">Datacenter id.</param>
+/// <param name="Host">Host id.</param>
+public sealed record ActuatorIdentity(string Datacenter, string Host);

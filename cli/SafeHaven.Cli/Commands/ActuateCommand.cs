@@ -1,0 +1,29 @@
+using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Runtime;
+
+namespace SafeHaven.Cli.Commands;
+
+/// <summary><c>safehaven actuate</c>: the host actuator (core level) against a cluster.</summary>
+internal static class ActuateCommand
+{
+    public static Command Create()
+    {
+        var flags = new RoleFlags();
+        var command = new Command("actuate", "Run the host actuator: execute core-level isolation commands addressed to --id");
+        flags.AddTo(command, rules: false, actuator: true);
+        command.SetAction(async (parse, ct) =>
+        {
+            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("actuate needs --bootstrap");
+            var (actuator, identity) = flags.Actuator(parse);
+            var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Actuator = actuator, Identity = identity }, LogLevel.Information);
+            await app.StartAsync(ct).ConfigureAwait(false);
+            await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

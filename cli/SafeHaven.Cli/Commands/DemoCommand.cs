@@ -1,0 +1,135 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators;
+using SafeHaven.Actuators.Cpu;
+using SafeHaven.Cli.Demo;
+using SafeHaven.Cli.Runtime;
+using SafeHaven.Core.Rules;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.DeadLetters;
+using SafeHaven.Kafka.Topics;
+using SafeHaven.Probes;
+
+namespace SafeHaven.Cli.Commands;
+
+/// <summary>
+/// <c>safehaven demo</c>: the covert-channel case study end to end on this machine. A benign and
+/// a noisy workload run on the shared CPUs; the noisy one starts a context-switch storm; the
+/// probe, detector, planner and host actuator (over the embedded broker unless --bootstrap)
+/// move it onto an exclusive CPU, and the run is checked from /proc.
+/// </summary>
+internal static class DemoCommand
+{
+    private const string CgroupName = "safehaven-demo";
+
+    public static Command Create()
+    {
+        var flags = new RoleFlags();
+        var json = CommonOptions.Json();
+        var period = new Option<string>("--period") { Description = "Sampling period", DefaultValueFactory = _ => "1s" };
+        var command = new Command("demo", "Run the covert-channel case study end to end, with a timeline") { json, period };
+        flags.AddTo(command, rules: true, actuator: true);
+        command.SetAction(async (parse, ct) =>
+        {
+            var rules = parse.GetValue(flags.Rules) is { } file ? CommonOptions.LoadRules(file) : BuiltInRules();
+            var (actuatorOptions, identity) = flags.Actuator(parse, CgroupName);
+            var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
+            var (detector, planner) = flags.Processors(parse, rules.Source, appId);
+            var samplePeriod = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value;
+            var timeout = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration") ?? TimeSpan.FromSeconds(60);
+            using var broker = await BrokerSession.OpenAsync(parse.GetValue(flags.Bootstrap),
+                BrokerSession.AllTopics(new TopicNames(parse.GetValue(flags.Prefix)!), parse.GetValue(flags.Partitions), appId), ct).ConfigureAwait(false);
+            using var benign = await Workload.StartAsync("benign", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            using var noisy = await Workload.StartAsync("noisy", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+            var probe = new ProbeOptions
+            {
+                Datacenter = identity.Datacenter, HostId = identity.Host, Period = samplePeriod,
+                Counters = [.. rules.Counters], Pids = [benign.Pid, noisy.Pid],
+            };
+            var kafka = flags.Kafka(parse, broker.Bootstrap);
+            var spec = new PipelineSpec(kafka)
+            {
+                Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuatorOptions, Identity = identity,
+            };
+            try
+            {
+                using var app = Pipeline.Build(spec, LogLevel.Warning);
+                var actuator = app.Services.GetRequiredService<HostActuator>();
+                // Monitored workloads live on the shared CPUs, off the isolation pool, from the start.
+                foreach (var w in new[] { benign, noisy })
+                {
+                    var enrolled = actuator.Enrol(w.Pid);
+                    if (!enrolled.Succeeded)
+                    {
+                        throw new InvalidOperationException($"could not enrol the {w.Kind} workload: {enrolled.Error}");
+                    }
+                }
+                await app.StartAsync(ct).ConfigureAwait(false);
+                var outcome = await RunAsync(app, kafka, actuatorOptions, actuator, benign, noisy, samplePeriod, timeout, ct).ConfigureAwait(false);
+                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                if (parse.GetValue(json))
+                {
+                    DemoReport.WriteJson(outcome, Console.OpenStandardOutput());
+                }
+                else
+                {
+                    DemoReport.WriteTimeline(outcome, Console.Out);
+                }
+                return outcome.Succeeded ? ExitCodes.Ok : ExitCodes.Failure;
+            }
+            finally
+            {
+                benign.Dispose();
+                noisy.Dispose();
+                CpusetDetector.Detect(CgroupName).Cleanup();
+            }
+        });
+        return command;
+    }
+
+    private static async Task<DemoOutcome> RunAsync(IHost app, KafkaOptions kafka, HostActuatorOptions options, HostActuator actuator,
+        Workload benign, Workload noisy, TimeSpan period, TimeSpan timeout, CancellationToken ct)
+    {
+        var time = app.Services.GetRequiredService<TimeProvider>();
+        long Now() => DeadLetters.UnixNanos(time);
+        var observer = new DemoObserver(app.Services.GetRequiredService<KafkaClients>(), Now);
+        var goAt = 0L;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        ITimer? go = null;
+        var watching = Task.Run(() => observer.Run(o =>
+        {
+            // Once the benign workload has been seen in two samples the pipeline is in steady
+            // state. The storm then starts at a random point of the sampling period, as an
+            // attack would, and detection time is measured from that instant.
+            if (go is null && o.Samples.Count(s => s.Sample.entity.pid == benign.Pid) >= 2)
+            {
+                var offset = TimeSpan.FromTicks(Random.Shared.NextInt64(period.Ticks));
+                go = time.CreateTimer(_ =>
+                {
+                    Interlocked.Exchange(ref goAt, Now());
+                    noisy.Go();
+                }, null, offset, Timeout.InfiniteTimeSpan);
+            }
+            return o.Results.Any(r => r.Result.entity.pid == noisy.Pid);
+        }, cts.Token), CancellationToken.None);
+        await watching.ConfigureAwait(false);
+        go?.Dispose();
+        var noisyCheck = ThreadVerifier.Verify(noisy.Pid, options.Pool);
+        var benignCheck = ThreadVerifier.Verify(benign.Pid, actuator.SharedCpus);
+        return new DemoOutcome(benign.Pid, noisy.Pid, options.Pool, actuator.SharedCpus, goAt, observer,
+            Describe(noisy.Pid), Describe(benign.Pid), noisyCheck.Ok, benignCheck.Ok);
+    }
+
+    private static string Describe(int pid) =>
+        string.Join(" ", ProcFs.ThreadIds(pid).Select(t => ProcFs.ThreadCpusAllowed(pid, t)?.ToString()).Distinct());
+
+    private static RuleSet BuiltInRules()
+    {
+        using var stream = typeof(DemoCommand).Assembly.GetManifestResourceStream("covert-channel.yaml")!;
+        using var reader = new StreamReader(stream);
+        return RulesParser.Parse(reader.ReadToEnd(), "examples/rules/covert-channel.yaml (built in)");
+    }
+}

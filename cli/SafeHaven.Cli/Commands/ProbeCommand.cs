@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Runtime;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.Probes;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Cli.Commands;
+
+/// <summary><c>safehaven probe</c>: sample this host's processes; publish to Kafka or print JSON lines.</summary>
+internal static class ProbeCommand
+{
+    public static Command Create()
+    {
+        var stdout = new Option<bool>("--stdout") { Description = "Print samples as JSON lines (CounterSample field names) instead of publishing; no broker needed" };
+        var pids = new Option<int[]>("--pid") { Description = "Watch only these pids (repeatable); default: every user process", AllowMultipleArgumentsPerToken = true };
+        var counters = new Option<string[]>("--counters") { Description = "Counters to read (comma-separated or repeated); default: context-switches,page-faults", AllowMultipleArgumentsPerToken = true };
+        var period = new Option<string>("--period") { Description = "Sampling period", DefaultValueFactory = _ => "1s" };
+        var duration = CommonOptions.Duration();
+        var bootstrap = CommonOptions.Bootstrap();
+        var registry = CommonOptions.SchemaRegistry();
+        var host = CommonOptions.HostId();
+        var dc = CommonOptions.Datacenter();
+        var prefix = CommonOptions.Prefix();
+        var command = new Command("probe", "Sample per-process event counters (perf_event_open, /proc) of this host")
+        {
+            stdout, pids, counters, period, duration, bootstrap, registry, host, dc, prefix,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var options = new ProbeOptions
+            {
+                Datacenter = parse.GetValue(dc)!,
+                HostId = parse.GetValue(host) ?? Environment.MachineName,
+                Period = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
+                Counters = [.. (parse.GetValue(counters) ?? []).SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
+                Pids = [.. parse.GetValue(pids) ?? []],
+            };
+            options.Validate();
+            var stopAfter = CommonOptions.ParseDuration(parse.GetValue(duration), "--duration");
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            if (stopAfter is { } d)
+            {
+                cts.CancelAfter(d);
+            }
+            if (parse.GetValue(stdout))
+            {
+                using var loggers = CliLogging.Factory(LogLevel.Warning);
+                using var sink = new JsonLinesSink(Console.OpenStandardOutput());
+                using var sampler = new Sampler(options, TimeProvider.System, sink, loggers.CreateLogger<Sampler>());
+                await Run(sampler.RunAsync(cts.Token), cts.Token).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+            var server = parse.GetValue(bootstrap) ?? throw new UsageException("probe needs --bootstrap, or --stdout to print samples");
+            var kafka = new KafkaOptions { BootstrapServers = server, SchemaRegistryUrl = parse.GetValue(registry) ?? "", TopicPrefix = parse.GetValue(prefix)! };
+            using var app = Pipeline.Build(new PipelineSpec(kafka) { Probe = options }, LogLevel.Information);
+            await app.StartAsync(cts.Token).ConfigureAwait(false);
+            await Wait.UntilCancelledOr(null, cts.Token).ConfigureAwait(false);
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static async Task Run(Task sampling, CancellationToken ct)
+    {
+        try
+        {
+            await sampling.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One JSON object per line; flushed per sample so a pipe reader sees it at once.</summary>
+    private sealed class JsonLinesSink(Stream stream) : ISampleSink, IDisposable
+    {
+        private readonly Utf8JsonWriter _writer = new(stream);
+
+        public void Publish(CounterSample sample)
+        {
+            SampleJson.Write(sample, _writer);
+            _writer.Flush();
+            _writer.Reset();
+            stream.WriteByte((byte)'\n');
+            stream.Flush();
+        }
+
+        public void Dispose() => _writer.Dispose();
+    }
+}

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Runtime;
+using SafeHaven.Kafka.Topics;
+using SafeHaven.Probes;
+using SafeHaven.StreamProcessors.Detection;
+
+namespace SafeHaven.Cli.Commands;
+
+/// <summary><c>safehaven up</c>: every role on this host in one process.</summary>
+internal static class UpCommand
+{
+    public static Command Create()
+    {
+        var flags = new RoleFlags();
+        var pids = new Option<int[]>("--pid") { Description = "Watch only these pids (repeatable); default: every user process", AllowMultipleArgumentsPerToken = true };
+        var period = new Option<string>("--period") { Description = "Sampling period", DefaultValueFactory = _ => "1s" };
+        var command = new Command("up", "Run the whole pipeline on this host: broker (embedded unless --bootstrap), probe, stream processors and host actuator")
+        {
+            pids, period,
+        };
+        flags.AddTo(command, rules: true, actuator: true);
+        command.SetAction(async (parse, ct) =>
+        {
+            var rules = flags.LoadRules(parse);
+            var (actuator, identity) = flags.Actuator(parse);
+            var (detector, planner) = flags.Processors(parse, rules.Source, new DetectorOptions().ApplicationId);
+            var probe = new ProbeOptions
+            {
+                Datacenter = identity.Datacenter,
+                HostId = identity.Host,
+                Period = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
+                Counters = [.. rules.Counters],
+                Pids = [.. parse.GetValue(pids) ?? []],
+            };
+            probe.Validate();
+            var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
+            var names = new TopicNames(parse.GetValue(flags.Prefix)!);
+            using var broker = await BrokerSession.OpenAsync(parse.GetValue(flags.Bootstrap),
+                BrokerSession.AllTopics(names, parse.GetValue(flags.Partitions), detector.ApplicationId), ct).ConfigureAwait(false);
+            if (broker.Embedded)
+            {
+                Console.Out.WriteLine($"bootstrap: {broker.Bootstrap}");
+                Console.Error.WriteLine("embedded broker: in memory only; each partition keeps at most 5 MiB or 100,000 batches and silently drops older data.");
+            }
+            var spec = new PipelineSpec(flags.Kafka(parse, broker.Bootstrap))
+            {
+                Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuator, Identity = identity,
+            };
+            using var app = Pipeline.Build(spec, LogLevel.Information);
+            await app.StartAsync(ct).ConfigureAwait(false);
+            await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

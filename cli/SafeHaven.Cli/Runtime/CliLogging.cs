@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace SafeHaven.Cli.Runtime;
+
+/// <summary>Logs go to stderr, one line each; stdout is kept for machine-readable output.</summary>
+internal static class CliLogging
+{
+    public static void Configure(ILoggingBuilder builder, LogLevel level)
+    {
+        builder.SetMinimumLevel(level);
+        // Stream and client libraries are chatty at Information; their warnings still show.
+        builder.AddFilter("Streamiz", LogLevel.Warning);
+        builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+    }
+
+    public static ILoggerFactory Factory(LogLevel level) => LoggerFactory.Create(b => Configure(b, level));
+}

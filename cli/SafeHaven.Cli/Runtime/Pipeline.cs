@@ -1,0 +1,57 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators;
+using SafeHaven.Actuators.Hosting;
+using SafeHaven.Core.Rules;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.Probes;
+using SafeHaven.Probes.Hosting;
+using SafeHaven.StreamProcessors;
+using SafeHaven.StreamProcessors.Detection;
+using SafeHaven.StreamProcessors.Planning;
+
+namespace SafeHaven.Cli.Runtime;
+
+/// <summary>Which roles one process runs, and their settings.</summary>
+internal sealed record PipelineSpec(KafkaOptions Kafka)
+{
+    public ProbeOptions? Probe { get; init; }
+
+    public DetectorOptions? Detector { get; init; }
+
+    public PlannerOptions? Planner { get; init; }
+
+    public RuleSet? Rules { get; init; }
+
+    public HostActuatorOptions? Actuator { get; init; }
+
+    public ActuatorIdentity? Identity { get; init; }
+}
+
+/// <summary>Builds the generic host that runs the chosen roles, logging to stderr.</summary>
+internal static class Pipeline
+{
+    public static IHost Build(PipelineSpec spec, LogLevel level, Action<IServiceCollection>? extra = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        CliLogging.Configure(builder.Logging, level);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new KafkaClients(spec.Kafka));
+        if (spec.Probe is not null)
+        {
+            builder.Services.AddSafeHavenProbe(spec.Probe);
+        }
+        if (spec.Detector is not null && spec.Planner is not null && spec.Rules is not null)
+        {
+            builder.Services.AddSafeHavenStreamProcessors(spec.Detector, spec.Planner, spec.Rules);
+        }
+        if (spec.Actuator is not null && spec.Identity is not null)
+        {
+            builder.Services.AddSafeHavenHostActuator(spec.Actuator, spec.Identity);
+        }
+        extra?.Invoke(builder.Services);
+        return builder.Build();
+    }
+}

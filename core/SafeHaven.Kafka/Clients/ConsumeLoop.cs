@@ -1,0 +1,91 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Kafka.DeadLetters;
+using SafeHaven.Kafka.Serialization;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Kafka.Clients;
+
+/// <summary>
+/// The blocking consume loop every role shares: consume, hand each record to a handler, send
+/// records whose Avro does not decode to the dead-letter topic with the reason and go on, stop
+/// on cancellation or a fatal error, and always close the consumer (leave the group cleanly).
+/// </summary>
+public static partial class ConsumeLoop
+{
+    /// <summary>Runs until <paramref name="ct"/> is cancelled; returns normally on cancellation.</summary>
+    /// <exception cref="KafkaException">A fatal client error.</exception>
+    public static void Run(IConsumer<string, byte[]> consumer, IProducer<string, byte[]> producer, KafkaClients kafka,
+        string component, TimeProvider time, ILogger logger, Action<ConsumeResult<string, byte[]>> handle, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(consumer);
+        ArgumentNullException.ThrowIfNull(producer);
+        ArgumentNullException.ThrowIfNull(kafka);
+        ArgumentNullException.ThrowIfNull(handle);
+        var dlq = kafka.Serdes.Serializer<DeadLetter>();
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                ConsumeResult<string, byte[]> cr;
+                try
+                {
+                    cr = consumer.Consume(ct);
+                }
+                catch (ConsumeException e) when (!e.Error.IsFatal)
+                {
+                    LogConsumeError(logger, component, e.Error.Reason);
+                    continue;
+                }
+                if (cr?.Message is null)
+                {
+                    continue;
+                }
+                try
+                {
+                    handle(cr);
+                }
+                catch (AvroDecodeException e)
+                {
+                    var dead = DeadLetters.DeadLetters.Create(cr.Topic, cr.Partition.Value, cr.Offset.Value,
+                        cr.Message.Key is null ? null : Encoding.UTF8.GetBytes(cr.Message.Key), cr.Message.Value, e.Message, component, time);
+                    producer.Produce(kafka.Topics.Dlq, new Message<string, byte[]>
+                    {
+                        Key = cr.Message.Key ?? "",
+                        Value = dlq.Serialize(dead, new SerializationContext(MessageComponentType.Value, kafka.Topics.Dlq)),
+                    });
+                    LogDeadLetter(logger, component, cr.Topic, cr.Partition.Value, cr.Offset.Value, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            producer.Flush(TimeSpan.FromSeconds(5));
+            consumer.Close();
+        }
+    }
+
+    /// <summary>Produces an Avro record with the deployment's serializer.</summary>
+    public static void Produce<T>(IProducer<string, byte[]> producer, Confluent.Kafka.ISerializer<T> serializer, string topic, string key, T value,
+        Action<DeliveryReport<string, byte[]>>? onDelivery = null)
+    {
+        ArgumentNullException.ThrowIfNull(producer);
+        ArgumentNullException.ThrowIfNull(serializer);
+        var message = new Message<string, byte[]>
+        {
+            Key = key,
+            Value = serializer.Serialize(value, new SerializationContext(MessageComponentType.Value, topic)),
+        };
+        producer.Produce(topic, message, onDelivery);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Component}: consume error {Error}")]
+    private static partial void LogConsumeError(ILogger logger, string component, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Component}: dead-lettered {Topic}/{Partition}@{Offset}: {Reason}")]
+    private static partial void LogDeadLetter(ILogger logger, string component, string topic, int partition, long offset, string reason);
+}

@@ -1,0 +1,71 @@
+using Confluent.Kafka;
+using Confluent.SchemaRegistry;
+using SafeHaven.Kafka.Serialization;
+using SafeHaven.Kafka.Topics;
+
+namespace SafeHaven.Kafka.Clients;
+
+/// <summary>
+/// Builds producer and consumer configurations for one deployment, with the settings measured
+/// to work on the embedded broker as well as on Apache Kafka (MACHINE.md: fetch wait, queue backoff).
+/// </summary>
+public sealed class KafkaClients : IDisposable
+{
+    private readonly CachedSchemaRegistryClient? _registry;
+
+    /// <summary>Creates the factory; validates <paramref name="options"/>.</summary>
+    public KafkaClients(KafkaOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        Topics = new TopicNames(options.TopicPrefix);
+        if (options.SchemaRegistryUrl.Length > 0)
+        {
+            _registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = options.SchemaRegistryUrl });
+            Serdes = new KafkaSerdes(_registry);
+        }
+        else
+        {
+            Serdes = new KafkaSerdes();
+        }
+    }
+
+    /// <summary>The settings.</summary>
+    public KafkaOptions Options { get; }
+
+    /// <summary>Topic names under the configured prefix.</summary>
+    public TopicNames Topics { get; }
+
+    /// <summary>Avro serializers for the configured wire format.</summary>
+    public KafkaSerdes Serdes { get; }
+
+    /// <summary>Producer settings: idempotent, acks=all, latency-tuned unless disabled.</summary>
+    public ProducerConfig Producer(string clientId) => new()
+    {
+        BootstrapServers = Options.BootstrapServers,
+        ClientId = clientId,
+        EnableIdempotence = true,
+        Acks = Acks.All,
+        LingerMs = Options.LowLatency ? 0 : 10,
+        BatchNumMessages = 10_000,
+    };
+
+    /// <summary>Consumer settings for group <paramref name="groupId"/>, reading from the earliest offset.</summary>
+    public ConsumerConfig Consumer(string groupId, string clientId) => new()
+    {
+        BootstrapServers = Options.BootstrapServers,
+        GroupId = groupId,
+        ClientId = clientId,
+        AutoOffsetReset = AutoOffsetReset.Earliest,
+        EnableAutoCommit = true,
+        FetchWaitMaxMs = Options.LowLatency ? 1 : 100,
+        QueuedMinMessages = 1_000_000,
+        FetchQueueBackoffMs = 10,
+        SessionTimeoutMs = 6000,
+        HeartbeatIntervalMs = 1000,
+    };
+
+    /// <inheritdoc/>
+    public void Dispose() => _registry?.Dispose();
+}

@@ -1,0 +1,54 @@
+using SafeHaven.Kafka.Topics;
+
+namespace SafeHaven.Kafka.Clients;
+
+/// <summary>Kafka settings shared by every role (config section <c>SafeHaven:Kafka</c>).</summary>
+public sealed class KafkaOptions
+{
+    /// <summary>Config section name.</summary>
+    public const string SectionName = "SafeHaven:Kafka";
+
+    /// <summary>Bootstrap servers, <c>host:port[,…]</c>. Required (the embedded broker fills it in).</summary>
+    public string BootstrapServers { get; set; } = "";
+
+    /// <summary>Schema Registry URL; empty (default) means Avro single-object encoding without a registry.</summary>
+    public string SchemaRegistryUrl { get; set; } = "";
+
+    /// <summary>Prefix of every topic name. Defaults to <c>safehaven.</c>.</summary>
+    public string TopicPrefix { get; set; } = TopicNames.DefaultPrefix;
+
+    /// <summary>Partitions of each topic the provisioner creates. Defaults to 3.</summary>
+    public int Partitions { get; set; } = 3;
+
+    /// <summary>
+    /// Tune clients for latency over batching (linger 0, fetch wait 1 ms). Defaults to true: a
+    /// detection should not wait for a batch to fill. Turn off for bulk replay.
+    /// </summary>
+    public bool LowLatency { get; set; } = true;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(BootstrapServers))
+        {
+            throw new ArgumentException("No bootstrap servers configured (SafeHaven:Kafka:BootstrapServers or --bootstrap).");
+        }
+        foreach (var server in BootstrapServers.Split(','))
+        {
+            var colon = server.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(server.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
+            {
+                throw new ArgumentException($"bootstrap server '{server}' is not host:port");
+            }
+        }
+        if (SchemaRegistryUrl.Length > 0 && !Uri.TryCreate(SchemaRegistryUrl, UriKind.Absolute, out _))
+        {
+            throw new ArgumentException($"schema registry URL '{SchemaRegistryUrl}' is not an absolute URL");
+        }
+        if (Partitions is < 1 or > 1000)
+        {
+            throw new ArgumentException($"partitions must be 1..1000, got {Partitions}");
+        }
+        _ = new TopicNames(TopicPrefix);
+    }
+}

@@ -1,0 +1,68 @@
+namespace SafeHaven.Kafka.Topics;
+
+/// <summary>SafeHaven's topic names (DESIGN §3) under a configurable prefix.</summary>
+public sealed class TopicNames
+{
+    /// <summary>The prefix used when none is configured.</summary>
+    public const string DefaultPrefix = "safehaven.";
+
+    /// <summary>Creates the names under <paramref name="prefix"/>.</summary>
+    /// <param name="prefix">Prefix of every name; empty or legal topic-name characters only.</param>
+    /// <exception cref="ArgumentException">The prefix would make illegal topic names.</exception>
+    public TopicNames(string prefix = DefaultPrefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        Prefix = prefix;
+        Samples = prefix + "samples";
+        Inventory = prefix + "inventory";
+        Detections = prefix + "detections";
+        Commands = prefix + "commands";
+        Results = prefix + "results";
+        Siem = prefix + "siem";
+        Dlq = prefix + "dlq";
+
+        // Checking every full name covers both illegal characters and the length limit.
+        foreach (var name in Names())
+        {
+            if (TopicNameRules.Problem(name) is { } problem)
+            {
+                throw new ArgumentException($"Invalid topic prefix '{prefix}': {problem}.", nameof(prefix));
+            }
+        }
+    }
+
+    /// <summary>The prefix of every name.</summary>
+    public string Prefix { get; }
+
+    /// <summary>Counter samples, keyed by host id.</summary>
+    public string Samples { get; }
+
+    /// <summary>Entity inventory, keyed by entity id; compacted.</summary>
+    public string Inventory { get; }
+
+    /// <summary>Detections, keyed by entity id.</summary>
+    public string Detections { get; }
+
+    /// <summary>Isolation commands, keyed by actuator id.</summary>
+    public string Commands { get; }
+
+    /// <summary>Isolation results, keyed by command id.</summary>
+    public string Results { get; }
+
+    /// <summary>ECS-style JSON for the SIEM, keyed by entity id.</summary>
+    public string Siem { get; }
+
+    /// <summary>Dead letters, keyed by the original key.</summary>
+    public string Dlq { get; }
+
+    /// <summary>Every SafeHaven topic with <paramref name="partitions"/> partitions; inventory is compacted.</summary>
+    /// <param name="partitions">Partitions per topic, at least 1.</param>
+    /// <returns>The specs in DESIGN §3 order.</returns>
+    public IReadOnlyList<TopicSpec> All(int partitions)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
+        return Names().Select(n => new TopicSpec(n, partitions, Compacted: n == Inventory)).ToArray();
+    }
+
+    private string[] Names() => [Samples, Inventory, Detections, Commands, Results, Siem, Dlq];
+}

@@ -1,0 +1,27 @@
+using SafeHaven.Core;
+using SafeHaven.Core.Placement;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.StreamProcessors.Planning;
+
+/// <summary>Turns inventory records into what the planner books slots against.</summary>
+public static class InventoryView
+{
+    /// <summary>Entity kind of actuators in <c>EntityState.kind</c>.</summary>
+    public const string ActuatorKind = "actuator";
+
+    /// <summary>The actuator an inventory record describes, or null when it is not a valid actuator record.</summary>
+    public static ActuatorInfo? Actuator(EntityState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.kind != ActuatorKind || state.entity is null ||
+            !Identifiers.IsToken(state.entityId.Split('/')[^1]) || !Identifiers.IsToken(state.entity.host))
+        {
+            return null;
+        }
+        var pool = CpuList.TryParse(state.isolationPool ?? "", out var p, out _) ? p : CpuList.Empty;
+        var levels = state.levels.Where(l => Levels.All.Contains(l)).ToHashSet(StringComparer.Ordinal);
+        var id = state.attributes.TryGetValue("actuatorId", out var a) && Identifiers.IsToken(a) ? a : state.entity.host;
+        return new ActuatorInfo(id, state.entity.datacenter, state.entity.host, levels, pool);
+    }
+}

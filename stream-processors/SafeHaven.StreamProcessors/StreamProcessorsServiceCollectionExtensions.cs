@@ -1,0 +1,33 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using SafeHaven.Core.Detector;
+using SafeHaven.Core.Rules;
+using SafeHaven.StreamProcessors.Detection;
+using SafeHaven.StreamProcessors.Planning;
+
+namespace SafeHaven.StreamProcessors;
+
+/// <summary>Registers the stream processors (detector and planner).</summary>
+public static class StreamProcessorsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the detector and the planner as hosted services. Needs a <c>KafkaClients</c> and a
+    /// <see cref="TimeProvider"/> registered. Idempotent.
+    /// </summary>
+    public static IServiceCollection AddSafeHavenStreamProcessors(this IServiceCollection services,
+        DetectorOptions detector, PlannerOptions planner, RuleSet rules)
+    {
+        ArgumentNullException.ThrowIfNull(detector);
+        ArgumentNullException.ThrowIfNull(planner);
+        detector.Validate();
+        planner.Validate();
+        services.TryAddSingleton(detector);
+        services.TryAddSingleton(planner);
+        services.TryAddSingleton(new DetectorEngine(rules));
+        services.TryAddSingleton<DetectorMetrics>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DetectorService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PlannerService>());
+        return services;
+    }
+}

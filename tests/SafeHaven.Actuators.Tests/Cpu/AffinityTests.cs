@@ -1,0 +1,89 @@
+using SafeHaven.Actuators.Cpu;
+using SafeHaven.Core;
+
+namespace SafeHaven.Actuators.Tests.Cpu;
+
+public sealed class AffinityTests : IDisposable
+{
+    private readonly List<BusyProcess> _processes = [];
+
+    private BusyProcess Start(int threads = 4)
+    {
+        var p = new BusyProcess(threads);
+        _processes.Add(p);
+        return p;
+    }
+
+    [SkippableFact]
+    public void SetAllThreads_reaches_every_thread_and_new_threads_inherit_it()
+    {
+        Skip.IfNot(Host.CanRun, "needs 2 CPUs");
+        var p = Start();
+        Assert.True(Affinity.SetAllThreads(p.Pid, Host.Cpu1) >= 5);
+        Host.AssertAllThreadsOn(p.Pid, Host.Cpu1, minThreads: 5);
+        p.SpawnThread();
+        Host.AssertAllThreadsOn(p.Pid, Host.Cpu1, minThreads: 6);
+        Assert.Equal(Host.Cpu1, Affinity.GetThread(p.Pid));
+    }
+
+    [SkippableFact]
+    public void SetAllThreads_on_a_vanished_process_throws_ProcessGone()
+    {
+        Skip.IfNot(Host.CanRun, "needs 2 CPUs");
+        var p = Start(threads: 1);
+        var pid = p.Pid;
+        p.KillAndReap();
+        Assert.Throws<ProcessGoneException>(() => Affinity.SetAllThreads(pid, Host.Cpu0));
+        Assert.Null(Affinity.GetThread(pid));
+        Assert.False(Affinity.SetThread(pid, Host.Cpu0));
+    }
+
+    [SkippableFact]
+    public void ThreadVerifier_names_the_first_offending_thread()
+    {
+        Skip.IfNot(Host.CanRun, "needs 2 CPUs");
+        var p = Start(threads: 2);
+        var both = CpuList.Parse("0-1");
+        Affinity.SetAllThreads(p.Pid, both);
+        Assert.True(ThreadVerifier.Verify(p.Pid, both).Ok);
+
+        var odd = ProcFs.ThreadIds(p.Pid).First(t => t != p.Pid);
+        Affinity.SetThread(odd, Host.Cpu0);
+        var check = ThreadVerifier.Verify(p.Pid, both);
+        Assert.False(check.Ok);
+        Assert.Equal(odd, check.Tid);
+        Assert.Equal(Host.Cpu0, check.Actual);
+    }
+
+    [Fact]
+    public void Invalid_tids_are_rejected_before_any_syscall()
+    {
+        Assert.Throws<ArgumentException>(() => Affinity.SetThread(0, Host.Cpu0));
+        Assert.Throws<ArgumentException>(() => Affinity.SetAllThreads(-5, Host.Cpu0));
+        Assert.Throws<ArgumentException>(() => ThreadVerifier.Verify(0, Host.Cpu0));
+    }
+
+    [Fact]
+    public void OnlineCpus_reads_the_kernel_list()
+    {
+        Assert.Contains(0, OnlineCpus.Read().Cpus);
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "0-3,6\n");
+            Assert.Equal(CpuList.Parse("0-3,6"), OnlineCpus.Read(file));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            p.Dispose();
+        }
+    }
+}

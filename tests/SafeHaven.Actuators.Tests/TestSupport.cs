@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using SafeHaven.Actuators.Cpu;
+using SafeHaven.Core;
+
+namespace SafeHaven.Actuators.Tests;
+
+/// <summary>A real python3 child with busy threads; a line on stdin starts one more thread.</summary>
+internal sealed class BusyProcess : IDisposable
+{
+    private const string Script = """
+        import sys, threading
+        def busy():
+            while True:
+                pass
+        for _ in range(int(sys.argv[1])):
+            threading.Thread(target=busy, daemon=True).start()
+        print("ready", flush=True)
+        for line in sys.stdin:
+            threading.Thread(target=busy, daemon=True).start()
+            print("spawned", flush=True)
+        """;
+
+    private readonly Process _process;
+
+    public BusyProcess(int threads = 4)
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(Script);
+        psi.ArgumentList.Add(threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _process = Process.Start(psi) ?? throw new InvalidOperationException("python3 did not start");
+        ExpectLine("ready");
+    }
+
+    public int Pid => _process.Id;
+
+    /// <summary>Starts one more busy thread and waits until python reports it running.</summary>
+    public void SpawnThread()
+    {
+        _process.StandardInput.WriteLine("go");
+        _process.StandardInput.Flush();
+        ExpectLine("spawned");
+    }
+
+    /// <summary>Kills the process and waits until it is reaped, so /proc/PID is gone.</summary>
+    public void KillAndReap()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    private void ExpectLine(string expected)
+    {
+        var read = _process.StandardOutput.ReadLineAsync();
+        if (!read.Wait(TimeSpan.FromSeconds(20)))
+        {
+            throw new TimeoutException($"python3 did not print '{expected}' within 20 s");
+        }
+        Assert.Equal(expected, read.Result);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                KillAndReap();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        _process.Dispose();
+    }
+}
+
+/// <summary>Common checks and a uniquely named v1 cpuset parent per test.</summary>
+internal static class Host
+{
+    public static readonly CpuList Cpu0 = CpuList.Parse("0");
+    public static readonly CpuList Cpu1 = CpuList.Parse("1");
+
+
+    public static bool CanRun => Environment.UserName == "root"
+        && File.Exists(Path.Join(CgroupV1Cpuset.DefaultRoot, "cpuset.cpus"))
+        && CpuList.Parse("0-1").IsSubsetOf(OnlineCpus.Read());
+
+    public static string UniqueName() => "sh-test-" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>Cpus_allowed_list of every thread of <paramref name="pid"/>.</summary>
+    public static Dictionary<int, CpuList> ThreadCpus(int pid) =>
+        ProcFs.ThreadIds(pid).Select(t => (t, ProcFs.ThreadCpusAllowed(pid, t))).Where(x => x.Item2 is not null)
+            .ToDictionary(x => x.t, x => x.Item2!);
+
+    public static void AssertAllThreadsOn(int pid, CpuList cpus, int minThreads)
+    {
+        var threads = ThreadCpus(pid);
+        Assert.True(threads.Count >= minThreads, $"expected at least {minThreads} threads, saw {threads.Count}");
+        Assert.All(threads, t => Assert.True(t.Value.Equals(cpus), $"thread {t.Key} allowed on {t.Value}, expected {cpus}"));
+    }
+}
+
+/// <summary>A clock standing still at a settable instant.</summary>
+internal sealed class FixedTime(DateTimeOffset now) : TimeProvider
+{
+    public DateTimeOffset Now { get; set; } = now;
+
+    public long NowNs => (Now - DateTimeOffset.UnixEpoch).Ticks * 100;
+
+    public override DateTimeOffset GetUtcNow() => Now;
+}

@@ -1,0 +1,51 @@
+using SafeHaven.Kafka.Topics;
+
+namespace SafeHaven.Kafka.Tests.Topics;
+
+public sealed class TopicNamesTests
+{
+    [Fact]
+    public void Default_names_are_those_of_the_design()
+    {
+        var names = new TopicNames();
+        Assert.Equal(
+            ["safehaven.samples", "safehaven.inventory", "safehaven.detections", "safehaven.commands",
+             "safehaven.results", "safehaven.siem", "safehaven.dlq"],
+            new[] { names.Samples, names.Inventory, names.Detections, names.Commands, names.Results, names.Siem, names.Dlq });
+    }
+
+    [Fact]
+    public void All_uses_the_prefix_and_partition_count_and_compacts_only_inventory()
+    {
+        var names = new TopicNames("lab-7_");
+        var all = names.All(6);
+        Assert.Equal(7, all.Count);
+        Assert.All(all, s => Assert.StartsWith("lab-7_", s.Name, StringComparison.Ordinal));
+        Assert.All(all, s => Assert.Equal(6, s.Partitions));
+        Assert.Equal([names.Inventory], all.Where(s => s.Compacted).Select(s => s.Name));
+        Assert.Equal(new TopicSpec("lab-7_dlq", 6), all.Single(s => s.Name == names.Dlq));
+    }
+
+    [Theory]
+    [InlineData("safe haven.")]
+    [InlineData("safehaven/")]
+    [InlineData("x:")]
+    public void Illegal_prefix_characters_are_rejected(string prefix)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new TopicNames(prefix));
+        Assert.Equal("prefix", e.ParamName);
+        Assert.Contains("illegal character", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Prefix_too_long_for_the_longest_name_is_rejected()
+    {
+        Assert.NotNull(new TopicNames(new string('p', 249 - "detections".Length)));
+        var e = Assert.Throws<ArgumentException>(() => new TopicNames(new string('p', 250 - "detections".Length)));
+        Assert.Contains("at most 249", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void All_rejects_zero_partitions() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TopicNames().All(0));
+}
