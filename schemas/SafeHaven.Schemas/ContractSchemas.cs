@@ -8,7 +8,13 @@ namespace SafeHaven.Schemas;
 /// <c>schemas/</c>. The generated C# records carry a copy under the C# namespace; the wire
 /// format's fingerprints are always computed from these, the public contracts.
 /// </summary>
-public static class ContractSchemas
+#if SCHEMA_GENERATOR
+// The generator compiles this file too; kept internal there so the two assemblies never clash.
+internal
+#else
+public
+#endif
+static class ContractSchemas
 {
     private static readonly Lazy<IReadOnlyDictionary<string, Schema>> Embedded = new(LoadEmbedded);
 

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Kafka.Clients;
+
+namespace SafeHaven.Probes.Hosting;
+
+/// <summary>Runs the <see cref="Sampler"/> with a <see cref="KafkaSampleSink"/>.</summary>
+internal sealed class ProbeService(KafkaClients kafka, ProbeOptions options, TimeProvider time, ILogger<Sampler> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var sink = new KafkaSampleSink(kafka, "probe-" + options.HostId);
+        using var sampler = new Sampler(options, time, sink, logger);
+        try
+        {
+            await sampler.RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}
+
+/// <summary>Registers the probe.</summary>
+public static class ProbesServiceCollectionExtensions
+{
+    /// <summary>Adds the probe as a hosted service; needs <c>KafkaClients</c> and a <see cref="TimeProvider"/>. Idempotent.</summary>
+    /// <exception cref="ArgumentException">Invalid options.</exception>
+    public static Microsoft.Extensions.DependencyInjection.IServiceCollection AddSafeHavenProbe(
+        this Microsoft.Extensions.DependencyInjection.IServiceCollection services, ProbeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(services, options);
+        Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddEnumerable(services,
+            Microsoft.Extensions.DependencyInjection.ServiceDescriptor.Singleton<IHostedService, ProbeService>());
+        return services;
+    }
+}

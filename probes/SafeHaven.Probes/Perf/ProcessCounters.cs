@@ -1,0 +1,239 @@
+using System.Diagnostics.CodeAnalysis;
+using SafeHaven.Probes.Proc;
+
+namespace SafeHaven.Probes.Perf;
+
+/// <summary>
+/// The perf counters of one process: one fd per counter per thread, opened with inherit=1 so
+/// that threads those threads create later are counted by the kernel into the same fd.
+/// </summary>
+public sealed class ProcessCounters : IDisposable
+{
+    /// <summary>Status of a counter that is being counted.</summary>
+    public const string StatusOk = "ok";
+
+    private sealed class ThreadFd(int fd)
+    {
+        public int Fd = fd;
+        public ulong Value, Enabled, Running;
+    }
+
+    private sealed class Counter(PerfEventSpec spec)
+    {
+        public PerfEventSpec Spec = spec;
+        public readonly Dictionary<int, ThreadFd> Fds = [];
+        public string Status = StatusOk;
+    }
+
+    private readonly ProcFs _proc;
+    private readonly Counter[] _counters;
+    // Threads already accounted for: with an fd of their own, or created later and covered by inheritance.
+    private readonly HashSet<int> _knownTids = [];
+    private readonly long _tickNs = 1_000_000_000 / PerfNative.ClockTicksPerSecond;
+    private long _lastAttachTick;
+    private int _lastPidAtAttach;
+    private bool _disposed;
+
+    private ProcessCounters(ProcFs proc, int pid, long startTime, IEnumerable<PerfEventSpec> specs)
+    {
+        _proc = proc;
+        Pid = pid;
+        StartTime = startTime;
+        _counters = [.. specs.Where(s => s.IsPerf).Select(s => new Counter(s))];
+    }
+
+    /// <summary>The process id.</summary>
+    public int Pid { get; }
+
+    /// <summary>The process start time (clock ticks since boot) the counters were opened for.</summary>
+    public long StartTime { get; }
+
+    /// <summary>Counter name → <see cref="StatusOk"/> or why it is not counted (e.g. "unsupported: … (ENOENT)").</summary>
+    public IReadOnlyDictionary<string, string> Status => _counters.ToDictionary(c => c.Spec.Name, c => c.Status, StringComparer.Ordinal);
+
+    /// <summary>Open perf fds (all counters, all threads that needed one of their own).</summary>
+    internal int OpenFdCount => _counters.Sum(c => c.Fds.Count);
+
+    /// <summary>
+    /// Opens the perf counters among <paramref name="specs"/> on every thread of <paramref name="pid"/>.
+    /// Returns false only when the process is gone (or <paramref name="startTime"/> no longer
+    /// matches); counters the kernel refuses get a status instead.
+    /// </summary>
+    public static bool TryOpen(int pid, long? startTime, IEnumerable<PerfEventSpec> specs, [NotNullWhen(true)] out ProcessCounters? counters) =>
+        TryOpen(ProcFs.Default, pid, startTime, specs, out counters);
+
+    internal static bool TryOpen(ProcFs proc, int pid, long? startTime, IEnumerable<PerfEventSpec> specs, [NotNullWhen(true)] out ProcessCounters? counters)
+    {
+        counters = null;
+        if (proc.ReadStat(pid) is not { } stat || stat.HasExited || (startTime is { } st && st != stat.StartTime))
+        {
+            return false;
+        }
+        var pc = new ProcessCounters(proc, pid, stat.StartTime, specs);
+        pc.AttachNewThreads([.. proc.ListTasks(pid)], all: true);
+        // Threads that escaped the first pass may have created threads of their own: settle now
+        // rather than one period later.
+        for (int i = 0; i < 3; i++)
+        {
+            pc.AttachNewThreads([.. proc.ListTasks(pid)], all: false);
+        }
+        if (!pc.IsAlive(out _))
+        {
+            pc.Dispose();
+            return false;
+        }
+        counters = pc;
+        return true;
+    }
+
+    /// <summary>
+    /// Events per counter since the previous read (or since open), summed over threads and
+    /// scaled by time enabled / time running when the kernel multiplexed. Also attaches to
+    /// threads that escaped inheritance (created while the fds were being opened).
+    /// </summary>
+    public CounterReading Read()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var values = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var c in _counters)
+        {
+            if (c.Status != StatusOk)
+            {
+                continue;
+            }
+            long sum = 0;
+            foreach (var t in c.Fds.Values)
+            {
+                sum += ReadDelta(t);
+            }
+            values[c.Spec.Name] = sum;
+        }
+        if (!IsAlive(out int[] tasks))
+        {
+            return new CounterReading(CounterReadOutcome.ProcessGone, values);
+        }
+        AttachNewThreads(tasks, all: false);
+        return new CounterReading(CounterReadOutcome.Ok, values);
+    }
+
+    private static long ReadDelta(ThreadFd t)
+    {
+        // An fd whose thread exited keeps its final count (and its inherited children's), so
+        // its delta simply drops to zero: it is kept open for the children's sake.
+        if (!PerfNative.TryRead(t.Fd, out ulong value, out ulong enabled, out ulong running))
+        {
+            return 0;
+        }
+        ulong dv = value - t.Value, de = enabled - t.Enabled, dr = running - t.Running;
+        t.Value = value;
+        t.Enabled = enabled;
+        t.Running = running;
+        if (dr == 0 || dr >= de)
+        {
+            return dr == 0 ? 0 : (long)dv;
+        }
+        // Multiplexed: the counter ran only dr of de ns; extrapolate as perf stat does.
+        return (long)((UInt128)dv * de / dr);
+    }
+
+    private bool IsAlive(out int[] tasks)
+    {
+        tasks = [.. _proc.ListTasks(Pid)];
+        return _proc.ReadStat(Pid) is { } stat && stat.StartTime == StartTime && !(stat.HasExited && tasks.Length <= 1);
+    }
+
+    private void AttachNewThreads(int[] tasks, bool all)
+    {
+        foreach (int tid in tasks)
+        {
+            if (_knownTids.Contains(tid))
+            {
+                continue;
+            }
+            // inherit=1 covers threads a counted thread creates after its fd was opened; another fd
+            // would count them twice. Only a thread created while the first pass was attaching can
+            // have escaped (its creator had no fd yet). Tids are allocated in increasing order, so a
+            // tid above the kernel's last pid at the end of that pass is newer; the start tick guards
+            // against pid wrap-around.
+            bool attach = all
+                || (tid <= _lastPidAtAttach && _proc.ReadTaskStat(Pid, tid) is { } ts && ts.StartTime <= _lastAttachTick);
+            _knownTids.Add(tid);
+            if (!attach)
+            {
+                continue;
+            }
+            foreach (var c in _counters)
+            {
+                if (c.Status == StatusOk)
+                {
+                    OpenOn(c, tid);
+                }
+            }
+        }
+        if (all)
+        {
+            _lastPidAtAttach = _proc.ReadLastPid() ?? int.MaxValue;
+            _lastAttachTick = PerfNative.BootTimeNs() / _tickNs;
+        }
+        // Forget vanished threads without an fd so the set does not grow with thread churn.
+        var live = new HashSet<int>(tasks);
+        _knownTids.RemoveWhere(tid => !live.Contains(tid) && !_counters.Any(c => c.Fds.ContainsKey(tid)));
+    }
+
+    private static void OpenOn(Counter c, int tid)
+    {
+        int fd = PerfNative.Open(c.Spec, tid, inherit: true);
+        if (fd >= 0)
+        {
+            c.Fds[tid] = new ThreadFd(fd);
+            return;
+        }
+        if (-fd == PerfNative.ESRCH)
+        {
+            return; // the thread exited meanwhile
+        }
+        // Partial coverage would under-count silently: the counter is all or nothing.
+        c.Status = DescribeOpenError(c.Spec, -fd);
+        CloseAll(c);
+    }
+
+    /// <summary>Status text for a perf_event_open failure of <paramref name="spec"/> with <paramref name="errno"/>.</summary>
+    public static string DescribeOpenError(PerfEventSpec spec, int errno)
+    {
+        string e = PerfNative.ErrnoName(errno);
+        return errno switch
+        {
+            PerfNative.ENOENT or PerfNative.EOPNOTSUPP or PerfNative.ENODEV when spec.NeedsPmu =>
+                $"unsupported: hardware event not supported by this CPU/PMU ({e})",
+            PerfNative.ENOENT or PerfNative.EOPNOTSUPP or PerfNative.ENODEV =>
+                $"unsupported: {spec.Source.ToString().ToLowerInvariant()} event not supported by this kernel ({e})",
+            PerfNative.EACCES or PerfNative.EPERM =>
+                $"denied: perf_event_open not permitted ({e}; needs root/CAP_PERFMON or a lower kernel.perf_event_paranoid)",
+            PerfNative.EMFILE => $"error: out of file descriptors ({e})",
+            _ => $"error: perf_event_open failed ({e})",
+        };
+    }
+
+    private static void CloseAll(Counter c)
+    {
+        foreach (var t in c.Fds.Values)
+        {
+            _ = PerfNative.Close(t.Fd);
+        }
+        c.Fds.Clear();
+    }
+
+    /// <summary>Closes every fd.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        foreach (var c in _counters)
+        {
+            CloseAll(c);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using SafeHaven.Probes.Perf;
+using SafeHaven.Probes.Proc;
+
+namespace SafeHaven.Probes;
+
+/// <summary>One watched process: its perf counters, its /proc counters and the window bookkeeping.</summary>
+internal sealed class WatchedProcess : IDisposable
+{
+    private readonly TimeProvider _time;
+    private readonly ProcCounters _procCounters;
+
+    private WatchedProcess(ProcessIdentity identity, ProcessCounters perf, ProcCounters proc, TimeProvider time, long openedTs)
+    {
+        Identity = identity;
+        Perf = perf;
+        _procCounters = proc;
+        _time = time;
+        LastReadTs = openedTs;
+    }
+
+    public ProcessIdentity Identity { get; }
+
+    public ProcessCounters Perf { get; }
+
+    /// <summary>Monotonic timestamp where the current window started (open or previous read).</summary>
+    public long LastReadTs { get; private set; }
+
+    /// <summary>Values since the previous read plus the window; null when the process is gone.</summary>
+    public Reading? Read()
+    {
+        // The window ends in the middle of the reads: half of the read time is attributed to each side.
+        long before = _time.GetTimestamp();
+        var perf = Perf.Read();
+        var proc = _procCounters.Read();
+        long after = _time.GetTimestamp();
+        if (perf.Outcome == CounterReadOutcome.ProcessGone || proc is null)
+        {
+            return null;
+        }
+        long end = before + ((after - before) / 2);
+        long window = end - LastReadTs;
+        LastReadTs = end;
+        var values = new Dictionary<string, long>(perf.Values, StringComparer.Ordinal);
+        foreach (var (name, value) in proc)
+        {
+            values[name] = value;
+        }
+        return new Reading(values, ToNs(window), end);
+    }
+
+    public static WatchedProcess? TryOpen(ProcFs procFs, TimeProvider time, ProcessIdentity id, IReadOnlyList<PerfEventSpec> specs)
+    {
+        long before = time.GetTimestamp();
+        if (!ProcessCounters.TryOpen(procFs, id.Pid, id.StartTime, specs, out var perf))
+        {
+            return null;
+        }
+        var proc = new ProcCounters(procFs, id.Pid, [.. specs.Where(s => !s.IsPerf).Select(s => (s.Name, s.ProcField!))]);
+        // The /proc baseline is taken now so the first sample covers the same window as perf's.
+        if (proc.Read() is null)
+        {
+            perf.Dispose();
+            return null;
+        }
+        long after = time.GetTimestamp();
+        return new WatchedProcess(id, perf, proc, time, before + ((after - before) / 2));
+    }
+
+    private long ToNs(long delta) => (long)((Int128)delta * 1_000_000_000 / _time.TimestampFrequency);
+
+    public void Dispose() => Perf.Dispose();
+
+    /// <summary>One read: values, window length in ns and the monotonic timestamp of the window end.</summary>
+    public sealed record Reading(IDictionary<string, long> Values, long IntervalNs, long EndTs);
+}

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+
+namespace SafeHaven.Cli.Tests;
+
+/// <summary>Runs the real CLI (safehaven.dll next to the tests) as a child process.</summary>
+internal static class CliRunner
+{
+    public sealed record Run(int ExitCode, string Stdout, string Stderr);
+
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "safehaven.dll");
+
+    public static ProcessStartInfo StartInfo(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        info.ArgumentList.Add(Dll);
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        return info;
+    }
+
+    public static async Task<Run> RunAsync(TimeSpan timeout, params string[] args)
+    {
+        using var p = Process.Start(StartInfo(args))!;
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"safehaven {string.Join(' ', args)} did not finish within {timeout}; stderr: {await stderr}");
+        }
+        return new Run(p.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>A temp file with <paramref name="text"/>, deleted on dispose.</summary>
+    public sealed class TempFile : IDisposable
+    {
+        public TempFile(string text, string extension = ".yaml")
+        {
+            Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "safehaven-test-" + Guid.NewGuid().ToString("N") + extension);
+            File.WriteAllText(Path, text);
+        }
+
+        public string Path { get; }
+
+        public void Dispose() => File.Delete(Path);
+    }
+}
