@@ -16,6 +16,8 @@ public static partial class Counters
         "stalled-cycles-frontend", "stalled-cycles-backend",
         "context-switches", "cs", "cpu-migrations", "migrations", "page-faults", "faults",
         "minor-faults", "major-faults", "task-clock", "cpu-clock", "alignment-faults", "emulation-faults",
+        // Named vendor events (bus and split locks), mapped to raw PMU events by the probe.
+        "bus-lock", "split-lock",
     };
 
     /// <summary>/proc fields SafeHaven can turn into counters.</summary>
@@ -24,10 +26,10 @@ public static partial class Counters
         "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches", "minflt", "majflt", "utime", "stime",
     };
 
-    [GeneratedRegex("^raw:0x[0-9a-fA-F]{1,16}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^raw:0x[0-9a-fA-F]{1,16}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Raw();
 
-    [GeneratedRegex("^tp:[A-Za-z0-9_]{1,64}:[A-Za-z0-9_]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^tp:[A-Za-z0-9_]{1,64}:[A-Za-z0-9_]{1,64}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Tracepoint();
 
     /// <summary>True when <paramref name="name"/> is a counter name; otherwise <paramref name="error"/> says why.</summary>

@@ -9,15 +9,15 @@ namespace SafeHaven.Core;
 public static partial class Identifiers
 {
     /// <summary>Host, datacenter and actuator ids: a DNS-label-like token (letters, digits, '.', '_', '-'), not starting with '.' or '-'.</summary>
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Token();
 
     /// <summary>Container ids and VM names: as <see cref="Token"/>, up to 128 characters (docker ids are 64 hex digits).</summary>
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex LongToken();
 
     /// <summary>Command, detection and rule ids.</summary>
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9._:-]{0,127}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9._:-]{0,127}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Id();
 
     /// <summary>Throws when <paramref name="value"/> is not a valid host, datacenter or actuator id.</summary>

@@ -21,7 +21,7 @@ public sealed class CountersTests
     }
 
     [Theory]
-    [InlineData("bus-lock")]
+    [InlineData("bus-locks")]
     [InlineData("Context-Switches")]
     [InlineData("context-switches ")]
     [InlineData("tp:../x:y")]
@@ -40,6 +40,11 @@ public sealed class CountersTests
         Assert.Contains($"unknown counter '{name}'", error, StringComparison.Ordinal);
         Assert.Contains("voluntary_ctxt_switches", error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("raw:0x1A2B\n")]
+    [InlineData("tp:sched:sched_switch\n")]
+    public void Trailing_newline_is_rejected(string name) => Assert.False(Counters.IsValid(name, out _));
 
     [Theory]
     [InlineData(null)]

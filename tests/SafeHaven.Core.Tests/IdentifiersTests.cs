@@ -31,7 +31,6 @@ public sealed class IdentifiersTests
     [InlineData("a b")]
     [InlineData("")]
     [InlineData(" ")]
-    [InlineData("h1\n")]
     [InlineData("h1\0")]
     [InlineData("a:b")]
     [InlineData("héte")]
@@ -53,6 +52,16 @@ public sealed class IdentifiersTests
         Assert.False(Identifiers.IsId(null));
         var e = Assert.Throws<ArgumentException>(() => Identifiers.RequireId(null, "rule"));
         Assert.Contains("'null'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Trailing_newline_is_rejected()
+    {
+        Assert.False(Identifiers.IsToken("h1\n"));
+        Assert.False(Identifiers.IsLongToken("c1\n"));
+        Assert.False(Identifiers.IsId("h1:1:r\n"));
+        Assert.Throws<ArgumentException>(() => Identifiers.RequireToken("h1\n", "host"));
+        Assert.Throws<ArgumentException>(() => EntityIds.Of(TestData.Process(1, host: "h1\n")));
     }
 
     [Fact]

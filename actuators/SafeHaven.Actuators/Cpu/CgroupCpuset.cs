@@ -201,6 +201,6 @@ public abstract partial class CgroupCpuset : ICpusetController
         }
     }
 
-    [GeneratedRegex("^w([1-9][0-9]{0,6})-([0-9]{1,20})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^w([1-9][0-9]{0,6})-([0-9]{1,20})\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ChildName();
 }

@@ -8,6 +8,12 @@ namespace SafeHaven.Core.Placement;
 /// <param name="IsolationPool">Core level: CPUs reserved for isolated entities.</param>
 public sealed record ActuatorInfo(string ActuatorId, string Datacenter, string Host, IReadOnlySet<string> Levels, CpuList IsolationPool);
 
+/// <summary>One slot booked for an entity.</summary>
+/// <param name="Slot">Ledger key of the slot.</param>
+/// <param name="Cpus">Core level: the CPUs of the slot.</param>
+/// <param name="Fresh">True when this booking took the slot; false when the entity already held it.</param>
+public sealed record Reservation(string Slot, CpuList Cpus, bool Fresh);
+
 /// <summary>
 /// The planner's ledger of isolation slots: exclusive CPUs of each host's pool, and whole hosts
 /// or hypervisors handed to one suspect. A slot is held by at most one entity at a time, which
@@ -44,7 +50,7 @@ public sealed class PlacementBook
     /// (lowest number first, so placement is deterministic). An entity already holding a CPU there
     /// gets the same one back.
     /// </summary>
-    public CpuList? ReserveCore(ActuatorInfo actuator, string entityId)
+    public Reservation? ReserveCore(ActuatorInfo actuator, string entityId)
     {
         ArgumentNullException.ThrowIfNull(actuator);
         foreach (var cpu in actuator.IsolationPool.Cpus)
@@ -52,25 +58,52 @@ public sealed class PlacementBook
             var slot = $"{actuator.ActuatorId}#cpu:{cpu}";
             if (_slots.TryGetValue(slot, out var holder) && holder == entityId)
             {
-                return CpuList.Of([cpu]);
+                return new Reservation(slot, CpuList.Of([cpu]), Fresh: false);
             }
         }
         foreach (var cpu in actuator.IsolationPool.Cpus)
         {
-            if (TryTake($"{actuator.ActuatorId}#cpu:{cpu}", entityId))
+            var slot = $"{actuator.ActuatorId}#cpu:{cpu}";
+            if (TryTake(slot, entityId))
             {
-                return CpuList.Of([cpu]);
+                return new Reservation(slot, CpuList.Of([cpu]), Fresh: true);
             }
         }
         return null;
     }
 
     /// <summary>Reserves the whole host of <paramref name="actuator"/> for <paramref name="entityId"/>.</summary>
-    public bool ReserveHost(ActuatorInfo actuator, string entityId)
+    public Reservation? ReserveHost(ActuatorInfo actuator, string entityId)
     {
         ArgumentNullException.ThrowIfNull(actuator);
         var slot = $"{actuator.ActuatorId}#host";
-        return (_slots.TryGetValue(slot, out var holder) && holder == entityId) || TryTake(slot, entityId);
+        if (_slots.TryGetValue(slot, out var holder) && holder == entityId)
+        {
+            return new Reservation(slot, CpuList.Empty, Fresh: false);
+        }
+        return TryTake(slot, entityId) ? new Reservation(slot, CpuList.Empty, Fresh: true) : null;
+    }
+
+    /// <summary>
+    /// Frees one reservation, if it was taken by the command that now failed: a slot the entity
+    /// already held from an earlier, successful move stays held.
+    /// </summary>
+    public void Release(string entityId, Reservation reservation)
+    {
+        ArgumentNullException.ThrowIfNull(reservation);
+        if (!reservation.Fresh || !_slots.TryGetValue(reservation.Slot, out var holder) || holder != entityId)
+        {
+            return;
+        }
+        _slots.Remove(reservation.Slot);
+        if (_byEntity.TryGetValue(entityId, out var list))
+        {
+            list.Remove(reservation.Slot);
+            if (list.Count == 0)
+            {
+                _byEntity.Remove(entityId);
+            }
+        }
     }
 
     /// <summary>Entity holding a slot, or null when free.</summary>

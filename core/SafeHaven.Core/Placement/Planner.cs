@@ -21,7 +21,7 @@ public sealed record PlannerSettings(TimeSpan CommandTtl, bool DryRun = false);
 /// </summary>
 public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettings settings)
 {
-    private readonly Dictionary<string, (DetectionRecord Detection, string Level, string EntityId)> _pending = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (DetectionRecord Detection, string Level, string EntityId, Reservation Slot)> _pending = new(StringComparer.Ordinal);
     private long _sequence;
 
     /// <summary>Commands issued and not yet answered.</summary>
@@ -59,7 +59,7 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
         {
             return new PlanDecision(null, [$"{p.EntityId} isolated at level {p.Level} ({result.status})"]);
         }
-        book.Release(p.EntityId);
+        book.Release(p.EntityId, p.Slot);
         var reasons = new List<string> { $"level {p.Level}: actuator reported {result.status}: {result.error}" };
         var next = Levels.Next(p.Level);
         if (next is null)
@@ -83,62 +83,61 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
         }
         for (string? l = level; l is not null; l = Levels.Next(l))
         {
-            var (actuator, target, why) = FindSlot(d.entity, entityId, l);
+            var (actuator, slot, target, why) = FindSlot(d.entity, entityId, l);
+            reasons.Add($"level {l}: {why}");
             if (actuator is null)
             {
-                reasons.Add($"level {l}: {why}");
                 continue;
             }
-            reasons.Add($"level {l}: {why}");
             var command = NewCommand(d, actuator, l, target!, reasons);
-            _pending[command.commandId] = (d, l, entityId);
+            _pending[command.commandId] = (d, l, entityId, slot!);
             return new PlanDecision(command, reasons);
         }
         reasons.Add("no level can isolate the entity");
         return new PlanDecision(null, reasons);
     }
 
-    private (ActuatorInfo? Actuator, string? Target, string Why) FindSlot(EntityRef e, string entityId, string level)
+    private (ActuatorInfo? Actuator, Reservation? Slot, string? Target, string Why) FindSlot(EntityRef e, string entityId, string level)
     {
         switch (level)
         {
             case Levels.Core:
                 if (e.pid is null)
                 {
-                    return (null, null, "entity is not a process");
+                    return (null, null, null, "entity is not a process");
                 }
                 var host = book.OnHost(e.datacenter, e.host, Levels.Core);
                 if (host is null)
                 {
-                    return (null, null, $"no core-level actuator on host {e.host}");
+                    return (null, null, null, $"no core-level actuator on host {e.host}");
                 }
-                var cpus = book.ReserveCore(host, entityId);
-                return cpus is null
-                    ? (null, null, $"no free CPU in isolation pool {host.IsolationPool} of {host.ActuatorId}")
-                    : (host, cpus.ToString(), $"exclusive CPU {cpus} of {host.ActuatorId}'s pool {host.IsolationPool}");
+                var core = book.ReserveCore(host, entityId);
+                return core is null
+                    ? (null, null, null, $"no free CPU in isolation pool {host.IsolationPool} of {host.ActuatorId}")
+                    : (host, core, core.Cpus.ToString(), $"exclusive CPU {core.Cpus} of {host.ActuatorId}'s pool {host.IsolationPool}");
             case Levels.Container or Levels.Vm:
                 var movable = level == Levels.Container ? e.container is not null : e.vm is not null;
                 if (!movable)
                 {
-                    return (null, null, $"entity is not in a {level}");
+                    return (null, null, null, $"entity is not in a {level}");
                 }
                 var source = book.OnHost(e.datacenter, e.host, level);
                 if (source is null)
                 {
-                    return (null, null, $"no {level}-level actuator on host {e.host}");
+                    return (null, null, null, $"no {level}-level actuator on host {e.host}");
                 }
                 // A target host with no other tenant: another actuator of the level nobody holds.
                 foreach (var t in book.Actuators.Where(a => a.Levels.Contains(level) && a.Host != e.host)
                              .OrderBy(a => a.ActuatorId, StringComparer.Ordinal))
                 {
-                    if (book.ReserveHost(t, entityId))
+                    if (book.ReserveHost(t, entityId) is { } hostSlot)
                     {
-                        return (source, t.ActuatorId, $"{level} moves from {source.Host} to {t.Host}, which has no other isolated tenant");
+                        return (source, hostSlot, t.ActuatorId, $"{level} moves from {source.Host} to {t.Host}, which has no other isolated tenant");
                     }
                 }
-                return (null, null, $"no free target host for level {level}");
+                return (null, null, null, $"no free target host for level {level}");
             default:
-                return (null, null, $"unknown level {level}");
+                return (null, null, null, $"unknown level {level}");
         }
     }
 

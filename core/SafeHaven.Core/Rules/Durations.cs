@@ -6,7 +6,7 @@ namespace SafeHaven.Core.Rules;
 /// <summary>Durations as written in rules and on the command line: <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>.</summary>
 public static partial class Durations
 {
-    [GeneratedRegex(@"^(\d{1,9}(?:\.\d{1,9})?)(ms|s|m|h)$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(\d{1,9}(?:\.\d{1,9})?)(ms|s|m|h)\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     /// <summary>Parses a duration; false with a reason for anything else (no unit, negative, garbage).</summary>

@@ -43,7 +43,7 @@ public static class RulesParser
         }
         catch (YamlException e)
         {
-            throw new RulesFormatException(source, (int)e.Start.Line, $"not valid YAML: {e.InnerException?.Message ?? e.Message}");
+            throw new RulesFormatException(source, (int)e.End.Line, $"not valid YAML: {e.InnerException?.Message ?? e.Message}");
         }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
@@ -109,7 +109,8 @@ public static class RulesParser
         {
             throw new RulesFormatException(source, Line(fields["counter"]), counterError);
         }
-        var threshold = Number(source, fields["threshold"], Required("threshold"), "threshold");
+        var thresholdText = Required("threshold");
+        var threshold = Number(source, fields["threshold"], thresholdText, "threshold");
         if (threshold <= 0)
         {
             throw new RulesFormatException(source, Line(fields["threshold"]), $"threshold must be > 0 events/s, got {threshold}");

@@ -29,19 +29,32 @@ public static partial class CounterCatalog
         ["ref-cycles"] = 9,
     };
 
+    /// <summary>
+    /// Named vendor events, resolved to raw PMU events by CPU vendor. Bus locks are the memory-bus
+    /// covert channel's mechanism (stress-ng --lockbus): Intel SQ_MISC.BUS_LOCK / SQ_MISC.SPLIT_LOCK
+    /// (EventSel 0xF4, UMask 0x10 → raw 0x10f4, Skylake to Sapphire Rapids) and AMD Zen
+    /// LS_LOCKS.BUS_LOCK (EventSel 0x25, UMask 0x01 → raw 0x0125). Check <c>perf list</c> on other
+    /// models and use <c>raw:0xNNNN</c> where they differ.
+    /// </summary>
+    private static readonly Dictionary<string, (ulong Intel, ulong Amd)> Vendor = new(StringComparer.Ordinal)
+    {
+        ["bus-lock"] = (0x10f4, 0x0125),
+        ["split-lock"] = (0x10f4, 0x0125),
+    };
+
     /// <summary>tracefs mount points, newest first; the debugfs one serves kernels before 4.1.</summary>
     internal static readonly string[] DefaultTracingRoots = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 
-    [GeneratedRegex("^raw:0x([0-9A-Fa-f]{1,16})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^raw:0x([0-9A-Fa-f]{1,16})\\z", RegexOptions.CultureInvariant)]
     private static partial Regex RawName();
 
     // Tracepoint parts become path segments: an allow-list keeps '/', '..' and friends out.
-    [GeneratedRegex("^tp:([A-Za-z0-9_]+):([A-Za-z0-9_]+)$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^tp:([A-Za-z0-9_]+):([A-Za-z0-9_]+)\\z", RegexOptions.CultureInvariant)]
     private static partial Regex TracepointName();
 
     /// <summary>All plain (non-parameterised) names this catalog knows, for help texts.</summary>
     public static IEnumerable<string> KnownNames =>
-        Software.Keys.Concat(Hardware.Keys).Concat(ProcCounters.Fields.Select(f => "proc:" + f));
+        Software.Keys.Concat(Hardware.Keys).Concat(Vendor.Keys).Concat(ProcCounters.Fields.Select(f => "proc:" + f));
 
     /// <summary>Resolves <paramref name="name"/>; on failure <paramref name="error"/> names the counter and why.</summary>
     public static bool TryResolve(string name, out PerfEventSpec spec, out string error) =>
@@ -64,6 +77,17 @@ public static partial class CounterCatalog
         if (Hardware.TryGetValue(name, out config))
         {
             spec = new PerfEventSpec(name, CounterSource.Hardware, PerfNative.TypeHardware, config);
+            return true;
+        }
+        if (Vendor.TryGetValue(name, out var codes))
+        {
+            var vendor = CpuVendor();
+            if (vendor is null)
+            {
+                error = $"counter '{name}': no known raw event for this CPU vendor (Intel and AMD are mapped); use raw:0xNNNN";
+                return false;
+            }
+            spec = new PerfEventSpec(name, CounterSource.Raw, PerfNative.TypeRaw, vendor == "GenuineIntel" ? codes.Intel : codes.Amd);
             return true;
         }
         if (name.StartsWith("raw:", StringComparison.Ordinal))
@@ -95,6 +119,13 @@ public static partial class CounterCatalog
         }
         error = $"unknown counter '{Printable(name)}' (use a perf list name such as context-switches, raw:0xNNNN, tp:subsystem:name or proc:field)";
         return false;
+    }
+
+    private static string? CpuVendor()
+    {
+        var line = TryReadAll("/proc/cpuinfo")?.Split('\n').FirstOrDefault(l => l.StartsWith("vendor_id", StringComparison.Ordinal));
+        var vendor = line?[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+        return vendor is "GenuineIntel" or "AuthenticAMD" ? vendor : null;
     }
 
     private static bool TryResolveTracepoint(string name, IReadOnlyList<string> roots, out PerfEventSpec spec, out string error)

@@ -14,8 +14,8 @@ public sealed class PlacementBookTests
     {
         var a = Actuator("a1", "h1", "2-3", levels: Levels.Core);
 
-        Assert.Equal("2", _book.ReserveCore(a, "e1")?.ToString());
-        Assert.Equal("3", _book.ReserveCore(a, "e2")?.ToString());
+        Assert.Equal("2", _book.ReserveCore(a, "e1")?.Cpus.ToString());
+        Assert.Equal("3", _book.ReserveCore(a, "e2")?.Cpus.ToString());
         Assert.Null(_book.ReserveCore(a, "e3"));
         Assert.Equal("e1", _book.Holder("a1", 2));
         Assert.Equal("e2", _book.Holder("a1", 3));
@@ -30,7 +30,7 @@ public sealed class PlacementBookTests
         _book.ReserveCore(a, "e1");
         _book.ReserveCore(a, "e2");
 
-        Assert.Equal("3", _book.ReserveCore(a, "e2")?.ToString());
+        Assert.Equal("3", _book.ReserveCore(a, "e2")?.Cpus.ToString());
         Assert.Equal(2, _book.HeldCount);
     }
 
@@ -41,15 +41,15 @@ public sealed class PlacementBookTests
         var t = Actuator("t1", "h2", levels: Levels.Container);
         _book.ReserveCore(a, "e1");
         _book.ReserveCore(a, "e2");
-        Assert.True(_book.ReserveHost(t, "e1"));
+        Assert.NotNull(_book.ReserveHost(t, "e1"));
 
         _book.Release("e1");
 
         Assert.Null(_book.Holder("a1", 2));
         Assert.Equal("e2", _book.Holder("a1", 3));
         Assert.Equal(1, _book.HeldCount);
-        Assert.Equal("2", _book.ReserveCore(a, "e4")?.ToString());
-        Assert.True(_book.ReserveHost(t, "e5"));
+        Assert.Equal("2", _book.ReserveCore(a, "e4")?.Cpus.ToString());
+        Assert.NotNull(_book.ReserveHost(t, "e5"));
         _book.Release("unknown");
         Assert.Equal(3, _book.HeldCount);
     }
@@ -59,10 +59,30 @@ public sealed class PlacementBookTests
     {
         var t = Actuator("t1", "h2", levels: Levels.Container);
 
-        Assert.True(_book.ReserveHost(t, "e1"));
-        Assert.True(_book.ReserveHost(t, "e1"));
-        Assert.False(_book.ReserveHost(t, "e2"));
+        Assert.NotNull(_book.ReserveHost(t, "e1"));
+        Assert.NotNull(_book.ReserveHost(t, "e1"));
+        Assert.Null(_book.ReserveHost(t, "e2"));
         Assert.Equal(1, _book.HeldCount);
+    }
+
+    [Fact]
+    public void Releasing_a_reservation_frees_only_a_slot_that_booking_took()
+    {
+        var a = Actuator("a1", "h1", "2-3", levels: Levels.Core);
+        var first = _book.ReserveCore(a, "e1")!;
+        var again = _book.ReserveCore(a, "e1")!;
+        Assert.True(first.Fresh);
+        Assert.False(again.Fresh);
+
+        _book.Release("e1", again);
+        Assert.Equal("e1", _book.Holder("a1", 2));
+
+        _book.Release("e2", first);
+        Assert.Equal("e1", _book.Holder("a1", 2));
+
+        _book.Release("e1", first);
+        Assert.Null(_book.Holder("a1", 2));
+        Assert.Equal(0, _book.HeldCount);
     }
 
     [Fact]

@@ -32,11 +32,14 @@ public sealed class RulesParserErrorTests
     [Theory]
     [InlineData("rules:\n  - counter: cs\n    threshold: 5\n    scope: core\n", "name")]
     [InlineData("rules:\n  - name: r1\n    threshold: 5\n    scope: core\n", "counter")]
-    [InlineData("rules:\n  - name: r1\n    counter: cs\n    scope: core\n", "threshold")]
     [InlineData("rules:\n  - name: r1\n    counter: cs\n    threshold: 5\n", "scope")]
     [InlineData("rules:\n  - name: \"\"\n    counter: cs\n    threshold: 5\n    scope: core\n", "name")]
     public void Missing_required_key_names_it_at_the_rule_line(string yaml, string key) =>
         AssertRefused(yaml, 2, $"rule is missing '{key}'");
+
+    [Fact]
+    public void Missing_threshold_names_it_at_the_rule_line() =>
+        AssertRefused("rules:\n  - name: r1\n    counter: cs\n    scope: core\n", 2, "rule is missing 'threshold'");
 
     [Fact]
     public void Missing_key_in_the_second_rule_points_at_that_rule() =>
@@ -90,22 +93,27 @@ public sealed class RulesParserErrorTests
     [Fact]
     public void Unknown_counter_points_at_the_counter_line()
     {
-        var e = Refused("rules:\n  - name: r1\n    counter: bus-lock\n    threshold: 5\n    scope: core\n");
+        var e = Refused("rules:\n  - name: r1\n    counter: bus-locks\n    threshold: 5\n    scope: core\n");
         Assert.Equal(3, e.LineNumber);
-        Assert.Contains("unknown counter 'bus-lock'", e.Problem, StringComparison.Ordinal);
+        Assert.Contains("unknown counter 'bus-locks'", e.Problem, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Invalid_rule_name_points_at_the_name_line() =>
         AssertRefused("rules:\n  - counter: cs\n    name: ../x\n    threshold: 5\n    scope: core\n", 3, "rule name '../x'");
 
+    private const string TabOnLine3 = "rules:\n  - name: r1\n\tcounter: cs\n    threshold: 5\n    scope: core\n";
+
     [Fact]
     public void Tab_indentation_is_invalid_yaml()
     {
-        var e = Refused("rules:\n  - name: r1\n\tcounter: cs\n    threshold: 5\n    scope: core\n");
+        var e = Refused(TabOnLine3);
         Assert.StartsWith("not valid YAML", e.Problem, StringComparison.Ordinal);
-        Assert.Equal(3, e.LineNumber);
+        Assert.Contains("tab", e.Problem, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Tab_indentation_error_points_at_the_tab_line() => Assert.Equal(3, Refused(TabOnLine3).LineNumber);
 
     [Fact]
     public void Bad_indentation_is_invalid_yaml()
