@@ -61,6 +61,28 @@ public sealed class HostActuator
         }
     }
 
+    /// <summary>
+    /// Runs the validation and verification paths once on this very process as a dry run, so the
+    /// first real command does not pay for JIT compilation. Touches nothing.
+    /// </summary>
+    public void WarmUp()
+    {
+        var self = Environment.ProcessId;
+        var now = NowNs();
+        Execute(new IsolationCommand
+        {
+            commandId = "warm-up", entity = new EntityRef { datacenter = "local", host = _options.Id, pid = self, startTime = ProcFs.StartTime(self) },
+            level = Levels.Core, action = Actions.Isolate, source = _options.Id, target = CpuList.Of([_options.Pool.Cpus.First()]).ToString(),
+            issuedAtNs = now, deadlineNs = now + 60_000_000_000, dryRun = true, reasons = [], signature = [],
+        });
+        ThreadVerifier.Verify(self, OnlineCpus);
+        // Re-applying this thread's own mask changes nothing and compiles the affinity path.
+        if (Affinity.GetThread(self) is { } mask)
+        {
+            Affinity.SetThread(self, mask);
+        }
+    }
+
     /// <summary>Validates and executes one command; never throws for anything the command holds.</summary>
     public IsolationResult Execute(IsolationCommand cmd)
     {

@@ -29,6 +29,9 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
         var state = Capabilities();
         ConsumeLoop.Produce(producer, kafka.Serdes.Serializer<EntityState>(), topics.Inventory, state.entityId, state);
         producer.Flush(TimeSpan.FromSeconds(10));
+        WarmUp.Codecs(kafka.Serdes);
+        WarmUp.Metadata(producer, [topics.Results, topics.Dlq], TimeSpan.FromSeconds(10));
+        actuator.WarmUp();
         consumer.Subscribe(topics.Commands);
         ConsumeLoop.Run(consumer, producer, kafka, "actuator:" + options.Id, time, logger, cr =>
         {

@@ -62,6 +62,10 @@ internal static class DemoReport
         if (Summary(o) is { } s)
         {
             doc["summary"] = new JsonObject { ["detectionMs"] = s.DetectionMs, ["sampleToResultMs"] = s.SampleToResultMs, ["moveMs"] = s.MoveMs };
+            if (Hops(o) is { } hops)
+            {
+                doc["summary"]!["hopsMs"] = hops;
+            }
         }
         using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
         doc.WriteTo(writer);
@@ -73,6 +77,24 @@ internal static class DemoReport
         o.NoisyDetection is var (dAt, d) && o.NoisyResult is var (_, r)
             ? (o.Ms(dAt), (r.finishedAtNs - d.detectedAtNs) / 1e6, (r.finishedAtNs - r.startedAtNs) / 1e6)
             : null;
+
+    // Where the sample→result time goes, hop by hop (all clocks are this host's).
+    private static JsonObject? Hops(DemoOutcome o)
+    {
+        if (o.NoisyDetection is not var (dAt, d) || o.NoisyCommand is not var (_, c) || o.NoisyResult is not var (_, r))
+        {
+            return null;
+        }
+        var sample = o.Observed.Samples.FirstOrDefault(s => s.Sample.host == d.entity.host && s.Sample.seq == d.sampleSeq);
+        return new JsonObject
+        {
+            ["sampleSeen"] = sample.Sample is null ? null : (sample.AtNs - d.detectedAtNs) / 1e6,
+            ["detectionSeen"] = (dAt - d.detectedAtNs) / 1e6,
+            ["commandIssued"] = (c.issuedAtNs - d.detectedAtNs) / 1e6,
+            ["actuatorStarted"] = (r.startedAtNs - d.detectedAtNs) / 1e6,
+            ["resultFinished"] = (r.finishedAtNs - d.detectedAtNs) / 1e6,
+        };
+    }
 
     private static JsonObject Detection(Detection d, long observedAtNs) => new()
     {

@@ -48,6 +48,8 @@ public sealed class KafkaClients : IDisposable
         EnableIdempotence = true,
         Acks = Acks.All,
         LingerMs = Options.LowLatency ? 0 : 10,
+        // Nagle plus delayed ACKs holds small requests for tens of milliseconds on loopback.
+        SocketNagleDisable = true,
         BatchNumMessages = 10_000,
     };
 
@@ -60,6 +62,7 @@ public sealed class KafkaClients : IDisposable
         AutoOffsetReset = AutoOffsetReset.Earliest,
         EnableAutoCommit = true,
         FetchWaitMaxMs = Options.LowLatency ? 1 : 100,
+        SocketNagleDisable = true,
         QueuedMinMessages = 1_000_000,
         FetchQueueBackoffMs = 10,
         SessionTimeoutMs = 6000,

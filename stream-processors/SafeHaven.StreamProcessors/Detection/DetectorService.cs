@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Core.Detector;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.Serialization;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.SerDes;
 
@@ -27,9 +28,11 @@ internal sealed class DetectorService(KafkaClients kafka, DetectorOptions option
             QueuedMinMessages = 1_000_000,
             FetchQueueBackoffMs = 10,
             LingerMs = 0,
+            SocketNagleDisable = true,
             CommitIntervalMs = 100,
             Logger = loggers,
         };
+        WarmUp.Codecs(kafka.Serdes);
         var topology = DetectorTopology.Build(kafka.Topics, engine, kafka.Serdes, time, metrics);
         _stream = new KafkaStream(topology, config);
         await _stream.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -31,6 +31,8 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
         var inventory = kafka.Serdes.Deserializer<EntityState>();
         var detections = kafka.Serdes.Deserializer<SafeHaven.Schemas.Detection>();
         var results = kafka.Serdes.Deserializer<IsolationResult>();
+        WarmUp.Codecs(kafka.Serdes);
+        WarmUp.Metadata(producer, [topics.Commands, topics.Dlq], TimeSpan.FromSeconds(10));
         consumer.Subscribe([topics.Inventory, topics.Detections, topics.Results]);
         ConsumeLoop.Run(consumer, producer, kafka, "planner", time, logger, cr =>
         {
