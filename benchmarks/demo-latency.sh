@@ -18,4 +18,9 @@ def pct(xs, p):
 for key in ("detectionMs", "sampleToResultMs", "moveMs"):
     xs = [r["summary"][key] for r in rows]
     print(f"{key:18} n={len(xs):3}  min {min(xs):9.3f}  p50 {pct(xs,50):9.3f}  mean {statistics.mean(xs):9.3f}  p99 {pct(xs,99):9.3f}  max {max(xs):9.3f}")
+# Where sample->result goes: ms after the end of the window that fired, hop by hop.
+for hop in ("sampleSeen", "detectionSeen", "commandIssued", "actuatorStarted", "resultFinished"):
+    xs = [r["summary"]["hopsMs"][hop] for r in rows if r["summary"].get("hopsMs", {}).get(hop) is not None]
+    if xs:
+        print(f"  {hop:16} p50 {pct(xs,50):8.3f}  p99 {pct(xs,99):8.3f}")
 PY
