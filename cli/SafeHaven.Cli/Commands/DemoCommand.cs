@@ -34,7 +34,8 @@ internal static class DemoCommand
         command.SetAction(async (parse, ct) =>
         {
             var rules = parse.GetValue(flags.Rules) is { } file ? CommonOptions.LoadRules(file) : BuiltInRules();
-            var (actuatorOptions, identity) = flags.Actuator(parse, CgroupName);
+            var cgroup = parse.GetResult(flags.Cgroup) is { Implicit: false } ? parse.GetValue(flags.Cgroup)! : CgroupName;
+            var (actuatorOptions, identity) = flags.Actuator(parse, cgroup);
             var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
             var (detector, planner) = flags.Processors(parse, rules.Source, appId);
             var samplePeriod = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value;
@@ -83,7 +84,7 @@ internal static class DemoCommand
             {
                 benign.Dispose();
                 noisy.Dispose();
-                CpusetDetector.Detect(CgroupName).Cleanup();
+                CpusetDetector.Detect(cgroup).Cleanup();
             }
         });
         return command;

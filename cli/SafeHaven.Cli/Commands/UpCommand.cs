@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using SafeHaven.Actuators;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Kafka.Topics;
@@ -49,6 +51,16 @@ internal static class UpCommand
                 Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuator, Identity = identity,
             };
             using var app = Pipeline.Build(spec, LogLevel.Information);
+            // Listed workloads get their own cpuset on the shared CPUs now, so they stay off the
+            // isolation pool and a later isolation is a cheap cpuset.cpus rewrite.
+            var hostActuator = app.Services.GetRequiredService<HostActuator>();
+            foreach (var pid in probe.Pids)
+            {
+                var enrolled = hostActuator.Enrol(pid);
+                Console.Error.WriteLine(enrolled.Succeeded
+                    ? $"up: pid {pid} enrolled on shared CPUs {hostActuator.SharedCpus}"
+                    : $"up: pid {pid} not enrolled: {enrolled.Error}");
+            }
             await app.StartAsync(ct).ConfigureAwait(false);
             await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);

@@ -24,6 +24,7 @@ internal sealed class RoleFlags
     public Option<string> Datacenter { get; } = CommonOptions.Datacenter();
     public Option<string> Prefix { get; } = CommonOptions.Prefix();
     public Option<int> Partitions { get; } = CommonOptions.Partitions();
+    public Option<string> Cgroup { get; } = new("--cgroup") { Description = "Name of SafeHaven's parent cpuset, under which each monitored workload gets its own", DefaultValueFactory = _ => "safehaven" };
 
     public void AddTo(Command command, bool rules, bool actuator)
     {
@@ -40,6 +41,7 @@ internal sealed class RoleFlags
         {
             command.Options.Add(IsolationCpus);
             command.Options.Add(Id);
+            command.Options.Add(Cgroup);
         }
     }
 
@@ -60,8 +62,9 @@ internal sealed class RoleFlags
         (new DetectorOptions { RulesFile = rulesFile, ApplicationId = applicationId },
          new PlannerOptions { DryRun = parse.GetValue(DryRun) });
 
-    public (HostActuatorOptions, ActuatorIdentity) Actuator(ParseResult parse, string cgroupName = "safehaven")
+    public (HostActuatorOptions, ActuatorIdentity) Actuator(ParseResult parse, string? cgroupName = null)
     {
+        cgroupName ??= parse.GetValue(Cgroup)!;
         var online = OnlineCpus.Read();
         var options = new HostActuatorOptions
         {
