@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SafeHaven.Actuators.Cpu;
 using SafeHaven.Core;
 using SafeHaven.Schemas;
+using SafeHaven.Security;
 
 namespace SafeHaven.Actuators;
 
@@ -19,6 +20,7 @@ public sealed class HostActuator
     private readonly CoreIsolator _isolator;
     private readonly TimeProvider _time;
     private readonly CpuList _shared;
+    private readonly CommandVerifier? _verifier;
     private readonly Lock _gate = new();
     private readonly HashSet<string> _executed = new(StringComparer.Ordinal);
     private readonly Queue<string> _executedOrder = new();
@@ -30,8 +32,11 @@ public sealed class HostActuator
     /// <param name="time">Clock for deadlines and result timestamps (<see cref="TimeProvider.System"/> when null).</param>
     /// <param name="onlineCpus">Online CPUs (read from /sys when null).</param>
     /// <exception cref="ArgumentException">The options do not fit this host.</exception>
-    public HostActuator(HostActuatorOptions options, CoreIsolator isolator, TimeProvider? time = null, CpuList? onlineCpus = null)
+    /// <param name="verifier">Trusted planner keys; when set, unsigned and badly signed commands are rejected.</param>
+    public HostActuator(HostActuatorOptions options, CoreIsolator isolator, TimeProvider? time = null, CpuList? onlineCpus = null,
+        CommandVerifier? verifier = null)
     {
+        _verifier = verifier;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(isolator);
         var online = onlineCpus ?? Cpu.OnlineCpus.Read();
@@ -74,7 +79,7 @@ public sealed class HostActuator
             commandId = "warm-up", entity = new EntityRef { datacenter = "local", host = _options.Id, pid = self, startTime = ProcFs.StartTime(self) },
             level = Levels.Core, action = Actions.Isolate, source = _options.Id, target = CpuList.Of([_options.Pool.Cpus.First()]).ToString(),
             issuedAtNs = now, deadlineNs = now + 60_000_000_000, dryRun = true, reasons = [], signature = [],
-        });
+        }, verifySignature: false);
         ThreadVerifier.Verify(self, OnlineCpus);
         // Re-applying this thread's own mask changes nothing and compiles the affinity path.
         if (Affinity.GetThread(self) is { } mask)
@@ -84,7 +89,9 @@ public sealed class HostActuator
     }
 
     /// <summary>Validates and executes one command; never throws for anything the command holds.</summary>
-    public IsolationResult Execute(IsolationCommand cmd)
+    public IsolationResult Execute(IsolationCommand cmd) => Execute(cmd, verifySignature: true);
+
+    private IsolationResult Execute(IsolationCommand cmd, bool verifySignature)
     {
         ArgumentNullException.ThrowIfNull(cmd);
         lock (_gate)
@@ -100,7 +107,7 @@ public sealed class HostActuator
                 phases = new Dictionary<string, long>(),
                 dryRun = cmd.dryRun,
             };
-            var verdict = Check(cmd, result.startedAtNs, out var pid, out var cpus);
+            var verdict = Check(cmd, result.startedAtNs, verifySignature, out var pid, out var cpus);
             result.phases["validate"] = ElapsedNs(validateStart);
             if (verdict is not null)
             {
@@ -129,13 +136,17 @@ public sealed class HostActuator
         }
     }
 
-    private (string Status, string Error)? Check(IsolationCommand cmd, long nowNs, out int pid, out CpuList cpus)
+    private (string Status, string Error)? Check(IsolationCommand cmd, long nowNs, bool verifySignature, out int pid, out CpuList cpus)
     {
         pid = 0;
         cpus = CpuList.Empty;
         if (!Identifiers.IsId(cmd.commandId))
         {
             return Reject("invalid command id");
+        }
+        if (verifySignature && _verifier?.Problem(cmd) is { } signature)
+        {
+            return Reject(signature);
         }
         if (cmd.source != _options.Id)
         {

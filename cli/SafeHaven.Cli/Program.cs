@@ -6,7 +6,7 @@ var root = new RootCommand("SafeHaven: on-demand isolation against side and cove
 foreach (var command in new Command[]
 {
     BrokerCommand.Create(), TopicsCommand.Create(), ProbeCommand.Create(), DetectCommand.Create(),
-    ActuateCommand.Create(), UpCommand.Create(), DemoCommand.Create(), WorkloadCommand.Create(),
+    ActuateCommand.Create(), UpCommand.Create(), DemoCommand.Create(), WorkloadCommand.Create(), KeysCommand.Create(),
 })
 {
     root.Subcommands.Add(command);
@@ -25,7 +25,7 @@ try
 {
     return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
 }
-catch (Exception e) when (e is UsageException or ArgumentException or FormatException)
+catch (Exception e) when (e is UsageException or ArgumentException or FormatException or SafeHaven.Security.KeyFileException)
 {
     // Validation of flags, files and options: the message names what is wrong.
     Console.Error.WriteLine($"error: {e.Message}");

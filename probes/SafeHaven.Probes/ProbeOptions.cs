@@ -21,6 +21,24 @@ public sealed class ProbeOptions
     /// <summary>Sampling period: one sample per watched process per period.</summary>
     public TimeSpan Period { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Most processes counted at the same time; 0 (default) = no limit, every watched process is
+    /// counted all the time. With more watched processes, they are counted round-robin in slots
+    /// of <see cref="Period"/> / ⌈processes / this⌉ (1 = the original system's period / #processes),
+    /// still one sample per process per period. Set it on hosts whose PMU has few counters.
+    /// </summary>
+    public int MaxConcurrentProcesses { get; set; }
+
+    /// <summary>Default of <see cref="BufferSamples"/>.</summary>
+    public const int DefaultBufferSamples = 10_000;
+
+    /// <summary>
+    /// Samples held in memory while the broker is unreachable; when full, the oldest is dropped and
+    /// counted (metric <c>safehaven.probe.samples.dropped</c> and the next sample's <c>droppedSamples</c>).
+    /// Up to min(this, 1000) more may wait inside the Kafka client. Defaults to 10 000.
+    /// </summary>
+    public int BufferSamples { get; set; } = DefaultBufferSamples;
+
     /// <summary>Counter names (DESIGN §5). Empty means <see cref="DefaultCounters"/>.</summary>
     /// <remarks>
     /// Starts empty on purpose: the configuration binder appends to a pre-filled list, so a
@@ -34,6 +52,22 @@ public sealed class ProbeOptions
     /// <summary>Command names (/proc/PID/comm) to watch; empty = all.</summary>
     public IList<string> Comms { get; set; } = [];
 
+    /// <summary>Real uids whose processes to watch; empty = all.</summary>
+    public IList<uint> Uids { get; set; } = [];
+
+    /// <summary>Cgroup path prefixes (whole segments, e.g. <c>/system.slice/web.service</c>) to watch; empty = all.</summary>
+    public IList<string> Cgroups { get; set; } = [];
+
+    /// <summary>Container ids (a docker id prefix of 12+ characters works) or LXC names to watch; empty = all.</summary>
+    public IList<string> Containers { get; set; } = [];
+
+    /// <summary>
+    /// Tenant name → selectors of the processes it owns, each <c>comm:NAME</c>, <c>uid:N</c>,
+    /// <c>container:ID</c>, <c>vm:NAME</c>, <c>unit:NAME.service</c> or <c>cgroup:/PATH</c>
+    /// (see <see cref="Inventory.TenantMap"/> for precedence). Starts empty: the binder would merge.
+    /// </summary>
+    public IDictionary<string, IList<string>> Tenants { get; set; } = new Dictionary<string, IList<string>>(StringComparer.Ordinal);
+
     /// <summary>The counters actually sampled: <see cref="Counters"/>, or the defaults when empty.</summary>
     public IReadOnlyList<string> EffectiveCounters => Counters.Count > 0 ? [.. Counters] : DefaultCounters;
 
@@ -45,6 +79,14 @@ public sealed class ProbeOptions
         if (Period <= TimeSpan.Zero)
         {
             throw new ArgumentException($"{SectionName}:{nameof(Period)}: must be positive, got {Period}", nameof(Period));
+        }
+        if (MaxConcurrentProcesses < 0)
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(MaxConcurrentProcesses)}: must be 0 (no limit) or positive, got {MaxConcurrentProcesses}", nameof(MaxConcurrentProcesses));
+        }
+        if (BufferSamples <= 0)
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(BufferSamples)}: must be positive, got {BufferSamples}", nameof(BufferSamples));
         }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (string name in EffectiveCounters)
@@ -62,6 +104,8 @@ public sealed class ProbeOptions
         {
             Identifiers.RequirePid(pid, $"{SectionName}:{nameof(Pids)}");
         }
+        Proc.DiscoveryFilter.Validate(this);
+        _ = Inventory.TenantMap.Parse(Tenants);
         foreach (string comm in Comms)
         {
             // TASK_COMM_LEN is 16 including the NUL: a longer name can never match.

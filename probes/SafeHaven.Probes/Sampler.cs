@@ -9,6 +9,8 @@ namespace SafeHaven.Probes;
 /// <summary>
 /// The sampling loop: once per period, reads every watched process's counters together and
 /// publishes one <see cref="CounterSample"/> per process; rediscovers processes every period.
+/// With more processes than <see cref="ProbeOptions.MaxConcurrentProcesses"/>, counts them
+/// round-robin instead (still one sample per process per period).
 /// </summary>
 public sealed partial class Sampler : IDisposable
 {
@@ -18,14 +20,11 @@ public sealed partial class Sampler : IDisposable
     private readonly ILogger _logger;
     private readonly ProcessDiscovery _discovery;
     private readonly ProcFs _proc;
-    private readonly PerfEventSpec[] _specs;
+    private readonly CounterStatusTracker _status;
     private readonly Dictionary<int, WatchedProcess> _watched = [];
-    // Counters the kernel refused for a reason that is not about one process (no PMU, no such
-    // tracepoint): not tried again on every new process.
-    private readonly Dictionary<string, string> _refused = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _warned = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
-    private IReadOnlyDictionary<string, string> _status;
+    // Round-robin opens counters disabled: a process counts only during its slot.
+    private readonly bool _roundRobin;
     private long _seq;
 
     /// <summary>Creates a sampler; validates <paramref name="options"/> first.</summary>
@@ -44,13 +43,16 @@ public sealed partial class Sampler : IDisposable
         _sink = sink ?? throw new ArgumentNullException(nameof(sink));
         _logger = logger ?? NullLogger.Instance;
         _proc = proc;
-        _discovery = new ProcessDiscovery(options.Pids, options.Comms, proc);
-        _specs = [.. options.EffectiveCounters.Select(Resolve)];
-        _status = _specs.ToDictionary(s => s.Name, s => s.IsPerf ? "pending: no process opened yet" : ProcessCounters.StatusOk, StringComparer.Ordinal);
+        _discovery = new ProcessDiscovery(DiscoveryFilter.From(options), proc);
+        _status = new CounterStatusTracker([.. options.EffectiveCounters.Select(Resolve)], _logger);
+        _roundRobin = options.MaxConcurrentProcesses > 0;
     }
 
     /// <summary>Counter name → "ok" or why it is not sampled; a snapshot, safe to read from any thread.</summary>
-    public IReadOnlyDictionary<string, string> CounterStatus => Volatile.Read(ref _status);
+    public IReadOnlyDictionary<string, string> CounterStatus => _status.Status;
+
+    /// <summary>What the latest rediscovery found (a superset of <see cref="WatchedPids"/>); safe to read from any thread.</summary>
+    public IReadOnlyList<DiscoveredProcess> Discovered => _discovery.Last;
 
     /// <summary>Pids currently watched (counters open).</summary>
     public IReadOnlyCollection<int> WatchedPids
@@ -58,16 +60,39 @@ public sealed partial class Sampler : IDisposable
         get { lock (_gate) { return [.. _watched.Keys]; } }
     }
 
-    /// <summary>Samples once per period until <paramref name="cancellationToken"/> is cancelled.</summary>
+    /// <summary>How late slots started against their schedule (jitter measurements).</summary>
+    internal SlotTimings Timings { get; } = new();
+
+    /// <summary>
+    /// Samples once per period until <paramref name="cancellationToken"/> is cancelled: all watched
+    /// processes at once, or round-robin when there are more than
+    /// <see cref="ProbeOptions.MaxConcurrentProcesses"/>.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        if (_roundRobin)
+        {
+            try
+            {
+                await new RoundRobinScheduler(this, _time, _options.Period, _options.MaxConcurrentProcesses, Timings)
+                    .RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Normal shutdown.
+            }
+            return;
+        }
         SampleOnce();
         // PeriodicTimer keeps the phase: a slow tick does not push every later tick back.
         using var timer = new PeriodicTimer(_options.Period, _time);
+        long start = _time.GetTimestamp();
+        long ticks = 0;
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
+                Timings.RecordStart(_time.GetElapsedTime(start) - (_options.Period * ++ticks));
                 try
                 {
                     SampleOnce();
@@ -90,12 +115,17 @@ public sealed partial class Sampler : IDisposable
     /// (their first sample comes next slot).
     /// Returns the number of samples published.
     /// </summary>
+    /// <exception cref="InvalidOperationException">Round-robin mode: <see cref="RunAsync"/> drives its slots.</exception>
     public int SampleOnce()
     {
+        if (_roundRobin)
+        {
+            throw new InvalidOperationException($"{nameof(SampleOnce)} samples all processes at once; with {nameof(ProbeOptions.MaxConcurrentProcesses)} set, {nameof(RunAsync)} drives the round-robin slots");
+        }
         lock (_gate)
         {
             long tickTs = _time.GetTimestamp();
-            long tickEpochNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+            long tickEpochNs = EpochNs();
             int published = 0;
             long minWindow = _options.Period.Ticks * _time.TimestampFrequency / TimeSpan.TicksPerSecond / 2;
             foreach (var w in _watched.Values.ToList())
@@ -111,22 +141,27 @@ public sealed partial class Sampler : IDisposable
                     Drop(w);
                     continue;
                 }
-                _sink.Publish(new CounterSample
-                {
-                    host = _options.HostId,
-                    entity = Entity(w.Identity),
-                    values = r.Values,
-                    intervalNs = r.IntervalNs,
-                    timestampNs = tickEpochNs + ToNs(r.EndTs - tickTs),
-                    seq = _seq++,
-                });
+                Publish(w, r, tickTs, tickEpochNs);
                 published++;
             }
             Rediscover();
-            UpdateStatus();
+            _status.Update(_watched.Values);
             return published;
         }
     }
+
+    private void Publish(WatchedProcess w, WatchedProcess.Reading r, long refTs, long refEpochNs) =>
+        _sink.Publish(new CounterSample
+        {
+            host = _options.HostId,
+            entity = Entity(w.Identity),
+            values = r.Values,
+            intervalNs = r.IntervalNs,
+            timestampNs = refEpochNs + ToNs(r.EndTs - refTs),
+            seq = _seq++,
+        });
+
+    private long EpochNs() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
 
     private void Rediscover()
     {
@@ -142,69 +177,16 @@ public sealed partial class Sampler : IDisposable
                 }
                 Drop(w); // pid reused by another process
             }
-            var specs = _specs.Where(s => !_refused.ContainsKey(s.Name)).ToList();
-            if (WatchedProcess.TryOpen(_proc, _time, id, specs) is { } opened)
+            if (WatchedProcess.TryOpen(_proc, _time, id, _status.Openable(), enabled: !_roundRobin) is { } opened)
             {
                 _watched[id.Pid] = opened;
-                RecordRefusals(opened);
+                _status.RecordRefusals(opened);
             }
         }
         foreach (var w in _watched.Values.Where(w => !alive.Contains(w.Identity.Pid)).ToList())
         {
             Drop(w);
         }
-    }
-
-    private void RecordRefusals(WatchedProcess w)
-    {
-        foreach (var (name, status) in w.Perf.Status)
-        {
-            if (status == ProcessCounters.StatusOk)
-            {
-                continue;
-            }
-            // Only refusals that hold for every process are remembered; a per-process one
-            // (permission) is retried on the next process.
-            if (status.StartsWith("unsupported", StringComparison.Ordinal))
-            {
-                _refused[name] = status;
-            }
-            if (_warned.Add(name))
-            {
-                LogCounterRefused(name, status);
-            }
-        }
-    }
-
-    private void UpdateStatus()
-    {
-        var status = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var spec in _specs)
-        {
-            string? s = null;
-            if (!spec.IsPerf)
-            {
-                s = ProcessCounters.StatusOk;
-            }
-            else if (_refused.TryGetValue(spec.Name, out var refused))
-            {
-                s = refused;
-            }
-            else
-            {
-                foreach (var w in _watched.Values)
-                {
-                    string st = w.Perf.Status[spec.Name];
-                    s = st;
-                    if (st == ProcessCounters.StatusOk)
-                    {
-                        break;
-                    }
-                }
-            }
-            status[spec.Name] = s ?? "pending: no process opened yet";
-        }
-        Volatile.Write(ref _status, status);
     }
 
     private void Drop(WatchedProcess w)
@@ -220,6 +202,7 @@ public sealed partial class Sampler : IDisposable
         pid = id.Pid,
         comm = id.Comm,
         container = id.Container,
+        vm = id.Vm,
         startTime = id.StartTime,
     };
 
@@ -240,9 +223,6 @@ public sealed partial class Sampler : IDisposable
             _watched.Clear();
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Counter {Counter} is not sampled: {Status}")]
-    private partial void LogCounterRefused(string counter, string status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Sampling slot failed; continuing with the next one")]
     private partial void LogTickFailed(Exception e);

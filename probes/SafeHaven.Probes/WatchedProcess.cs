@@ -25,6 +25,12 @@ internal sealed class WatchedProcess : IDisposable
     /// <summary>Monotonic timestamp where the current window started (open or previous read).</summary>
     public long LastReadTs { get; private set; }
 
+    /// <summary>True while the perf counters count (always, unless sampled round-robin).</summary>
+    public bool IsCounting => Perf.IsCounting;
+
+    /// <summary>True once disposed (dropped by the sampler).</summary>
+    public bool IsClosed { get; private set; }
+
     /// <summary>Values since the previous read plus the window; null when the process is gone.</summary>
     public Reading? Read()
     {
@@ -33,11 +39,46 @@ internal sealed class WatchedProcess : IDisposable
         var perf = Perf.Read();
         var proc = _procCounters.Read();
         long after = _time.GetTimestamp();
+        return Complete(perf, proc, before + ((after - before) / 2));
+    }
+
+    /// <summary>
+    /// Starts a round-robin slot: takes the /proc baseline and enables the perf counters; the
+    /// window starts now. False when the process is gone.
+    /// </summary>
+    public bool Begin()
+    {
+        long before = _time.GetTimestamp();
+        if (_procCounters.Read() is null)
+        {
+            return false;
+        }
+        Perf.Enable();
+        long after = _time.GetTimestamp();
+        LastReadTs = before + ((after - before) / 2);
+        return true;
+    }
+
+    /// <summary>
+    /// Ends a round-robin slot: disables the perf counters, then reads what they counted while
+    /// enabled; the window ends at the disable. Null when the process is gone.
+    /// </summary>
+    public Reading? End()
+    {
+        long before = _time.GetTimestamp();
+        Perf.Disable();
+        var proc = _procCounters.Read();
+        long after = _time.GetTimestamp();
+        // Read after the disable: the values are frozen, so reading late adds nothing to the window.
+        return Complete(Perf.Read(), proc, before + ((after - before) / 2));
+    }
+
+    private Reading? Complete(CounterReading perf, IReadOnlyDictionary<string, long>? proc, long end)
+    {
         if (perf.Outcome == CounterReadOutcome.ProcessGone || proc is null)
         {
             return null;
         }
-        long end = before + ((after - before) / 2);
         long window = end - LastReadTs;
         LastReadTs = end;
         var values = new Dictionary<string, long>(perf.Values, StringComparer.Ordinal);
@@ -48,10 +89,11 @@ internal sealed class WatchedProcess : IDisposable
         return new Reading(values, ToNs(window), end);
     }
 
-    public static WatchedProcess? TryOpen(ProcFs procFs, TimeProvider time, ProcessIdentity id, IReadOnlyList<PerfEventSpec> specs)
+    /// <summary>Opens the counters of <paramref name="id"/>; counting only once <see cref="Begin"/> is called unless <paramref name="enabled"/>.</summary>
+    public static WatchedProcess? TryOpen(ProcFs procFs, TimeProvider time, ProcessIdentity id, IReadOnlyList<PerfEventSpec> specs, bool enabled = true)
     {
         long before = time.GetTimestamp();
-        if (!ProcessCounters.TryOpen(procFs, id.Pid, id.StartTime, specs, out var perf))
+        if (!ProcessCounters.TryOpen(procFs, id.Pid, id.StartTime, specs, out var perf, enabled))
         {
             return null;
         }
@@ -68,7 +110,11 @@ internal sealed class WatchedProcess : IDisposable
 
     private long ToNs(long delta) => (long)((Int128)delta * 1_000_000_000 / _time.TimestampFrequency);
 
-    public void Dispose() => Perf.Dispose();
+    public void Dispose()
+    {
+        IsClosed = true;
+        Perf.Dispose();
+    }
 
     /// <summary>One read: values, window length in ns and the monotonic timestamp of the window end.</summary>
     public sealed record Reading(IDictionary<string, long> Values, long IntervalNs, long EndTs);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using SafeHaven.Core.Detector;
 using SafeHaven.Core.Rules;
+using SafeHaven.Security;
 using SafeHaven.StreamProcessors.Detection;
 using SafeHaven.StreamProcessors.Planning;
 
@@ -12,12 +13,14 @@ namespace SafeHaven.StreamProcessors;
 public static class StreamProcessorsServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the detector and the planner as hosted services. Needs a <c>KafkaClients</c> and a
-    /// <see cref="TimeProvider"/> registered. Idempotent.
+    /// Adds the detector and the planner as hosted services; the planner signs every command
+    /// with <paramref name="signer"/>. Needs a <c>KafkaClients</c> and a <see cref="TimeProvider"/>
+    /// registered. Idempotent.
     /// </summary>
     public static IServiceCollection AddSafeHavenStreamProcessors(this IServiceCollection services,
-        DetectorOptions detector, PlannerOptions planner, RuleSet rules)
+        DetectorOptions detector, PlannerOptions planner, RuleSet rules, CommandSigner signer)
     {
+        services.TryAddSingleton(signer ?? throw new ArgumentNullException(nameof(signer)));
         ArgumentNullException.ThrowIfNull(detector);
         ArgumentNullException.ThrowIfNull(planner);
         detector.Validate();

@@ -23,6 +23,7 @@ public sealed class ProbeOptionsTests
     [InlineData("Datacenter", "-dc")]
     [InlineData("Pids", "")]
     [InlineData("Comms", "")]
+    [InlineData("MaxConcurrentProcesses", "-1")]
     public void Validate_names_the_bad_option(string option, string expectedInMessage)
     {
         var o = new ProbeOptions();
@@ -34,6 +35,7 @@ public sealed class ProbeOptionsTests
             case "Datacenter": o.Datacenter = "-dc"; break;
             case "Pids": o.Pids = [0]; break;
             case "Comms": o.Comms = ["a-name-longer-than-15"]; break;
+            case "MaxConcurrentProcesses": o.MaxConcurrentProcesses = -1; break;
         }
         var e = Assert.ThrowsAny<ArgumentException>(o.Validate);
         Assert.Contains("SafeHaven:Probe:" + option, e.Message, StringComparison.Ordinal);

@@ -18,7 +18,8 @@ internal static class ActuateCommand
             var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("actuate needs --bootstrap");
             var (actuator, identity) = flags.Actuator(parse);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
-            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Actuator = actuator, Identity = identity }, LogLevel.Information);
+            var verifier = flags.Verifier(parse) ?? throw new UsageException("actuate needs --trusted-keys (the planner's .pub file or directory)");
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Actuator = actuator, Identity = identity, Verifier = verifier }, LogLevel.Information);
             await app.StartAsync(ct).ConfigureAwait(false);
             await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);

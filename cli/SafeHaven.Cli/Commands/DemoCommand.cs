@@ -50,9 +50,11 @@ internal static class DemoCommand
                 Counters = [.. rules.Counters], Pids = [benign.Pid, noisy.Pid],
             };
             var kafka = flags.Kafka(parse, broker.Bootstrap);
+            var (signer, verifier) = flags.KeysForAllInOne(parse);
             var spec = new PipelineSpec(kafka)
             {
                 Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuatorOptions, Identity = identity,
+                Signer = signer, Verifier = verifier,
             };
             try
             {

@@ -20,7 +20,8 @@ internal static class DetectCommand
             var rules = flags.LoadRules(parse);
             var (detector, planner) = flags.Processors(parse, rules.Source, new DetectorOptions().ApplicationId);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
-            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Planner = planner, Rules = rules }, LogLevel.Information);
+            var signer = flags.Signer(parse) ?? throw new UsageException("detect needs --signing-key (safehaven keys generate --dir DIR)");
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Planner = planner, Rules = rules, Signer = signer }, LogLevel.Information);
             await app.StartAsync(ct).ConfigureAwait(false);
             await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);

@@ -38,6 +38,7 @@ internal static class UpCommand
             };
             probe.Validate();
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
+            var (signer, verifier) = flags.KeysForAllInOne(parse);
             var names = new TopicNames(parse.GetValue(flags.Prefix)!);
             using var broker = await BrokerSession.OpenAsync(parse.GetValue(flags.Bootstrap),
                 BrokerSession.AllTopics(names, parse.GetValue(flags.Partitions), detector.ApplicationId), ct).ConfigureAwait(false);
@@ -49,6 +50,7 @@ internal static class UpCommand
             var spec = new PipelineSpec(flags.Kafka(parse, broker.Bootstrap))
             {
                 Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuator, Identity = identity,
+                Signer = signer, Verifier = verifier,
             };
             using var app = Pipeline.Build(spec, LogLevel.Information);
             // Listed workloads get their own cpuset on the shared CPUs now, so they stay off the

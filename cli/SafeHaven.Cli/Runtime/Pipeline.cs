@@ -7,6 +7,7 @@ using SafeHaven.Core.Rules;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Probes;
 using SafeHaven.Probes.Hosting;
+using SafeHaven.Security;
 using SafeHaven.StreamProcessors;
 using SafeHaven.StreamProcessors.Detection;
 using SafeHaven.StreamProcessors.Planning;
@@ -27,6 +28,10 @@ internal sealed record PipelineSpec(KafkaOptions Kafka)
     public HostActuatorOptions? Actuator { get; init; }
 
     public ActuatorIdentity? Identity { get; init; }
+
+    public CommandSigner? Signer { get; init; }
+
+    public CommandVerifier? Verifier { get; init; }
 }
 
 /// <summary>Builds the generic host that runs the chosen roles, logging to stderr.</summary>
@@ -45,11 +50,13 @@ internal static class Pipeline
         }
         if (spec.Detector is not null && spec.Planner is not null && spec.Rules is not null)
         {
-            builder.Services.AddSafeHavenStreamProcessors(spec.Detector, spec.Planner, spec.Rules);
+            builder.Services.AddSafeHavenStreamProcessors(spec.Detector, spec.Planner, spec.Rules,
+                spec.Signer ?? throw new UsageException("the planner needs a signing key (--signing-key)"));
         }
         if (spec.Actuator is not null && spec.Identity is not null)
         {
-            builder.Services.AddSafeHavenHostActuator(spec.Actuator, spec.Identity);
+            builder.Services.AddSafeHavenHostActuator(spec.Actuator, spec.Identity,
+                spec.Verifier ?? throw new UsageException("the actuator needs trusted planner keys (--trusted-keys)"));
         }
         extra?.Invoke(builder.Services);
         return builder.Build();

@@ -5,6 +5,7 @@ using SafeHaven.Actuators.Hosting;
 using SafeHaven.Cli.Commands;
 using SafeHaven.Core.Rules;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Security;
 using SafeHaven.StreamProcessors.Detection;
 using SafeHaven.StreamProcessors.Planning;
 
@@ -24,6 +25,8 @@ internal sealed class RoleFlags
     public Option<string> Datacenter { get; } = CommonOptions.Datacenter();
     public Option<string> Prefix { get; } = CommonOptions.Prefix();
     public Option<int> Partitions { get; } = CommonOptions.Partitions();
+    public Option<string?> SigningKey { get; } = new("--signing-key") { Description = "Planner's Ed25519 private key file, or a directory whose newest .key signs (safehaven keys generate)" };
+    public Option<string?> TrustedKeys { get; } = new("--trusted-keys") { Description = "Actuator's trusted planner public keys: a .pub file or a directory of them" };
     public Option<string> Cgroup { get; } = new("--cgroup") { Description = "Name of SafeHaven's parent cpuset, under which each monitored workload gets its own", DefaultValueFactory = _ => "safehaven" };
 
     public void AddTo(Command command, bool rules, bool actuator)
@@ -36,9 +39,11 @@ internal sealed class RoleFlags
         {
             command.Options.Add(Rules);
             command.Options.Add(DryRun);
+            command.Options.Add(SigningKey);
         }
         if (actuator)
         {
+            command.Options.Add(TrustedKeys);
             command.Options.Add(IsolationCpus);
             command.Options.Add(Id);
             command.Options.Add(Cgroup);
@@ -61,6 +66,27 @@ internal sealed class RoleFlags
     public (DetectorOptions, PlannerOptions) Processors(ParseResult parse, string rulesFile, string applicationId) =>
         (new DetectorOptions { RulesFile = rulesFile, ApplicationId = applicationId },
          new PlannerOptions { DryRun = parse.GetValue(DryRun) });
+
+    /// <summary>The planner's signer from --signing-key; null when the flag is absent.</summary>
+    public CommandSigner? Signer(ParseResult parse) => parse.GetValue(SigningKey) is { } path ? KeyFiles.Signer(path) : null;
+
+    /// <summary>The actuator's trust store from --trusted-keys; null when the flag is absent.</summary>
+    public CommandVerifier? Verifier(ParseResult parse) => parse.GetValue(TrustedKeys) is { } path ? KeyFiles.Verifier(path) : null;
+
+    /// <summary>
+    /// Keys for a process running planner and actuator together: the given ones, the public keys
+    /// beside the signing key, or else a key pair that lives only in this process.
+    /// </summary>
+    public (CommandSigner, CommandVerifier) KeysForAllInOne(ParseResult parse)
+    {
+        var signer = Signer(parse);
+        if (signer is null)
+        {
+            return (CommandSigner.Ephemeral(out var verifier), verifier);
+        }
+        var trusted = parse.GetValue(TrustedKeys) ?? KeyFiles.Directory(parse.GetValue(SigningKey)!);
+        return (signer, KeyFiles.Verifier(trusted));
+    }
 
     public (HostActuatorOptions, ActuatorIdentity) Actuator(ParseResult parse, string? cgroupName = null)
     {

@@ -61,8 +61,10 @@ public sealed class KafkaSerdes
         {
             throw;
         }
-        catch (Exception e) when (e is InvalidDataException or Avro.AvroException or SchemaRegistryException or EndOfStreamException or InvalidCastException)
+        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
         {
+            // Whatever a deserializer throws on bad bytes (Confluent's throws index errors for
+            // values under 5 bytes), the record is undecodable: dead-letter it, keep consuming.
             throw new AvroDecodeException($"{typeof(T).Name}: {e.Message}", e);
         }
     }

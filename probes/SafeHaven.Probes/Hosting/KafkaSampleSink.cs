@@ -1,52 +1,153 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Probes.Hosting.Delivery;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.Probes.Hosting;
 
 /// <summary>
-/// Publishes samples to <c>safehaven.samples</c>, keyed by host id. <c>Produce</c> only queues
-/// (librdkafka buffers and retries), so the sampling loop never waits for the broker.
+/// Publishes samples to <c>safehaven.samples</c>, keyed by host id, through an idempotent
+/// producer. <see cref="Publish"/> only appends to a bounded ring and returns: a sender thread
+/// serialises samples and hands them to librdkafka, keeping at most a fixed number in flight
+/// there, so while the broker is unreachable the ring fills and then drops its oldest samples.
+/// Every lost sample is counted in the <see cref="ProbeMetrics.SamplesDroppedName"/> metric and
+/// in the <c>droppedSamples</c> of the next sample handed to the producer.
 /// </summary>
+/// <remarks>
+/// The sink takes ownership of published samples: it sets their <c>droppedSamples</c>.
+/// Samples already in flight stay in librdkafka (retried until its <c>message.timeout.ms</c>,
+/// then counted as dropped); the drop-oldest policy applies to the ring.
+/// </remarks>
 public sealed class KafkaSampleSink : ISampleSink, IDisposable
 {
+    /// <summary>Most samples handed to librdkafka and not yet acknowledged (fewer when the ring is smaller).</summary>
+    public const int DefaultMaxInFlight = 1000;
+
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly DeliveryWindow<CounterSample> _window;
     private readonly IProducer<string, byte[]> _producer;
     private readonly ISerializer<CounterSample> _serializer;
     private readonly string _topic;
-    private long _failed;
+    private readonly string _clientId;
+    private readonly Thread _sender;
+    private bool _closed;
 
-    /// <summary>Creates the sink with its own idempotent producer.</summary>
+    /// <summary>Creates the sink with its own idempotent producer and a ring of <see cref="ProbeOptions.DefaultBufferSamples"/>.</summary>
     public KafkaSampleSink(KafkaClients kafka, string clientId)
+        : this(kafka, clientId, ProbeOptions.DefaultBufferSamples)
     {
-        ArgumentNullException.ThrowIfNull(kafka);
-        _producer = new ProducerBuilder<string, byte[]>(kafka.Producer(clientId)).Build();
-        _serializer = kafka.Serdes.Serializer<CounterSample>();
-        _topic = kafka.Topics.Samples;
     }
 
-    /// <summary>Samples whose delivery failed for good.</summary>
-    public long Failed => Interlocked.Read(ref _failed);
+    /// <summary>Creates the sink with its own idempotent producer.</summary>
+    /// <param name="kafka">The deployment's Kafka settings.</param>
+    /// <param name="clientId">Kafka client id, also the <see cref="ProbeMetrics.ClientIdTag"/> of its metrics.</param>
+    /// <param name="bufferSamples">Samples the ring holds while the broker is unreachable, at least 1.</param>
+    public KafkaSampleSink(KafkaClients kafka, string clientId, int bufferSamples)
+        : this(kafka, clientId, bufferSamples, Math.Min(bufferSamples, DefaultMaxInFlight), configure: null)
+    {
+    }
 
-    /// <inheritdoc/>
+    /// <summary>Tests shrink the in-flight window and the producer's timeouts and backoffs.</summary>
+    internal KafkaSampleSink(KafkaClients kafka, string clientId, int bufferSamples, int maxInFlight, Action<ProducerConfig>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(kafka);
+        ArgumentException.ThrowIfNullOrEmpty(clientId);
+        _window = new DeliveryWindow<CounterSample>(bufferSamples, maxInFlight);
+        _serializer = kafka.Serdes.Serializer<CounterSample>();
+        _topic = kafka.Topics.Samples;
+        _clientId = clientId;
+        var config = kafka.Producer(clientId);
+        configure?.Invoke(config);
+        _producer = new ProducerBuilder<string, byte[]>(config).Build();
+        _sender = new Thread(Send) { IsBackground = true, Name = "safehaven-probe-sender" };
+        _sender.Start();
+    }
+
+    /// <summary>Samples waiting in the ring.</summary>
+    public int Buffered => _window.Buffered;
+
+    /// <summary>Samples handed to librdkafka whose delivery report has not come back yet.</summary>
+    public int InFlight => _window.InFlight;
+
+    /// <summary>Samples the broker acknowledged.</summary>
+    public long Delivered => _window.Delivered;
+
+    /// <summary>Samples lost for good: pushed out of a full ring, failed delivery, or left at shutdown.</summary>
+    public long Dropped => _window.Dropped;
+
+    /// <summary>Appends <paramref name="sample"/> to the ring and returns at once, whatever the broker does.</summary>
+    /// <exception cref="ObjectDisposedException">The sink is closed.</exception>
     public void Publish(CounterSample sample)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        ConsumeLoop.Produce(_producer, _serializer, _topic, sample.host, sample, report =>
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed), this);
+        if (_window.Enqueue(sample))
         {
-            if (report.Error.IsError)
-            {
-                Interlocked.Increment(ref _failed);
-            }
-        });
+            ProbeMetrics.RecordDropped(1, ProbeMetrics.BufferFull, _clientId);
+        }
     }
 
-    /// <summary>Waits up to <paramref name="timeout"/> for queued samples to be delivered.</summary>
-    public void Flush(TimeSpan timeout) => _producer.Flush(timeout);
+    /// <summary>Waits up to <paramref name="timeout"/> until every published sample is delivered or dropped.</summary>
+    /// <returns>True when nothing is left in the ring or in flight.</returns>
+    public bool Flush(TimeSpan timeout) => _window.WaitDrained(timeout);
 
-    /// <inheritdoc/>
-    public void Dispose()
+    /// <summary>Stops accepting samples and delivers what it can within 5 s; the rest is counted as dropped.</summary>
+    public void Dispose() => Close(CloseTimeout);
+
+    /// <summary>
+    /// Stops accepting samples and keeps sending until the ring is empty and librdkafka holds no
+    /// message, or until <paramref name="timeout"/>; then disposes the producer and counts what
+    /// was left (buffered or unacknowledged) as dropped. Later calls do nothing and return false.
+    /// </summary>
+    /// <returns>True when every published sample was delivered or dropped before the deadline.</returns>
+    public bool Close(TimeSpan timeout)
     {
-        _producer.Flush(TimeSpan.FromSeconds(5));
+        long start = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _closed, true);
+        if (!_window.Stop(start + (long)(Math.Max(0, timeout.TotalSeconds) * Stopwatch.Frequency)))
+        {
+            return false;
+        }
+        // The sender leaves by the deadline on its own: while stopping it waits with a timeout.
+        _sender.Join();
+        var left = timeout - Stopwatch.GetElapsedTime(start);
+        bool complete = _producer.Flush(left > TimeSpan.Zero ? left : TimeSpan.Zero) == 0;
+        // Confluent.Kafka has no purge: disposing drops what librdkafka still holds without
+        // delivery reports, so after it the sink counts those samples itself, exactly once.
         _producer.Dispose();
+        int abandoned = _window.Abandon();
+        ProbeMetrics.RecordDropped(abandoned, ProbeMetrics.Shutdown, _clientId);
+        return complete && abandoned == 0;
+    }
+
+    private void Send()
+    {
+        while (_window.TryNext(out var sample, out long carried))
+        {
+            sample.droppedSamples = carried;
+            try
+            {
+                ConsumeLoop.Produce(_producer, _serializer, _topic, sample.host, sample,
+                    report => Completed(report.Error.IsError, carried));
+            }
+#pragma warning disable CA1031 // Any failure (queue full, a registry serializer's I/O) loses this sample only; the sender must live on.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                Completed(failed: true, carried);
+            }
+        }
+    }
+
+    /// <summary>A delivery report (on Confluent's poll thread) or a failed hand-over.</summary>
+    private void Completed(bool failed, long carried)
+    {
+        _window.Complete(failed, carried);
+        if (failed)
+        {
+            ProbeMetrics.RecordDropped(1, ProbeMetrics.DeliveryFailed, _clientId);
+        }
     }
 }

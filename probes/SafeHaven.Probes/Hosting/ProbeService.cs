@@ -10,11 +10,13 @@ internal sealed class ProbeService(KafkaClients kafka, ProbeOptions options, Tim
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var sink = new KafkaSampleSink(kafka, "probe-" + options.HostId);
+        using var sink = new KafkaSampleSink(kafka, "probe-" + options.HostId, options.BufferSamples);
         using var sampler = new Sampler(options, time, sink, logger);
+        using var inventory = new InventoryPublisher(kafka, options, time, logger);
         try
         {
-            await sampler.RunAsync(stoppingToken).ConfigureAwait(false);
+            // The inventory follows what the sampler watches, on its own timer at the same period.
+            await Task.WhenAll(sampler.RunAsync(stoppingToken), inventory.RunAsync(sampler, stoppingToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -59,8 +59,11 @@ internal static unsafe partial class PerfNative
     [LibraryImport("libc", EntryPoint = "clock_gettime", SetLastError = true)]
     private static partial int ClockGetTime(int clockId, long* timespec);
 
-    /// <summary>Opens one counter on thread <paramref name="tid"/> (any CPU); returns the fd or -errno.</summary>
-    public static int Open(in PerfEventSpec spec, int tid, bool inherit)
+    /// <summary>
+    /// Opens one counter on thread <paramref name="tid"/> (any CPU); returns the fd or -errno.
+    /// A counter opened with <paramref name="enabled"/> false counts nothing until <see cref="Enable"/>.
+    /// </summary>
+    public static int Open(in PerfEventSpec spec, int tid, bool inherit, bool enabled = true)
     {
         var attr = new PerfEventAttr
         {
@@ -69,7 +72,8 @@ internal static unsafe partial class PerfNative
             Config = spec.Config,
             ReadFormat = FormatTotalTimeEnabled | FormatTotalTimeRunning,
             // Counting starts at open: the zero baseline is then exact and no ENABLE race exists.
-            Flags = inherit ? FlagInherit : 0,
+            // Round-robin sampling opens disabled instead, so an idle counter holds no PMU slot.
+            Flags = (inherit ? FlagInherit : 0) | (enabled ? 0 : FlagDisabled),
         };
         while (true)
         {

@@ -51,6 +51,12 @@ public sealed class ProcessCounters : IDisposable
     /// <summary>Counter name → <see cref="StatusOk"/> or why it is not counted (e.g. "unsupported: … (ENOENT)").</summary>
     public IReadOnlyDictionary<string, string> Status => _counters.ToDictionary(c => c.Spec.Name, c => c.Status, StringComparer.Ordinal);
 
+    /// <summary>
+    /// True while the counters count: from open (unless opened disabled) and between
+    /// <see cref="Enable"/> and <see cref="Disable"/>.
+    /// </summary>
+    public bool IsCounting { get; private set; }
+
     /// <summary>Open perf fds (all counters, all threads that needed one of their own).</summary>
     internal int OpenFdCount => _counters.Sum(c => c.Fds.Count);
 
@@ -62,14 +68,21 @@ public sealed class ProcessCounters : IDisposable
     public static bool TryOpen(int pid, long? startTime, IEnumerable<PerfEventSpec> specs, [NotNullWhen(true)] out ProcessCounters? counters) =>
         TryOpen(ProcFs.Default, pid, startTime, specs, out counters);
 
-    internal static bool TryOpen(ProcFs proc, int pid, long? startTime, IEnumerable<PerfEventSpec> specs, [NotNullWhen(true)] out ProcessCounters? counters)
+    /// <summary>
+    /// Like <see cref="TryOpen(int, long?, IEnumerable{PerfEventSpec}, out ProcessCounters?)"/>; with
+    /// <paramref name="enabled"/> false the counters count nothing until <see cref="Enable"/>.
+    /// </summary>
+    public static bool TryOpen(int pid, long? startTime, IEnumerable<PerfEventSpec> specs, bool enabled, [NotNullWhen(true)] out ProcessCounters? counters) =>
+        TryOpen(ProcFs.Default, pid, startTime, specs, out counters, enabled);
+
+    internal static bool TryOpen(ProcFs proc, int pid, long? startTime, IEnumerable<PerfEventSpec> specs, [NotNullWhen(true)] out ProcessCounters? counters, bool enabled = true)
     {
         counters = null;
         if (proc.ReadStat(pid) is not { } stat || stat.HasExited || (startTime is { } st && st != stat.StartTime))
         {
             return false;
         }
-        var pc = new ProcessCounters(proc, pid, stat.StartTime, specs);
+        var pc = new ProcessCounters(proc, pid, stat.StartTime, specs) { IsCounting = enabled };
         pc.AttachNewThreads([.. proc.ListTasks(pid)], all: true);
         // Threads that escaped the first pass may have created threads of their own: settle now
         // rather than one period later.
@@ -114,6 +127,31 @@ public sealed class ProcessCounters : IDisposable
         }
         AttachNewThreads(tasks, all: false);
         return new CounterReading(CounterReadOutcome.Ok, values);
+    }
+
+    /// <summary>
+    /// Starts counting on every thread (a round-robin slot begins). Values frozen while disabled
+    /// stay the baseline, so the next <see cref="Read"/> covers only the enabled time.
+    /// </summary>
+    public void Enable() => SetCounting(true);
+
+    /// <summary>Stops counting on every thread; a <see cref="Read"/> after it returns exactly the events of the enabled span.</summary>
+    public void Disable() => SetCounting(false);
+
+    private void SetCounting(bool on)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        // The ioctl without PERF_IOC_FLAG_GROUP also reaches the events inherited by threads
+        // created later (the kernel walks the child list), so per-thread fds are enough. An fd
+        // whose thread exited may refuse; it counts nothing more either way.
+        foreach (var c in _counters)
+        {
+            foreach (var t in c.Fds.Values)
+            {
+                _ = on ? PerfNative.Enable(t.Fd) : PerfNative.Disable(t.Fd);
+            }
+        }
+        IsCounting = on;
     }
 
     private static long ReadDelta(ThreadFd t)
@@ -166,7 +204,7 @@ public sealed class ProcessCounters : IDisposable
             {
                 if (c.Status == StatusOk)
                 {
-                    OpenOn(c, tid);
+                    OpenOn(c, tid, IsCounting);
                 }
             }
         }
@@ -180,9 +218,9 @@ public sealed class ProcessCounters : IDisposable
         _knownTids.RemoveWhere(tid => !live.Contains(tid) && !_counters.Any(c => c.Fds.ContainsKey(tid)));
     }
 
-    private static void OpenOn(Counter c, int tid)
+    private static void OpenOn(Counter c, int tid, bool enabled)
     {
-        int fd = PerfNative.Open(c.Spec, tid, inherit: true);
+        int fd = PerfNative.Open(c.Spec, tid, inherit: true, enabled);
         if (fd >= 0)
         {
             c.Fds[tid] = new ThreadFd(fd);

@@ -111,4 +111,8 @@ public sealed class ProcFs
 /// <param name="Comm">Command name from /proc/PID/stat.</param>
 /// <param name="StartTime">Start time in clock ticks since boot (stat field 22).</param>
 /// <param name="Container">Container id from /proc/PID/cgroup, or null.</param>
-public sealed record ProcessIdentity(int Pid, string Comm, long StartTime, string? Container);
+public sealed record ProcessIdentity(int Pid, string Comm, long StartTime, string? Container)
+{
+    /// <summary>VM name when the process is a QEMU guest (see <see cref="QemuCommandLine"/>), or null.</summary>
+    public string? Vm { get; init; }
+}

@@ -2,41 +2,112 @@ namespace SafeHaven.Probes.Proc;
 
 /// <summary>
 /// Enumerates the processes to watch: every user process by default (kernel threads and
-/// zombies skipped), optionally narrowed to explicit pids and/or command names.
+/// zombies skipped), optionally narrowed by a <see cref="DiscoveryFilter"/>; maps each to its
+/// container, systemd unit and, for QEMU processes, its VM.
 /// </summary>
 public sealed class ProcessDiscovery
 {
+    // QEMU command lines from libvirt run to several KiB; nothing useful lies beyond this.
+    private const int MaxCmdline = 256 * 1024;
+
     private readonly ProcFs _proc;
-    private readonly HashSet<int> _pids;
-    private readonly HashSet<string> _comms;
+    private readonly DiscoveryFilter _filter;
+    // A command line changes only at exec, which also changes comm: reading it once per
+    // (pid, start time, comm) keeps a rediscovery every period cheap.
+    private Dictionary<(int, long, string), QemuGuest?> _guests = [];
+    private IReadOnlyList<DiscoveredProcess> _last = [];
 
     /// <summary>Creates a discovery; empty <paramref name="pids"/> or <paramref name="comms"/> means "no filter".</summary>
     public ProcessDiscovery(IEnumerable<int>? pids = null, IEnumerable<string>? comms = null, ProcFs? proc = null)
+        : this(new DiscoveryFilter { Pids = (pids ?? []).ToHashSet(), Comms = (comms ?? []).ToHashSet(StringComparer.Ordinal) }, proc)
     {
-        _proc = proc ?? ProcFs.Default;
-        _pids = [.. pids ?? []];
-        _comms = new HashSet<string>(comms ?? [], StringComparer.Ordinal);
     }
 
+    /// <summary>Creates a discovery with <paramref name="filter"/>, reading <paramref name="proc"/> (the real /proc by default).</summary>
+    public ProcessDiscovery(DiscoveryFilter filter, ProcFs? proc = null)
+    {
+        _filter = filter ?? throw new ArgumentNullException(nameof(filter));
+        _proc = proc ?? ProcFs.Default;
+    }
+
+    /// <summary>The result of the latest <see cref="Discover"/> or <see cref="DiscoverDetailed"/>; safe to read from any thread.</summary>
+    public IReadOnlyList<DiscoveredProcess> Last => Volatile.Read(ref _last);
+
     /// <summary>The processes alive now that pass the filters, in pid order.</summary>
-    public IReadOnlyList<ProcessIdentity> Discover()
+    public IReadOnlyList<ProcessIdentity> Discover() => [.. DiscoverDetailed().Select(p => p.Identity)];
+
+    /// <summary>The processes alive now that pass the filters, in pid order, with where they live.</summary>
+    public IReadOnlyList<DiscoveredProcess> DiscoverDetailed()
     {
         // With an explicit pid list there is no need to walk all of /proc.
-        IEnumerable<int> candidates = _pids.Count > 0 ? _pids : _proc.ListPids();
-        var found = new List<ProcessIdentity>();
+        IEnumerable<int> candidates = _filter.Pids.Count > 0 ? _filter.Pids : _proc.ListPids();
+        var found = new List<DiscoveredProcess>();
+        var guests = new Dictionary<(int, long, string), QemuGuest?>();
         foreach (int pid in candidates.Order())
         {
-            if (_proc.ReadStat(pid) is not { } stat || stat.IsKernelThread || stat.HasExited)
-            {
-                continue;
-            }
-            if (_comms.Count > 0 && !_comms.Contains(stat.Comm))
+            // Cheapest checks first: stat gives kernel thread, zombie and comm.
+            if (_proc.ReadStat(pid) is not { } stat || stat.IsKernelThread || stat.HasExited || !_filter.MatchesComm(stat.Comm))
             {
                 continue;
             }
             string? cgroup = _proc.ReadCgroup(pid);
-            found.Add(new ProcessIdentity(pid, stat.Comm, stat.StartTime, cgroup is null ? null : ContainerIds.FromCgroupFile(cgroup)));
+            string? container = cgroup is null ? null : ContainerIds.FromCgroupFile(cgroup);
+            if (!_filter.MatchesCgroup(cgroup is null ? [] : ContainerIds.Paths(cgroup), container))
+            {
+                continue;
+            }
+            if (_filter.NeedsUid && !_filter.MatchesUid(StatusFields.RealUid(_proc.ReadStatus(pid))))
+            {
+                continue;
+            }
+            var key = (pid, stat.StartTime, stat.Comm);
+            if (!_guests.TryGetValue(key, out var guest))
+            {
+                guest = ReadGuest(pid);
+            }
+            guests[key] = guest;
+            string? path = cgroup is null ? null : ContainerIds.PrimaryPath(cgroup);
+            var identity = new ProcessIdentity(pid, stat.Comm, stat.StartTime, container) { Vm = guest?.Name };
+            found.Add(new DiscoveredProcess(identity, path, ContainerIds.SystemdUnit(path), guest));
         }
+        _guests = guests;
+        Volatile.Write(ref _last, found);
         return found;
+    }
+
+    private QemuGuest? ReadGuest(int pid)
+    {
+        string dir = Path.Combine(_proc.Root, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        string path = Path.Combine(dir, "cmdline");
+        try
+        {
+            // argv is the process's to write: anyone could claim "qemu-system-x86_64 -name victim"
+            // and have the planner migrate the victim's VM. The exe link is the kernel's word.
+            string? exe = new FileInfo(Path.Combine(dir, "exe")).LinkTarget;
+            if (exe is null || !QemuCommandLine.IsQemu([exe.EndsWith(" (deleted)", StringComparison.Ordinal) ? exe[..^10] : exe]))
+            {
+                return null;
+            }
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1);
+            byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxCmdline);
+            try
+            {
+                int total = 0, n;
+                while (total < MaxCmdline && (n = file.Read(buffer, total, MaxCmdline - total)) > 0)
+                {
+                    total += n;
+                }
+                return QemuCommandLine.Parse(QemuCommandLine.SplitArgs(buffer.AsSpan(0, total)));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone meanwhile, or hidden from us (hidepid): not recognisable, not an error.
+            return null;
+        }
     }
 }

@@ -5,6 +5,7 @@ using SafeHaven.Core.Placement;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
+using SafeHaven.Security;
 
 namespace SafeHaven.StreamProcessors.Planning;
 
@@ -13,7 +14,7 @@ namespace SafeHaven.StreamProcessors.Planning;
 /// out. One consumer reads all three topics so that the planner's ledger is touched by one
 /// thread only, in the order records arrive.
 /// </summary>
-internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions options, TimeProvider time, ILogger<PlannerService> logger)
+internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions options, CommandSigner signer, TimeProvider time, ILogger<PlannerService> logger)
     : BackgroundService
 {
     private readonly PlacementBook _book = new();
@@ -60,6 +61,7 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
                 LogDecision(logger, decision.Reasons);
                 if (decision.Command is { } cmd)
                 {
+                    signer.Sign(cmd);
                     ConsumeLoop.Produce(producer, commands, topics.Commands, cmd.source, cmd);
                 }
             }

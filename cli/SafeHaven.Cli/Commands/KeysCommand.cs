@@ -1,0 +1,46 @@
+using System.CommandLine;
+using SafeHaven.Security;
+
+namespace SafeHaven.Cli.Commands;
+
+/// <summary>
+/// <c>safehaven keys generate|list</c>: the planner's command-signing keys. Rotation: generate a
+/// new pair into the same directory; the planner signs with the newest .key; actuators trust every
+/// .pub they are given until the old one is removed.
+/// </summary>
+internal static class KeysCommand
+{
+    public static Command Create()
+    {
+        var dir = new Option<DirectoryInfo>("--dir") { Description = "Key directory", Required = true };
+        var generate = new Command("generate", "Create a new Ed25519 key pair (KEYID.key, mode 0600, and KEYID.pub); prints the key id") { dir };
+        generate.SetAction(parse =>
+        {
+            var d = parse.GetValue(dir)!;
+            var id = SigningKeys.Generate(d.FullName);
+            Console.Out.WriteLine(id);
+            Console.Error.WriteLine($"keys: private {Path.Combine(d.FullName, id + ".key")} (planner only), public {Path.Combine(d.FullName, id + ".pub")} (actuators)");
+            return ExitCodes.Ok;
+        });
+        var listDir = new Option<DirectoryInfo>("--dir") { Description = "Key directory", Required = true };
+        var list = new Command("list", "List the key ids of a directory: private keys first, then trusted public keys") { listDir };
+        list.SetAction(parse =>
+        {
+            var d = parse.GetValue(listDir)!;
+            if (!d.Exists)
+            {
+                throw new UsageException($"--dir {d.FullName}: no such directory");
+            }
+            foreach (var f in d.GetFiles("*.key").OrderByDescending(f => f.LastWriteTimeUtc))
+            {
+                Console.Out.WriteLine($"private\t{SigningKeys.LoadSigner(f.FullName).KeyId}\t{f.LastWriteTimeUtc:O}");
+            }
+            foreach (var id in SigningKeys.LoadVerifier(d.FullName).KeyIds.Order(StringComparer.Ordinal))
+            {
+                Console.Out.WriteLine($"public\t{id}");
+            }
+            return ExitCodes.Ok;
+        });
+        return new Command("keys", "Manage the planner's command-signing keys") { generate, list };
+    }
+}

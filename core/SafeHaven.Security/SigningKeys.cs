@@ -1,0 +1,113 @@
+using System.Security.Cryptography;
+using NSec.Cryptography;
+
+namespace SafeHaven.Security;
+
+/// <summary>A signing or trust-store key file could not be used; the message names the file and why.</summary>
+public sealed class KeyFileException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Ed25519 key files. A key pair is two text files: <c>NAME.key</c> (the private key, mode 0600,
+/// only for the planner) and <c>NAME.pub</c> (the public key, for actuators). Each holds one
+/// header line and the base64 raw key. The key id is the first 8 bytes of SHA-256 of the public
+/// key, in hex, so a command names the key that signed it and keys can rotate.
+/// </summary>
+public static class SigningKeys
+{
+    /// <summary>Header of private key files.</summary>
+    public const string PrivateHeader = "SAFEHAVEN ED25519 PRIVATE KEY";
+
+    /// <summary>Header of public key files.</summary>
+    public const string PublicHeader = "SAFEHAVEN ED25519 PUBLIC KEY";
+
+    private static readonly SignatureAlgorithm Ed25519 = SignatureAlgorithm.Ed25519;
+
+    /// <summary>Key id of a raw 32-byte public key.</summary>
+    public static string KeyId(ReadOnlySpan<byte> publicKey) => Convert.ToHexStringLower(SHA256.HashData(publicKey)[..8]);
+
+    /// <summary>Creates a new key pair in <paramref name="directory"/>; returns the key id. Never overwrites.</summary>
+    public static string Generate(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("key files rely on Unix file modes");
+        }
+        Directory.CreateDirectory(directory);
+        using var key = Key.Create(Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+        var pub = key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        var id = KeyId(pub);
+        var priv = Path.Combine(directory, id + ".key");
+        using (var stream = new FileStream(priv, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        using (var w = new StreamWriter(stream))
+        {
+            w.Write($"{PrivateHeader}\n{Convert.ToBase64String(key.Export(KeyBlobFormat.RawPrivateKey))}\n");
+        }
+        File.WriteAllText(Path.Combine(directory, id + ".pub"), $"{PublicHeader}\n{Convert.ToBase64String(pub)}\n");
+        return id;
+    }
+
+    /// <summary>Loads a private key file; refuses one that group or others can read.</summary>
+    /// <exception cref="KeyFileException">Missing, unreadable, too open or malformed.</exception>
+    public static CommandSigner LoadSigner(string path)
+    {
+        if (!OperatingSystem.IsWindows() && File.Exists(path) &&
+            (File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            throw new KeyFileException($"signing key {path}: readable or writable by group or others; chmod 600 it");
+        }
+        var raw = ReadKey(path, PrivateHeader, 32);
+        try
+        {
+            var key = Key.Import(Ed25519, raw, KeyBlobFormat.RawPrivateKey);
+            return new CommandSigner(key, KeyId(key.PublicKey.Export(KeyBlobFormat.RawPublicKey)));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(raw);
+        }
+    }
+
+    /// <summary>Loads trusted public keys: one <c>.pub</c> file, or every <c>.pub</c> file of a directory.</summary>
+    /// <exception cref="KeyFileException">Nothing usable, or a malformed file.</exception>
+    public static CommandVerifier LoadVerifier(string path)
+    {
+        var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.pub") : [path];
+        var keys = new Dictionary<string, PublicKey>(StringComparer.Ordinal);
+        foreach (var file in files.Order(StringComparer.Ordinal))
+        {
+            var raw = ReadKey(file, PublicHeader, 32);
+            keys[KeyId(raw)] = PublicKey.Import(Ed25519, raw, KeyBlobFormat.RawPublicKey);
+        }
+        return keys.Count > 0 ? new CommandVerifier(keys) : throw new KeyFileException($"trusted keys {path}: no .pub file");
+    }
+
+    private static byte[] ReadKey(string path, string header, int length)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KeyFileException($"key file {path}: cannot read: {e.Message}", e);
+        }
+        if (lines.Length < 2 || lines[0] != header)
+        {
+            throw new KeyFileException($"key file {path}: expected a '{header}' file");
+        }
+        try
+        {
+            var raw = Convert.FromBase64String(lines[1]);
+            return raw.Length == length ? raw : throw new KeyFileException($"key file {path}: key must be {length} bytes, got {raw.Length}");
+        }
+        catch (FormatException e)
+        {
+            throw new KeyFileException($"key file {path}: key is not base64", e);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using SafeHaven.Core;
+using SafeHaven.Probes.Proc;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Probes.Inventory;
+
+/// <summary>A watched process plus the facts read for the inventory only.</summary>
+/// <param name="Process">What discovery found.</param>
+/// <param name="Uid">Real uid, or null when unreadable.</param>
+/// <param name="Cpus">Its <c>Cpus_allowed_list</c>, or null when unreadable.</param>
+public sealed record ProcessFacts(DiscoveredProcess Process, uint? Uid, string? Cpus)
+{
+    /// <summary>Reads uid and allowed CPUs of <paramref name="process"/> from <paramref name="proc"/>.</summary>
+    public static ProcessFacts Read(DiscoveredProcess process, ProcFs proc)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        ArgumentNullException.ThrowIfNull(proc);
+        string? status = proc.ReadStatus(process.Identity.Pid);
+        return new ProcessFacts(process, StatusFields.RealUid(status), StatusFields.CpusAllowedList(status));
+    }
+}
+
+/// <summary>
+/// Builds the <see cref="EntityState"/> records of one host's inventory view (pure: no I/O).
+/// The view is keyed by entity id, the key of the compacted inventory topic.
+/// </summary>
+public static class InventoryBuilder
+{
+    /// <summary><c>EntityState.kind</c> of the host.</summary>
+    public const string HostKind = "host";
+    /// <summary><c>EntityState.kind</c> of a plain (or containerised) process.</summary>
+    public const string ProcessKind = "process";
+    /// <summary><c>EntityState.kind</c> of a QEMU process: the process is the VM.</summary>
+    public const string VmKind = "vm";
+
+    /// <summary>The whole view: the host plus one entry per process, keyed by entity id.</summary>
+    public static IReadOnlyDictionary<string, EntityState> View(ProbeOptions options, HostTopology topology, TenantMap tenants,
+        IReadOnlyDictionary<string, string> counterStatus, IEnumerable<ProcessFacts> processes, long nowNs)
+    {
+        ArgumentNullException.ThrowIfNull(processes);
+        var host = Host(options, topology, tenants, counterStatus, nowNs);
+        var view = new Dictionary<string, EntityState>(StringComparer.Ordinal) { [host.entityId] = host };
+        foreach (var p in processes)
+        {
+            var state = Process(options, p, tenants, nowNs);
+            view[state.entityId] = state;
+        }
+        return view;
+    }
+
+    /// <summary>The host's record: online CPUs, SMT siblings, NUMA nodes, tenants and counter status.</summary>
+    public static EntityState Host(ProbeOptions options, HostTopology topology, TenantMap tenants,
+        IReadOnlyDictionary<string, string> counterStatus, long nowNs)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(topology);
+        ArgumentNullException.ThrowIfNull(tenants);
+        ArgumentNullException.ThrowIfNull(counterStatus);
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["smtSiblings"] = string.Join(';', topology.SmtSiblings),
+            ["numaNodes"] = topology.NumaNodes.Count.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var (node, cpus) in topology.NumaNodes)
+        {
+            attributes["numa." + node.ToString(CultureInfo.InvariantCulture)] = cpus;
+        }
+        foreach (string tenant in tenants.Tenants)
+        {
+            attributes["tenant." + tenant] = string.Join(',', tenants.SelectorsOf(tenant));
+        }
+        return new EntityState
+        {
+            entityId = EntityIds.OfHost(options.Datacenter, options.HostId),
+            kind = HostKind,
+            entity = new EntityRef { datacenter = options.Datacenter, host = options.HostId },
+            cpus = topology.OnlineCpus,
+            levels = [],
+            counterStatus = new Dictionary<string, string>(counterStatus, StringComparer.Ordinal),
+            attributes = attributes,
+            updatedAtNs = nowNs,
+        };
+    }
+
+    /// <summary>A process's record; kind <see cref="VmKind"/> when it runs a recognised QEMU guest.</summary>
+    public static EntityState Process(ProbeOptions options, ProcessFacts facts, TenantMap tenants, long nowNs)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(facts);
+        ArgumentNullException.ThrowIfNull(tenants);
+        var (p, id) = (facts.Process, facts.Process.Identity);
+        var entity = new EntityRef
+        {
+            datacenter = options.Datacenter,
+            host = options.HostId,
+            pid = id.Pid,
+            comm = id.Comm,
+            container = id.Container,
+            vm = id.Vm,
+            startTime = id.StartTime,
+        };
+        // Every process can get an exclusive core; a container can be checkpointed and moved; a
+        // QEMU process can be live-migrated.
+        var levels = new List<string> { Levels.Core };
+        if (id.Container is not null)
+        {
+            levels.Add(Levels.Container);
+        }
+        if (id.Vm is not null)
+        {
+            levels.Add(Levels.Vm);
+        }
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        Put(attributes, "uid", facts.Uid?.ToString(CultureInfo.InvariantCulture));
+        Put(attributes, "cgroup", p.CgroupPath);
+        Put(attributes, "unit", p.Unit);
+        Put(attributes, "vm.uuid", p.Vm?.Uuid);
+        Put(attributes, "vm.note", p.Vm?.Note);
+        return new EntityState
+        {
+            entityId = EntityIds.Of(entity),
+            kind = id.Vm is not null ? VmKind : ProcessKind,
+            entity = entity,
+            tenant = tenants.Resolve(p, facts.Uid),
+            cpus = facts.Cpus,
+            levels = levels,
+            counterStatus = new Dictionary<string, string>(StringComparer.Ordinal),
+            attributes = attributes,
+            updatedAtNs = nowNs,
+        };
+    }
+
+    private static void Put(Dictionary<string, string> attributes, string key, string? value)
+    {
+        if (value is not null)
+        {
+            attributes[key] = value;
+        }
+    }
+}

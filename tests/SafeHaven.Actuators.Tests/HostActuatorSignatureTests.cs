@@ -1,0 +1,90 @@
+using SafeHaven.Actuators.Cpu;
+using SafeHaven.Core;
+using SafeHaven.Schemas;
+using SafeHaven.Security;
+
+namespace SafeHaven.Actuators.Tests;
+
+/// <summary>With trusted planner keys, only commands signed by them execute; the others are rejected with the reason.</summary>
+public sealed class HostActuatorSignatureTests : IDisposable
+{
+    private static readonly CpuList Online = CpuList.Parse("0-1");
+    private readonly FixedTime _time = new(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
+    private readonly CgroupV1Cpuset _cpusets = new(parentName: Host.UniqueName());
+    private readonly CommandSigner _planner;
+    private readonly HostActuator _actuator;
+    private BusyProcess? _process;
+
+    public HostActuatorSignatureTests()
+    {
+        _planner = CommandSigner.Ephemeral(out var trusted);
+        var options = new HostActuatorOptions { Id = "host-a", IsolationCpus = Host.Cpu1, CgroupName = "unused" };
+        _actuator = new HostActuator(options, new CoreIsolator(_cpusets), _time, Online, trusted);
+    }
+
+    private IsolationCommand Command(int pid, string id) => new()
+    {
+        commandId = id,
+        entity = new EntityRef { datacenter = "local", host = "host-a", pid = pid },
+        level = Levels.Core,
+        action = Actions.Isolate,
+        source = "host-a",
+        target = "1",
+        issuedAtNs = _time.NowNs,
+        deadlineNs = _time.NowNs + 5_000_000_000,
+        dryRun = false,
+        reasons = [],
+        signature = [],
+    };
+
+    [SkippableFact]
+    public void Unsigned_forged_and_altered_commands_are_rejected_and_touch_nothing()
+    {
+        Skip.IfNot(Host.CanRun, "needs root, 2 CPUs and the v1 cpuset hierarchy");
+        _process = new BusyProcess(threads: 2);
+        Assert.True(_actuator.Enrol(_process.Pid).Succeeded);
+        using var stranger = CommandSigner.Ephemeral(out _);
+
+        var unsigned = _actuator.Execute(Command(_process.Pid, "c-unsigned"));
+        var forgedCmd = Command(_process.Pid, "c-forged");
+        stranger.Sign(forgedCmd);
+        var forged = _actuator.Execute(forgedCmd);
+        var alteredCmd = Command(_process.Pid, "c-altered");
+        _planner.Sign(alteredCmd);
+        alteredCmd.entity.pid = 1; // retargeted after signing
+        var altered = _actuator.Execute(alteredCmd);
+
+        Assert.Equal((ResultStatus.Rejected, "unsigned command"), (unsigned.status, unsigned.error));
+        Assert.Equal((ResultStatus.Rejected, $"command signed by untrusted key '{stranger.KeyId}'"), (forged.status, forged.error));
+        Assert.Equal(ResultStatus.Rejected, altered.status);
+        Assert.StartsWith("bad signature", altered.error, StringComparison.Ordinal);
+        Host.AssertAllThreadsOn(_process.Pid, Host.Cpu0, minThreads: 2);
+    }
+
+    [SkippableFact]
+    public void Signed_command_executes_once()
+    {
+        Skip.IfNot(Host.CanRun, "needs root, 2 CPUs and the v1 cpuset hierarchy");
+        _process = new BusyProcess(threads: 2);
+        Assert.True(_actuator.Enrol(_process.Pid).Succeeded);
+        var cmd = Command(_process.Pid, "c-good");
+        _planner.Sign(cmd);
+
+        var first = _actuator.Execute(cmd);
+        var replay = _actuator.Execute(cmd);
+
+        Assert.Equal(ResultStatus.Succeeded, first.status);
+        Host.AssertAllThreadsOn(_process.Pid, Host.Cpu1, minThreads: 2);
+        Assert.Equal((ResultStatus.Skipped, "duplicate command: already executed"), (replay.status, replay.error));
+    }
+
+    public void Dispose()
+    {
+        _process?.Dispose();
+        _planner.Dispose();
+        if (Host.CanRun)
+        {
+            _cpusets.Cleanup();
+        }
+    }
+}

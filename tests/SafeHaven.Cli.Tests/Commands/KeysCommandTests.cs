@@ -1,0 +1,61 @@
+namespace SafeHaven.Cli.Tests.Commands;
+
+/// <summary>Command-signing keys on the command line: generation, rotation, and refusal to start without them.</summary>
+public sealed class KeysCommandTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("safehaven-cli-keys-");
+
+    [Fact]
+    public async Task Generate_twice_then_list_shows_both_keys_newest_first()
+    {
+        var first = await CliRunner.RunAsync(Timeout, "keys", "generate", "--dir", _dir.FullName);
+        var second = await CliRunner.RunAsync(Timeout, "keys", "generate", "--dir", _dir.FullName);
+        var list = await CliRunner.RunAsync(Timeout, "keys", "list", "--dir", _dir.FullName);
+
+        Assert.Equal(0, first.ExitCode);
+        Assert.Matches("^[0-9a-f]{16}$", first.Stdout.Trim());
+        Assert.NotEqual(first.Stdout, second.Stdout);
+        var lines = list.Stdout.Trim().Split('\n');
+        Assert.Equal(4, lines.Length);
+        Assert.Contains(lines, l => l == $"public\t{first.Stdout.Trim()}");
+        Assert.Contains(lines, l => l == $"public\t{second.Stdout.Trim()}");
+    }
+
+    [Fact]
+    public async Task Detect_without_a_signing_key_exits_2()
+    {
+        var run = await CliRunner.RunAsync(Timeout, "detect", "--bootstrap", "127.0.0.1:1", "--rules", ExampleRules());
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--signing-key", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Detect_with_a_missing_key_file_exits_2_naming_it()
+    {
+        var missing = Path.Combine(_dir.FullName, "absent.key");
+        var run = await CliRunner.RunAsync(Timeout, "detect", "--bootstrap", "127.0.0.1:1", "--rules", ExampleRules(), "--signing-key", missing);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(missing, run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Actuate_without_trusted_keys_exits_2()
+    {
+        var run = await CliRunner.RunAsync(Timeout, "actuate", "--bootstrap", "127.0.0.1:1");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--trusted-keys", run.Stderr, StringComparison.Ordinal);
+    }
+
+    private static string ExampleRules([System.Runtime.CompilerServices.CallerFilePath] string here = "")
+    {
+        var dir = new DirectoryInfo(Path.GetDirectoryName(here)!);
+        while (!File.Exists(Path.Combine(dir.FullName, "SafeHaven.sln")))
+        {
+            dir = dir.Parent!;
+        }
+        return Path.Combine(dir.FullName, "examples", "rules", "covert-channel.yaml");
+    }
+
+    public void Dispose() => _dir.Delete(recursive: true);
+}
