@@ -21,6 +21,7 @@ public sealed class HostActuator
     private readonly TimeProvider _time;
     private readonly CpuList _shared;
     private readonly CommandVerifier? _verifier;
+    private readonly CommandJournal? _journal;
     private readonly Lock _gate = new();
     private readonly HashSet<string> _executed = new(StringComparer.Ordinal);
     private readonly Queue<string> _executedOrder = new();
@@ -33,10 +34,16 @@ public sealed class HostActuator
     /// <param name="onlineCpus">Online CPUs (read from /sys when null).</param>
     /// <exception cref="ArgumentException">The options do not fit this host.</exception>
     /// <param name="verifier">Trusted planner keys; when set, unsigned and badly signed commands are rejected.</param>
+    /// <param name="journal">Where executed command ids persist across restarts; in memory only when null.</param>
     public HostActuator(HostActuatorOptions options, CoreIsolator isolator, TimeProvider? time = null, CpuList? onlineCpus = null,
-        CommandVerifier? verifier = null)
+        CommandVerifier? verifier = null, CommandJournal? journal = null)
     {
         _verifier = verifier;
+        _journal = journal;
+        foreach (var id in journal?.Executed ?? [])
+        {
+            Remember(id);
+        }
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(isolator);
         var online = onlineCpus ?? Cpu.OnlineCpus.Read();
@@ -119,6 +126,7 @@ public sealed class HostActuator
             }
             var outcome = cmd.action == Actions.Release ? _isolator.Release(pid, cpus) : _isolator.Isolate(pid, cpus);
             Remember(cmd.commandId!);
+            _journal?.Append(cmd.commandId!);
             if (outcome.Succeeded && cmd.action == Actions.Isolate)
             {
                 _slots[pid] = cpus;

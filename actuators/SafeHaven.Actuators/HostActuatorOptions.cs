@@ -17,6 +17,16 @@ public sealed class HostActuatorOptions
     /// <summary>Name of the SafeHaven parent cpuset (a token); tests use a unique one.</summary>
     public string CgroupName { get; set; } = "safehaven";
 
+    /// <summary>
+    /// Directory of the actuator's durable state (the journal of executed command ids, which keeps
+    /// a redelivered command from running twice across restarts). Defaults to <c>/var/lib/safehaven</c>;
+    /// empty keeps the journal in memory only.
+    /// </summary>
+    public string StateDirectory { get; set; } = "/var/lib/safehaven";
+
+    /// <summary>The journal file of this actuator, or null when state is kept in memory only.</summary>
+    public string? JournalPath => StateDirectory.Length == 0 ? null : Path.Combine(StateDirectory, Id, "executed-commands");
+
     /// <summary>The isolation pool, once <see cref="Validate"/> has accepted it.</summary>
     public CpuList Pool => IsolationCpus ?? throw new InvalidOperationException("IsolationCpus is not configured");
 

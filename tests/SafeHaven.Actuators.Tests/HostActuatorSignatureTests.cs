@@ -12,12 +12,14 @@ public sealed class HostActuatorSignatureTests : IDisposable
     private readonly FixedTime _time = new(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
     private readonly CgroupV1Cpuset _cpusets = new(parentName: Host.UniqueName());
     private readonly CommandSigner _planner;
+    private readonly CommandVerifier _verifier;
     private readonly HostActuator _actuator;
     private BusyProcess? _process;
 
     public HostActuatorSignatureTests()
     {
         _planner = CommandSigner.Ephemeral(out var trusted);
+        _verifier = trusted;
         var options = new HostActuatorOptions { Id = "host-a", IsolationCpus = Host.Cpu1, CgroupName = "unused" };
         _actuator = new HostActuator(options, new CoreIsolator(_cpusets), _time, Online, trusted);
     }
@@ -76,6 +78,35 @@ public sealed class HostActuatorSignatureTests : IDisposable
         Assert.Equal(ResultStatus.Succeeded, first.status);
         Host.AssertAllThreadsOn(_process.Pid, Host.Cpu1, minThreads: 2);
         Assert.Equal((ResultStatus.Skipped, "duplicate command: already executed"), (replay.status, replay.error));
+    }
+
+    [SkippableFact]
+    public void A_command_executed_before_a_restart_is_a_duplicate_after_it()
+    {
+        Skip.IfNot(Host.CanRun, "needs root, 2 CPUs and the v1 cpuset hierarchy");
+        _process = new BusyProcess(threads: 2);
+        var state = Directory.CreateTempSubdirectory("safehaven-restart-");
+        try
+        {
+            var options = new HostActuatorOptions { Id = "host-a", IsolationCpus = Host.Cpu1, CgroupName = "unused", StateDirectory = state.FullName };
+            var cmd = Command(_process.Pid, "c-before-restart");
+            _planner.Sign(cmd);
+            using (var journal = CommandJournal.Open(options.JournalPath!))
+            {
+                var before = new HostActuator(options, new CoreIsolator(_cpusets), _time, Online, _verifier, journal);
+                Assert.Equal(ResultStatus.Succeeded, before.Execute(cmd).status);
+            }
+
+            using var reopened = CommandJournal.Open(options.JournalPath!);
+            var after = new HostActuator(options, new CoreIsolator(_cpusets), _time, Online, _verifier, reopened);
+            var replay = after.Execute(cmd);
+
+            Assert.Equal((ResultStatus.Skipped, "duplicate command: already executed"), (replay.status, replay.error));
+        }
+        finally
+        {
+            state.Delete(recursive: true);
+        }
     }
 
     public void Dispose()

@@ -23,7 +23,8 @@ public static class ActuatorsServiceCollectionExtensions
         services.TryAddSingleton(options);
         services.TryAddSingleton(identity);
         services.TryAddSingleton(sp => new HostActuator(options, new CoreIsolator(CpusetDetector.Detect(options.CgroupName)),
-            sp.GetRequiredService<TimeProvider>(), verifier: verifier));
+            sp.GetRequiredService<TimeProvider>(), verifier: verifier,
+            journal: options.JournalPath is { } journal ? CommandJournal.Open(journal) : null));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HostActuatorService>());
         return services;
     }

@@ -36,6 +36,11 @@ internal static class DemoCommand
             var rules = parse.GetValue(flags.Rules) is { } file ? CommonOptions.LoadRules(file) : BuiltInRules();
             var cgroup = parse.GetResult(flags.Cgroup) is { Implicit: false } ? parse.GetValue(flags.Cgroup)! : CgroupName;
             var (actuatorOptions, identity) = flags.Actuator(parse, cgroup);
+            if (parse.GetResult(flags.StateDir) is not { Implicit: false })
+            {
+                // A demo is self-contained: its command journal lives and dies with the run.
+                actuatorOptions.StateDirectory = "";
+            }
             var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
             var (detector, planner) = flags.Processors(parse, rules.Source, appId);
             var samplePeriod = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value;

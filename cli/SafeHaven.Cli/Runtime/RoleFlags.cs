@@ -27,6 +27,7 @@ internal sealed class RoleFlags
     public Option<int> Partitions { get; } = CommonOptions.Partitions();
     public Option<string?> SigningKey { get; } = new("--signing-key") { Description = "Planner's Ed25519 private key file, or a directory whose newest .key signs (safehaven keys generate)" };
     public Option<string?> TrustedKeys { get; } = new("--trusted-keys") { Description = "Actuator's trusted planner public keys: a .pub file or a directory of them" };
+    public Option<string> StateDir { get; } = new("--state-dir") { Description = "Actuator state directory (journal of executed commands); empty: memory only", DefaultValueFactory = _ => "/var/lib/safehaven" };
     public Option<string> Cgroup { get; } = new("--cgroup") { Description = "Name of SafeHaven's parent cpuset, under which each monitored workload gets its own", DefaultValueFactory = _ => "safehaven" };
 
     public void AddTo(Command command, bool rules, bool actuator)
@@ -47,6 +48,7 @@ internal sealed class RoleFlags
             command.Options.Add(IsolationCpus);
             command.Options.Add(Id);
             command.Options.Add(Cgroup);
+            command.Options.Add(StateDir);
         }
     }
 
@@ -97,6 +99,7 @@ internal sealed class RoleFlags
             Id = parse.GetValue(Id) ?? HostId(parse),
             IsolationCpus = CommonOptions.ParsePool(parse.GetValue(IsolationCpus), online),
             CgroupName = cgroupName,
+            StateDirectory = parse.GetValue(StateDir)!,
         };
         options.Validate(online);
         return (options, new ActuatorIdentity(parse.GetValue(Datacenter)!, HostId(parse)));

@@ -77,7 +77,9 @@ public sealed class DetectorEngine
 
     private static Detection NewDetection(Rule rule, CounterSample sample, double rate, long runStartNs) => new()
     {
-        detectionId = string.Create(CultureInfo.InvariantCulture, $"{sample.host}:{sample.seq}:{rule.Name}"),
+        // From the sample alone, so a replay gives the same id; the window end keeps ids unique
+        // when a restarted probe starts its seq again.
+        detectionId = string.Create(CultureInfo.InvariantCulture, $"{sample.host}:{sample.timestampNs}:{sample.seq}:{rule.Name}"),
         entity = sample.entity,
         rule = rule.Name,
         counter = rule.Counter,

@@ -8,6 +8,7 @@ namespace SafeHaven.Cli.Tests.Commands;
 public sealed class UpCommandTests : IDisposable
 {
     private readonly string _cgroup = "safehaven-test-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly DirectoryInfo _state = Directory.CreateTempSubdirectory("safehaven-up-state-");
     private Process? _noisy;
 
     [SkippableFact]
@@ -33,18 +34,22 @@ public sealed class UpCommandTests : IDisposable
 
         // When up watches it for a while
         var run = await CliRunner.RunAsync(TimeSpan.FromMinutes(2), "up", "--pid", _noisy.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--rules", rules.Path, "--isolation-cpus", pool.ToString(), "--cgroup", _cgroup, "--duration", "8s", "--period", "500ms");
+            "--rules", rules.Path, "--isolation-cpus", pool.ToString(), "--cgroup", _cgroup, "--duration", "8s", "--period", "500ms", "--state-dir", _state.FullName);
 
-        // Then it ran on the embedded broker and every thread of the process is now on the pool only
+        // Then it ran on the embedded broker, journalled the command it executed, and every
+        // thread of the process is now on the pool only
         Assert.True(run.ExitCode == 0, $"up exited {run.ExitCode}; stderr: {run.Stderr}");
         Assert.StartsWith("bootstrap: ", run.Stdout, StringComparison.Ordinal);
         Assert.Contains($"pid {_noisy.Id} enrolled", run.Stderr, StringComparison.Ordinal);
+        var journal = Assert.Single(_state.GetFiles("executed-commands", SearchOption.AllDirectories));
+        Assert.StartsWith("c-", File.ReadAllText(journal.FullName), StringComparison.Ordinal);
         var check = ThreadVerifier.Verify(_noisy.Id, pool);
         Assert.True(check.Ok, $"thread {check.Tid} allowed on {check.Actual}, expected {pool}; stderr: {run.Stderr}");
     }
 
     public void Dispose()
     {
+        _state.Delete(recursive: true);
         if (_noisy is { HasExited: false })
         {
             _noisy.Kill(entireProcessTree: true);

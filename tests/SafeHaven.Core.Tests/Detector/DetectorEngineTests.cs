@@ -57,7 +57,7 @@ public sealed class DetectorEngineTests
 
         var d = Assert.Single(Feed(engine, _store, Sample(entity, 17, 5 * Second, Second / 4, (Cs, 400), ("page-faults", 1))));
 
-        Assert.Equal("h1:17:cs-storm", d.detectionId);
+        Assert.Equal($"h1:{5 * Second}:17:cs-storm", d.detectionId);
         Assert.Same(entity, d.entity);
         Assert.Equal("cs-storm", d.rule);
         Assert.Equal(Cs, d.counter);
@@ -86,7 +86,7 @@ public sealed class DetectorEngineTests
 
         Assert.Equal(6 * Second, d.detectedAtNs);
         Assert.Equal(3 * Second, d.firstSampleAtNs);
-        Assert.Equal("h1:6:r1", d.detectionId);
+        Assert.Equal($"h1:{6 * Second}:6:r1", d.detectionId);
         Assert.Empty(At(200)); // still hot: no refire
     }
 
