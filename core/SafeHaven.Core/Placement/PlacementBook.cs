@@ -23,8 +23,10 @@ public sealed record Reservation(string Slot, CpuList Cpus, bool Fresh);
 public sealed class PlacementBook
 {
     private readonly Dictionary<string, ActuatorInfo> _actuators = new(StringComparer.Ordinal);
-    // slot key ("actuator#cpu:N" or "actuator#host") -> entity id holding it
+    // slot key ("actuator#cpu:N" or "dc/host#host") -> entity id holding it
     private readonly Dictionary<string, string> _slots = new(StringComparer.Ordinal);
+    // slot key -> how many live bookings of its holder use it (one per command not yet failed)
+    private readonly Dictionary<string, int> _holds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> _byEntity = new(StringComparer.Ordinal);
 
     /// <summary>Known actuators.</summary>
@@ -58,6 +60,7 @@ public sealed class PlacementBook
             var slot = $"{actuator.ActuatorId}#cpu:{cpu}";
             if (_slots.TryGetValue(slot, out var holder) && holder == entityId)
             {
+                _holds[slot]++;
                 return new Reservation(slot, CpuList.Of([cpu]), Fresh: false);
             }
         }
@@ -76,25 +79,32 @@ public sealed class PlacementBook
     public Reservation? ReserveHost(ActuatorInfo actuator, string entityId)
     {
         ArgumentNullException.ThrowIfNull(actuator);
-        var slot = $"{actuator.ActuatorId}#host";
+        // Keyed by host, not actuator: two actuators of one host must not send it two tenants.
+        var slot = $"{actuator.Datacenter}/{actuator.Host}#host";
         if (_slots.TryGetValue(slot, out var holder) && holder == entityId)
         {
+            _holds[slot]++;
             return new Reservation(slot, CpuList.Empty, Fresh: false);
         }
         return TryTake(slot, entityId) ? new Reservation(slot, CpuList.Empty, Fresh: true) : null;
     }
 
     /// <summary>
-    /// Frees one reservation, if it was taken by the command that now failed: a slot the entity
-    /// already held from an earlier, successful move stays held.
+    /// Gives back one booking (its command failed). The slot is freed only when no other booking
+    /// of the entity uses it: a slot held by an earlier successful or still pending move stays held.
     /// </summary>
     public void Release(string entityId, Reservation reservation)
     {
         ArgumentNullException.ThrowIfNull(reservation);
-        if (!reservation.Fresh || !_slots.TryGetValue(reservation.Slot, out var holder) || holder != entityId)
+        if (!_slots.TryGetValue(reservation.Slot, out var holder) || holder != entityId)
         {
             return;
         }
+        if (--_holds[reservation.Slot] > 0)
+        {
+            return;
+        }
+        _holds.Remove(reservation.Slot);
         _slots.Remove(reservation.Slot);
         if (_byEntity.TryGetValue(entityId, out var list))
         {
@@ -120,6 +130,7 @@ public sealed class PlacementBook
             foreach (var slot in slots)
             {
                 _slots.Remove(slot);
+                _holds.Remove(slot);
             }
         }
     }
@@ -130,6 +141,7 @@ public sealed class PlacementBook
         {
             return false;
         }
+        _holds[slot] = 1;
         if (!_byEntity.TryGetValue(entityId, out var list))
         {
             _byEntity[entityId] = list = [];
