@@ -5,6 +5,7 @@ using SafeHaven.Core.Detector;
 using SafeHaven.Core.Rules;
 using SafeHaven.Security;
 using SafeHaven.StreamProcessors.Detection;
+using SafeHaven.StreamProcessors.MovingTarget;
 using SafeHaven.StreamProcessors.Planning;
 
 namespace SafeHaven.StreamProcessors;
@@ -31,6 +32,24 @@ public static class StreamProcessorsServiceCollectionExtensions
         services.TryAddSingleton<DetectorMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DetectorService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PlannerService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the moving-target scheduler (optional) as a hosted service, signing with
+    /// <paramref name="signer"/>; its <see cref="MovingTargetMetrics"/> is registered too.
+    /// Needs a <c>KafkaClients</c> and a <see cref="TimeProvider"/> registered. Idempotent.
+    /// </summary>
+    public static IServiceCollection AddSafeHavenMovingTarget(this IServiceCollection services,
+        MovingTargetOptions options, CommandSigner signer)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(signer);
+        options.Validate();
+        services.TryAddSingleton(signer);
+        services.TryAddSingleton(options);
+        services.TryAddSingleton<MovingTargetMetrics>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MovingTargetScheduler>());
         return services;
     }
 }

@@ -10,6 +10,7 @@ using SafeHaven.Probes.Hosting;
 using SafeHaven.Security;
 using SafeHaven.StreamProcessors;
 using SafeHaven.StreamProcessors.Detection;
+using SafeHaven.StreamProcessors.MovingTarget;
 using SafeHaven.StreamProcessors.Planning;
 
 namespace SafeHaven.Cli.Runtime;
@@ -32,6 +33,8 @@ internal sealed record PipelineSpec(KafkaOptions Kafka)
     public CommandSigner? Signer { get; init; }
 
     public CommandVerifier? Verifier { get; init; }
+
+    public MovingTargetOptions? MovingTarget { get; init; }
 }
 
 /// <summary>Builds the generic host that runs the chosen roles, logging to stderr.</summary>
@@ -57,6 +60,11 @@ internal static class Pipeline
         {
             builder.Services.AddSafeHavenHostActuator(spec.Actuator, spec.Identity,
                 spec.Verifier ?? throw new UsageException("the actuator needs trusted planner keys (--trusted-keys)"));
+        }
+        if (spec.MovingTarget is not null)
+        {
+            builder.Services.AddSafeHavenMovingTarget(spec.MovingTarget,
+                spec.Signer ?? throw new UsageException("moving-target defence needs a signing key (--signing-key)"));
         }
         extra?.Invoke(builder.Services);
         return builder.Build();

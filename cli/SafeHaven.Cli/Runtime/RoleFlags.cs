@@ -7,6 +7,7 @@ using SafeHaven.Core.Rules;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Security;
 using SafeHaven.StreamProcessors.Detection;
+using SafeHaven.StreamProcessors.MovingTarget;
 using SafeHaven.StreamProcessors.Planning;
 
 namespace SafeHaven.Cli.Runtime;
@@ -88,6 +89,33 @@ internal sealed class RoleFlags
         }
         var trusted = parse.GetValue(TrustedKeys) ?? KeyFiles.Directory(parse.GetValue(SigningKey)!);
         return (signer, KeyFiles.Verifier(trusted));
+    }
+
+    /// <summary>Moving-target settings from --mtd-pid/--mtd-period; null (off) when no pid is given.</summary>
+    public static MovingTargetOptions? MovingTarget(int[]? pids, string? period, ActuatorIdentity identity)
+    {
+        if (pids is not { Length: > 0 })
+        {
+            return period is null ? null : throw new UsageException("--mtd-period needs at least one --mtd-pid");
+        }
+        var options = new MovingTargetOptions();
+        if (CommonOptions.ParseDuration(period, "--mtd-period") is { } p)
+        {
+            options.Period = p;
+        }
+        foreach (var pid in pids)
+        {
+            options.Entities.Add(new MovingTargetEntity { Datacenter = identity.Datacenter, Host = identity.Host, Pid = pid });
+        }
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        return options;
     }
 
     public (HostActuatorOptions, ActuatorIdentity) Actuator(ParseResult parse, string? cgroupName = null)

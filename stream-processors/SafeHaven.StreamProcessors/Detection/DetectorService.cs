@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SafeHaven.Core.Detector;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
+using SafeHaven.StreamProcessors.Rules;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.SerDes;
 
@@ -13,6 +14,7 @@ internal sealed class DetectorService(KafkaClients kafka, DetectorOptions option
     DetectorMetrics metrics, TimeProvider time, ILoggerFactory loggers) : IHostedService, IDisposable
 {
     private KafkaStream? _stream;
+    private RulesWatcher? _rules;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -32,6 +34,12 @@ internal sealed class DetectorService(KafkaClients kafka, DetectorOptions option
             CommitIntervalMs = 100,
             Logger = loggers,
         };
+        // Built-in rule sets (the demo's) are labels, not files: nothing to watch then.
+        if (File.Exists(options.RulesFile))
+        {
+            _rules = new RulesWatcher(engine, options.RulesFile, time, loggers.CreateLogger<RulesWatcher>());
+            _rules.Start();
+        }
         WarmUp.Codecs(kafka.Serdes);
         var topology = DetectorTopology.Build(kafka.Topics, engine, kafka.Serdes, time, metrics);
         _stream = new KafkaStream(topology, config);
@@ -40,10 +48,16 @@ internal sealed class DetectorService(KafkaClients kafka, DetectorOptions option
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        _rules?.Dispose();
+        _rules = null;
         _stream?.Dispose();
         _stream = null;
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _stream?.Dispose();
+    public void Dispose()
+    {
+        _rules?.Dispose();
+        _stream?.Dispose();
+    }
 }

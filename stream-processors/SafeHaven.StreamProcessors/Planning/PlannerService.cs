@@ -26,7 +26,12 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
     {
         var topics = kafka.Topics;
         var planner = new Planner(_book, time, new PlannerSettings(options.CommandTtl, options.DryRun));
-        using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Consumer(options.GroupId, "planner")).Build();
+        // The inventory is state, not a queue: read it from the start on every assignment, so a
+        // restarted planner knows every actuator again; detections and results resume where they were.
+        using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Consumer(options.GroupId, "planner"))
+            .SetPartitionsAssignedHandler((_, assigned) => assigned.Select(tp =>
+                new TopicPartitionOffset(tp, tp.Topic == topics.Inventory ? Offset.Beginning : Offset.Unset)))
+            .Build();
         using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("planner")).Build();
         var commands = kafka.Serdes.Serializer<IsolationCommand>();
         var inventory = kafka.Serdes.Deserializer<EntityState>();
