@@ -1,3 +1,5 @@
+using SafeHaven.Probes.Perf;
+
 namespace SafeHaven.Probes;
 
 /// <summary>
@@ -14,12 +16,22 @@ namespace SafeHaven.Probes;
 /// </remarks>
 internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, TimeSpan period, int maxConcurrent, SlotTimings timings)
 {
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>Runs the slots on a thread of their own until cancelled.</summary>
+    /// <remarks>
+    /// A dedicated thread, because a slot may be 5 ms: an awaited timer costs a hop from the timer
+    /// thread to the pool, whose workers spin before they sleep, and that spinning, 200 times a
+    /// second, cost more CPU than the sampling itself.
+    /// </remarks>
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => Run(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken cancellationToken)
     {
         long periodTs = (long)((Int128)period.Ticks * time.TimestampFrequency / TimeSpan.TicksPerSecond);
+        // The first discovery opens every process: the schedule starts after it, not during it.
+        sampler.Refresh();
         long t0 = time.GetTimestamp();
         long earliest = t0;
-        sampler.Refresh();
         IReadOnlyList<WatchedProcess> counting = [];
         while (true)
         {
@@ -33,7 +45,7 @@ internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, Ti
                 long wakeAt = Math.Max(due, earliest);
                 if (wakeAt > now)
                 {
-                    await Task.Delay(time.GetElapsedTime(now, wakeAt), time, cancellationToken).ConfigureAwait(false);
+                    WaitUntil(wakeAt, cancellationToken);
                     now = time.GetTimestamp();
                 }
                 cancellationToken.ThrowIfCancellationRequested();
@@ -42,8 +54,8 @@ internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, Ti
                 earliest = now + halfSlot;
                 if (i == 0)
                 {
-                    // New processes join the next period's plan; discovering while slot 0 counts
-                    // costs no window its length.
+                    // New processes join the next period's plan. Discovery runs while slot 0
+                    // counts; when it outlasts a slot, slot 0 runs long and the next ones catch up.
                     sampler.Refresh();
                 }
             }
@@ -57,6 +69,25 @@ internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, Ti
                 timings.RecordSkippedPeriods(behind / periodTs);
             }
         }
+    }
+
+    private void WaitUntil(long dueTs, CancellationToken cancellationToken)
+    {
+        var remaining = time.GetElapsedTime(time.GetTimestamp(), dueTs);
+        if (time != TimeProvider.System)
+        {
+            // A test's clock: only its own timers know when its time comes.
+            Task.Delay(remaining, time, cancellationToken).GetAwaiter().GetResult();
+            return;
+        }
+        // Coarse and cancellable (a WaitHandle wakes within about a millisecond), stopping 2 ms
+        // early; then an exact sleep to the deadline.
+        var coarse = remaining - TimeSpan.FromMilliseconds(2);
+        if (coarse > TimeSpan.FromMilliseconds(1) && cancellationToken.WaitHandle.WaitOne(coarse))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        PerfNative.SleepFor(time.GetElapsedTime(time.GetTimestamp(), dueTs));
     }
 
     /// <summary>
@@ -75,49 +106,5 @@ internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, Ti
             groups.Add([.. processes.Skip(from).Take(to - from)]);
         }
         return groups;
-    }
-}
-
-/// <summary>How late sampling slots start against their schedule: the probe's jitter, for measurements.</summary>
-internal sealed class SlotTimings
-{
-    private const int Capacity = 1 << 16;
-    private readonly long[] _latenessNs = new long[Capacity];
-    private readonly Lock _gate = new();
-    private long _count;
-    private long _skippedPeriods;
-
-    /// <summary>Records one slot start that was <paramref name="lateness"/> after its scheduled time.</summary>
-    public void RecordStart(TimeSpan lateness)
-    {
-        lock (_gate)
-        {
-            _latenessNs[_count++ % Capacity] = lateness.Ticks * 100;
-        }
-    }
-
-    public void RecordSkippedPeriods(long periods) => Interlocked.Add(ref _skippedPeriods, periods);
-
-    /// <summary>Periods skipped because the loop fell a whole period behind.</summary>
-    public long SkippedPeriods => Interlocked.Read(ref _skippedPeriods);
-
-    /// <summary>Lateness of the last (up to 65 536) slot starts in ns, oldest first.</summary>
-    public long[] LatenessNs()
-    {
-        lock (_gate)
-        {
-            int n = (int)Math.Min(_count, Capacity);
-            long first = _count - n;
-            return [.. Enumerable.Range(0, n).Select(i => _latenessNs[(first + i) % Capacity])];
-        }
-    }
-
-    /// <summary>Forgets everything recorded so far (a measurement's warm-up).</summary>
-    public void Clear()
-    {
-        lock (_gate)
-        {
-            _count = 0;
-        }
     }
 }

@@ -70,7 +70,7 @@ public sealed class RoundRobinTests(ITestOutputHelper output) : IDisposable
         var run = sampler.RunAsync(cts.Token);
         int Count(int pid) => sink.Samples.Count(s => s.entity.pid == pid);
 
-        await Poll.Require(() => options.Pids.All(p => Count(p) >= 4), "four samples of every process");
+        await Poll.Require(() => options.Pids.All(p => Count(p) >= 5), "five samples of every process");
         // A process that exits while waiting for its slot is dropped; the others go on.
         idle[0].KillAndWait();
         int before = Count(idle[1].Pid);
@@ -84,9 +84,11 @@ public sealed class RoundRobinTests(ITestOutputHelper output) : IDisposable
         {
             var mine = samples.Where(s => s.entity.pid == pid).ToList();
             output.WriteLine($"pid {pid}: windows (ms) {string.Join(", ", mine.Select(s => s.intervalNs / 1_000_000))}; gaps (ms) {string.Join(", ", mine.Zip(mine.Skip(1), (a, b) => (b.timestampNs - a.timestampNs) / 1_000_000))}");
-            // Counted for a slot (a third of the period), once per period.
-            Assert.InRange(Median(mine.Select(s => s.intervalNs)), 70_000_000, 130_000_000);
-            Assert.InRange(Median(mine.Zip(mine.Skip(1), (a, b) => b.timestampNs - a.timestampNs)), 200_000_000, 400_000_000);
+            // Counted for one slot (a third of the time), once per period. Robust to a stalled slot on
+            // a loaded machine: the next slots then shrink to half a slot while the schedule catches up.
+            double counted = (double)mine.Skip(1).Sum(s => s.intervalNs) / (mine[^1].timestampNs - mine[0].timestampNs);
+            Assert.InRange(counted, 0.15, 0.6);
+            Assert.InRange(Median(mine.Zip(mine.Skip(1), (a, b) => b.timestampNs - a.timestampNs)), 150_000_000, 450_000_000);
             Assert.All(mine, s => Assert.Equal(["context-switches", "proc:voluntary_ctxt_switches"], s.values.Keys.Order()));
         }
         // Never more than two processes counted at once: windows of a third process never overlap.
@@ -100,7 +102,7 @@ public sealed class RoundRobinTests(ITestOutputHelper output) : IDisposable
         Assert.InRange(most, 1, 2);
         // The counts are those of the slot: a busy process's rate stands out, an idle one's does not.
         double Rate(int pid) => samples.Where(s => s.entity.pid == pid).Skip(1).Average(s => s.values["context-switches"] * 1e9 / s.intervalNs);
-        output.WriteLine($"busy {Rate(busy.Pid):F0}/s, idle {Rate(idle[1].Pid):F0}/s, slot lateness p50 {Median(sampler.Timings.LatenessNs()) / 1e6:F2} ms");
+        output.WriteLine($"busy {Rate(busy.Pid):F0}/s, idle {Rate(idle[1].Pid):F0}/s, slot lateness (ms) {string.Join(", ", sampler.Timings.LatenessNs().Select(l => l / 1_000_000))}");
         Assert.True(Rate(busy.Pid) > 300 && Rate(busy.Pid) > 20 * (Rate(idle[1].Pid) + 1), $"busy {Rate(busy.Pid):F0}/s");
         // /proc counters cover the same slot: the busy process's voluntary switches match perf's context-switches.
         var last = samples.Last(s => s.entity.pid == busy.Pid);
@@ -125,9 +127,11 @@ public sealed class RoundRobinTests(ITestOutputHelper output) : IDisposable
 
         // A slot timed from the previous one would add its lateness (≥ 1 ms of timer resolution,
         // 8 per period) to every later one: over 15 periods that is 120 ms or more. Anchored slots
-        // only ever miss their own start.
+        // only ever miss their own start. Modulo the period: a stalled machine may skip a period,
+        // which keeps the phase.
         var ts = sink.Samples.Where(s => s.entity.pid == probe).Select(s => s.timestampNs).ToList();
-        var deviationMs = ts.Select((t, j) => (t - ts[0] - (j * 160_000_000L)) / 1e6).ToList();
+        const long P = 160_000_000L;
+        var deviationMs = ts.Select(t => ((((t - ts[0]) % P) + P + (P / 2)) % P - (P / 2)) / 1e6).ToList();
         var lateness = sampler.Timings.LatenessNs();
         output.WriteLine($"deviation from the schedule (ms): {string.Join(", ", deviationMs.Select(d => d.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))}");
         output.WriteLine($"slot lateness p50 {Median(lateness) / 1e6:F2} ms, max {lateness.Max() / 1e6:F2} ms over {lateness.Length} slots");

@@ -7,7 +7,7 @@ namespace SafeHaven.Probes.Perf;
 /// The perf counters of one process: one fd per counter per thread, opened with inherit=1 so
 /// that threads those threads create later are counted by the kernel into the same fd.
 /// </summary>
-public sealed class ProcessCounters : IDisposable
+public sealed partial class ProcessCounters : IDisposable
 {
     /// <summary>Status of a counter that is being counted.</summary>
     public const string StatusOk = "ok";
@@ -32,6 +32,7 @@ public sealed class ProcessCounters : IDisposable
     private readonly long _tickNs = 1_000_000_000 / PerfNative.ClockTicksPerSecond;
     private long _lastAttachTick;
     private int _lastPidAtAttach;
+    private int _reads;
     private bool _disposed;
 
     private ProcessCounters(ProcFs proc, int pid, long startTime, IEnumerable<PerfEventSpec> specs)
@@ -90,7 +91,7 @@ public sealed class ProcessCounters : IDisposable
         {
             pc.AttachNewThreads([.. proc.ListTasks(pid)], all: false);
         }
-        if (!pc.IsAlive(out _))
+        if (!pc.IsAlive(out _, listTasks: false))
         {
             pc.Dispose();
             return false;
@@ -121,11 +122,14 @@ public sealed class ProcessCounters : IDisposable
             }
             values[c.Spec.Name] = sum;
         }
-        if (!IsAlive(out int[] tasks))
+        if (!IsAlive(out int[]? tasks, listTasks: _reads++ == 0))
         {
             return new CounterReading(CounterReadOutcome.ProcessGone, values);
         }
-        AttachNewThreads(tasks, all: false);
+        if (tasks is not null)
+        {
+            AttachNewThreads(tasks, all: false);
+        }
         return new CounterReading(CounterReadOutcome.Ok, values);
     }
 
@@ -174,91 +178,24 @@ public sealed class ProcessCounters : IDisposable
         return (long)((UInt128)dv * de / dr);
     }
 
-    private bool IsAlive(out int[] tasks)
+    /// <summary>
+    /// Alive and still the same process. Lists the threads only when needed: a zombie leader may
+    /// still have live threads, and until the first read a thread may have escaped the attach
+    /// passes. Any escapee already existed when the first pass ended (see AttachNewThreads), so
+    /// later reads would find none; skipping the directory walk halves the cost of a read.
+    /// </summary>
+    private bool IsAlive(out int[]? tasks, bool listTasks)
     {
-        tasks = [.. _proc.ListTasks(Pid)];
-        return _proc.ReadStat(Pid) is { } stat && stat.StartTime == StartTime && !(stat.HasExited && tasks.Length <= 1);
-    }
-
-    private void AttachNewThreads(int[] tasks, bool all)
-    {
-        foreach (int tid in tasks)
+        tasks = null;
+        if (_proc.ReadStat(Pid) is not { } stat || stat.StartTime != StartTime)
         {
-            if (_knownTids.Contains(tid))
-            {
-                continue;
-            }
-            // inherit=1 covers threads a counted thread creates after its fd was opened; another fd
-            // would count them twice. Only a thread created while the first pass was attaching can
-            // have escaped (its creator had no fd yet). Tids are allocated in increasing order, so a
-            // tid above the kernel's last pid at the end of that pass is newer; the start tick guards
-            // against pid wrap-around.
-            bool attach = all
-                || (tid <= _lastPidAtAttach && _proc.ReadTaskStat(Pid, tid) is { } ts && ts.StartTime <= _lastAttachTick);
-            _knownTids.Add(tid);
-            if (!attach)
-            {
-                continue;
-            }
-            foreach (var c in _counters)
-            {
-                if (c.Status == StatusOk)
-                {
-                    OpenOn(c, tid, IsCounting);
-                }
-            }
+            return false;
         }
-        if (all)
+        if (stat.HasExited || listTasks)
         {
-            _lastPidAtAttach = _proc.ReadLastPid() ?? int.MaxValue;
-            _lastAttachTick = PerfNative.BootTimeNs() / _tickNs;
+            tasks = [.. _proc.ListTasks(Pid)];
         }
-        // Forget vanished threads without an fd so the set does not grow with thread churn.
-        var live = new HashSet<int>(tasks);
-        _knownTids.RemoveWhere(tid => !live.Contains(tid) && !_counters.Any(c => c.Fds.ContainsKey(tid)));
-    }
-
-    private static void OpenOn(Counter c, int tid, bool enabled)
-    {
-        int fd = PerfNative.Open(c.Spec, tid, inherit: true, enabled);
-        if (fd >= 0)
-        {
-            c.Fds[tid] = new ThreadFd(fd);
-            return;
-        }
-        if (-fd == PerfNative.ESRCH)
-        {
-            return; // the thread exited meanwhile
-        }
-        // Partial coverage would under-count silently: the counter is all or nothing.
-        c.Status = DescribeOpenError(c.Spec, -fd);
-        CloseAll(c);
-    }
-
-    /// <summary>Status text for a perf_event_open failure of <paramref name="spec"/> with <paramref name="errno"/>.</summary>
-    public static string DescribeOpenError(PerfEventSpec spec, int errno)
-    {
-        string e = PerfNative.ErrnoName(errno);
-        return errno switch
-        {
-            PerfNative.ENOENT or PerfNative.EOPNOTSUPP or PerfNative.ENODEV when spec.NeedsPmu =>
-                $"unsupported: hardware event not supported by this CPU/PMU ({e})",
-            PerfNative.ENOENT or PerfNative.EOPNOTSUPP or PerfNative.ENODEV =>
-                $"unsupported: {spec.Source.ToString().ToLowerInvariant()} event not supported by this kernel ({e})",
-            PerfNative.EACCES or PerfNative.EPERM =>
-                $"denied: perf_event_open not permitted ({e}; needs root/CAP_PERFMON or a lower kernel.perf_event_paranoid)",
-            PerfNative.EMFILE => $"error: out of file descriptors ({e})",
-            _ => $"error: perf_event_open failed ({e})",
-        };
-    }
-
-    private static void CloseAll(Counter c)
-    {
-        foreach (var t in c.Fds.Values)
-        {
-            _ = PerfNative.Close(t.Fd);
-        }
-        c.Fds.Clear();
+        return !(stat.HasExited && tasks!.Length <= 1);
     }
 
     /// <summary>Closes every fd.</summary>

@@ -15,6 +15,9 @@ public sealed class ProcessDiscovery
     // A command line changes only at exec, which also changes comm: reading it once per
     // (pid, start time, comm) keeps a rediscovery every period cheap.
     private Dictionary<(int, long, string), QemuGuest?> _guests = [];
+    // Most processes share a handful of cgroup files: parsing each distinct text once per round
+    // instead of running the container regexes on every process halves the cost of a round.
+    private Dictionary<string, CgroupFacts> _cgroups = new(StringComparer.Ordinal);
     private IReadOnlyList<DiscoveredProcess> _last = [];
 
     /// <summary>Creates a discovery; empty <paramref name="pids"/> or <paramref name="comms"/> means "no filter".</summary>
@@ -43,6 +46,7 @@ public sealed class ProcessDiscovery
         IEnumerable<int> candidates = _filter.Pids.Count > 0 ? _filter.Pids : _proc.ListPids();
         var found = new List<DiscoveredProcess>();
         var guests = new Dictionary<(int, long, string), QemuGuest?>();
+        var cgroups = new Dictionary<string, CgroupFacts>(StringComparer.Ordinal);
         foreach (int pid in candidates.Order())
         {
             // Cheapest checks first: stat gives kernel thread, zombie and comm.
@@ -50,9 +54,8 @@ public sealed class ProcessDiscovery
             {
                 continue;
             }
-            string? cgroup = _proc.ReadCgroup(pid);
-            string? container = cgroup is null ? null : ContainerIds.FromCgroupFile(cgroup);
-            if (!_filter.MatchesCgroup(cgroup is null ? [] : ContainerIds.Paths(cgroup), container))
+            var cg = Cgroup(_proc.ReadCgroup(pid) ?? "", cgroups);
+            if (!_filter.MatchesCgroup(cg.Paths, cg.Container))
             {
                 continue;
             }
@@ -66,14 +69,30 @@ public sealed class ProcessDiscovery
                 guest = ReadGuest(pid);
             }
             guests[key] = guest;
-            string? path = cgroup is null ? null : ContainerIds.PrimaryPath(cgroup);
-            var identity = new ProcessIdentity(pid, stat.Comm, stat.StartTime, container) { Vm = guest?.Name };
-            found.Add(new DiscoveredProcess(identity, path, ContainerIds.SystemdUnit(path), guest));
+            var identity = new ProcessIdentity(pid, stat.Comm, stat.StartTime, cg.Container) { Vm = guest?.Name };
+            found.Add(new DiscoveredProcess(identity, cg.Primary, cg.Unit, guest));
         }
         _guests = guests;
+        _cgroups = cgroups;
         Volatile.Write(ref _last, found);
         return found;
     }
+
+    private CgroupFacts Cgroup(string text, Dictionary<string, CgroupFacts> seen)
+    {
+        if (!seen.TryGetValue(text, out var facts))
+        {
+            if (!_cgroups.TryGetValue(text, out facts))
+            {
+                string? primary = ContainerIds.PrimaryPath(text);
+                facts = new CgroupFacts(ContainerIds.Paths(text), ContainerIds.FromCgroupFile(text), primary, ContainerIds.SystemdUnit(primary));
+            }
+            seen[text] = facts;
+        }
+        return facts;
+    }
+
+    private sealed record CgroupFacts(IReadOnlyList<string> Paths, string? Container, string? Primary, string? Unit);
 
     private QemuGuest? ReadGuest(int pid)
     {

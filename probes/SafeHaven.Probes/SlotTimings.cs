@@ -1,0 +1,45 @@
+namespace SafeHaven.Probes;
+
+/// <summary>How late sampling slots start against their schedule: the probe's jitter, for measurements.</summary>
+internal sealed class SlotTimings
+{
+    private const int Capacity = 1 << 16;
+    private readonly long[] _latenessNs = new long[Capacity];
+    private readonly Lock _gate = new();
+    private long _count;
+    private long _skippedPeriods;
+
+    /// <summary>Records one slot start that was <paramref name="lateness"/> after its scheduled time.</summary>
+    public void RecordStart(TimeSpan lateness)
+    {
+        lock (_gate)
+        {
+            _latenessNs[_count++ % Capacity] = lateness.Ticks * 100;
+        }
+    }
+
+    public void RecordSkippedPeriods(long periods) => Interlocked.Add(ref _skippedPeriods, periods);
+
+    /// <summary>Periods skipped because the loop fell a whole period behind.</summary>
+    public long SkippedPeriods => Interlocked.Read(ref _skippedPeriods);
+
+    /// <summary>Lateness of the last (up to 65 536) slot starts in ns, oldest first.</summary>
+    public long[] LatenessNs()
+    {
+        lock (_gate)
+        {
+            int n = (int)Math.Min(_count, Capacity);
+            long first = _count - n;
+            return [.. Enumerable.Range(0, n).Select(i => _latenessNs[(first + i) % Capacity])];
+        }
+    }
+
+    /// <summary>Forgets everything recorded so far (a measurement's warm-up).</summary>
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _count = 0;
+        }
+    }
+}
