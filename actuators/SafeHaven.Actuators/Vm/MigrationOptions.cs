@@ -1,0 +1,57 @@
+namespace SafeHaven.Actuators.Vm;
+
+/// <summary>How a QMP live migration runs.</summary>
+public sealed record MigrationOptions
+{
+    /// <summary>Switch to post-copy (default); false runs pure pre-copy.</summary>
+    public bool Postcopy { get; init; } = true;
+
+    /// <summary>
+    /// Complete pre-copy passes to let run before switching to post-copy. 0 switches right after the start
+    /// (post-copy after a short pre-copy: the fewest pages on demand least often pays off under TCG).
+    /// </summary>
+    public int PrecopyPassesBeforePostcopy { get; init; }
+
+    /// <summary>Bandwidth cap in bytes/s; QEMU's default (32 MiB/s) would make a 2 GB move take a minute.</summary>
+    public long MaxBandwidthBytesPerSecond { get; init; } = 16L << 30;
+
+    /// <summary>Pre-copy's allowed stop time in ms; small, since pre-copy downtime is what post-copy avoids.</summary>
+    public int DowntimeLimitMs { get; init; } = 30;
+
+    /// <summary>Upper bound on the migration itself; past it, a pre-copy is cancelled and the guest stays at the source.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>How long the destination has to show a running guest with a growing heartbeat.</summary>
+    public TimeSpan VerifyTimeout { get; init; } = TimeSpan.FromSeconds(20);
+}
+
+/// <summary>What a migration did; the phases are those of <c>IsolationResult.phases</c>.</summary>
+public sealed record MigrationOutcome
+{
+    /// <summary>Migrated and verified on the destination.</summary>
+    public bool Succeeded { get; init; }
+
+    /// <summary>Why it failed, or null.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>Where the guest runs now: <c>destination</c>, <c>source</c> or <c>split</c> (post-copy broke mid-way).</summary>
+    public string GuestAt { get; init; } = "source";
+
+    /// <summary>setup, precopy, switchover, postcopy, verify (ns); only those reached.</summary>
+    public Dictionary<string, long> PhasesNs { get; init; } = [];
+
+    /// <summary>From the first QMP command to migration completed (ns), verification excluded.</summary>
+    public long TotalNs { get; init; }
+
+    /// <summary>Destination RESUME − source STOP (ns), when both were seen.</summary>
+    public long? DowntimeNs { get; init; }
+
+    /// <summary>Bytes the source reported transferred.</summary>
+    public long BytesTransferred { get; init; }
+
+    /// <summary><c>postcopy</c> when the switch to post-copy happened, else <c>precopy</c>.</summary>
+    public string Mode { get; init; } = "precopy";
+
+    /// <summary>Heartbeat numbers seen on the destination during verification (first, last), when checked.</summary>
+    public (long First, long Last)? DestinationHeartbeats { get; init; }
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+
+namespace SafeHaven.Actuators.Vm;
+
+/// <summary>An asynchronous QMP event (STOP, RESUME, MIGRATION, MIGRATION_PASS, …).</summary>
+/// <param name="Name">The event name as QEMU sends it.</param>
+/// <param name="Data">The event's <c>data</c> member (an empty object when absent).</param>
+/// <param name="ReceivedAt">
+/// When the client read it, in <see cref="TimeProvider.GetTimestamp"/> units of the client's clock, so that
+/// events of two clients sharing one clock can be subtracted (downtime = destination RESUME − source STOP).
+/// </param>
+public sealed record QmpEvent(string Name, JsonElement Data, long ReceivedAt)
+{
+    /// <summary>A string member of <see cref="Data"/>, or null.</summary>
+    public string? DataString(string member) =>
+        Data.ValueKind == JsonValueKind.Object && Data.TryGetProperty(member, out var v) && v.ValueKind == JsonValueKind.String
+            ? v.GetString() : null;
+}
+
+/// <summary>QEMU answered a command with an error, or the QMP connection broke.</summary>
+public sealed class QmpException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public QmpException() { }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public QmpException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    public QmpException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>QEMU's error class (e.g. <c>GenericError</c>), when QEMU sent one.</summary>
+    public string? ErrorClass { get; init; }
+}
