@@ -85,8 +85,8 @@ public sealed partial class Sampler : IDisposable
         }
         SampleOnce();
         // PeriodicTimer keeps the phase: a slow tick does not push every later tick back.
-        using var timer = new PeriodicTimer(_options.Period, _time);
         long start = _time.GetTimestamp();
+        using var timer = new PeriodicTimer(_options.Period, _time);
         long ticks = 0;
         try
         {
@@ -95,7 +95,9 @@ public sealed partial class Sampler : IDisposable
                 Timings.RecordStart(_time.GetElapsedTime(start) - (_options.Period * ++ticks));
                 try
                 {
+                    long cpu = PerfNative.ThreadCpuNs();
                     SampleOnce();
+                    Timings.AddCpu(PerfNative.ThreadCpuNs() - cpu);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -8,6 +8,13 @@ internal sealed class SlotTimings
     private readonly Lock _gate = new();
     private long _count;
     private long _skippedPeriods;
+    private long _cpuNs;
+
+    /// <summary>Adds CPU time the sampling thread(s) spent (ns): the probe's own cost, without its host process.</summary>
+    public void AddCpu(long ns) => Interlocked.Add(ref _cpuNs, ns);
+
+    /// <summary>CPU time spent sampling since the last <see cref="Clear"/>, in ns.</summary>
+    public long CpuNs => Interlocked.Read(ref _cpuNs);
 
     /// <summary>Records one slot start that was <paramref name="lateness"/> after its scheduled time.</summary>
     public void RecordStart(TimeSpan lateness)
@@ -41,5 +48,6 @@ internal sealed class SlotTimings
         {
             _count = 0;
         }
+        Interlocked.Exchange(ref _cpuNs, 0);
     }
 }

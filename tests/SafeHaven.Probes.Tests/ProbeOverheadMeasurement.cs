@@ -38,8 +38,9 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         try
         {
             output.WriteLine($"load before: {File.ReadAllText("/proc/loadavg").Trim()}");
-            output.WriteLine("| mode | slots/period | probe CPU (% of one core) | slot start lateness p50 / p99 / max (ms) | window p1 / p50 / p99 (ms) | samples/s |");
-            output.WriteLine("|---|---|---|---|---|---|");
+            output.WriteLine("| mode | slots/period | sampling thread CPU (% of one core) | whole test process CPU (%) | slot start lateness p50 / p99 / max (ms) | window p1 / p50 / p99 (ms) | samples/s |");
+            output.WriteLine("|---|---|---|---|---|---|---|");
+            await MeasureBaseline(TimeSpan.FromSeconds(seconds));
             foreach (int max in new[] { 0, 8, 1 })
             {
                 await MeasureMode([.. children.Select(c => c.Id)], max, TimeSpan.FromSeconds(seconds));
@@ -136,6 +137,16 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         return (Process.GetCurrentProcess().TotalProcessorTime - before).TotalMilliseconds / n;
     }
 
+    /// <summary>The test host's own CPU with no sampler: what the figures below include besides the probe.</summary>
+    private async Task MeasureBaseline(TimeSpan measured)
+    {
+        long cpu0 = SelfCpuTicks();
+        var wall = Stopwatch.StartNew();
+        await Elapse(measured);
+        double cpuPercent = (SelfCpuTicks() - cpu0) * 100.0 / ProcTicksPerSecond / wall.Elapsed.TotalSeconds;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| no sampler (test host baseline) | - | - | {cpuPercent:F2} | - | - | - |"));
+    }
+
     private async Task MeasureMode(int[] pids, int max, TimeSpan measured)
     {
         var options = new ProbeOptions { HostId = "h", Period = TimeSpan.FromSeconds(1), MaxConcurrentProcesses = max, Pids = pids };
@@ -156,6 +167,7 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         await Elapse(measured);
         long cpu1 = SelfCpuTicks();
         var elapsed = wall.Elapsed;
+        double threadPercent = sampler.Timings.CpuNs / 1e7 / elapsed.TotalSeconds;
         await cts.CancelAsync();
         await run;
 
@@ -169,7 +181,7 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         string mode = max == 0 ? "all at once" : $"round-robin, max {max}";
         int slots = max == 0 ? 1 : (pids.Length + max - 1) / max;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {mode} | {slots} | {cpuPercent:F2} | {Pct(late, 0.5)} / {Pct(late, 0.99)} / {Pct(late, 1)} | {Pct(windows, 0.01)} / {Pct(windows, 0.5)} / {Pct(windows, 0.99)} | {windows.Length / elapsed.TotalSeconds:F0} |"));
+            $"| {mode} | {slots} | {threadPercent:F2} | {cpuPercent:F2} | {Pct(late, 0.5)} / {Pct(late, 0.99)} / {Pct(late, 1)} | {Pct(windows, 0.01)} / {Pct(windows, 0.5)} / {Pct(windows, 0.99)} | {windows.Length / elapsed.TotalSeconds:F0} |"));
     }
 
     /// <summary>A measurement spans a fixed time by design; one timer, no polling that would add CPU.</summary>

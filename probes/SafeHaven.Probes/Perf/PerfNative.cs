@@ -150,6 +150,13 @@ internal static unsafe partial class PerfNative
         }
     }
 
+    /// <summary>CPU time the calling thread has used, in ns (CLOCK_THREAD_CPUTIME_ID).</summary>
+    public static long ThreadCpuNs()
+    {
+        long* ts = stackalloc long[2];
+        return ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, ts) == 0 ? (ts[0] * 1_000_000_000) + ts[1] : 0;
+    }
+
     /// <summary>USER_HZ: the unit of /proc/PID/stat times (sysconf(_SC_CLK_TCK), 100 on Linux).</summary>
     public static long ClockTicksPerSecond { get; } = SysConf(2 /* _SC_CLK_TCK */) is > 0 and var hz ? hz : 100;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SafeHaven.Probes.Perf;
+using SafeHaven.Probes.Proc;
 using Xunit.Abstractions;
 
 namespace SafeHaven.Probes.Tests.Perf;
@@ -38,22 +39,29 @@ public sealed class EnableDisableTests(ITestOutputHelper output)
         await Poll.Require(() => Directory.GetDirectories($"/proc/{child.Pid}/task").Length >= 5, "five threads");
 
         long whileDisabled = await CountFor(pc, "task-clock", TimeSpan.FromMilliseconds(200));
+        var before = ProcFs.Default.ReadStat(child.Pid)!.Value;
         pc.Enable();
         Assert.True(pc.IsCounting);
-        var sw = Stopwatch.StartNew();
-        long whileEnabled = await CountFor(pc, "task-clock", TimeSpan.FromMilliseconds(300));
+        long whileEnabled = 0, procCpuMs = 0;
+        // Until the threads got 200 ms of CPU by /proc's account, however loaded the machine is.
+        await Poll.Require(() =>
+        {
+            whileEnabled += pc.Read().Values["task-clock"];
+            var now = ProcFs.Default.ReadStat(child.Pid)!.Value;
+            procCpuMs = (now.UTime + now.STime - before.UTime - before.STime) * 1000 / 100;
+            return procCpuMs >= 200;
+        }, "200 ms of CPU");
         pc.Disable();
-        var enabledFor = sw.Elapsed;
-        long afterDisable = pc.Read().Values["task-clock"]; // whatever ran up to the disable
+        whileEnabled += pc.Read().Values["task-clock"];
         long whileDisabledAgain = await CountFor(pc, "task-clock", TimeSpan.FromMilliseconds(200));
 
-        output.WriteLine($"task-clock: disabled {whileDisabled / 1e6:F1} ms, enabled {whileEnabled / 1e6:F1} ms in {enabledFor.TotalMilliseconds:F0} ms, after disable {afterDisable / 1e6:F1} ms, disabled again {whileDisabledAgain / 1e6:F1} ms");
+        output.WriteLine($"task-clock: disabled {whileDisabled / 1e6:F1} ms, enabled {whileEnabled / 1e6:F1} ms (/proc: {procCpuMs} ms), disabled again {whileDisabledAgain / 1e6:F1} ms");
         Assert.Equal(0, whileDisabled);
         Assert.Equal(0, whileDisabledAgain);
         // The burning threads were created after open, while disabled: ENABLE reached their
-        // inherited events, or only the joining main thread (≈0 CPU) would count. They get at least
-        // a quarter of a core on a loaded two-core machine.
-        Assert.True(whileEnabled > enabledFor.Ticks * 100 / 4, $"task-clock {whileEnabled / 1e6:F0} ms in {enabledFor.TotalMilliseconds:F0} ms");
+        // inherited events, or only the joining main thread (≈0 CPU) would count. /proc ticks are
+        // 10 ms and its window is a little wider than the enabled one.
+        Assert.InRange(whileEnabled / 1e6, (procCpuMs * 0.6) - 30, (procCpuMs * 1.4) + 30);
     }
 
     [Fact]
