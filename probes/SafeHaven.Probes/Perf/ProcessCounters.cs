@@ -61,6 +61,15 @@ public sealed partial class ProcessCounters : IDisposable
     /// <summary>Open perf fds (all counters, all threads that needed one of their own).</summary>
     internal int OpenFdCount => _counters.Sum(c => c.Fds.Count);
 
+    /// <summary>Zeroes every counter (PERF_EVENT_IOC_RESET), as another tool sharing them might.</summary>
+    internal void ResetCounts()
+    {
+        foreach (var t in _counters.SelectMany(c => c.Fds.Values))
+        {
+            PerfNative.Reset(t.Fd);
+        }
+    }
+
     /// <summary>
     /// Opens the perf counters among <paramref name="specs"/> on every thread of <paramref name="pid"/>.
     /// Returns false only when the process is gone (or <paramref name="startTime"/> no longer
@@ -166,7 +175,10 @@ public sealed partial class ProcessCounters : IDisposable
         {
             return 0;
         }
-        ulong dv = value - t.Value, de = enabled - t.Enabled, dr = running - t.Running;
+        // A counter that went backwards was reset (PERF_EVENT_IOC_RESET zeroes the count but not
+        // the times): count from zero instead of wrapping around to a huge delta.
+        ulong dv = value >= t.Value ? value - t.Value : value;
+        ulong de = enabled - t.Enabled, dr = running - t.Running;
         t.Value = value;
         t.Enabled = enabled;
         t.Running = running;

@@ -52,6 +52,20 @@ public sealed class ProcessCountersTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_reset_counter_counts_from_zero_instead_of_wrapping()
+    {
+        using var busyChild = ChildProcess.PythonScript("import time\nwhile True: time.sleep(0.0002)");
+        var busy = Open(busyChild, "context-switches");
+        await Poll.Require(() => busy.Read().Values["context-switches"] > 100, "busy child switching");
+
+        busy.ResetCounts();
+        var afterReset = busy.Read().Values["context-switches"];
+
+        // Without the guard, value − previous wraps to ~1.8e19 and lands as a huge or negative long.
+        Assert.InRange(afterReset, 0, 1_000_000);
+    }
+
+    [Fact]
     public async Task Context_switches_of_a_sleeping_loop_far_exceed_an_idle_process()
     {
         using var busyChild = ChildProcess.PythonScript("import time\nwhile True: time.sleep(0.0002)");
