@@ -6,7 +6,7 @@ var root = new RootCommand("SafeHaven: on-demand isolation against side and cove
 foreach (var command in new Command[]
 {
     BrokerCommand.Create(), TopicsCommand.Create(), ProbeCommand.Create(), DetectCommand.Create(),
-    ActuateCommand.Create(), UpCommand.Create(), DemoCommand.Create(), WorkloadCommand.Create(), KeysCommand.Create(),
+    ActuateCommand.Create(), HypervisorCommand.Create(), UpCommand.Create(), DemoCommand.Create(), WorkloadCommand.Create(), KeysCommand.Create(),
 })
 {
     root.Subcommands.Add(command);

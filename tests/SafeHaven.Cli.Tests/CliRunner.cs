@@ -20,9 +20,14 @@ internal static class CliRunner
         return info;
     }
 
-    public static async Task<Run> RunAsync(TimeSpan timeout, params string[] args)
+    public static Task<Run> RunAsync(TimeSpan timeout, params string[] args) => RunInAsync(null, timeout, args);
+
+    /// <summary>Runs the CLI with <paramref name="workingDirectory"/> as its current directory (null: the tests').</summary>
+    public static async Task<Run> RunInAsync(string? workingDirectory, TimeSpan timeout, params string[] args)
     {
-        using var p = Process.Start(StartInfo(args))!;
+        var info = StartInfo(args);
+        info.WorkingDirectory = workingDirectory ?? "";
+        using var p = Process.Start(info)!;
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -1,7 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Vm;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.Core;
 using SafeHaven.Security;
 
 namespace SafeHaven.Actuators.Hosting;
@@ -26,6 +30,41 @@ public static class ActuatorsServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(), verifier: verifier,
             journal: options.JournalPath is { } journal ? CommandJournal.Open(journal) : null));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HostActuatorService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Adds one hypervisor agent (VM level, plain QEMU guests through QMP) and its Kafka service; only commands
+    /// signed by a key of <paramref name="verifier"/> execute. Call once per agent: several agents may share a
+    /// process (the demo runs a source and a destination side by side). Needs a <c>KafkaClients</c> and a
+    /// <see cref="TimeProvider"/> registered.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="options">The agent's id, the agent → guest directory map and migration limits.</param>
+    /// <param name="identity">Datacenter and host the agent announces in the inventory.</param>
+    /// <param name="verifier">Trusted planner keys.</param>
+    /// <param name="journalPath">File of executed command ids (survives restarts), or null for memory only.</param>
+    /// <param name="destinations">How target agents prepare incoming guests; default: QEMU started in their directory on this machine.</param>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public static IServiceCollection AddSafeHavenHypervisor(this IServiceCollection services, VmActuatorOptions options,
+        ActuatorIdentity identity, CommandVerifier verifier, string? journalPath = null, IVmDestinations? destinations = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(verifier);
+        // Fail at registration, where a bad flag can still be named, not when the host starts.
+        options.Validate();
+        Identifiers.RequireToken(identity.Host, "host");
+        Identifiers.RequireToken(identity.Datacenter, "datacenter");
+        services.AddSingleton<IHostedService>(sp =>
+        {
+            var time = sp.GetRequiredService<TimeProvider>();
+            var local = destinations is null ? new LocalQemuDestinations(options) : null;
+            var actuator = new VmActuator(options, destinations ?? local!, time, verifier,
+                journalPath is null ? null : CommandJournal.Open(journalPath));
+            return new HypervisorService(sp.GetRequiredService<KafkaClients>(), actuator, options, identity, local, time,
+                sp.GetRequiredService<ILogger<HypervisorService>>());
+        });
         return services;
     }
 }

@@ -29,10 +29,22 @@ internal static class DemoCommand
         var flags = new RoleFlags();
         var json = CommonOptions.Json();
         var period = new Option<string>("--period") { Description = "Sampling period", DefaultValueFactory = _ => "1s" };
-        var command = new Command("demo", "Run the covert-channel case study end to end, with a timeline") { json, period };
+        var vm = new Option<bool>("--vm") { Description = "The VM-level case: a QEMU guest detected by a machine-scope rule migrates post-copy between two hypervisor agents (needs root and qemu-system-x86_64)" };
+        var guestCache = new Option<string>("--guest-cache") { Description = "With --vm: directory of the test guest (vmlinuz, initrd.gz), built there by tests/vm/build-guest.sh when missing", DefaultValueFactory = _ => GuestImage.DefaultCache };
+        var command = new Command("demo", "Run the covert-channel case study end to end, with a timeline; --vm the VM-level case") { json, period, vm, guestCache };
         flags.AddTo(command, rules: true, actuator: true);
         command.SetAction(async (parse, ct) =>
         {
+            if (parse.GetValue(vm))
+            {
+                var cache = parse.GetValue(guestCache)!;
+                if (!Path.IsPathRooted(cache) || cache.Any(char.IsControl) || cache.Contains(',', StringComparison.Ordinal))
+                {
+                    throw new UsageException($"--guest-cache '{cache}' must be an absolute path without ','");
+                }
+                return await VmDemo.RunAsync(parse, flags, parse.GetValue(json), CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
+                    CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration") ?? TimeSpan.FromSeconds(60), cache, ct).ConfigureAwait(false);
+            }
             var rules = parse.GetValue(flags.Rules) is { } file ? CommonOptions.LoadRules(file) : BuiltInRules();
             var cgroup = parse.GetResult(flags.Cgroup) is { Implicit: false } ? parse.GetValue(flags.Cgroup)! : CgroupName;
             var (actuatorOptions, identity) = flags.Actuator(parse, cgroup);

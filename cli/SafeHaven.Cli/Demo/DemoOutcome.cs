@@ -16,17 +16,41 @@ internal sealed record DemoOutcome(
     bool NoisyIsolated,
     bool BenignUntouched)
 {
-    public bool Succeeded => NoisyIsolated && BenignUntouched;
+    /// <summary>The VM-level case (<c>demo --vm</c>), or null for the core-level case study.</summary>
+    public VmRun? Vm { get; init; }
+
+    public bool Succeeded => Vm is null
+        ? NoisyIsolated && BenignUntouched
+        : Vm.Continues && NoisyResult?.Result.status == ResultStatus.Succeeded;
+
+    /// <summary>Whether a record is about the suspect: the noisy process, or the guest in the VM case.</summary>
+    public bool IsSubject(EntityRef? e) => e is not null && (Vm is null ? e.pid == NoisyPid : e.vm == Vm.Name);
 
     public (long AtNs, Detection Detection)? NoisyDetection =>
-        Observed.Detections.Where(d => d.Detection.entity.pid == NoisyPid).Select(d => ((long, Detection)?)d).FirstOrDefault();
+        Observed.Detections.Where(d => IsSubject(d.Detection.entity)).Select(d => ((long, Detection)?)d).FirstOrDefault();
 
     public (long AtNs, IsolationCommand Command)? NoisyCommand =>
-        Observed.Commands.Where(c => c.Command.entity.pid == NoisyPid).Select(c => ((long, IsolationCommand)?)c).FirstOrDefault();
+        Observed.Commands.Where(c => IsSubject(c.Command.entity)).Select(c => ((long, IsolationCommand)?)c).FirstOrDefault();
 
     public (long AtNs, IsolationResult Result)? NoisyResult =>
-        Observed.Results.Where(r => r.Result.entity.pid == NoisyPid).Select(r => ((long, IsolationResult)?)r).FirstOrDefault();
+        Observed.Results.Where(r => IsSubject(r.Result.entity)).Select(r => ((long, IsolationResult)?)r).FirstOrDefault();
 
-    /// <summary>Milliseconds from the start of the noisy workload's storm to <paramref name="ns"/>.</summary>
+    /// <summary>Milliseconds from the start of the noisy workload's storm (VM case: the pipeline's start) to <paramref name="ns"/>.</summary>
     public double Ms(long ns) => (ns - GoAtNs) / 1e6;
+}
+
+/// <summary>What the VM case saw of the guest: where it ran and whether its heartbeat went on after the move.</summary>
+/// <param name="Name">VM name.</param>
+/// <param name="MemoryMb">Guest RAM.</param>
+/// <param name="SourceAgent">Hypervisor agent (and host id) the guest started on.</param>
+/// <param name="TargetAgent">The other hypervisor agent.</param>
+/// <param name="BeatAtSource">Last heartbeat seen at the source before the result.</param>
+/// <param name="BeatAtResult">Last heartbeat at the destination when the result arrived.</param>
+/// <param name="BeatAfter">A later heartbeat at the destination, or null when none came.</param>
+/// <param name="SourceExited">The source QEMU process is gone.</param>
+internal sealed record VmRun(string Name, int MemoryMb, string SourceAgent, string TargetAgent, long? BeatAtSource,
+    long? BeatAtResult, long? BeatAfter, bool SourceExited)
+{
+    /// <summary>The guest kept beating at the destination after the move, and no longer runs at the source.</summary>
+    public bool Continues => BeatAfter is not null && SourceExited;
 }

@@ -1,0 +1,105 @@
+using System.Globalization;
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators.Vm;
+using SafeHaven.Core;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.DeadLetters;
+using SafeHaven.Kafka.Serialization;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Actuators.Hosting;
+
+/// <summary>
+/// Runs one <see cref="VmActuator"/> (a hypervisor agent) against Kafka: announces its <c>vm</c> capability in
+/// the inventory, then executes the commands keyed by its id and answers each with exactly one result.
+/// Owns the actuator and the destination twins it prepared: disposing the service kills them.
+/// </summary>
+internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator actuator, VmActuatorOptions options,
+    ActuatorIdentity identity, IDisposable? owned, TimeProvider time, ILogger<HypervisorService> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Run(() => Run(stoppingToken), stoppingToken);
+
+    private void Run(CancellationToken ct)
+    {
+        var topics = kafka.Topics;
+        using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Consumer("safehaven-hypervisor-" + options.Id, "hypervisor-" + options.Id)).Build();
+        using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("hypervisor-" + options.Id)).Build();
+        var results = kafka.Serdes.Serializer<IsolationResult>();
+        var commands = kafka.Serdes.Deserializer<IsolationCommand>();
+        var state = Capabilities();
+        ConsumeLoop.Produce(producer, kafka.Serdes.Serializer<EntityState>(), topics.Inventory, state.entityId, state);
+        producer.Flush(TimeSpan.FromSeconds(10));
+        WarmUp.Codecs(kafka.Serdes);
+        WarmUp.Metadata(producer, [topics.Results, topics.Dlq], TimeSpan.FromSeconds(10));
+        consumer.Subscribe(topics.Commands);
+        ConsumeLoop.Run(consumer, producer, kafka, "hypervisor:" + options.Id, time, logger, cr =>
+        {
+            // Commands are keyed by actuator id; other agents' commands are not ours to answer.
+            if (cr.Message.Key != options.Id)
+            {
+                return;
+            }
+            var cmd = KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic);
+            // This loop's thread is dedicated to the agent, and one move at a time is the actuator's rule anyway.
+            var result = actuator.ExecuteAsync(cmd, ct).GetAwaiter().GetResult();
+            LogResult(logger, options.Id, result.commandId, result.status, result.downtimeNs, result.error);
+            ConsumeLoop.Produce(producer, results, topics.Results, result.commandId, result);
+            producer.Flush(TimeSpan.FromSeconds(5));
+        }, ct);
+    }
+
+    private EntityState Capabilities()
+    {
+        // Without QEMU the agent cannot receive or send guests: announcing no level makes the planner look elsewhere.
+        var qemu = File.Exists(QemuGuest.Binary);
+        return new EntityState
+        {
+            entityId = EntityIds.OfHost(identity.Datacenter, identity.Host) + "/actuator/" + options.Id,
+            kind = "actuator",
+            entity = new EntityRef { datacenter = identity.Datacenter, host = identity.Host },
+            cpus = null,
+            isolationPool = null,
+            levels = qemu ? [Levels.Vm] : [],
+            counterStatus = new Dictionary<string, string>(),
+            attributes = new Dictionary<string, string>
+            {
+                ["actuatorId"] = options.Id,
+                ["agent"] = "hypervisor",
+                ["backend"] = "qmp",
+                ["capacity"] = Capacity(),
+                ["capacityUnit"] = "MiB",
+                ["qemu"] = qemu ? QemuGuest.Binary : "missing: " + QemuGuest.Binary,
+            },
+            updatedAtNs = DeadLetters.UnixNanos(time),
+        };
+    }
+
+    // Guest memory the host can still take: MemAvailable, the kernel's own estimate.
+    private static string Capacity()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal));
+            var kb = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+            return kb is not null && long.TryParse(kb, NumberStyles.None, CultureInfo.InvariantCulture, out var k)
+                ? (k / 1024).ToString(CultureInfo.InvariantCulture) : "0";
+        }
+        catch (IOException)
+        {
+            return "0";
+        }
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        actuator.Dispose();
+        owned?.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "hypervisor {Id}: {CommandId} {Status} downtimeNs={DowntimeNs} {Error}")]
+    private static partial void LogResult(ILogger logger, string id, string commandId, string status, long? downtimeNs, string? error);
+}

@@ -1,0 +1,101 @@
+using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators.Hosting;
+using SafeHaven.Actuators.Vm;
+using SafeHaven.Cli.Runtime;
+using SafeHaven.Core;
+
+namespace SafeHaven.Cli.Commands;
+
+/// <summary><c>safehaven hypervisor</c>: a hypervisor agent (VM level, plain QEMU guests through QMP) against a cluster.</summary>
+internal static class HypervisorCommand
+{
+    public static Command Create()
+    {
+        var flags = new RoleFlags();
+        var guestDir = new Option<string?>("--guest-dir") { Description = "Directory of this agent's guests (NAME.qmp, NAME.serial, NAME.json); absolute, short enough for unix socket paths" };
+        var agents = new Option<string[]>("--agent") { Description = "Another hypervisor agent on this machine as ID=DIR (repeatable): the target agents' guest directories", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("hypervisor", "Run a hypervisor agent: execute VM-level isolation commands addressed to --id (live migration, post-copy)")
+        {
+            guestDir, agents, flags.TrustedKeys, flags.Id, flags.StateDir,
+        };
+        flags.AddTo(command, rules: false, actuator: false);
+        command.SetAction(async (parse, ct) =>
+        {
+            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("hypervisor needs --bootstrap");
+            var identity = new ActuatorIdentity(
+                HypervisorFlags.Token(parse.GetValue(flags.Datacenter), "--datacenter"),
+                HypervisorFlags.Token(flags.HostId(parse), "--host"));
+            var id = HypervisorFlags.Token(parse.GetValue(flags.Id) ?? identity.Host, "--id");
+            var options = HypervisorFlags.Options(id, parse.GetValue(guestDir), parse.GetValue(agents) ?? []);
+            var journal = HypervisorFlags.JournalPath(parse.GetValue(flags.StateDir)!, id);
+            var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
+            var verifier = flags.Verifier(parse) ?? throw new UsageException("hypervisor needs --trusted-keys (the planner's .pub file or directory)");
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)), LogLevel.Information,
+                services => services.AddSafeHavenHypervisor(options, identity, verifier, journal));
+            await app.StartAsync(ct).ConfigureAwait(false);
+            await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}
+
+/// <summary>The hypervisor verb's flags to <see cref="VmActuatorOptions"/>: every id and path checked, each error naming its flag.</summary>
+internal static class HypervisorFlags
+{
+    public static string Token(string? value, string flag) =>
+        Identifiers.IsToken(value) ? value! : throw new UsageException($"{flag} '{value}' is not a valid id (letters, digits, '.', '_', '-')");
+
+    /// <summary>This agent (<paramref name="id"/> in <paramref name="guestDir"/>) and the others, given as ID=DIR.</summary>
+    public static VmActuatorOptions Options(string id, string? guestDir, IEnumerable<string> agents)
+    {
+        var options = new VmActuatorOptions { Id = id };
+        options.Agents[id] = Directory(guestDir ?? throw new UsageException("hypervisor needs --guest-dir (this agent's guest directory)"), "--guest-dir");
+        foreach (var entry in agents)
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new UsageException($"--agent '{entry}' is not ID=DIR");
+            }
+            var agent = Token(entry[..eq], "--agent");
+            if (!options.Agents.TryAdd(agent, Directory(entry[(eq + 1)..], "--agent " + agent)))
+            {
+                throw new UsageException($"--agent '{agent}' is given twice (or is this agent's --id)");
+            }
+        }
+        return options;
+    }
+
+    /// <summary>The journal of executed commands under <paramref name="stateDir"/>, or null when it is empty (memory only).</summary>
+    public static string? JournalPath(string stateDir, string id)
+    {
+        if (stateDir.Length == 0)
+        {
+            return null;
+        }
+        if (!Path.IsPathRooted(stateDir) || stateDir.Any(char.IsControl))
+        {
+            throw new UsageException($"--state-dir '{stateDir}' must be an absolute path");
+        }
+        return Path.Combine(stateDir, "hypervisor-" + id, "executed-commands");
+    }
+
+    private static string Directory(string dir, string flag)
+    {
+        try
+        {
+            QemuPaths.RequireOptionSafePath(dir, flag);
+            // The longest socket name a guest gets must still fit a unix socket address.
+            _ = QemuPaths.In(dir, new string('x', 32), ".serial");
+            return dir;
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{flag}: {e.Message}", e);
+        }
+    }
+}

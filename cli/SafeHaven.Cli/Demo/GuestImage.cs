@@ -1,0 +1,60 @@
+using System.Diagnostics;
+
+namespace SafeHaven.Cli.Demo;
+
+/// <summary>
+/// The VM demo's guest: Debian's cloud kernel and a busybox heartbeat initramfs, built once into a cache
+/// directory by <c>tests/vm/build-guest.sh</c> (started from an argument list, never a shell string).
+/// </summary>
+internal static class GuestImage
+{
+    /// <summary>The default cache: survives runs, so only the first demo pays for the download.</summary>
+    public const string DefaultCache = "/var/cache/safehaven-guest";
+
+    /// <summary>Kernel and initramfs in <paramref name="cache"/>, built there first when missing.</summary>
+    /// <exception cref="InvalidOperationException">The guest cannot be built here; the message says why.</exception>
+    public static async Task<(string Kernel, string Initrd)> EnsureAsync(string cache, CancellationToken ct)
+    {
+        var (kernel, initrd) = (Path.Join(cache, "vmlinuz"), Path.Join(cache, "initrd.gz"));
+        if (File.Exists(kernel) && File.Exists(initrd))
+        {
+            return (kernel, initrd);
+        }
+        var script = FindScript() ?? throw new InvalidOperationException(
+            $"no guest in {cache} and tests/vm/build-guest.sh not found (run the demo from the repository, or pass --guest-cache with vmlinuz and initrd.gz)");
+        var psi = new ProcessStartInfo("/bin/bash") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add(script);
+        psi.ArgumentList.Add(cache);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start /bin/bash for build-guest.sh");
+        var stderr = p.StandardError.ReadToEndAsync(ct);
+        _ = p.StandardOutput.ReadToEndAsync(ct);
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(TimeSpan.FromMinutes(3));
+        try
+        {
+            await p.WaitForExitAsync(bound.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw ct.IsCancellationRequested ? new OperationCanceledException(ct) : new InvalidOperationException("build-guest.sh took longer than 3 minutes");
+        }
+        return p.ExitCode == 0 && File.Exists(kernel) && File.Exists(initrd) ? (kernel, initrd)
+            : throw new InvalidOperationException($"building the guest failed ({script} exited {p.ExitCode}): {(await stderr.ConfigureAwait(false)).Trim()}");
+    }
+
+    // The CLI may run from .build/cli, an artifacts folder or the repository: look upwards from each.
+    private static string? FindScript() =>
+        new[] { Environment.CurrentDirectory, AppContext.BaseDirectory }
+            .SelectMany(s => Ancestors(new DirectoryInfo(s)))
+            .Select(d => Path.Join(d.FullName, "tests", "vm", "build-guest.sh"))
+            .FirstOrDefault(File.Exists);
+
+    private static IEnumerable<DirectoryInfo> Ancestors(DirectoryInfo? dir)
+    {
+        for (; dir is not null; dir = dir.Parent)
+        {
+            yield return dir;
+        }
+    }
+}
