@@ -170,6 +170,13 @@ public sealed class QmpClient : IAsyncDisposable
         }
     }
 
+    private static long? EmittedAt(JsonElement root) =>
+        root.TryGetProperty("timestamp", out var ts) && ts.ValueKind == JsonValueKind.Object &&
+        ts.TryGetProperty("seconds", out var s) && ts.TryGetProperty("microseconds", out var us) &&
+        s.TryGetInt64(out var sec) && us.TryGetInt64(out var micro)
+            ? (sec * 1_000_000) + micro
+            : null;
+
     private void Dispatch(string line, long receivedAt)
     {
         var root = JsonDocument.Parse(line).RootElement.Clone();
@@ -178,7 +185,7 @@ public sealed class QmpClient : IAsyncDisposable
             var data = root.TryGetProperty("data", out var d) ? d : JsonDocument.Parse("{}").RootElement;
             lock (_eventGate)
             {
-                _events.Add(new QmpEvent(name.GetString() ?? "", data, receivedAt));
+                _events.Add(new QmpEvent(name.GetString() ?? "", data, receivedAt, EmittedAt(root)));
                 if (_events.Count > KeptEvents)
                 {
                     _events.RemoveAt(0);

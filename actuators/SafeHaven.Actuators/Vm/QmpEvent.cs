@@ -9,7 +9,12 @@ namespace SafeHaven.Actuators.Vm;
 /// When the client read it, in <see cref="TimeProvider.GetTimestamp"/> units of the client's clock, so that
 /// events of two clients sharing one clock can be subtracted (downtime = destination RESUME − source STOP).
 /// </param>
-public sealed record QmpEvent(string Name, JsonElement Data, long ReceivedAt)
+/// <param name="EmittedAtUs">
+/// QEMU's own stamp of the event (its <c>timestamp</c> member: host wall clock, microseconds since
+/// the epoch), or null when absent. Two QEMU processes on one host share this clock, and it does
+/// not depend on when a client got round to reading the socket.
+/// </param>
+public sealed record QmpEvent(string Name, JsonElement Data, long ReceivedAt, long? EmittedAtUs = null)
 {
     /// <summary>A string member of <see cref="Data"/>, or null.</summary>
     public string? DataString(string member) =>

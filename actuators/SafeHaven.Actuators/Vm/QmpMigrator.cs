@@ -106,7 +106,7 @@ public static class QmpMigrator
             return new MigrationOutcome
             {
                 Succeeded = true, GuestAt = "destination", PhasesNs = phases, TotalNs = total, BytesTransferred = bytes,
-                DowntimeNs = phases["switchover"], Mode = postcopy ? "postcopy" : "precopy", DestinationHeartbeats = problem.Beats,
+                DowntimeNs = Downtime(stop, resume, phases["switchover"]), Mode = postcopy ? "postcopy" : "precopy", DestinationHeartbeats = problem.Beats,
             };
         }
         catch (Exception e) when (e is QmpException or OperationCanceledException or JsonException or InvalidOperationException)
@@ -205,4 +205,9 @@ public static class QmpMigrator
     }
 
     private static long Ns(TimeProvider time, long from, long to) => (long)time.GetElapsedTime(from, to).Ticks * 100;
+
+    // Destination RESUME − source STOP, on QEMU's own event stamps when both have them (the
+    // receive times also include how late each client read its socket).
+    private static long Downtime(QmpEvent stop, QmpEvent resume, long receivedDifferenceNs) =>
+        stop.EmittedAtUs is { } s && resume.EmittedAtUs is { } r && r >= s ? (r - s) * 1000 : receivedDifferenceNs;
 }
