@@ -29,6 +29,9 @@ public sealed class PlacementBook
     private readonly Dictionary<string, int> _holds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> _byEntity = new(StringComparer.Ordinal);
 
+    /// <summary>Tenants per host, from the inventory.</summary>
+    public TenantMap Tenants { get; } = new();
+
     /// <summary>Known actuators.</summary>
     public IReadOnlyCollection<ActuatorInfo> Actuators => _actuators.Values;
 

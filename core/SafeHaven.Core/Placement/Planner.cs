@@ -126,16 +126,25 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
                 {
                     return (null, null, null, $"no {level}-level actuator on host {e.host}");
                 }
-                // A target host with no other tenant: another actuator of the level nobody holds.
+                // A target host with no other tenant: no entity of another tenant runs there and
+                // no other suspect holds it.
+                var tenant = book.Tenants.TenantOf(entityId);
+                var refused = new List<string>();
                 foreach (var t in book.Actuators.Where(a => a.Levels.Contains(level) && a.Host != e.host)
                              .OrderBy(a => a.ActuatorId, StringComparer.Ordinal))
                 {
+                    if (book.Tenants.OtherTenants(t.Datacenter, t.Host, tenant) is { Count: > 0 } others)
+                    {
+                        refused.Add($"{t.Host} runs tenant {string.Join(", ", others)}");
+                        continue;
+                    }
                     if (book.ReserveHost(t, entityId) is { } hostSlot)
                     {
-                        return (source, hostSlot, t.ActuatorId, $"{level} moves from {source.Host} to {t.Host}, which has no other isolated tenant");
+                        return (source, hostSlot, t.ActuatorId, $"{level} moves from {source.Host} to {t.Host}, which has no other tenant");
                     }
+                    refused.Add($"{t.Host} is held for another suspect");
                 }
-                return (null, null, null, $"no free target host for level {level}");
+                return (null, null, null, $"no free target host for level {level}{(refused.Count > 0 ? " (" + string.Join("; ", refused) + ")" : "")}");
             default:
                 return (null, null, null, $"unknown level {level}");
         }

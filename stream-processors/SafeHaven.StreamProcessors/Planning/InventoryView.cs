@@ -24,4 +24,29 @@ public static class InventoryView
         var id = state.attributes.TryGetValue("actuatorId", out var a) && Identifiers.IsToken(a) ? a : state.entity.host;
         return new ActuatorInfo(id, state.entity.datacenter, state.entity.host, levels, pool);
     }
+
+    /// <summary>
+    /// Feeds a workload's inventory record (process, container, vm) into the planner's tenant map;
+    /// a tombstone (null state) removes the entity. Returns false for records it does not use.
+    /// </summary>
+    public static bool Tenancy(string? key, EntityState? state, TenantMap tenants)
+    {
+        ArgumentNullException.ThrowIfNull(tenants);
+        if (state is null)
+        {
+            if (key is not null)
+            {
+                tenants.Remove(key);
+            }
+            return key is not null;
+        }
+        if (state.kind is not ("process" or "container" or "vm") || state.entity is null ||
+            !Identifiers.IsToken(state.entity.datacenter) || !Identifiers.IsToken(state.entity.host))
+        {
+            return false;
+        }
+        var tenant = state.tenant is { } t && Identifiers.IsToken(t) ? t : null;
+        tenants.Set(state.entityId, state.entity.datacenter, state.entity.host, tenant);
+        return true;
+    }
 }

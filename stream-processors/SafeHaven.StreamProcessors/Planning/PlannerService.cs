@@ -46,11 +46,15 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
             if (cr.Topic == topics.Inventory)
             {
                 // Null values are tombstones of entities that went away.
-                if (cr.Message.Value is not null &&
-                    InventoryView.Actuator(KafkaSerdes.Decode(inventory, cr.Message.Value, cr.Topic)) is { } actuator)
+                var state = cr.Message.Value is null ? null : KafkaSerdes.Decode(inventory, cr.Message.Value, cr.Topic);
+                if (state is not null && InventoryView.Actuator(state) is { } actuator)
                 {
                     _book.Upsert(actuator);
                     LogActuator(logger, actuator.ActuatorId, actuator.Host, actuator.Levels, actuator.IsolationPool);
+                }
+                else
+                {
+                    InventoryView.Tenancy(cr.Message.Key, state, _book.Tenants);
                 }
             }
             else if (cr.Topic == topics.Detections)

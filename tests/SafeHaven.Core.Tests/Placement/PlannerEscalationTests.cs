@@ -21,7 +21,7 @@ public sealed class PlannerEscalationTests
         var c = Assert.IsType<Schemas.IsolationCommand>(d.Command);
         Assert.Equal(("container", "a1", "t1"), (c.level, c.source, c.target));
         Assert.Equal(
-            ["level core: no free CPU in isolation pool 2 of a1", "level container: container moves from h1 to h2, which has no other isolated tenant"],
+            ["level core: no free CPU in isolation pool 2 of a1", "level container: container moves from h1 to h2, which has no other tenant"],
             d.Reasons);
         Assert.Equal(d.Reasons, c.reasons);
     }

@@ -95,9 +95,9 @@ public sealed class PlannerTests
 
         Assert.Equal(("container", "src", "t1"), (c1.level, c1.source, c1.target));
         Assert.Equal(("container", "src", "t2"), (c2.level, c2.source, c2.target));
-        Assert.Equal(["level container: container moves from h1 to h2, which has no other isolated tenant"], c1.reasons);
+        Assert.Equal(["level container: container moves from h1 to h2, which has no other tenant"], c1.reasons);
         Assert.Null(third.Command);
-        Assert.Equal(["level container: no free target host for level container", "level vm: entity is not in a vm", "no level can isolate the entity"], third.Reasons);
+        Assert.Equal(["level container: no free target host for level container (h2 is held for another suspect; h3 is held for another suspect)", "level vm: entity is not in a vm", "no level can isolate the entity"], third.Reasons);
         Assert.Equal("t1", h.Isolate(Container("c1"), Scopes.Machine, "h1:4:r1").target);
     }
 
@@ -121,7 +121,7 @@ public sealed class PlannerTests
         var c = h.Isolate(Vm("v1"), Scopes.Hypervisor);
 
         Assert.Equal(("vm", "hv1", "hv2"), (c.level, c.source, c.target));
-        Assert.Equal(["level vm: vm moves from h1 to h2, which has no other isolated tenant"], c.reasons);
+        Assert.Equal(["level vm: vm moves from h1 to h2, which has no other tenant"], c.reasons);
     }
 
     [Fact]

@@ -1,0 +1,40 @@
+namespace SafeHaven.Core.Placement;
+
+/// <summary>
+/// Which tenants run where, from the inventory's entity records. A host is fit for a suspect at
+/// the machine, vm or hypervisor scope only when no entity of another tenant runs there.
+/// Entities without a tenant label are the host's own infrastructure and do not count.
+/// </summary>
+public sealed class TenantMap
+{
+    private readonly Dictionary<string, (string HostKey, string? Tenant)> _entities = new(StringComparer.Ordinal);
+
+    /// <summary>Number of entities known.</summary>
+    public int Count => _entities.Count;
+
+    /// <summary>Records (or updates) an entity of <paramref name="datacenter"/>/<paramref name="host"/>.</summary>
+    public void Set(string entityId, string datacenter, string host, string? tenant) =>
+        _entities[entityId] = (HostKey(datacenter, host), tenant);
+
+    /// <summary>Forgets an entity (its tombstone arrived).</summary>
+    public void Remove(string entityId) => _entities.Remove(entityId);
+
+    /// <summary>The tenant of an entity, or null when unknown or unlabelled.</summary>
+    public string? TenantOf(string entityId) => _entities.TryGetValue(entityId, out var e) ? e.Tenant : null;
+
+    /// <summary>
+    /// Tenants other than <paramref name="tenant"/> with an entity on the host (sorted). With an
+    /// unlabelled suspect every labelled tenant is "other".
+    /// </summary>
+    public IReadOnlyList<string> OtherTenants(string datacenter, string host, string? tenant)
+    {
+        var key = HostKey(datacenter, host);
+        return [.. _entities.Values
+            .Where(e => e.HostKey == key && e.Tenant is not null && e.Tenant != tenant)
+            .Select(e => e.Tenant!)
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)];
+    }
+
+    private static string HostKey(string datacenter, string host) => datacenter + "/" + host;
+}

@@ -1,0 +1,72 @@
+using SafeHaven.Core.Placement;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Core.Tests.Placement;
+
+/// <summary>Machine-scope targets must run no other tenant (DESIGN §2), as the inventory reports them.</summary>
+public sealed class TenantPlacementTests
+{
+    private static EntityRef Suspect() => new() { datacenter = "dc1", host = "h1", container = "c1" };
+
+    private static PlannerHarness Harness() => new PlannerHarness()
+        .With("a1", "h1", "", Levels.Container)
+        .With("a2", "h2", "", Levels.Container)
+        .With("a3", "h3", "", Levels.Container);
+
+    [Fact]
+    public void A_host_running_another_tenant_is_skipped_with_the_reason()
+    {
+        var h = Harness();
+        h.Book.Tenants.Set("dc1/h1/container/c1", "dc1", "h1", "mallory");
+        h.Book.Tenants.Set("dc1/h2/pid/7", "dc1", "h2", "alice");
+        h.Book.Tenants.Set("dc1/h3/pid/8", "dc1", "h3", null); // infrastructure: no tenant label
+
+        var cmd = h.Isolate(Suspect(), Scopes.Machine);
+
+        Assert.Equal("a3", cmd.target);
+    }
+
+    [Fact]
+    public void No_fit_host_means_no_command_and_every_refusal_is_named()
+    {
+        var h = Harness();
+        h.Book.Tenants.Set("dc1/h2/pid/7", "dc1", "h2", "alice");
+        h.Book.Tenants.Set("dc1/h3/pid/8", "dc1", "h3", "bob");
+
+        var decision = h.Planner.Plan(PlannerHarness.Detection(Suspect(), Scopes.Machine));
+
+        Assert.Null(decision.Command);
+        Assert.Contains(decision.Reasons, r => r.Contains("h2 runs tenant alice", StringComparison.Ordinal) && r.Contains("h3 runs tenant bob", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_suspects_own_tenant_does_not_block_a_host_and_a_tombstone_frees_one()
+    {
+        var h = Harness();
+        h.Book.Tenants.Set("dc1/h1/container/c1", "dc1", "h1", "mallory");
+        h.Book.Tenants.Set("dc1/h2/pid/7", "dc1", "h2", "mallory");
+        h.Book.Tenants.Set("dc1/h3/pid/8", "dc1", "h3", "bob");
+        Assert.Equal("a2", h.Isolate(Suspect(), Scopes.Machine).target);
+
+        var other = new EntityRef { datacenter = "dc1", host = "h1", container = "c2" };
+        Assert.Null(h.Planner.Plan(PlannerHarness.Detection(other, Scopes.Machine, "h1:2:r1")).Command);
+        h.Book.Tenants.Remove("dc1/h3/pid/8");
+        Assert.Equal("a3", h.Isolate(other, Scopes.Machine, "h1:3:r1").target);
+    }
+
+    [Fact]
+    public void Other_tenants_are_per_host_distinct_and_sorted()
+    {
+        var map = new TenantMap();
+        map.Set("e1", "dc1", "h1", "zed");
+        map.Set("e2", "dc1", "h1", "alice");
+        map.Set("e3", "dc1", "h1", "alice");
+        map.Set("e4", "dc2", "h1", "bob");
+
+        Assert.Equal(["alice", "zed"], map.OtherTenants("dc1", "h1", null));
+        Assert.Equal(["zed"], map.OtherTenants("dc1", "h1", "alice"));
+        Assert.Equal(["bob"], map.OtherTenants("dc2", "h1", "alice"));
+        Assert.Equal("zed", map.TenantOf("e1"));
+        Assert.Null(map.TenantOf("nope"));
+    }
+}
