@@ -59,6 +59,7 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
         _topic = kafka.Topics.Samples;
         _clientId = clientId;
         var config = kafka.Producer(clientId);
+        config.LingerMs = kafka.Options.SampleLingerMs;
         configure?.Invoke(config);
         _producer = new ProducerBuilder<string, byte[]>(config).Build();
         _sender = new Thread(Send) { IsBackground = true, Name = "safehaven-probe-sender" };

@@ -1,0 +1,41 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using SafeHaven.PipelineBench;
+
+// Pipeline benchmarks on the embedded broker (loopback only). Usage:
+//   throughput [samples] [--poll-ms N] [--max-poll-records N] [--commit-ms N] [--fetch-wait-ms N]
+//   latency [rate] [seconds] [--crossings N] [--hosts N] [--linger N]
+// Bounded: a watchdog ends the process after 5 minutes whatever happens (a hung StartAsync included).
+using var watchdog = new Timer(_ =>
+{
+    Console.Error.WriteLine("pipeline bench: 5 min watchdog fired, exiting");
+    Environment.Exit(3);
+}, null, TimeSpan.FromMinutes(5), Timeout.InfiniteTimeSpan);
+using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
+
+var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+string? Flag(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+int? IntFlag(string name) => Flag(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : null;
+int Pos(int i, int fallback) => positional.Count > i ? int.Parse(positional[i], CultureInfo.InvariantCulture) : fallback;
+
+// Streamiz logs per-record noise below Warning (MACHINE.md).
+using var loggers = LoggerFactory.Create(b => b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
+Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");
+switch (positional.FirstOrDefault())
+{
+    case "throughput":
+        await ThroughputBench.RunAsync(Pos(1, 100_000),
+            new StreamTuning(IntFlag("--poll-ms"), IntFlag("--max-poll-records"), IntFlag("--commit-ms"), IntFlag("--fetch-wait-ms")),
+            loggers, cts.Token);
+        break;
+    case "latency":
+        await LatencyBench.RunAsync(new LatencyPlan(Rate: Pos(1, 10_000), Seconds: Pos(2, 30),
+            Hosts: IntFlag("--hosts") ?? 200, CrossingsPerSecond: IntFlag("--crossings") ?? 20, SampleLingerMs: IntFlag("--linger")), LogLevel.Warning, cts.Token);
+        break;
+    default:
+        Console.Error.WriteLine("usage: throughput [samples] [--poll-ms N] [--max-poll-records N] [--commit-ms N] [--fetch-wait-ms N] | latency [rate] [seconds] [--crossings N] [--hosts N] [--linger N]");
+        return 2;
+}
+Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");
+return 0;
