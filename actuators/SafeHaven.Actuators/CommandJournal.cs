@@ -38,10 +38,12 @@ public sealed class CommandJournal : IDisposable
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
         var stream = new FileStream(path, options);
-        if (stream.Length > 0 && !File.ReadAllText(path).EndsWith('\n'))
+        var text2 = stream.Length > 0 ? File.ReadAllText(path) : "";
+        if (text2.Length > 0 && !text2.EndsWith('\n'))
         {
-            // Terminate a torn line so the next id starts on its own line.
-            stream.WriteByte((byte)'\n');
+            // Drop a torn last line (a crash mid-write): a partial id must not count as executed,
+            // or "c-12" torn from "c-123" would shadow a future command "c-12" for good.
+            stream.SetLength(System.Text.Encoding.UTF8.GetByteCount(text2[..(text2.LastIndexOf('\n') + 1)]));
         }
         return new CommandJournal(new StreamWriter(stream) { AutoFlush = false }, executed);
     }

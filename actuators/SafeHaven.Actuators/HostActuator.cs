@@ -124,9 +124,18 @@ public sealed class HostActuator
             {
                 return Finish(result, ResultStatus.Skipped, $"dry run: would {(cmd.action == Actions.Release ? "release" : "move")} pid {pid} to cpus {cpus}");
             }
-            var outcome = cmd.action == Actions.Release ? _isolator.Release(pid, cpus) : _isolator.Isolate(pid, cpus);
+            // Journal first: after a crash mid-move the redelivered command must be a duplicate
+            // (the move is reconciled from /proc), never a second execution.
+            try
+            {
+                _journal?.Append(cmd.commandId!);
+            }
+            catch (IOException e)
+            {
+                return Finish(result, ResultStatus.Failed, $"cannot journal the command, not executed: {e.Message}");
+            }
             Remember(cmd.commandId!);
-            _journal?.Append(cmd.commandId!);
+            var outcome = cmd.action == Actions.Release ? _isolator.Release(pid, cpus) : _isolator.Isolate(pid, cpus);
             if (outcome.Succeeded && cmd.action == Actions.Isolate)
             {
                 _slots[pid] = cpus;

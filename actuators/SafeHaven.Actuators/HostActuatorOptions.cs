@@ -44,6 +44,10 @@ public sealed class HostActuatorOptions
         ArgumentNullException.ThrowIfNull(onlineCpus);
         Identifiers.RequireToken(Id, $"{SectionName}:{nameof(Id)}");
         Identifiers.RequireToken(CgroupName, $"{SectionName}:{nameof(CgroupName)}");
+        if (StateDirectory.Length > 0 && (!Path.IsPathFullyQualified(StateDirectory) || StateDirectory.Any(char.IsControl)))
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(StateDirectory)} '{StateDirectory}' must be an absolute path (or empty for memory only)");
+        }
         if (IsolationCpus is null || IsolationCpus.IsEmpty)
         {
             throw new ArgumentException($"{SectionName}:{nameof(IsolationCpus)} is required (e.g. '1' or '2-3')");

@@ -23,6 +23,11 @@ public static class ActuatorsServiceCollectionExtensions
         ActuatorIdentity identity, CommandVerifier verifier)
     {
         ArgumentNullException.ThrowIfNull(verifier);
+        ArgumentNullException.ThrowIfNull(identity);
+        // Validate before anything below turns the id or state directory into a path.
+        options.Validate(OnlineCpus.Read());
+        Core.Identifiers.RequireToken(identity.Datacenter, "datacenter");
+        Core.Identifiers.RequireToken(identity.Host, "host");
         ArgumentNullException.ThrowIfNull(options);
         services.TryAddSingleton(options);
         services.TryAddSingleton(identity);

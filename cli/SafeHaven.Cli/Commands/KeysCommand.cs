@@ -31,9 +31,10 @@ internal static class KeysCommand
             {
                 throw new UsageException($"--dir {d.FullName}: no such directory");
             }
+            // Private keys are listed by file name (KEYID.key) and never loaded: listing needs no secret.
             foreach (var f in d.GetFiles("*.key").OrderByDescending(f => f.LastWriteTimeUtc))
             {
-                Console.Out.WriteLine($"private\t{SigningKeys.LoadSigner(f.FullName).KeyId}\t{f.LastWriteTimeUtc:O}");
+                Console.Out.WriteLine($"private\t{Path.GetFileNameWithoutExtension(f.Name)}\t{f.LastWriteTimeUtc:O}");
             }
             foreach (var id in SigningKeys.LoadVerifier(d.FullName).KeyIds.Order(StringComparer.Ordinal))
             {

@@ -43,12 +43,17 @@ internal static class GuestImage
             : throw new InvalidOperationException($"building the guest failed ({script} exited {p.ExitCode}): {(await stderr.ConfigureAwait(false)).Trim()}");
     }
 
-    // The CLI may run from .build/cli, an artifacts folder or the repository: look upwards from each.
+    // The CLI runs from .build/cli or a test output folder inside the repository: look upwards
+    // from the program itself, never from the current directory (the demo runs as root, and a
+    // script found under someone else's directory would run with root's rights). A script that
+    // group or others may modify, or that sits in such a folder, is refused.
     private static string? FindScript() =>
-        new[] { Environment.CurrentDirectory, AppContext.BaseDirectory }
-            .SelectMany(s => Ancestors(new DirectoryInfo(s)))
+        Ancestors(new DirectoryInfo(AppContext.BaseDirectory))
             .Select(d => Path.Join(d.FullName, "tests", "vm", "build-guest.sh"))
-            .FirstOrDefault(File.Exists);
+            .FirstOrDefault(f => File.Exists(f) && !WritableByOthers(f) && !WritableByOthers(Path.GetDirectoryName(f)!));
+
+    private static bool WritableByOthers(string path) =>
+        OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0;
 
     private static IEnumerable<DirectoryInfo> Ancestors(DirectoryInfo? dir)
     {

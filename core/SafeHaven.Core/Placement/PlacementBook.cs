@@ -6,7 +6,9 @@ namespace SafeHaven.Core.Placement;
 /// <param name="Host">Host (or hypervisor) it runs on.</param>
 /// <param name="Levels">Isolation levels it executes.</param>
 /// <param name="IsolationPool">Core level: CPUs reserved for isolated entities.</param>
-public sealed record ActuatorInfo(string ActuatorId, string Datacenter, string Host, IReadOnlySet<string> Levels, CpuList IsolationPool);
+/// <param name="CapacityMiB">VM level: memory free for incoming guests, when the agent reports it.</param>
+public sealed record ActuatorInfo(string ActuatorId, string Datacenter, string Host, IReadOnlySet<string> Levels, CpuList IsolationPool,
+    long? CapacityMiB = null);
 
 /// <summary>One slot booked for an entity.</summary>
 /// <param name="Slot">Ledger key of the slot.</param>

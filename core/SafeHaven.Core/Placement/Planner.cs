@@ -138,6 +138,11 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
                         refused.Add($"{t.Host} runs tenant {string.Join(", ", others)}");
                         continue;
                     }
+                    if (level == Levels.Vm && t.CapacityMiB is { } free && book.Tenants.VmMemoryOf(entityId) is { } needed && free < needed)
+                    {
+                        refused.Add($"{t.Host} has {free} MiB free, the VM needs {needed} MiB");
+                        continue;
+                    }
                     if (book.ReserveHost(t, entityId) is { } hostSlot)
                     {
                         return (source, hostSlot, t.ActuatorId, $"{level} moves from {source.Host} to {t.Host}, which has no other tenant");
@@ -157,7 +162,7 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
         var seq = Interlocked.Increment(ref _sequence);
         return new IsolationCommand
         {
-            commandId = string.Create(CultureInfo.InvariantCulture, $"c-{d.detectionId}-{level}-{seq}"),
+            commandId = CommandId(d.detectionId, level, seq),
             detectionId = d.detectionId,
             entity = d.entity,
             level = level,
@@ -171,5 +176,18 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
             keyId = null,
             signature = [],
         };
+    }
+
+    // Readable when it fits the 128-character id limit; otherwise the detection id is replaced by
+    // its hash, so a long host or rule name never makes every command invalid.
+    private static string CommandId(string detectionId, string level, long seq)
+    {
+        var id = string.Create(CultureInfo.InvariantCulture, $"c-{detectionId}-{level}-{seq}");
+        if (id.Length <= 128 && Identifiers.IsId(id))
+        {
+            return id;
+        }
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(detectionId ?? ""))[..16]);
+        return string.Create(CultureInfo.InvariantCulture, $"c-{hash}-{level}-{seq}");
     }
 }

@@ -8,6 +8,7 @@ namespace SafeHaven.Core.Placement;
 public sealed class TenantMap
 {
     private readonly Dictionary<string, (string HostKey, string? Tenant)> _entities = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _vmMemory = new(StringComparer.Ordinal);
 
     /// <summary>Number of entities known.</summary>
     public int Count => _entities.Count;
@@ -17,7 +18,17 @@ public sealed class TenantMap
         _entities[entityId] = (HostKey(datacenter, host), tenant);
 
     /// <summary>Forgets an entity (its tombstone arrived).</summary>
-    public void Remove(string entityId) => _entities.Remove(entityId);
+    public void Remove(string entityId)
+    {
+        _entities.Remove(entityId);
+        _vmMemory.Remove(entityId);
+    }
+
+    /// <summary>Records the RAM of a VM entity, which a target hypervisor must have free.</summary>
+    public void SetVmMemory(string entityId, long mib) => _vmMemory[entityId] = mib;
+
+    /// <summary>RAM of a VM entity in MiB, or null when unknown.</summary>
+    public long? VmMemoryOf(string entityId) => _vmMemory.TryGetValue(entityId, out var m) ? m : null;
 
     /// <summary>The tenant of an entity, or null when unknown or unlabelled.</summary>
     public string? TenantOf(string entityId) => _entities.TryGetValue(entityId, out var e) ? e.Tenant : null;

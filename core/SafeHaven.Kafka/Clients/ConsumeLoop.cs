@@ -9,7 +9,8 @@ namespace SafeHaven.Kafka.Clients;
 
 /// <summary>
 /// The blocking consume loop every role shares: consume, hand each record to a handler, send
-/// records whose Avro does not decode to the dead-letter topic with the reason and go on, stop
+/// records whose Avro does not decode (or whose handling throws) to the dead-letter topic with
+/// the reason and go on, stop
 /// on cancellation or a fatal error, and always close the consumer (leave the group cleanly).
 /// </summary>
 public static partial class ConsumeLoop
@@ -46,16 +47,19 @@ public static partial class ConsumeLoop
                 {
                     handle(cr);
                 }
-                catch (AvroDecodeException e)
+                catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
                 {
+                    // Undecodable or unprocessable alike: the record goes to the dead-letter topic
+                    // with the reason and the service keeps consuming instead of dying on it.
+                    var reason = e is AvroDecodeException ? e.Message : $"{e.GetType().Name}: {e.Message}";
                     var dead = DeadLetters.DeadLetters.Create(cr.Topic, cr.Partition.Value, cr.Offset.Value,
-                        cr.Message.Key is null ? null : Encoding.UTF8.GetBytes(cr.Message.Key), cr.Message.Value, e.Message, component, time);
+                        cr.Message.Key is null ? null : Encoding.UTF8.GetBytes(cr.Message.Key), cr.Message.Value, reason, component, time);
                     producer.Produce(kafka.Topics.Dlq, new Message<string, byte[]>
                     {
                         Key = cr.Message.Key ?? "",
                         Value = dlq.Serialize(dead, new SerializationContext(MessageComponentType.Value, kafka.Topics.Dlq)),
                     });
-                    LogDeadLetter(logger, component, cr.Topic, cr.Partition.Value, cr.Offset.Value, e.Message);
+                    LogDeadLetter(logger, component, cr.Topic, cr.Partition.Value, cr.Offset.Value, reason);
                 }
             }
         }

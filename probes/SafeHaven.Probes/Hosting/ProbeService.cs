@@ -13,10 +13,16 @@ internal sealed class ProbeService(KafkaClients kafka, ProbeOptions options, Tim
         using var sink = new KafkaSampleSink(kafka, "probe-" + options.HostId, options.BufferSamples);
         using var sampler = new Sampler(options, time, sink, logger);
         using var inventory = new InventoryPublisher(kafka, options, time, logger);
+        // The inventory follows what the sampler watches, on its own timer at the same period.
+        // If either loop fails the other stops too, and the failure surfaces instead of a probe
+        // that silently keeps only half its job.
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var loops = new[] { sampler.RunAsync(both.Token), inventory.RunAsync(sampler, both.Token) };
         try
         {
-            // The inventory follows what the sampler watches, on its own timer at the same period.
-            await Task.WhenAll(sampler.RunAsync(stoppingToken), inventory.RunAsync(sampler, stoppingToken)).ConfigureAwait(false);
+            await Task.WhenAny(loops).ConfigureAwait(false);
+            await both.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(loops).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -117,6 +117,7 @@ public static class InventoryBuilder
         Put(attributes, "unit", p.Unit);
         Put(attributes, "vm.uuid", p.Vm?.Uuid);
         Put(attributes, "vm.note", p.Vm?.Note);
+        Put(attributes, "vm.memoryMiB", p.Vm?.MemoryMiB?.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return new EntityState
         {
             entityId = EntityIds.Of(entity),

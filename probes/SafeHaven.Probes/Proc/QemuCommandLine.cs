@@ -7,7 +7,11 @@ namespace SafeHaven.Probes.Proc;
 /// <param name="Name">The VM name (a valid long token), or null when absent or invalid.</param>
 /// <param name="Uuid">The <c>-uuid</c> value in canonical lower-case form, or null.</param>
 /// <param name="Note">Why <paramref name="Name"/> is null, or null when it is set.</param>
-public sealed record QemuGuest(string? Name, string? Uuid, string? Note);
+public sealed record QemuGuest(string? Name, string? Uuid, string? Note)
+{
+    /// <summary>Guest RAM from <c>-m</c> in MiB (QEMU's default 128 when absent), or null when unreadable.</summary>
+    public long? MemoryMiB { get; init; }
+}
 
 /// <summary>
 /// Recognises QEMU/KVM processes from their <c>/proc/PID/cmdline</c> (argv, NUL-separated; never
@@ -52,12 +56,13 @@ public static class QemuCommandLine
         }
         string? nameOpts = null;
         string? uuidArg = null;
+        string? memArg = null;
         string? note = null;
         for (int i = 1; i < argv.Count; i++)
         {
             // QEMU accepts both -opt and --opt; as QEMU does, the last occurrence wins.
             string opt = argv[i].StartsWith("--", StringComparison.Ordinal) ? argv[i][1..] : argv[i];
-            if (opt is not ("-name" or "-uuid"))
+            if (opt is not ("-name" or "-uuid" or "-m"))
             {
                 continue;
             }
@@ -70,6 +75,10 @@ public static class QemuCommandLine
             {
                 nameOpts = argv[++i];
             }
+            else if (opt == "-m")
+            {
+                memArg = argv[++i];
+            }
             else
             {
                 uuidArg = argv[++i];
@@ -80,9 +89,10 @@ public static class QemuCommandLine
         {
             note = $"-uuid '{Printable(uuidArg)}' is not a uuid";
         }
+        var memory = memArg is null ? 128 : MemoryMiB(memArg);
         if (nameOpts is null)
         {
-            return new QemuGuest(null, uuid, note ?? "qemu without -name");
+            return new QemuGuest(null, uuid, note ?? "qemu without -name") { MemoryMiB = memory };
         }
         string? name = GuestName(nameOpts);
         if (name is null)
@@ -91,8 +101,38 @@ public static class QemuCommandLine
         }
         // The name ends up in Kafka keys, commands and libvirt/QMP arguments downstream.
         return Identifiers.IsLongToken(name)
-            ? new QemuGuest(name, uuid, null)
-            : new QemuGuest(null, uuid, $"VM name '{Printable(name)}' is not a valid identifier");
+            ? new QemuGuest(name, uuid, null) { MemoryMiB = memory }
+            : new QemuGuest(null, uuid, $"VM name '{Printable(name)}' is not a valid identifier") { MemoryMiB = memory };
+    }
+
+    /// <summary>
+    /// MiB of a <c>-m</c> value: <c>2048</c>, <c>512M</c>, <c>2G</c>, <c>size=2G,slots=2,maxmem=8G</c>
+    /// (no suffix means MiB, as in QEMU); null when it does not parse.
+    /// </summary>
+    public static long? MemoryMiB(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var size = value.Split(',').Select(p => p.StartsWith("size=", StringComparison.Ordinal) ? p[5..] : p)
+            .FirstOrDefault(p => !p.Contains('=', StringComparison.Ordinal));
+        if (string.IsNullOrEmpty(size))
+        {
+            return null;
+        }
+        var unit = char.ToUpperInvariant(size[^1]);
+        var digits = char.IsDigit(size[^1]) ? size : size[..^1];
+        if (!long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n > 1L << 40)
+        {
+            return null;
+        }
+        return unit switch
+        {
+            'K' => n / 1024,
+            'M' => n,
+            'G' => n * 1024,
+            'T' => n * 1024 * 1024,
+            _ when char.IsDigit(unit) => n,
+            _ => null,
+        };
     }
 
     /// <summary>

@@ -22,7 +22,9 @@ public static class InventoryView
         var pool = CpuList.TryParse(state.isolationPool ?? "", out var p, out _) ? p : CpuList.Empty;
         var levels = state.levels.Where(l => Levels.All.Contains(l)).ToHashSet(StringComparer.Ordinal);
         var id = state.attributes.TryGetValue("actuatorId", out var a) && Identifiers.IsToken(a) ? a : state.entity.host;
-        return new ActuatorInfo(id, state.entity.datacenter, state.entity.host, levels, pool);
+        long? capacity = state.attributes.TryGetValue("capacity", out var c) &&
+            long.TryParse(c, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mib) ? mib : null;
+        return new ActuatorInfo(id, state.entity.datacenter, state.entity.host, levels, pool, capacity);
     }
 
     /// <summary>
@@ -47,6 +49,11 @@ public static class InventoryView
         }
         var tenant = state.tenant is { } t && Identifiers.IsToken(t) ? t : null;
         tenants.Set(state.entityId, state.entity.datacenter, state.entity.host, tenant);
+        if (state.attributes.TryGetValue("vm.memoryMiB", out var m) &&
+            long.TryParse(m, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mib))
+        {
+            tenants.SetVmMemory(state.entityId, mib);
+        }
         return true;
     }
 }

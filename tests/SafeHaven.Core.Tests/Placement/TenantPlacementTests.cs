@@ -69,4 +69,34 @@ public sealed class TenantPlacementTests
         Assert.Equal("zed", map.TenantOf("e1"));
         Assert.Null(map.TenantOf("nope"));
     }
+
+    [Fact]
+    public void A_hypervisor_without_room_for_the_vm_is_skipped()
+    {
+        var h = new PlannerHarness();
+        h.Book.Upsert(new ActuatorInfo("hv-a", "dc1", "h1", new HashSet<string> { Levels.Vm }, CpuList.Empty, 8192));
+        h.Book.Upsert(new ActuatorInfo("hv-b", "dc1", "h2", new HashSet<string> { Levels.Vm }, CpuList.Empty, 1024));
+        h.Book.Upsert(new ActuatorInfo("hv-c", "dc1", "h3", new HashSet<string> { Levels.Vm }, CpuList.Empty, 4096));
+        var vm = new EntityRef { datacenter = "dc1", host = "h1", vm = "guest", pid = 77 };
+        h.Book.Tenants.Set("dc1/h1/pid/77", "dc1", "h1", null);
+        h.Book.Tenants.SetVmMemory("dc1/h1/pid/77", 2048);
+
+        var decision = h.Planner.Plan(PlannerHarness.Detection(vm, Scopes.Vm));
+
+        Assert.Equal("hv-c", decision.Command?.target);
+        Assert.Equal(2048, h.Book.Tenants.VmMemoryOf("dc1/h1/pid/77"));
+    }
+
+    [Fact]
+    public void A_long_detection_id_still_gives_a_valid_command_id()
+    {
+        var h = new PlannerHarness().With("a1", "h1", "2", Levels.Core);
+        var longId = "h1:1764000000123456789:9007199254740993:" + new string('r', 100);
+
+        var cmd = h.Isolate(new EntityRef { datacenter = "dc1", host = "h1", pid = 5 }, Scopes.Core, longId);
+
+        Assert.True(Identifiers.IsId(cmd.commandId), cmd.commandId);
+        Assert.Matches("^c-[0-9a-f]{32}-core-1$", cmd.commandId);
+        Assert.Equal(longId, cmd.detectionId);
+    }
 }

@@ -70,4 +70,24 @@ public sealed class QemuCommandLineTests
         // A process that rewrote its title (setproctitle) without NULs is one argument, not a shell line.
         Assert.Single(QemuCommandLine.SplitArgs(Encoding.UTF8.GetBytes("qemu-system-x86_64 -name evil")));
     }
+
+    [Theory]
+    [InlineData("2048", 2048L)]
+    [InlineData("512M", 512L)]
+    [InlineData("2G", 2048L)]
+    [InlineData("2g", 2048L)]
+    [InlineData("size=4G,slots=2,maxmem=8G", 4096L)]
+    [InlineData("1048576K", 1024L)]
+    [InlineData("lots", null)]
+    [InlineData("-5", null)]
+    [InlineData("", null)]
+    public void Memory_option_is_read_in_MiB(string value, long? expected) =>
+        Assert.Equal(expected, QemuCommandLine.MemoryMiB(value));
+
+    [Fact]
+    public void Guest_memory_comes_from_m_and_defaults_to_128()
+    {
+        Assert.Equal(2048, QemuCommandLine.Parse(["qemu-system-x86_64", "-name", "guest=g1", "-m", "2G"])?.MemoryMiB);
+        Assert.Equal(128, QemuCommandLine.Parse(["qemu-system-x86_64", "-name", "guest=g1"])?.MemoryMiB);
+    }
 }
