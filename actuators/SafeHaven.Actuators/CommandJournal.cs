@@ -29,8 +29,15 @@ public sealed class CommandJournal : IDisposable
         if (File.Exists(path))
         {
             var text = File.ReadAllText(path);
-            var complete = text.EndsWith('\n') ? text : text[..(text.LastIndexOf('\n') + 1)];
+            var complete = text[..(text.LastIndexOf('\n') + 1)];
             executed.AddRange(complete.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(Identifiers.IsId));
+            if (complete.Length < text.Length)
+            {
+                // Drop a torn last line (a crash mid-write): a partial id must not count as
+                // executed, or "c-12" torn from "c-123" would shadow a future command "c-12".
+                using var fix = new FileStream(path, FileMode.Open, FileAccess.Write);
+                fix.SetLength(System.Text.Encoding.UTF8.GetByteCount(complete));
+            }
         }
         var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read };
         if (!OperatingSystem.IsWindows())
@@ -38,13 +45,6 @@ public sealed class CommandJournal : IDisposable
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
         var stream = new FileStream(path, options);
-        var text2 = stream.Length > 0 ? File.ReadAllText(path) : "";
-        if (text2.Length > 0 && !text2.EndsWith('\n'))
-        {
-            // Drop a torn last line (a crash mid-write): a partial id must not count as executed,
-            // or "c-12" torn from "c-123" would shadow a future command "c-12" for good.
-            stream.SetLength(System.Text.Encoding.UTF8.GetByteCount(text2[..(text2.LastIndexOf('\n') + 1)]));
-        }
         return new CommandJournal(new StreamWriter(stream) { AutoFlush = false }, executed);
     }
 

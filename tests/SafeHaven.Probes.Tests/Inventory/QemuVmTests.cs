@@ -46,7 +46,7 @@ public sealed class QemuVmTests
         // Discovery over the whole of /proc (comm filter only) finds the guest by its command line.
         var found = Assert.Single(new ProcessDiscovery(DiscoveryFilter.From(options)).DiscoverDetailed(), p => p.Identity.Pid == qemu.Pid);
         Assert.Equal(name, found.Identity.Vm);
-        Assert.Equal(new QemuGuest(name, uuid.ToString("D"), null), found.Vm);
+        Assert.Equal(new QemuGuest(name, uuid.ToString("D"), null) { MemoryMiB = 128 }, found.Vm);
 
         // The sampler's samples carry the VM in their EntityRef.
         var sink = new ListSink();

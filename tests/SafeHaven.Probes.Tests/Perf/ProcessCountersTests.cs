@@ -56,7 +56,8 @@ public sealed class ProcessCountersTests(ITestOutputHelper output) : IDisposable
     {
         using var busyChild = ChildProcess.PythonScript("import time\nwhile True: time.sleep(0.0002)");
         var busy = Open(busyChild, "context-switches");
-        await Poll.Require(() => busy.Read().Values["context-switches"] > 100, "busy child switching");
+        long seen = 0;
+        await Poll.Require(() => (seen += busy.Read().Values["context-switches"]) > 100, "busy child switching");
 
         busy.ResetCounts();
         var afterReset = busy.Read().Values["context-switches"];

@@ -11,7 +11,7 @@ public sealed class QemuCommandLineTests
     public void Libvirt_style_guest_name_and_uuid()
     {
         var g = QemuCommandLine.Parse(["/usr/bin/qemu-system-x86_64", "-name", "guest=web-01,debug-threads=on", "-S", "-uuid", Uuid.ToUpperInvariant()]);
-        Assert.Equal(new QemuGuest("web-01", Uuid, null), g);
+        Assert.Equal(new QemuGuest("web-01", Uuid, null) { MemoryMiB = 128 }, g);
     }
 
     [Theory]
@@ -47,7 +47,7 @@ public sealed class QemuCommandLineTests
     [Fact]
     public void Missing_name_or_value_or_bad_uuid_is_noted()
     {
-        Assert.Equal(new QemuGuest(null, null, "qemu without -name"), QemuCommandLine.Parse(["qemu-system-x86_64", "-S"]));
+        Assert.Equal(new QemuGuest(null, null, "qemu without -name") { MemoryMiB = 128 }, QemuCommandLine.Parse(["qemu-system-x86_64", "-S"]));
         Assert.Equal("-name without a value", QemuCommandLine.Parse(["qemu-system-x86_64", "-name"])!.Note);
         var g = QemuCommandLine.Parse(["qemu-system-x86_64", "-name", "ok", "-uuid", "not-a-uuid"])!;
         Assert.Equal(("ok", (string?)null), (g.Name, g.Uuid));
