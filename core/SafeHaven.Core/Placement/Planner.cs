@@ -24,8 +24,29 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
     private readonly Dictionary<string, (DetectionRecord Detection, string Level, string EntityId, Reservation Slot)> _pending = new(StringComparer.Ordinal);
     private long _sequence;
 
+    // Detections no level could place (e.g. the actuators' inventory arrived after them): tried
+    // again when the inventory changes. Bounded, oldest dropped.
+    private readonly Dictionary<string, DetectionRecord> _unplaced = new(StringComparer.Ordinal);
+    private readonly Queue<string> _unplacedOrder = new();
+    private const int MaxUnplaced = 1000;
+
     /// <summary>Commands issued and not yet answered.</summary>
     public int Pending => _pending.Count;
+
+    /// <summary>Detections waiting for an isolation target.</summary>
+    public int Unplaced => _unplaced.Count;
+
+    /// <summary>
+    /// Plans again every detection that found no target, after the inventory changed (a new
+    /// actuator, a freed host). Returns the decisions that produced a command.
+    /// </summary>
+    public IReadOnlyList<PlanDecision> Retry()
+    {
+        var waiting = _unplacedOrder.Where(_unplaced.ContainsKey).Select(id => _unplaced[id]).ToList();
+        _unplaced.Clear();
+        _unplacedOrder.Clear();
+        return [.. waiting.Select(Plan).Where(d => d.Command is not null)];
+    }
 
     /// <summary>Plans the isolation of a detected entity, starting at its scope's minimum level.</summary>
     public PlanDecision Plan(DetectionRecord detection)
@@ -93,7 +114,15 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
             _pending[command.commandId] = (d, l, entityId, slot!);
             return new PlanDecision(command, reasons);
         }
-        reasons.Add("no level can isolate the entity");
+        reasons.Add("no level can isolate the entity (retried when the inventory changes)");
+        if (_unplaced.TryAdd(d.detectionId, d))
+        {
+            _unplacedOrder.Enqueue(d.detectionId);
+            if (_unplacedOrder.Count > MaxUnplaced)
+            {
+                _unplaced.Remove(_unplacedOrder.Dequeue());
+            }
+        }
         return new PlanDecision(null, reasons);
     }
 

@@ -51,6 +51,12 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
                 {
                     _book.Upsert(actuator);
                     LogActuator(logger, actuator.ActuatorId, actuator.Host, actuator.Levels, actuator.IsolationPool);
+                    // Topics are read in no fixed order: a detection may have come before the
+                    // actuator that can serve it.
+                    foreach (var retried in planner.Retry())
+                    {
+                        Send(retried);
+                    }
                 }
                 else
                 {
@@ -67,14 +73,19 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
             }
             if (decision is not null)
             {
-                LogDecision(logger, decision.Reasons);
-                if (decision.Command is { } cmd)
-                {
-                    signer.Sign(cmd);
-                    ConsumeLoop.Produce(producer, commands, topics.Commands, cmd.source, cmd);
-                }
+                Send(decision);
             }
         }, ct);
+
+        void Send(PlanDecision decision)
+        {
+            LogDecision(logger, decision.Reasons);
+            if (decision.Command is { } cmd)
+            {
+                signer.Sign(cmd);
+                ConsumeLoop.Produce(producer, commands, topics.Commands, cmd.source, cmd);
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "planner: actuator {Id} on {Host}: levels {Levels}, pool {Pool}")]

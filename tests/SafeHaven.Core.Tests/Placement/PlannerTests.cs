@@ -22,7 +22,7 @@ public sealed class PlannerTests
                 "level core: no free CPU in isolation pool 2-3 of a1",
                 "level container: entity is not in a container",
                 "level vm: entity is not in a vm",
-                "no level can isolate the entity",
+                "no level can isolate the entity (retried when the inventory changes)",
             ],
             third.Reasons);
         Assert.Equal(2, _h.Planner.Pending);
@@ -97,7 +97,7 @@ public sealed class PlannerTests
         Assert.Equal(("container", "src", "t2"), (c2.level, c2.source, c2.target));
         Assert.Equal(["level container: container moves from h1 to h2, which has no other tenant"], c1.reasons);
         Assert.Null(third.Command);
-        Assert.Equal(["level container: no free target host for level container (h2 is held for another suspect; h3 is held for another suspect)", "level vm: entity is not in a vm", "no level can isolate the entity"], third.Reasons);
+        Assert.Equal(["level container: no free target host for level container (h2 is held for another suspect; h3 is held for another suspect)", "level vm: entity is not in a vm", "no level can isolate the entity (retried when the inventory changes)"], third.Reasons);
         Assert.Equal("t1", h.Isolate(Container("c1"), Scopes.Machine, "h1:4:r1").target);
     }
 

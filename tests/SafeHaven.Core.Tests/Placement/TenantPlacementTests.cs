@@ -99,4 +99,23 @@ public sealed class TenantPlacementTests
         Assert.Matches("^c-[0-9a-f]{32}-core-1$", cmd.commandId);
         Assert.Equal(longId, cmd.detectionId);
     }
+
+    [Fact]
+    public void A_detection_that_came_before_its_actuator_is_placed_when_the_actuator_appears()
+    {
+        var h = new PlannerHarness();
+        var suspect = new EntityRef { datacenter = "dc1", host = "h1", pid = 9 };
+
+        var early = h.Planner.Plan(PlannerHarness.Detection(suspect, Scopes.Core, "h1:5:r1"));
+        Assert.Null(early.Command);
+        Assert.Equal(1, h.Planner.Unplaced);
+        Assert.Empty(h.Planner.Retry()); // nothing changed yet: still no target, still waiting
+        Assert.Equal(1, h.Planner.Unplaced);
+
+        h.With("a1", "h1", "3", Levels.Core);
+        var retried = Assert.Single(h.Planner.Retry());
+
+        Assert.Equal(("a1", "3", "h1:5:r1"), (retried.Command!.source, retried.Command.target, retried.Command.detectionId));
+        Assert.Equal(0, h.Planner.Unplaced);
+    }
 }
