@@ -38,21 +38,7 @@ internal static class Bench
     /// </summary>
     public static StreamConfig<StringSerDes, ByteArraySerDes> DetectorConfig(string appId, string bootstrap, ILoggerFactory loggers, StreamTuning tuning)
     {
-        var config = new StreamConfig<StringSerDes, ByteArraySerDes>
-        {
-            ApplicationId = appId,
-            BootstrapServers = bootstrap,
-            NumStreamThreads = 1,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            PollMs = 1,
-            FetchWaitMaxMs = 1,
-            QueuedMinMessages = 1_000_000,
-            FetchQueueBackoffMs = 10,
-            LingerMs = 0,
-            SocketNagleDisable = true,
-            CommitIntervalMs = 100,
-            Logger = loggers,
-        };
+        var config = DetectorStreamConfig.Create(appId, bootstrap, loggers: loggers);
         if (tuning.PollMs is { } poll) { config.PollMs = poll; }
         if (tuning.MaxPollRecords is { } max) { config.MaxPollRecords = max; }
         if (tuning.CommitIntervalMs is { } commit) { config.CommitIntervalMs = commit; }

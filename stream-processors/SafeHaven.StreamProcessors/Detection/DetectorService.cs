@@ -18,22 +18,7 @@ internal sealed class DetectorService(KafkaClients kafka, DetectorOptions option
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var config = new StreamConfig<StringSerDes, ByteArraySerDes>
-        {
-            ApplicationId = options.ApplicationId,
-            BootstrapServers = kafka.Options.BootstrapServers,
-            NumStreamThreads = options.Threads,
-            AutoOffsetReset = Confluent.Kafka.AutoOffsetReset.Earliest,
-            // Latency settings measured on the embedded broker (MACHINE.md).
-            PollMs = 1,
-            FetchWaitMaxMs = 1,
-            QueuedMinMessages = 1_000_000,
-            FetchQueueBackoffMs = 10,
-            LingerMs = 0,
-            SocketNagleDisable = true,
-            CommitIntervalMs = 100,
-            Logger = loggers,
-        };
+        var config = DetectorStreamConfig.Create(options.ApplicationId, kafka.Options.BootstrapServers, options.Threads, loggers);
         // Built-in rule sets (the demo's) are labels, not files: nothing to watch then.
         if (File.Exists(options.RulesFile))
         {

@@ -45,21 +45,7 @@ public sealed class DetectorOnEmbeddedBrokerTests(ITestOutputHelper output)
             topics.All(Partitions).Concat(DetectorTopology.InternalTopics(appId, Partitions)), CancellationToken.None);
 
         using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddProvider(new TestOutputLoggerProvider(output)));
-        var config = new StreamConfig<StringSerDes, ByteArraySerDes>
-        {
-            ApplicationId = appId,
-            BootstrapServers = broker.BootstrapServers,
-            NumStreamThreads = 1,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-            PollMs = 1,
-            FetchWaitMaxMs = 1,
-            QueuedMinMessages = 1_000_000,
-            FetchQueueBackoffMs = 10,
-            LingerMs = 0,
-            SocketNagleDisable = true,
-            CommitIntervalMs = 100,
-            Logger = loggers,
-        };
+        var config = DetectorStreamConfig.Create(appId, broker.BootstrapServers, loggers: loggers);
         var metrics = new DetectorMetrics();
         var engine = new DetectorEngine(RulesParser.Parse(RulesYaml, "rules.yaml"));
         var topology = DetectorTopology.Build(topics, engine, new KafkaSerdes(), TimeProvider.System, metrics);

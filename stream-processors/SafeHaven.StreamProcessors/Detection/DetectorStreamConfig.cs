@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+using Streamiz.Kafka.Net;
+using Streamiz.Kafka.Net.SerDes;
+
+namespace SafeHaven.StreamProcessors.Detection;
+
+/// <summary>The Streamiz settings of the detector, in one place for the service, benchmarks and tests.</summary>
+public static class DetectorStreamConfig
+{
+    /// <summary>
+    /// A stream config for <paramref name="applicationId"/> at <paramref name="bootstrapServers"/>,
+    /// tuned for latency as measured on the embedded broker (MACHINE.md): poll and fetch wait 1 ms,
+    /// no producer linger, Nagle off, a deep fetch queue without the 1 s backoff.
+    /// </summary>
+    public static StreamConfig<StringSerDes, ByteArraySerDes> Create(string applicationId, string bootstrapServers,
+        int threads = 1, ILoggerFactory? loggers = null) => new()
+    {
+        ApplicationId = applicationId,
+        BootstrapServers = bootstrapServers,
+        NumStreamThreads = threads,
+        AutoOffsetReset = Confluent.Kafka.AutoOffsetReset.Earliest,
+        PollMs = 1,
+        FetchWaitMaxMs = 1,
+        QueuedMinMessages = 1_000_000,
+        FetchQueueBackoffMs = 10,
+        LingerMs = 0,
+        SocketNagleDisable = true,
+        CommitIntervalMs = 100,
+        Logger = loggers,
+    };
+}
