@@ -13,19 +13,27 @@ public static class DetectorStreamConfig
     /// no producer linger, Nagle off, a deep fetch queue without the 1 s backoff.
     /// </summary>
     public static StreamConfig<StringSerDes, ByteArraySerDes> Create(string applicationId, string bootstrapServers,
-        int threads = 1, ILoggerFactory? loggers = null) => new()
+        int threads = 1, ILoggerFactory? loggers = null)
     {
-        ApplicationId = applicationId,
-        BootstrapServers = bootstrapServers,
-        NumStreamThreads = threads,
-        AutoOffsetReset = Confluent.Kafka.AutoOffsetReset.Earliest,
-        PollMs = 1,
-        FetchWaitMaxMs = 1,
-        QueuedMinMessages = 1_000_000,
-        FetchQueueBackoffMs = 10,
-        LingerMs = 0,
-        SocketNagleDisable = true,
-        CommitIntervalMs = 100,
-        Logger = loggers,
-    };
+        var config = new StreamConfig<StringSerDes, ByteArraySerDes>
+        {
+            ApplicationId = applicationId,
+            BootstrapServers = bootstrapServers,
+            NumStreamThreads = threads,
+            AutoOffsetReset = Confluent.Kafka.AutoOffsetReset.Earliest,
+            PollMs = 1,
+            FetchWaitMaxMs = 1,
+            QueuedMinMessages = 1_000_000,
+            FetchQueueBackoffMs = 10,
+            LingerMs = 0,
+            SocketNagleDisable = true,
+            CommitIntervalMs = 100,
+        };
+        // Streamiz keeps the logger factory beyond the stream's life: pass only one that outlives it.
+        if (loggers is not null)
+        {
+            config.Logger = loggers;
+        }
+        return config;
+    }
 }

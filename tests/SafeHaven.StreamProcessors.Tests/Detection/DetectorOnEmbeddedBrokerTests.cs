@@ -44,8 +44,9 @@ public sealed class DetectorOnEmbeddedBrokerTests(ITestOutputHelper output)
         await new MockTopicProvisioner(broker).EnsureAsync(
             topics.All(Partitions).Concat(DetectorTopology.InternalTopics(appId, Partitions)), CancellationToken.None);
 
-        using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning).AddProvider(new TestOutputLoggerProvider(output)));
-        var config = DetectorStreamConfig.Create(appId, broker.BootstrapServers, loggers: loggers);
+        // No test-scoped logger factory: Streamiz keeps the factory it is given beyond the stream,
+        // and other tests in this process would log into a disposed one.
+        var config = DetectorStreamConfig.Create(appId, broker.BootstrapServers);
         var metrics = new DetectorMetrics();
         var engine = new DetectorEngine(RulesParser.Parse(RulesYaml, "rules.yaml"));
         var topology = DetectorTopology.Build(topics, engine, new KafkaSerdes(), TimeProvider.System, metrics);
@@ -184,36 +185,5 @@ public sealed class DetectorOnEmbeddedBrokerTests(ITestOutputHelper output)
             }
         }
         return true;
-    }
-
-    /// <summary>Streamiz warnings and errors into the test output.</summary>
-    private sealed class TestOutputLoggerProvider(ITestOutputHelper output) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Logger(output, categoryName);
-
-        public void Dispose() { }
-
-        private sealed class Logger(ITestOutputHelper output, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                if (!IsEnabled(logLevel))
-                {
-                    return;
-                }
-                try
-                {
-                    output.WriteLine($"[{logLevel}] {category}: {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
-                }
-                catch (InvalidOperationException)
-                {
-                    // Streamiz threads can log while the stream is disposed after the test ended.
-                }
-            }
-        }
     }
 }
