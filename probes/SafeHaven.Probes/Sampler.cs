@@ -197,16 +197,7 @@ public sealed partial class Sampler : IDisposable
         w.Dispose();
     }
 
-    private EntityRef Entity(ProcessIdentity id) => new()
-    {
-        datacenter = _options.Datacenter,
-        host = _options.HostId,
-        pid = id.Pid,
-        comm = id.Comm,
-        container = id.Container,
-        vm = id.Vm,
-        startTime = id.StartTime,
-    };
+    private EntityRef Entity(ProcessIdentity id) => id.ToEntity(_options.Datacenter, _options.HostId);
 
     private long ToNs(long timestampDelta) => (long)((Int128)timestampDelta * 1_000_000_000 / _time.TimestampFrequency);
 

@@ -1,10 +1,8 @@
-using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.DeadLetters;
-using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.Actuators.Hosting;
@@ -21,31 +19,13 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
 
     private void Run(CancellationToken ct)
     {
-        var topics = kafka.Topics;
-        using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Consumer("safehaven-actuator-" + options.Id, "actuator-" + options.Id)).Build();
-        using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("actuator-" + options.Id)).Build();
-        var results = kafka.Serdes.Serializer<IsolationResult>();
-        var commands = kafka.Serdes.Deserializer<IsolationCommand>();
-        var state = Capabilities();
-        ConsumeLoop.Produce(producer, kafka.Serdes.Serializer<EntityState>(), topics.Inventory, state.entityId, state);
-        producer.Flush(TimeSpan.FromSeconds(10));
-        WarmUp.Codecs(kafka.Serdes);
-        WarmUp.Metadata(producer, [topics.Results, topics.Dlq], TimeSpan.FromSeconds(10));
         actuator.WarmUp();
-        consumer.Subscribe(topics.Commands);
-        ConsumeLoop.Run(consumer, producer, kafka, "actuator:" + options.Id, time, logger, cr =>
+        CommandIntake.Run(kafka, options.Id, "actuator", Capabilities(), cmd =>
         {
-            // Commands are keyed by actuator id; other actuators' commands are not ours to answer.
-            if (cr.Message.Key != options.Id)
-            {
-                return;
-            }
-            var cmd = KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic);
             var result = actuator.Execute(cmd);
             LogResult(logger, result.commandId, result.status, result.cpus, result.error);
-            ConsumeLoop.Produce(producer, results, topics.Results, result.commandId, result);
-            producer.Flush(TimeSpan.FromSeconds(5));
-        }, ct);
+            return result;
+        }, time, logger, ct);
     }
 
     private EntityState Capabilities() => new()

@@ -1,12 +1,10 @@
 using System.Globalization;
-using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Actuators.Vm;
 using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.DeadLetters;
-using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.Actuators.Hosting;
@@ -22,34 +20,14 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Run(() => Run(stoppingToken), stoppingToken);
 
-    private void Run(CancellationToken ct)
-    {
-        var topics = kafka.Topics;
-        using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Consumer("safehaven-hypervisor-" + options.Id, "hypervisor-" + options.Id)).Build();
-        using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("hypervisor-" + options.Id)).Build();
-        var results = kafka.Serdes.Serializer<IsolationResult>();
-        var commands = kafka.Serdes.Deserializer<IsolationCommand>();
-        var state = Capabilities();
-        ConsumeLoop.Produce(producer, kafka.Serdes.Serializer<EntityState>(), topics.Inventory, state.entityId, state);
-        producer.Flush(TimeSpan.FromSeconds(10));
-        WarmUp.Codecs(kafka.Serdes);
-        WarmUp.Metadata(producer, [topics.Results, topics.Dlq], TimeSpan.FromSeconds(10));
-        consumer.Subscribe(topics.Commands);
-        ConsumeLoop.Run(consumer, producer, kafka, "hypervisor:" + options.Id, time, logger, cr =>
+    private void Run(CancellationToken ct) =>
+        CommandIntake.Run(kafka, options.Id, "hypervisor", Capabilities(), cmd =>
         {
-            // Commands are keyed by actuator id; other agents' commands are not ours to answer.
-            if (cr.Message.Key != options.Id)
-            {
-                return;
-            }
-            var cmd = KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic);
             // This loop's thread is dedicated to the agent, and one move at a time is the actuator's rule anyway.
             var result = actuator.ExecuteAsync(cmd, ct).GetAwaiter().GetResult();
             LogResult(logger, options.Id, result.commandId, result.status, result.downtimeNs, result.error);
-            ConsumeLoop.Produce(producer, results, topics.Results, result.commandId, result);
-            producer.Flush(TimeSpan.FromSeconds(5));
-        }, ct);
-    }
+            return result;
+        }, time, logger, ct);
 
     private EntityState Capabilities()
     {

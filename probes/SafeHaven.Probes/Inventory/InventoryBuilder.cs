@@ -90,16 +90,7 @@ public static class InventoryBuilder
         ArgumentNullException.ThrowIfNull(facts);
         ArgumentNullException.ThrowIfNull(tenants);
         var (p, id) = (facts.Process, facts.Process.Identity);
-        var entity = new EntityRef
-        {
-            datacenter = options.Datacenter,
-            host = options.HostId,
-            pid = id.Pid,
-            comm = id.Comm,
-            container = id.Container,
-            vm = id.Vm,
-            startTime = id.StartTime,
-        };
+        var entity = id.ToEntity(options.Datacenter, options.HostId);
         // Every process can get an exclusive core; a container can be checkpointed and moved; a
         // QEMU process can be live-migrated.
         var levels = new List<string> { Levels.Core };

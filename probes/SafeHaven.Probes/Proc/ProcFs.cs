@@ -115,4 +115,16 @@ public sealed record ProcessIdentity(int Pid, string Comm, long StartTime, strin
 {
     /// <summary>VM name when the process is a QEMU guest (see <see cref="QemuCommandLine"/>), or null.</summary>
     public string? Vm { get; init; }
+
+    /// <summary>The process as an <see cref="Schemas.EntityRef"/> of <paramref name="datacenter"/>/<paramref name="host"/>.</summary>
+    public Schemas.EntityRef ToEntity(string datacenter, string host) => new()
+    {
+        datacenter = datacenter,
+        host = host,
+        pid = Pid,
+        comm = Comm,
+        container = Container,
+        vm = Vm,
+        startTime = StartTime,
+    };
 }
