@@ -11,20 +11,14 @@ namespace SafeHaven.Actuators;
 /// <see cref="IsolationResult"/>. Pure command handling: transport, signatures and logging live
 /// elsewhere; the clock is injected so deadlines and timestamps are testable.
 /// </summary>
-public sealed class HostActuator
+public sealed partial class HostActuator
 {
-    // Enough to cover any redelivery window; the oldest ids are forgotten first.
-    private const int RememberedCommands = 100_000;
-
     private readonly HostActuatorOptions _options;
     private readonly CoreIsolator _isolator;
     private readonly TimeProvider _time;
     private readonly CpuList _shared;
-    private readonly CommandVerifier? _verifier;
-    private readonly CommandJournal? _journal;
+    private readonly CommandGate _commands;
     private readonly Lock _gate = new();
-    private readonly HashSet<string> _executed = new(StringComparer.Ordinal);
-    private readonly Queue<string> _executedOrder = new();
     private readonly Dictionary<int, CpuList> _slots = [];
 
     /// <summary>Creates the actuator and validates <paramref name="options"/> against the online CPUs.</summary>
@@ -38,12 +32,6 @@ public sealed class HostActuator
     public HostActuator(HostActuatorOptions options, CoreIsolator isolator, TimeProvider? time = null, CpuList? onlineCpus = null,
         CommandVerifier? verifier = null, CommandJournal? journal = null)
     {
-        _verifier = verifier;
-        _journal = journal;
-        foreach (var id in journal?.Executed ?? [])
-        {
-            Remember(id);
-        }
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(isolator);
         var online = onlineCpus ?? Cpu.OnlineCpus.Read();
@@ -52,6 +40,7 @@ public sealed class HostActuator
         _isolator = isolator;
         _time = time ?? TimeProvider.System;
         _shared = options.SharedCpus(online);
+        _commands = new CommandGate(options.Id, verifier, journal);
         OnlineCpus = online;
     }
 
@@ -98,6 +87,15 @@ public sealed class HostActuator
     /// <summary>Validates and executes one command; never throws for anything the command holds.</summary>
     public IsolationResult Execute(IsolationCommand cmd) => Execute(cmd, verifySignature: true);
 
+    /// <summary>Records that <paramref name="result"/> was published: its command is no longer reconciled after a restart.</summary>
+    public void Published(IsolationResult result)
+    {
+        lock (_gate)
+        {
+            _commands.Finished(result);
+        }
+    }
+
     private IsolationResult Execute(IsolationCommand cmd, bool verifySignature)
     {
         ArgumentNullException.ThrowIfNull(cmd);
@@ -126,15 +124,10 @@ public sealed class HostActuator
             }
             // Journal first: after a crash mid-move the redelivered command must be a duplicate
             // (the move is reconciled from /proc), never a second execution.
-            try
+            if (_commands.Start(cmd) is { } unjournalled)
             {
-                _journal?.Append(cmd.commandId!);
+                return Finish(result, ResultStatus.Failed, unjournalled);
             }
-            catch (IOException e)
-            {
-                return Finish(result, ResultStatus.Failed, $"cannot journal the command, not executed: {e.Message}");
-            }
-            Remember(cmd.commandId!);
             var outcome = cmd.action == Actions.Release ? _isolator.Release(pid, cpus) : _isolator.Isolate(pid, cpus);
             if (outcome.Succeeded && cmd.action == Actions.Isolate)
             {
@@ -157,33 +150,13 @@ public sealed class HostActuator
     {
         pid = 0;
         cpus = CpuList.Empty;
-        if (!Identifiers.IsId(cmd.commandId))
+        if (_commands.Admit(cmd, nowNs, verifySignature) is { } refused)
         {
-            return Reject("invalid command id");
-        }
-        if (verifySignature && _verifier?.Problem(cmd) is { } signature)
-        {
-            return Reject(signature);
-        }
-        if (cmd.source != _options.Id)
-        {
-            return Reject($"foreign command: source '{Printable(cmd.source)}' is not this actuator '{_options.Id}'");
-        }
-        if (_executed.Contains(cmd.commandId!))
-        {
-            return (ResultStatus.Skipped, "duplicate command: already executed");
-        }
-        if (!Levels.All.Contains(cmd.level))
-        {
-            return Reject($"unknown level '{Printable(cmd.level)}' (expected one of {string.Join(", ", Levels.All)})");
+            return refused;
         }
         if (cmd.level != Levels.Core)
         {
             return Reject($"level '{cmd.level}' is not handled by the host core actuator");
-        }
-        if (nowNs > cmd.deadlineNs)
-        {
-            return Reject($"expired: deadline passed {(nowNs - cmd.deadlineNs) / 1_000_000} ms ago");
         }
         if (cmd.action is not (Actions.Isolate or Actions.Release))
         {
@@ -250,21 +223,7 @@ public sealed class HostActuator
         return null;
     }
 
-    private void Remember(string commandId)
-    {
-        if (_executed.Add(commandId))
-        {
-            _executedOrder.Enqueue(commandId);
-            if (_executedOrder.Count > RememberedCommands)
-            {
-                _executed.Remove(_executedOrder.Dequeue());
-            }
-        }
-    }
-
-    // Echo command fields without control characters, so an error cannot forge log lines.
-    private static string Printable(string? value) =>
-        value is null ? "null" : new string([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
+    private static string Printable(string? value) => CommandGate.Printable(value);
 
     private static (string, string) Reject(string error) => (ResultStatus.Rejected, error);
 

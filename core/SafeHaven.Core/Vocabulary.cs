@@ -79,4 +79,13 @@ public static class Actions
     public const string Isolate = "isolate";
     /// <summary>Give the slot back; the entity returns to the shared set.</summary>
     public const string Release = "release";
+    /// <summary>
+    /// Sent to the target agent of a container or VM move, ahead of the source's <see cref="Isolate"/>:
+    /// prepare the incoming side (an <c>-incoming</c> QEMU, a CRIU page server), accept the entity,
+    /// verify it runs, and report the destination's phases. Same <c>source</c>/<c>target</c> as the move.
+    /// </summary>
+    public const string Receive = "receive";
+
+    /// <summary>Suffix of a receive command's id: the id of the move it serves, plus this.</summary>
+    public const string ReceiveIdSuffix = "-in";
 }

@@ -109,6 +109,50 @@ public sealed class HostActuatorSignatureTests : IDisposable
         }
     }
 
+    [SkippableFact]
+    public void A_move_cut_short_by_a_crash_is_reconciled_from_proc_and_reported_once()
+    {
+        Skip.IfNot(Host.CanRun, "needs root, 2 CPUs and the v1 cpuset hierarchy");
+        _process = new BusyProcess(threads: 3);
+        var state = Directory.CreateTempSubdirectory("safehaven-crash-");
+        try
+        {
+            var options = new HostActuatorOptions { Id = "host-a", IsolationCpus = Host.Cpu1, CgroupName = "unused", StateDirectory = state.FullName };
+            var moved = Command(_process.Pid, "c-moved-then-crashed");
+            var unmoved = Command(_process.Pid, "c-crashed-before-move");
+            unmoved.action = Actions.Release;
+            _planner.Sign(moved);
+            // The crash: both commands journalled as started, the first move done, no result published.
+            using (var journal = CommandJournal.Open(options.JournalPath!))
+            {
+                journal.Started(moved);
+                journal.Started(unmoved);
+            }
+            Assert.True(new CoreIsolator(_cpusets).Isolate(_process.Pid, Host.Cpu1).Succeeded);
+
+            using var reopened = CommandJournal.Open(options.JournalPath!);
+            var after = new HostActuator(options, new CoreIsolator(_cpusets), _time, Online, _verifier, reopened);
+            var results = after.Reconcile().ToDictionary(r => r.commandId);
+
+            Assert.Equal(ResultStatus.Succeeded, results[moved.commandId].status);
+            Assert.Contains("reconciled after an agent restart", results[moved.commandId].error, StringComparison.Ordinal);
+            Assert.Equal(Host.Cpu1.ToString(), results[moved.commandId].cpus);
+            // The release never ran: the threads are still on the pool CPU, not the shared set.
+            Assert.Equal(ResultStatus.Failed, results[unmoved.commandId].status);
+            Assert.Contains($"allowed on {Host.Cpu1}", results[unmoved.commandId].error, StringComparison.Ordinal);
+            foreach (var r in results.Values)
+            {
+                after.Published(r);
+            }
+            Assert.Empty(after.Reconcile());
+            Assert.Equal(ResultStatus.Skipped, after.Execute(moved).status);
+        }
+        finally
+        {
+            state.Delete(recursive: true);
+        }
+    }
+
     public void Dispose()
     {
         _process?.Dispose();

@@ -48,11 +48,10 @@ public static class ActuatorsServiceCollectionExtensions
     /// <param name="options">The agent's id, the agent → guest directory map and migration limits.</param>
     /// <param name="identity">Datacenter and host the agent announces in the inventory.</param>
     /// <param name="verifier">Trusted planner keys.</param>
-    /// <param name="journalPath">File of executed command ids (survives restarts), or null for memory only.</param>
-    /// <param name="destinations">How target agents prepare incoming guests; default: QEMU started in their directory on this machine.</param>
+    /// <param name="journalPath">File of started and finished commands (survives restarts), or null for memory only.</param>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     public static IServiceCollection AddSafeHavenHypervisor(this IServiceCollection services, VmActuatorOptions options,
-        ActuatorIdentity identity, CommandVerifier verifier, string? journalPath = null, IVmDestinations? destinations = null)
+        ActuatorIdentity identity, CommandVerifier verifier, string? journalPath = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(identity);
@@ -64,10 +63,8 @@ public static class ActuatorsServiceCollectionExtensions
         services.AddSingleton<IHostedService>(sp =>
         {
             var time = sp.GetRequiredService<TimeProvider>();
-            var local = destinations is null ? new LocalQemuDestinations(options) : null;
-            var actuator = new VmActuator(options, destinations ?? local!, time, verifier,
-                journalPath is null ? null : CommandJournal.Open(journalPath));
-            return new HypervisorService(sp.GetRequiredService<KafkaClients>(), actuator, options, identity, local, time,
+            var actuator = new VmActuator(options, time, verifier, journalPath is null ? null : CommandJournal.Open(journalPath));
+            return new HypervisorService(sp.GetRequiredService<KafkaClients>(), actuator, options, identity, time,
                 sp.GetRequiredService<ILogger<HypervisorService>>());
         });
         return services;

@@ -18,11 +18,14 @@ internal static class CommandIntake
     /// <param name="role">Role prefix of group, client and component names (actuator, hypervisor).</param>
     /// <param name="capabilities">The inventory record announcing what the agent can do.</param>
     /// <param name="execute">Runs one command; never throws for anything the command holds.</param>
+    /// <param name="reconcile">The results of moves a crash cut short, published before new commands run.</param>
+    /// <param name="published">Told once a result is on the broker, so its command is not reconciled again.</param>
     /// <param name="time">Clock of dead letters.</param>
     /// <param name="logger">Where dead letters are logged.</param>
     /// <param name="ct">Stops the loop.</param>
     public static void Run(KafkaClients kafka, string id, string role, EntityState capabilities,
-        Func<IsolationCommand, IsolationResult> execute, TimeProvider time, ILogger logger, CancellationToken ct)
+        Func<IsolationCommand, IsolationResult> execute, Func<IReadOnlyList<IsolationResult>> reconcile,
+        Action<IsolationResult> published, TimeProvider time, ILogger logger, CancellationToken ct)
     {
         var topics = kafka.Topics;
         using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Consumer($"safehaven-{role}-{id}", $"{role}-{id}")).Build();
@@ -33,6 +36,10 @@ internal static class CommandIntake
         producer.Flush(TimeSpan.FromSeconds(10));
         WarmUp.Codecs(kafka.Serdes);
         WarmUp.Metadata(producer, [topics.Results, topics.Dlq], TimeSpan.FromSeconds(10));
+        foreach (var reconciled in reconcile())
+        {
+            Publish(reconciled);
+        }
         consumer.Subscribe(topics.Commands);
         ConsumeLoop.Run(consumer, producer, kafka, $"{role}:{id}", time, logger, cr =>
         {
@@ -41,9 +48,16 @@ internal static class CommandIntake
             {
                 return;
             }
-            var result = execute(KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic));
+            Publish(execute(KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic)));
+        }, ct);
+
+        // At least once: a crash between the flush and the journal's "done" line publishes the
+        // result again after the restart (consumers key results by command id).
+        void Publish(IsolationResult result)
+        {
             ConsumeLoop.Produce(producer, results, topics.Results, result.commandId, result);
             producer.Flush(TimeSpan.FromSeconds(5));
-        }, ct);
+            published(result);
+        }
     }
 }

@@ -25,7 +25,15 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
             var result = actuator.Execute(cmd);
             LogResult(logger, result.commandId, result.status, result.cpus, result.error);
             return result;
-        }, time, logger, ct);
+        }, () =>
+        {
+            var reconciled = actuator.Reconcile();
+            foreach (var r in reconciled)
+            {
+                LogResult(logger, r.commandId, r.status, r.cpus, r.error);
+            }
+            return reconciled;
+        }, actuator.Published, time, logger, ct);
     }
 
     private EntityState Capabilities() => new()

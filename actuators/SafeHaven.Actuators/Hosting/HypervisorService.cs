@@ -12,10 +12,10 @@ namespace SafeHaven.Actuators.Hosting;
 /// <summary>
 /// Runs one <see cref="VmActuator"/> (a hypervisor agent) against Kafka: announces its <c>vm</c> capability in
 /// the inventory, then executes the commands keyed by its id and answers each with exactly one result.
-/// Owns the actuator and the destination twins it prepared: disposing the service kills them.
+/// Owns the actuator and so the guests it received: disposing the service kills them.
 /// </summary>
 internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator actuator, VmActuatorOptions options,
-    ActuatorIdentity identity, IDisposable? owned, TimeProvider time, ILogger<HypervisorService> logger) : BackgroundService
+    ActuatorIdentity identity, TimeProvider time, ILogger<HypervisorService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Run(() => Run(stoppingToken), stoppingToken);
@@ -27,7 +27,15 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
             var result = actuator.ExecuteAsync(cmd, ct).GetAwaiter().GetResult();
             LogResult(logger, options.Id, result.commandId, result.status, result.downtimeNs, result.error);
             return result;
-        }, time, logger, ct);
+        }, () =>
+        {
+            var reconciled = actuator.ReconcileAsync(ct).GetAwaiter().GetResult();
+            foreach (var r in reconciled)
+            {
+                LogResult(logger, options.Id, r.commandId, r.status, r.downtimeNs, r.error);
+            }
+            return reconciled;
+        }, actuator.Published, time, logger, ct);
 
     private EntityState Capabilities()
     {
@@ -75,7 +83,6 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
     {
         base.Dispose();
         actuator.Dispose();
-        owned?.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "hypervisor {Id}: {CommandId} {Status} downtimeNs={DowntimeNs} {Error}")]

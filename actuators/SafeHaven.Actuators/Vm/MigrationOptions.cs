@@ -23,6 +23,29 @@ public sealed record MigrationOptions
 
     /// <summary>How long the destination has to show a running guest with a growing heartbeat.</summary>
     public TimeSpan VerifyTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Throws unless every limit is usable.</summary>
+    /// <exception cref="ArgumentException">Names the setting and the problem.</exception>
+    public void Validate()
+    {
+        const string section = "SafeHaven:Hypervisor:Migration";
+        if (PrecopyPassesBeforePostcopy is < 0 or > 1000)
+        {
+            throw new ArgumentException($"{section}:{nameof(PrecopyPassesBeforePostcopy)} must be 0..1000, not {PrecopyPassesBeforePostcopy}");
+        }
+        if (MaxBandwidthBytesPerSecond <= 0)
+        {
+            throw new ArgumentException($"{section}:{nameof(MaxBandwidthBytesPerSecond)} must be positive, not {MaxBandwidthBytesPerSecond}");
+        }
+        if (DowntimeLimitMs is < 1 or > 60_000)
+        {
+            throw new ArgumentException($"{section}:{nameof(DowntimeLimitMs)} must be 1..60000 ms, not {DowntimeLimitMs}");
+        }
+        if (Timeout <= TimeSpan.Zero || VerifyTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{section}:{nameof(Timeout)} and {nameof(VerifyTimeout)} must be positive");
+        }
+    }
 }
 
 /// <summary>What a migration did; the phases are those of <c>IsolationResult.phases</c>.</summary>

@@ -21,6 +21,9 @@ public sealed class QemuGuest : IDisposable
         SerialPath = QemuPaths.In(directory, spec.Name, ".serial");
     }
 
+    /// <summary>Suffix of an incoming twin's second QMP socket, the one the source agent uses.</summary>
+    public const string PeerSuffix = ".peer.qmp";
+
     /// <summary>The QEMU binary started; tests and agents may point it elsewhere.</summary>
     public static string Binary { get; set; } = "/usr/bin/qemu-system-x86_64";
 
@@ -71,7 +74,9 @@ public sealed class QemuGuest : IDisposable
         ];
         if (incoming)
         {
-            args.AddRange(["-incoming", "defer"]);
+            // A second monitor for the source agent, which drives the migration from its side; the
+            // agent that started this twin keeps the first one to watch it.
+            args.AddRange(["-qmp", $"unix:{QemuPaths.In(directory, spec.Name, PeerSuffix)},server=on,wait=off", "-incoming", "defer"]);
         }
         return args;
     }
@@ -89,7 +94,7 @@ public sealed class QemuGuest : IDisposable
         }
         // Private: the QMP socket in it is full control over the guest.
         System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        foreach (var suffix in new[] { ".qmp", ".serial", ".mig" })
+        foreach (var suffix in new[] { ".qmp", ".serial", ".mig", PeerSuffix })
         {
             File.Delete(QemuPaths.In(directory, spec.Name, suffix));
         }

@@ -88,7 +88,8 @@ public static class QmpMigrator
             var resume = await destination.WaitForEventAsync(e => e.Name == "RESUME", tMigrate, eventWait.Token).ConfigureAwait(false);
             var postcopy = source.Events.Any(e => e.ReceivedAt >= tMigrate && e.Name == "MIGRATION" && e.DataString("status") == "postcopy-active");
             phases["precopy"] = Ns(time, tMigrate, stop.ReceivedAt);
-            phases["switchover"] = Ns(time, stop.ReceivedAt, resume.ReceivedAt);
+            // QEMU's own stamps when it gave them: a busy destination may deliver RESUME to a monitor late.
+            phases["switchover"] = Downtime(stop, resume, Ns(time, stop.ReceivedAt, resume.ReceivedAt));
             if (postcopy)
             {
                 phases["postcopy"] = Math.Max(0, Ns(time, resume.ReceivedAt, completedAt));
@@ -106,7 +107,7 @@ public static class QmpMigrator
             return new MigrationOutcome
             {
                 Succeeded = true, GuestAt = "destination", PhasesNs = phases, TotalNs = total, BytesTransferred = bytes,
-                DowntimeNs = Downtime(stop, resume, phases["switchover"]), Mode = postcopy ? "postcopy" : "precopy", DestinationHeartbeats = problem.Beats,
+                DowntimeNs = phases["switchover"], Mode = postcopy ? "postcopy" : "precopy", DestinationHeartbeats = problem.Beats,
             };
         }
         catch (Exception e) when (e is QmpException or OperationCanceledException or JsonException or InvalidOperationException)

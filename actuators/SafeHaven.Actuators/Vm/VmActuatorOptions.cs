@@ -21,6 +21,13 @@ public sealed class VmActuatorOptions
     /// <summary>Mode and limits of each migration.</summary>
     public MigrationOptions Migration { get; set; } = new();
 
+    /// <summary>
+    /// How long a source agent waits for the target agent to prepare the incoming side (its
+    /// <c>receive</c> command may arrive later than the source's <c>isolate</c>), and how long a target
+    /// agent waits for the migration to begin before it gives its incoming twin up. Default 30 s.
+    /// </summary>
+    public TimeSpan PrepareTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The directory of <paramref name="agentId"/>'s guests, or null when the agent is unknown.</summary>
     public string? DirectoryOf(string? agentId) => agentId is not null && Agents.TryGetValue(agentId, out var d) ? d : null;
 
@@ -38,44 +45,11 @@ public sealed class VmActuatorOptions
         {
             throw new ArgumentException($"{SectionName}:{nameof(Agents)} has no directory for this agent '{Id}'");
         }
-    }
-}
-
-/// <summary>The destination side of a move: prepares the <c>-incoming defer</c> twin of a guest.</summary>
-public interface IVmDestinations
-{
-    /// <summary>Starts the incoming twin of <paramref name="spec"/> at agent <paramref name="agentId"/>; it then owns the process.</summary>
-    QemuGuest PrepareIncoming(string agentId, QemuGuestSpec spec);
-}
-
-/// <summary>
-/// Destination agents on this very machine: the twin is started in the target agent's directory. Stands in
-/// for a request to the remote agent until agents talk over Kafka; owns the QEMU processes it started.
-/// </summary>
-public sealed class LocalQemuDestinations(VmActuatorOptions options) : IVmDestinations, IDisposable
-{
-    private readonly List<QemuGuest> _started = [];
-
-    /// <inheritdoc/>
-    public QemuGuest PrepareIncoming(string agentId, QemuGuestSpec spec)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var dir = options.DirectoryOf(agentId) ?? throw new ArgumentException($"unknown hypervisor agent '{agentId}'", nameof(agentId));
-        var guest = QemuGuest.Start(spec, dir, incoming: true);
-        lock (_started)
+        if (PrepareTimeout <= TimeSpan.Zero)
         {
-            _started.Add(guest);
+            throw new ArgumentException($"{SectionName}:{nameof(PrepareTimeout)} must be positive, not {PrepareTimeout}");
         }
-        return guest;
-    }
-
-    /// <summary>Kills every QEMU this instance started.</summary>
-    public void Dispose()
-    {
-        lock (_started)
-        {
-            _started.ForEach(g => g.Dispose());
-            _started.Clear();
-        }
+        ArgumentNullException.ThrowIfNull(Migration, $"{SectionName}:{nameof(Migration)}");
+        Migration.Validate();
     }
 }

@@ -29,11 +29,22 @@ internal sealed record DemoOutcome(
     public (long AtNs, Detection Detection)? NoisyDetection =>
         Observed.Detections.Where(d => IsSubject(d.Detection.entity)).Select(d => ((long, Detection)?)d).FirstOrDefault();
 
+    /// <summary>The first move of the suspect (a target agent's <c>receive</c> command is its helper, not the move).</summary>
     public (long AtNs, IsolationCommand Command)? NoisyCommand =>
-        Observed.Commands.Where(c => IsSubject(c.Command.entity)).Select(c => ((long, IsolationCommand)?)c).FirstOrDefault();
+        Observed.Commands.Where(c => IsSubject(c.Command.entity) && c.Command.action != Actions.Receive)
+            .Select(c => ((long, IsolationCommand)?)c).FirstOrDefault();
 
+    /// <summary>The outcome of the suspect's first move: its source agent's result.</summary>
     public (long AtNs, IsolationResult Result)? NoisyResult =>
-        Observed.Results.Where(r => IsSubject(r.Result.entity)).Select(r => ((long, IsolationResult)?)r).FirstOrDefault();
+        Observed.Results.Where(r => IsSubject(r.Result.entity) && !IsReceive(r.Result.commandId))
+            .Select(r => ((long, IsolationResult)?)r).FirstOrDefault();
+
+    /// <summary>The target agent's report on receiving the suspect, when there was one.</summary>
+    public (long AtNs, IsolationResult Result)? ReceiveResult =>
+        Observed.Results.Where(r => IsSubject(r.Result.entity) && IsReceive(r.Result.commandId))
+            .Select(r => ((long, IsolationResult)?)r).FirstOrDefault();
+
+    private static bool IsReceive(string commandId) => commandId.EndsWith(Actions.ReceiveIdSuffix, StringComparison.Ordinal);
 
     /// <summary>Milliseconds from the start of the noisy workload's storm (VM case: the pipeline's start) to <paramref name="ns"/>.</summary>
     public double Ms(long ns) => (ns - GoAtNs) / 1e6;

@@ -48,6 +48,11 @@ internal static class DemoReport
             var what = vm is null ? $"pid {o.NoisyPid} allowed on CPU {r.cpus}" : string.Create(Inv, $"vm '{vm.Name}' runs at {vm.TargetAgent}, downtime {r.downtimeNs / 1e6:F3} ms,");
             Line(w, o.Ms(r.finishedAtNs), $"result   {r.status}: {what} in {(r.finishedAtNs - r.startedAtNs) / 1e6:F3} ms ({phases}){(r.error is null ? "" : " — " + r.error)}");
         }
+        if (o.ReceiveResult is var (_, rr))
+        {
+            var phases = string.Join(", ", rr.phases.Select(p => string.Create(Inv, $"{p.Key} {p.Value / 1e6:F3}")));
+            Line(w, o.Ms(rr.finishedAtNs), $"received {rr.status} by {rr.actuator}: incoming twin prepared, resumed and beating in {(rr.finishedAtNs - rr.startedAtNs) / 1e6:F3} ms ({phases}){(rr.error is null ? "" : " — " + rr.error)}");
+        }
         w.WriteLine();
         if (vm is null)
         {
@@ -157,6 +162,7 @@ internal static class DemoReport
         ["downtimeMs"] = r.downtimeNs / 1e6,
         ["vm"] = r.entity.vm,
         ["source"] = r.actuator,
+        ["actuator"] = r.actuator,
         ["startedAtNs"] = r.startedAtNs,
         ["finishedAtNs"] = r.finishedAtNs,
     };
@@ -166,6 +172,7 @@ internal static class DemoReport
         ["commandId"] = c.commandId,
         ["detectionId"] = c.detectionId,
         ["level"] = c.level,
+        ["action"] = c.action,
         ["source"] = c.source,
         ["target"] = c.target,
         ["issuedAtNs"] = c.issuedAtNs,

@@ -127,7 +127,7 @@ internal static class VmDemo
         }
         finally
         {
-            // The destination twin belongs to hv-a's service and died with the host above; this is the source.
+            // The received guest belongs to hv-b's service and died with the host above; this is the source.
             guest?.Dispose();
             try
             {
@@ -140,6 +140,15 @@ internal static class VmDemo
         }
     }
 
+    // Both agents reported: the source on the move, the target on receiving it (a failed move may
+    // leave the target waiting for a migration that never comes: the source's word is enough then).
+    private static bool Settled(DemoObserver o)
+    {
+        var mine = o.Results.Where(r => r.Result.entity?.vm == GuestName).Select(r => r.Result).ToList();
+        var source = mine.FirstOrDefault(r => !r.commandId.EndsWith(Actions.ReceiveIdSuffix, StringComparison.Ordinal));
+        return source is not null && (source.status != ResultStatus.Succeeded || mine.Count >= 2);
+    }
+
     private static async Task<DemoOutcome> ObserveAsync(IHost app, QemuGuest guest, string targetDir, TimeSpan timeout, CancellationToken ct)
     {
         var time = app.Services.GetRequiredService<TimeProvider>();
@@ -149,7 +158,7 @@ internal static class VmDemo
         using (var cts = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
             cts.CancelAfter(timeout);
-            await Task.Run(() => observer.Run(o => o.Results.Any(r => r.Result.entity?.vm == GuestName), cts.Token), CancellationToken.None).ConfigureAwait(false);
+            await Task.Run(() => observer.Run(Settled, cts.Token), CancellationToken.None).ConfigureAwait(false);
         }
         var beatAtSource = SerialHeartbeat.Last(guest.SerialPath);
         var targetSerial = QemuPaths.In(targetDir, GuestName, ".serial");

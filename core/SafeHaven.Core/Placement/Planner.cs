@@ -7,7 +7,11 @@ namespace SafeHaven.Core.Placement;
 /// <summary>What the planner decided for a detection or result: a command, or why there is none.</summary>
 /// <param name="Command">The command to send, or null.</param>
 /// <param name="Reasons">Every step of the reasoning, escalations included.</param>
-public sealed record PlanDecision(IsolationCommand? Command, IReadOnlyList<string> Reasons);
+/// <param name="Receive">
+/// For a VM move, the <see cref="Actions.Receive"/> command to the target agent: send it before
+/// <paramref name="Command"/>, so the destination prepares while the source validates.
+/// </param>
+public sealed record PlanDecision(IsolationCommand? Command, IReadOnlyList<string> Reasons, IsolationCommand? Receive = null);
 
 /// <summary>Planner settings.</summary>
 /// <param name="CommandTtl">How long an actuator may still start a command (deadline = issued + ttl).</param>
@@ -112,7 +116,7 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
             }
             var command = NewCommand(d, actuator, l, target!, reasons);
             _pending[command.commandId] = (d, l, entityId, slot!);
-            return new PlanDecision(command, reasons);
+            return new PlanDecision(command, reasons, l == Levels.Vm ? ReceiveFor(command) : null);
         }
         reasons.Add("no level can isolate the entity (retried when the inventory changes)");
         if (_unplaced.TryAdd(d.detectionId, d))
@@ -207,12 +211,31 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
         };
     }
 
+    // The destination's half of a move: its result is the destination's report, not the move's
+    // outcome (the source's result is), so it is not pending here.
+    private static IsolationCommand ReceiveFor(IsolationCommand move) => new()
+    {
+        commandId = move.commandId + Actions.ReceiveIdSuffix,
+        detectionId = move.detectionId,
+        entity = move.entity,
+        level = move.level,
+        action = Actions.Receive,
+        source = move.source,
+        target = move.target,
+        issuedAtNs = move.issuedAtNs,
+        deadlineNs = move.deadlineNs,
+        dryRun = move.dryRun,
+        reasons = move.reasons,
+        keyId = null,
+        signature = [],
+    };
+
     // Readable when it fits the 128-character id limit; otherwise the detection id is replaced by
     // its hash, so a long host or rule name never makes every command invalid.
     private static string CommandId(string detectionId, string level, long seq)
     {
         var id = string.Create(CultureInfo.InvariantCulture, $"c-{detectionId}-{level}-{seq}");
-        if (id.Length <= 128 && Identifiers.IsId(id))
+        if (id.Length <= 128 - Actions.ReceiveIdSuffix.Length && Identifiers.IsId(id))
         {
             return id;
         }

@@ -80,6 +80,11 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
         void Send(PlanDecision decision)
         {
             LogDecision(logger, decision.Reasons);
+            if (decision.Receive is { } receive)
+            {
+                signer.Sign(receive);
+                ConsumeLoop.Produce(producer, commands, topics.Commands, receive.target, receive);
+            }
             if (decision.Command is { } cmd)
             {
                 signer.Sign(cmd);

@@ -5,20 +5,39 @@ using SafeHaven.Security;
 
 namespace SafeHaven.Actuators.Tests.Vm;
 
-/// <summary>The QMP hypervisor agent: command checks without QEMU, and one real 128 MB post-copy move.</summary>
+/// <summary>
+/// The QMP hypervisor agents: command checks without QEMU, and real 128 MB post-copy moves from agent A
+/// (source, <c>isolate</c>) to agent B (target, <c>receive</c>), each agent preparing its own side.
+/// </summary>
 public sealed class VmActuatorTests : IDisposable
 {
     private readonly VmSandbox _box = new();
     private readonly VmActuatorOptions _options;
-    private readonly LocalQemuDestinations _destinations;
+    private readonly VmActuatorOptions _targetOptions;
+    private readonly VmActuator _target;
     private int _seq;
 
     public VmActuatorTests()
     {
-        _options = new VmActuatorOptions { Id = "hv-a", Agents = { ["hv-a"] = _box.A, ["hv-b"] = _box.B } };
-        _destinations = new LocalQemuDestinations(_options);
+        _options = new VmActuatorOptions { Id = "hv-a", Agents = { ["hv-a"] = _box.A, ["hv-b"] = _box.B }, PrepareTimeout = TimeSpan.FromSeconds(15) };
+        _targetOptions = new VmActuatorOptions { Id = "hv-b", Agents = { ["hv-a"] = _box.A, ["hv-b"] = _box.B }, PrepareTimeout = TimeSpan.FromSeconds(15) };
+        _target = new VmActuator(_targetOptions);
         Directory.CreateDirectory(_box.A);
     }
+
+    private static IsolationCommand ReceiveOf(IsolationCommand move)
+    {
+        var r = Copy(move);
+        r.commandId = move.commandId + Actions.ReceiveIdSuffix;
+        r.action = Actions.Receive;
+        return r;
+    }
+
+    private static IsolationCommand Copy(IsolationCommand c) => new()
+    {
+        commandId = c.commandId, entity = c.entity, level = c.level, action = c.action, source = c.source, target = c.target,
+        issuedAtNs = c.issuedAtNs, deadlineNs = c.deadlineNs, dryRun = c.dryRun, reasons = c.reasons, signature = c.signature,
+    };
 
     private IsolationCommand Command(string vm = "guest-1", string target = "hv-b")
     {
@@ -33,7 +52,7 @@ public sealed class VmActuatorTests : IDisposable
 
     private async Task<IsolationResult> Run(IsolationCommand cmd, CommandVerifier? verifier = null)
     {
-        using var agent = new VmActuator(_options, _destinations, verifier: verifier);
+        using var agent = new VmActuator(_options, verifier: verifier);
         return await agent.ExecuteAsync(cmd);
     }
 
@@ -66,7 +85,7 @@ public sealed class VmActuatorTests : IDisposable
     {
         var missing = await Run(Command(vm: "nope"));
         Assert.Equal(ResultStatus.Failed, missing.status);
-        Assert.Contains("not a guest of this agent", missing.error, StringComparison.Ordinal);
+        Assert.Contains("not a guest of agent 'hv-a'", missing.error, StringComparison.Ordinal);
 
         new QemuGuestSpec { Name = "guest-1", Kernel = "/boot/k", Initrd = "/boot/i" }.Save(_box.A);
         var dry = Command();
@@ -76,7 +95,7 @@ public sealed class VmActuatorTests : IDisposable
         Assert.Contains("would migrate vm 'guest-1'", dryResult.error, StringComparison.Ordinal);
 
         // No QMP socket: the move fails before it starts, once; the redelivery is a duplicate.
-        using var agent = new VmActuator(_options, _destinations);
+        using var agent = new VmActuator(_options);
         var cmd = Command();
         var first = await agent.ExecuteAsync(cmd);
         Assert.Equal(ResultStatus.Failed, first.status);
@@ -85,6 +104,47 @@ public sealed class VmActuatorTests : IDisposable
         Assert.Equal(ResultStatus.Skipped, again.status);
         Assert.Contains("duplicate", again.error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_box.B));
+    }
+
+    [Fact]
+    public async Task A_receive_command_is_for_the_target_agent_and_names_a_known_source()
+    {
+        new QemuGuestSpec { Name = "guest-1", Kernel = "/boot/k", Initrd = "/boot/i" }.Save(_box.A);
+        var atSource = ReceiveOf(Command());
+        using var source = new VmActuator(_options);
+        var foreign = await source.ExecuteAsync(atSource);
+        Assert.Equal(ResultStatus.Rejected, foreign.status);
+        Assert.Contains("foreign command: target 'hv-b'", foreign.error, StringComparison.Ordinal);
+
+        var unknownSource = ReceiveOf(Command());
+        unknownSource.source = "hv-z";
+        Assert.Contains("source 'hv-z' is not another known", (await _target.ExecuteAsync(unknownSource)).error, StringComparison.Ordinal);
+
+        var dry = ReceiveOf(Command());
+        dry.dryRun = true;
+        var dryResult = await _target.ExecuteAsync(dry);
+        Assert.Equal(ResultStatus.Skipped, dryResult.status);
+        Assert.Contains("would start an incoming twin of vm 'guest-1'", dryResult.error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Join(_box.B, "guest-1" + QemuGuest.PeerSuffix)), "a dry run starts no QEMU");
+    }
+
+    [SkippableFact]
+    public async Task A_source_whose_target_never_prepares_fails_and_the_guest_keeps_running_at_the_source()
+    {
+        Skip.If(GuestImage.Problem is not null, GuestImage.Problem);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var src = _box.Track(QemuGuest.Start(GuestImage.Spec("guest-1", 128), _box.A));
+        var beat = await SerialHeartbeat.WaitBeyondAsync(src.SerialPath, null, deadline.Token);
+        var options = new VmActuatorOptions { Id = "hv-a", Agents = { ["hv-a"] = _box.A, ["hv-b"] = _box.B }, PrepareTimeout = TimeSpan.FromSeconds(1) };
+        using var source = new VmActuator(options);
+
+        var result = await source.ExecuteAsync(Command(), deadline.Token);
+
+        Assert.Equal(ResultStatus.Failed, result.status);
+        Assert.Contains("prepared no incoming side", result.error, StringComparison.Ordinal);
+        Assert.Contains("guest at source", result.error, StringComparison.Ordinal);
+        Assert.False(src.HasExited);
+        Assert.NotNull(await SerialHeartbeat.WaitBeyondAsync(src.SerialPath, beat, deadline.Token));
     }
 
     [SkippableFact]
@@ -98,21 +158,57 @@ public sealed class VmActuatorTests : IDisposable
         var sourceBeat = await SerialHeartbeat.WaitBeyondAsync(src.SerialPath, beat, ct);
         Assert.True(sourceBeat > beat, $"the guest must beat at the source first: {src.StandardError}");
 
-        var result = await Run(Command());
+        // The source's command first: it waits for the target agent, whose command comes later.
+        var move = Command();
+        var moving = Run(move);
+        var received = await _target.ExecuteAsync(ReceiveOf(move), ct);
+        var result = await moving;
 
         Assert.True(result.status == ResultStatus.Succeeded, result.error);
         Assert.Superset(new HashSet<string> { "validate", "prepare", "setup", "precopy", "switchover", "postcopy", "verify", "total" }, result.phases.Keys.ToHashSet());
         Assert.True(result.downtimeNs is > 0 && result.downtimeNs < result.phases["total"], $"downtime {result.downtimeNs}");
+        Assert.True(received.status == ResultStatus.Succeeded, received.error);
+        Assert.Superset(new HashSet<string> { "validate", "prepare", "wait", "incoming", "postcopy", "verify", "total" }, received.phases.Keys.ToHashSet());
         await src.WaitForExitAsync(ct);
+        var moved = Assert.Single(_target.Received);
+        Assert.False(moved.HasExited);
         var destSerial = Path.Join(_box.B, "guest-1.serial");
         var onDest = await SerialHeartbeat.WaitBeyondAsync(destSerial, null, ct);
         var later = await SerialHeartbeat.WaitBeyondAsync(destSerial, onDest, ct);
         Assert.True(onDest >= sourceBeat && later > onDest, $"destination beats {onDest}, {later} after source {sourceBeat}");
     }
 
+    [SkippableFact]
+    public async Task A_source_restarted_mid_move_reconciles_from_the_real_guest_reports_it_at_home_and_never_runs_the_command_again()
+    {
+        Skip.If(GuestImage.Problem is not null, GuestImage.Problem);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var src = _box.Track(QemuGuest.Start(GuestImage.Spec("guest-1", 128), _box.A));
+        await SerialHeartbeat.WaitBeyondAsync(src.SerialPath, null, deadline.Token);
+        var move = Command();
+        var journalPath = Path.Join(_box.Root, "hv-a.journal");
+        // A crash right after the journal recorded the start: the line is there, no result was published.
+        using (var journal = CommandJournal.Open(journalPath))
+        {
+            journal.Started(move);
+        }
+        using var restarted = new VmActuator(_options, journal: CommandJournal.Open(journalPath));
+
+        var reconciled = Assert.Single(await restarted.ReconcileAsync(deadline.Token));
+
+        Assert.Equal((move.commandId, ResultStatus.Failed), (reconciled.commandId, reconciled.status));
+        Assert.Contains("runs at the source", reconciled.error, StringComparison.Ordinal);
+        Assert.True(reconciled.phases.ContainsKey("reconcile"));
+        restarted.Published(reconciled);
+        Assert.Equal(ResultStatus.Skipped, (await restarted.ExecuteAsync(move, deadline.Token)).status);
+        using var again = new VmActuator(_options, journal: CommandJournal.Open(journalPath));
+        Assert.Empty(await again.ReconcileAsync(deadline.Token));
+        Assert.False(src.HasExited);
+    }
+
     public void Dispose()
     {
-        _destinations.Dispose();
+        _target.Dispose();
         _box.Dispose();
     }
 }

@@ -42,7 +42,9 @@ public sealed class UpCommandTests : IDisposable
         Assert.StartsWith("bootstrap: ", run.Stdout, StringComparison.Ordinal);
         Assert.Contains($"pid {_noisy.Id} enrolled", run.Stderr, StringComparison.Ordinal);
         var journal = Assert.Single(_state.GetFiles("executed-commands", SearchOption.AllDirectories));
-        Assert.StartsWith("c-", File.ReadAllText(journal.FullName), StringComparison.Ordinal);
+        var journalled = File.ReadAllText(journal.FullName);
+        Assert.Matches(@"^start\tc-\S+\tcore\tisolate\t", journalled);
+        Assert.Matches(@"\ndone\tc-\S+\tsucceeded\n", journalled);
         var check = ThreadVerifier.Verify(_noisy.Id, pool);
         Assert.True(check.Ok, $"thread {check.Tid} allowed on {check.Actual}, expected {pool}; stderr: {run.Stderr}");
     }

@@ -29,13 +29,25 @@ public sealed class VmDemoCommandTests
         Assert.Equal("hv-a", detection.GetProperty("entity").GetProperty("host").GetString());
         Assert.True(detection.GetProperty("rate").GetDouble() > detection.GetProperty("threshold").GetDouble());
 
-        var command = Assert.Single(root.GetProperty("commands").EnumerateArray());
+        // The planner sends the target agent its receive command, then the source its move.
+        var commands = root.GetProperty("commands").EnumerateArray().ToList();
+        Assert.Equal(["receive", "isolate"], commands.Select(c => c.GetProperty("action").GetString()));
+        var command = commands[1];
+        Assert.Equal(command.GetProperty("commandId").GetString() + "-in", commands[0].GetProperty("commandId").GetString());
         var reasons = command.GetProperty("reasons").EnumerateArray().Select(r => r.GetString()).ToList();
         Assert.Contains("level container: entity is not in a container", reasons);
         Assert.Contains(reasons, r => r!.StartsWith("level vm: vm moves from hv-a to hv-b", StringComparison.Ordinal));
         Assert.Equal(("hv-a", "hv-b"), (command.GetProperty("source").GetString(), command.GetProperty("target").GetString()));
 
-        var result = Assert.Single(root.GetProperty("results").EnumerateArray());
+        var results = root.GetProperty("results").EnumerateArray().ToDictionary(r => r.GetProperty("commandId").GetString()!);
+        Assert.Equal(2, results.Count);
+        var received = results[commands[0].GetProperty("commandId").GetString()!];
+        Assert.Equal("succeeded", received.GetProperty("status").GetString());
+        foreach (var phase in new[] { "prepare", "wait", "incoming", "postcopy", "verify" })
+        {
+            Assert.True(received.GetProperty("phases").TryGetProperty(phase, out _), $"destination phase {phase} missing: {received}");
+        }
+        var result = results[command.GetProperty("commandId").GetString()!];
         Assert.Equal("vm", result.GetProperty("level").GetString());
         Assert.Equal("succeeded", result.GetProperty("status").GetString());
         Assert.True(result.GetProperty("downtimeMs").GetDouble() > 0);

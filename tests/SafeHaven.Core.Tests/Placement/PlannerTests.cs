@@ -125,6 +125,23 @@ public sealed class PlannerTests
     }
 
     [Fact]
+    public void A_vm_move_comes_with_a_receive_command_for_the_target_agent_that_is_not_the_moves_outcome()
+    {
+        var h = new PlannerHarness().With("hv1", "h1", "", Levels.Vm).With("hv2", "h2", "", Levels.Vm);
+
+        var d = h.Planner.Plan(PlannerHarness.Detection(Vm("v1"), Scopes.Vm));
+
+        var (move, receive) = (d.Command!, d.Receive!);
+        Assert.Equal((move.commandId + Actions.ReceiveIdSuffix, Actions.Receive), (receive.commandId, receive.action));
+        Assert.Equal((move.level, move.source, move.target, move.deadlineNs, move.entity), (receive.level, receive.source, receive.target, receive.deadlineNs, receive.entity));
+        Assert.True(Identifiers.IsId(receive.commandId));
+        // Only the source's result settles the move: the receive result is the destination's report.
+        Assert.Contains("unknown command", h.Planner.OnResult(new Schemas.IsolationResult { commandId = receive.commandId, status = ResultStatus.Failed }).Reasons[0], StringComparison.Ordinal);
+        Assert.Equal(1, h.Planner.Pending);
+        Assert.Null(h.Planner.Plan(PlannerHarness.Detection(Process(5), Scopes.Core)).Receive);
+    }
+
+    [Fact]
     public void Unknown_scope_and_invalid_entity_give_no_command()
     {
         var unknown = _h.Planner.Plan(PlannerHarness.Detection(Process(101), "cache"));

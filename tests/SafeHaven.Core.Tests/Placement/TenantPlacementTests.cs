@@ -96,6 +96,7 @@ public sealed class TenantPlacementTests
         var cmd = h.Isolate(new EntityRef { datacenter = "dc1", host = "h1", pid = 5 }, Scopes.Core, longId);
 
         Assert.True(Identifiers.IsId(cmd.commandId), cmd.commandId);
+        Assert.True(Identifiers.IsId(cmd.commandId + Actions.ReceiveIdSuffix), "room for a receive command's suffix");
         Assert.Matches("^c-[0-9a-f]{32}-core-1$", cmd.commandId);
         Assert.Equal(longId, cmd.detectionId);
     }

@@ -1,0 +1,123 @@
+using SafeHaven.Core;
+using SafeHaven.Schemas;
+using SafeHaven.Security;
+
+namespace SafeHaven.Actuators;
+
+/// <summary>
+/// The checks every agent makes, in one order, before it looks at what a command asks: a valid id,
+/// a trusted signature, addressed to this agent, not already started (also across restarts, through
+/// the <see cref="CommandJournal"/>), a known level, not expired. Not thread-safe: agents call it
+/// under their own one-move-at-a-time lock.
+/// </summary>
+public sealed class CommandGate
+{
+    // Enough to cover any redelivery window; the oldest ids are forgotten first.
+    private const int RememberedCommands = 100_000;
+
+    private readonly string _agentId;
+    private readonly CommandVerifier? _verifier;
+    private readonly CommandJournal? _journal;
+    private readonly HashSet<string> _started = new(StringComparer.Ordinal);
+    private readonly Queue<string> _startedOrder = new();
+
+    /// <summary>Creates the gate of agent <paramref name="agentId"/>.</summary>
+    /// <param name="agentId">Commands whose <c>source</c> (or, for <c>receive</c>, <c>target</c>) differs are foreign.</param>
+    /// <param name="verifier">Trusted planner keys; when null, signatures are not checked (tests only).</param>
+    /// <param name="journal">Started and finished commands across restarts; memory only when null.</param>
+    public CommandGate(string agentId, CommandVerifier? verifier, CommandJournal? journal)
+    {
+        Identifiers.RequireToken(agentId, nameof(agentId));
+        (_agentId, _verifier, _journal) = (agentId, verifier, journal);
+        foreach (var id in journal?.Executed ?? [])
+        {
+            Remember(id);
+        }
+    }
+
+    /// <summary>Commands a crash cut short before their result was published (empty without a journal).</summary>
+    public IReadOnlyCollection<JournalEntry> Unfinished => _journal?.Unfinished ?? [];
+
+    /// <summary>Null when the command may go on to the agent's own checks; else the status and reason to report.</summary>
+    /// <param name="cmd">The command.</param>
+    /// <param name="nowNs">Now, Unix ns (for the deadline).</param>
+    /// <param name="verifySignature">False only for the agent's own warm-up commands.</param>
+    public (string Status, string Error)? Admit(IsolationCommand cmd, long nowNs, bool verifySignature = true)
+    {
+        ArgumentNullException.ThrowIfNull(cmd);
+        if (!Identifiers.IsId(cmd.commandId))
+        {
+            return Reject("invalid command id");
+        }
+        if (verifySignature && _verifier?.Problem(cmd) is { } signature)
+        {
+            return Reject(signature);
+        }
+        var (field, addressee) = cmd.action == Actions.Receive ? ("target", cmd.target) : ("source", cmd.source);
+        if (addressee != _agentId)
+        {
+            return Reject($"foreign command: {field} '{Printable(addressee)}' is not this agent '{_agentId}'");
+        }
+        if (_started.Contains(cmd.commandId!))
+        {
+            return (ResultStatus.Skipped, "duplicate command: already executed");
+        }
+        if (!Levels.All.Contains(cmd.level))
+        {
+            return Reject($"unknown level '{Printable(cmd.level)}' (expected one of {string.Join(", ", Levels.All)})");
+        }
+        if (nowNs > cmd.deadlineNs)
+        {
+            return Reject($"expired: deadline passed {(nowNs - cmd.deadlineNs) / 1_000_000} ms ago");
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Records that <paramref name="cmd"/> starts, before anything is touched: a redelivery during or
+    /// after the move, or after a crash, must never start it a second time.
+    /// </summary>
+    /// <returns>Null, or why the command cannot be recorded (it must then not run).</returns>
+    public string? Start(IsolationCommand cmd)
+    {
+        ArgumentNullException.ThrowIfNull(cmd);
+        try
+        {
+            _journal?.Started(cmd);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException)
+        {
+            return $"cannot journal the command, not executed: {e.Message}";
+        }
+        Remember(cmd.commandId!);
+        return null;
+    }
+
+    /// <summary>Records that the result of a started command was published.</summary>
+    public void Finished(IsolationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (Identifiers.IsId(result.commandId) && Identifiers.IsToken(result.status))
+        {
+            _journal?.Finished(result.commandId, result.status);
+        }
+    }
+
+    private void Remember(string commandId)
+    {
+        if (_started.Add(commandId))
+        {
+            _startedOrder.Enqueue(commandId);
+            if (_startedOrder.Count > RememberedCommands)
+            {
+                _started.Remove(_startedOrder.Dequeue());
+            }
+        }
+    }
+
+    private static (string, string) Reject(string error) => (ResultStatus.Rejected, error);
+
+    /// <summary>A command field fit for an error message: at most 80 characters, control characters replaced, so it cannot forge log lines.</summary>
+    public static string Printable(string? value) =>
+        value is null ? "null" : new string([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
+}
