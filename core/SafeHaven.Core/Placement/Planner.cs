@@ -8,7 +8,7 @@ namespace SafeHaven.Core.Placement;
 /// <param name="Command">The command to send, or null.</param>
 /// <param name="Reasons">Every step of the reasoning, escalations included.</param>
 /// <param name="Receive">
-/// For a VM move, the <see cref="Actions.Receive"/> command to the target agent: send it before
+/// For a VM or container move, the <see cref="Actions.Receive"/> command to the target agent: send it before
 /// <paramref name="Command"/>, so the destination prepares while the source validates.
 /// </param>
 public sealed record PlanDecision(IsolationCommand? Command, IReadOnlyList<string> Reasons, IsolationCommand? Receive = null);
@@ -116,7 +116,7 @@ public sealed class Planner(PlacementBook book, TimeProvider time, PlannerSettin
             }
             var command = NewCommand(d, actuator, l, target!, reasons);
             _pending[command.commandId] = (d, l, entityId, slot!);
-            return new PlanDecision(command, reasons, l == Levels.Vm ? ReceiveFor(command) : null);
+            return new PlanDecision(command, reasons, l is Levels.Vm or Levels.Container ? ReceiveFor(command) : null);
         }
         reasons.Add("no level can isolate the entity (retried when the inventory changes)");
         if (_unplaced.TryAdd(d.detectionId, d))

@@ -32,6 +32,7 @@ public sealed class PlannerEscalationTests
         var d = _h.Planner.Plan(PlannerHarness.Detection(Container("c1"), Scopes.Core));
 
         Assert.Equal(Levels.Container, d.Command?.level);
+        Assert.Equal((Actions.Receive, "t1", "a1"), (d.Receive?.action, d.Receive?.target, d.Receive?.source));
         Assert.Equal("level core: entity is not a process", d.Reasons[0]);
         Assert.Null(_h.Book.Holder("a1", 2));
     }
