@@ -1,0 +1,165 @@
+using SafeHaven.Core;
+using SafeHaven.Schemas;
+using SafeHaven.Security;
+
+namespace SafeHaven.Actuators.Container;
+
+/// <summary>
+/// A container agent. As the source of a <c>container</c>-level move (<c>isolate</c>, target = the target agent id) it
+/// dumps the container into the target agent's page server and ends its copy once the target verified the
+/// restore; as the target (<c>receive</c>) it prepares the page server, restores, verifies and keeps the
+/// container. Each command ends in one <see cref="IsolationResult"/>; the host agent announces level
+/// <c>container</c> only when <see cref="ProbeAsync"/> says CRIU works here.
+/// </summary>
+public sealed class ContainerActuator : IDisposable
+{
+    private readonly ContainerActuatorOptions _options;
+    private readonly TimeProvider _time;
+    private readonly CommandGate _commands;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private CriuCapability? _capability;
+
+    /// <summary>Creates the agent.</summary>
+    /// <param name="options">Id, agent directories and criu settings (validated here).</param>
+    /// <param name="time">Clock for deadlines and timestamps (<see cref="TimeProvider.System"/> when null).</param>
+    /// <param name="verifier">Trusted planner keys; when set, unsigned and badly signed commands are rejected.</param>
+    /// <param name="journal">Started and finished commands across restarts (may be shared with nothing else).</param>
+    public ContainerActuator(ContainerActuatorOptions options, TimeProvider? time = null, CommandVerifier? verifier = null, CommandJournal? journal = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        (_options, _time) = (options, time ?? TimeProvider.System);
+        _commands = new CommandGate(options.Id, verifier, journal);
+        Site = options.SiteOf(options.Id)!;
+    }
+
+    /// <summary>This agent's state directory (its containers).</summary>
+    public ContainerSite Site { get; }
+
+    /// <summary>
+    /// Whether CRIU works here (cached after the first call). Announce <see cref="Levels.Container"/> only when
+    /// <see cref="CriuCapability.Available"/>; put <see cref="CriuCapability.Reason"/> into the inventory otherwise.
+    /// </summary>
+    public async Task<CriuCapability> ProbeAsync(CancellationToken ct = default) =>
+        _capability ??= await CriuCapability.ProbeAsync(_options.Criu, ct).ConfigureAwait(false);
+
+    /// <summary>Validates and executes one command; never throws for anything the command holds.</summary>
+    public async Task<IsolationResult> ExecuteAsync(IsolationCommand cmd, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(cmd);
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var start = _time.GetTimestamp();
+            var result = new IsolationResult
+            {
+                commandId = cmd.commandId ?? "", entity = cmd.entity, level = cmd.level ?? "", actuator = _options.Id,
+                startedAtNs = NowNs(), phases = new Dictionary<string, long>(), dryRun = cmd.dryRun,
+            };
+            var verdict = Check(cmd, result.startedAtNs);
+            result.phases["validate"] = _time.GetElapsedTime(start).Ticks * 100;
+            if (verdict is not null)
+            {
+                return Finish(result, verdict.Value.Status, verdict.Value.Error);
+            }
+            var receive = cmd.action == Actions.Receive;
+            var name = cmd.entity!.container!;
+            if (cmd.dryRun)
+            {
+                return Finish(result, ResultStatus.Skipped, receive
+                    ? $"dry run: would receive container '{name}' from agent '{cmd.source}' ({_options.Criu.Mode})"
+                    : $"dry run: would move container '{name}' to agent '{cmd.target}' with criu ({_options.Criu.Mode})");
+            }
+            if (_commands.Start(cmd) is { } unjournalled)
+            {
+                return Finish(result, ResultStatus.Failed, unjournalled);
+            }
+            // Both halves derive one move id from the command ids the planner paired (receive = move id + suffix).
+            var moveId = receive ? cmd.commandId![..^Actions.ReceiveIdSuffix.Length] : cmd.commandId!;
+            var outcome = receive
+                ? await ContainerMigrator.ReceiveAsync(Site, cmd.source!, name, moveId, _options.Criu, ct).ConfigureAwait(false)
+                : await ContainerMigrator.SendAsync(Site, _options.SiteOf(cmd.target)!, name, moveId, _options.Criu, ct).ConfigureAwait(false);
+            foreach (var (phase, ns) in outcome.PhasesNs)
+            {
+                result.phases[phase] = ns;
+            }
+            result.phases["total"] = outcome.TotalNs;
+            return Finish(result, outcome.Succeeded ? ResultStatus.Succeeded : ResultStatus.Failed,
+                outcome.Succeeded ? null : $"{outcome.Error} (container at {outcome.ContainerAt})");
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Records that <paramref name="result"/> was published: its command is no longer reconciled after a restart.</summary>
+    public void Published(IsolationResult result) => _commands.Finished(result);
+
+    private (string Status, string Error)? Check(IsolationCommand cmd, long nowNs)
+    {
+        if (_commands.Admit(cmd, nowNs) is { } refused)
+        {
+            return refused;
+        }
+        if (cmd.level != Levels.Container)
+        {
+            return Reject($"level '{CommandGate.Printable(cmd.level)}' is not handled by the container agent (expected {Levels.Container})");
+        }
+        if (cmd.action is not (Actions.Isolate or Actions.Receive))
+        {
+            return Reject($"action '{CommandGate.Printable(cmd.action)}' is not supported at the container level (expected {Actions.Isolate} or {Actions.Receive})");
+        }
+        if (cmd.action == Actions.Receive && !cmd.commandId!.EndsWith(Actions.ReceiveIdSuffix, StringComparison.Ordinal))
+        {
+            return Reject($"receive command id '{CommandGate.Printable(cmd.commandId)}' does not end in '{Actions.ReceiveIdSuffix}'");
+        }
+        if (!Identifiers.IsLongToken(cmd.entity?.container))
+        {
+            return Reject($"entity.container '{CommandGate.Printable(cmd.entity?.container)}' is not a valid container name");
+        }
+        var receive = cmd.action == Actions.Receive;
+        var peer = receive ? cmd.source : cmd.target;
+        if (!Identifiers.IsToken(peer) || peer == _options.Id || _options.SiteOf(peer) is null)
+        {
+            return Reject($"{(receive ? "source" : "target")} '{CommandGate.Printable(peer)}' is not another known container agent");
+        }
+        if (_capability is { Available: false } cap)
+        {
+            return (ResultStatus.Failed, $"container moves are unavailable here: {cap.Reason}");
+        }
+        if (_options.Criu.Mode == CriuPageMode.LazyPages && _capability is { LazyPages: false } noLazy)
+        {
+            return (ResultStatus.Failed, $"lazy pages are configured but unavailable here: {noLazy.LazyPagesReason}");
+        }
+        if (receive)
+        {
+            return null;
+        }
+        try
+        {
+            return Site.Load(cmd.entity!.container!) is { IsRunning: true }
+                ? null
+                : (ResultStatus.Failed, $"container '{cmd.entity!.container}' does not run at agent '{_options.Id}'");
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or System.Text.Json.JsonException)
+        {
+            return (ResultStatus.Failed, $"container '{cmd.entity!.container}' has an unusable registry entry: {e.Message}");
+        }
+    }
+
+    private static (string, string) Reject(string error) => (ResultStatus.Rejected, error);
+
+    private IsolationResult Finish(IsolationResult result, string status, string? error)
+    {
+        result.status = status;
+        result.error = error;
+        result.finishedAtNs = NowNs();
+        return result;
+    }
+
+    private long NowNs() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+
+    /// <inheritdoc/>
+    public void Dispose() => _gate.Dispose();
+}

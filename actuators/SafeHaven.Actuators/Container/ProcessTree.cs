@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using SafeHaven.Actuators.Cpu;
+using SafeHaven.Core;
+
+namespace SafeHaven.Actuators.Container;
+
+/// <summary>A container's processes as /proc shows them, and the signals that stop, resume or end them.</summary>
+internal static partial class ProcessTree
+{
+    public const int SigKill = 9, SigCont = 18;
+
+    /// <summary>The process and its descendants, parents first (empty when it is gone).</summary>
+    public static List<int> Of(int root)
+    {
+        var found = new List<int>();
+        var queue = new Queue<int>([root]);
+        while (queue.Count > 0 && found.Count < 100_000)
+        {
+            var pid = queue.Dequeue();
+            if (!ProcFs.Exists(pid) || found.Contains(pid))
+            {
+                continue;
+            }
+            found.Add(pid);
+            foreach (var child in Children(pid))
+            {
+                queue.Enqueue(child);
+            }
+        }
+        return found;
+    }
+
+    /// <summary>Direct children of every thread of <paramref name="pid"/>.</summary>
+    public static IEnumerable<int> Children(int pid)
+    {
+        var kids = new List<int>();
+        try
+        {
+            foreach (var tid in ProcFs.ThreadIds(pid))
+            {
+                var text = File.ReadAllText($"/proc/{Num(pid)}/task/{Num(tid)}/children");
+                foreach (var part in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var child))
+                    {
+                        kids.Add(child);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ProcessGoneException)
+        {
+            // Gone meanwhile: it has no children any more.
+        }
+        return kids;
+    }
+
+    /// <summary>The state letter of /proc/PID/stat (R, S, T, Z, ...), or null when the process is gone.</summary>
+    public static char? State(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{Num(pid)}/stat");
+            var rest = stat[(stat.LastIndexOf(')') + 1)..].TrimStart();
+            return rest.Length > 0 ? rest[0] : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>True while <paramref name="pid"/> is the process that started at <paramref name="startTime"/> and not a zombie.</summary>
+    public static bool IsAlive(int pid, long startTime)
+    {
+        try
+        {
+            return ProcFs.StartTime(pid) == startTime && State(pid) is { } s && s is not ('Z' or 'X');
+        }
+        catch (Exception e) when (e is ProcessGoneException or FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Sends <paramref name="signal"/> to each pid; the ones already gone are skipped.</summary>
+    public static void Signal(IEnumerable<int> pids, int signal)
+    {
+        foreach (var pid in pids)
+        {
+            if (Kill(Identifiers.RequirePid(pid, nameof(pid)), signal) != 0 && Marshal.GetLastPInvokeError() != Errno.ESRCH)
+            {
+                throw new IOException($"kill({pid}, {signal}) failed: {Errno.Name(Marshal.GetLastPInvokeError())}");
+            }
+        }
+    }
+
+    /// <summary>Waits until none of <paramref name="pids"/> exists any more (zombies count as gone); false on timeout.</summary>
+    public static async Task<bool> WaitGoneAsync(IReadOnlyCollection<int> pids, TimeSpan timeout, CancellationToken ct)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(timeout);
+        try
+        {
+            while (pids.Any(p => State(p) is { } s && s is not ('Z' or 'X')))
+            {
+                await Task.Delay(5, bound.Token).ConfigureAwait(false);
+            }
+            return true;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static string Num(int pid) => Identifiers.RequirePid(pid, nameof(pid)).ToString(CultureInfo.InvariantCulture);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
