@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Actuators.Vm;
+using SafeHaven.Actuators.Vm.Libvirt;
 using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.DeadLetters;
@@ -39,8 +40,13 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
 
     private EntityState Capabilities()
     {
-        // Without QEMU the agent cannot receive or send guests: announcing no level makes the planner look elsewhere.
+        // Without QEMU (or a libvirt daemon that can run qemu domains) the agent cannot receive or send guests:
+        // announcing no level makes the planner look elsewhere.
         var qemu = File.Exists(QemuGuest.Binary);
+        var libvirt = options.Backend == VmBackends.Libvirt
+            ? LibvirtProbe.ProbeAsync(options.LibvirtOf(options.Id)!).GetAwaiter().GetResult()
+            : null;
+        var able = qemu && libvirt is null or { Available: true };
         return new EntityState
         {
             entityId = EntityIds.OfHost(identity.Datacenter, identity.Host) + "/actuator/" + options.Id,
@@ -48,16 +54,17 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
             entity = new EntityRef { datacenter = identity.Datacenter, host = identity.Host },
             cpus = null,
             isolationPool = null,
-            levels = qemu ? [Levels.Vm] : [],
+            levels = able ? [Levels.Vm] : [],
             counterStatus = new Dictionary<string, string>(),
             attributes = new Dictionary<string, string>
             {
                 ["actuatorId"] = options.Id,
                 ["agent"] = "hypervisor",
-                ["backend"] = "qmp",
+                ["backend"] = options.Backend,
                 ["capacity"] = Capacity(),
                 ["capacityUnit"] = "MiB",
                 ["qemu"] = qemu ? QemuGuest.Binary : "missing: " + QemuGuest.Binary,
+                ["libvirt"] = libvirt is null ? "unused" : libvirt.Available ? $"libvirt {libvirt.LibvirtVersion}, QEMU {libvirt.HypervisorVersion}" : "unavailable: " + libvirt.Problem,
             },
             updatedAtNs = DeadLetters.UnixNanos(time),
         };

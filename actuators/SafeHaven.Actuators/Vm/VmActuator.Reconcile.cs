@@ -39,6 +39,10 @@ public sealed partial class VmActuator
         {
             return (ResultStatus.Failed, $"agent restarted during {e.Level} {e.Action}; nothing this agent can read back");
         }
+        if (IsLibvirt)
+        {
+            return await ReconcileLibvirtAsync(e, peer, ct).ConfigureAwait(false);
+        }
         var here = QemuPaths.In(_options.DirectoryOf(_options.Id)!, e.Vm, ".qmp");
         var local = await StatusAsync(here, "query-migrate", ct).ConfigureAwait(false);
         if (e.Action == Actions.Receive)

@@ -29,9 +29,15 @@ public sealed partial class VmActuator : IDisposable
         options.Validate();
         (_options, _time) = (options, time ?? TimeProvider.System);
         _commands = new CommandGate(options.Id, verifier, journal);
+        if (OperatingSystem.IsLinux())
+        {
+            // Incoming guests write their serial file and listen for the migration stream here, also under
+            // libvirt, whose daemon creates no directories for them. Private: the QMP sockets in it control guests.
+            Directory.CreateDirectory(options.DirectoryOf(options.Id)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
     }
 
-    /// <summary>Guests this agent received and runs (their QEMU processes are its children).</summary>
+    /// <summary>Guests this agent received and runs as its own QEMU children (backend <c>qmp</c>; libvirt's daemon owns its guests).</summary>
     public IReadOnlyList<QemuGuest> Received
     {
         get
@@ -70,9 +76,13 @@ public sealed partial class VmActuator : IDisposable
             {
                 return Finish(result, ResultStatus.Failed, unjournalled);
             }
-            return receive
-                ? await ReceiveAsync(cmd, spec!, result, ct).ConfigureAwait(false)
-                : await MigrateAsync(cmd, spec!, result, ct).ConfigureAwait(false);
+            return (receive, IsLibvirt) switch
+            {
+                (true, false) => await ReceiveAsync(cmd, spec!, result, ct).ConfigureAwait(false),
+                (true, true) => await ReceiveLibvirtAsync(cmd, spec!, result, ct).ConfigureAwait(false),
+                (false, false) => await MigrateAsync(cmd, spec!, result, ct).ConfigureAwait(false),
+                (false, true) => await MigrateLibvirtAsync(cmd, spec!, result, ct).ConfigureAwait(false),
+            };
         }
         finally
         {

@@ -1,3 +1,4 @@
+using SafeHaven.Actuators.Vm.Libvirt;
 using SafeHaven.Core;
 
 namespace SafeHaven.Actuators.Vm;
@@ -20,6 +21,23 @@ public sealed class VmActuatorOptions
 
     /// <summary>Mode and limits of each migration.</summary>
     public MigrationOptions Migration { get; set; } = new();
+
+    /// <summary>
+    /// How guests are managed: <c>qmp</c> (default; plain QEMU processes started by the agents, driven over their QMP
+    /// sockets) or <c>libvirt</c> (guests of a libvirt daemon per agent, see <see cref="Libvirt"/>).
+    /// </summary>
+    public string Backend { get; set; } = VmBackends.Qmp;
+
+    /// <summary>
+    /// Backend <c>libvirt</c>: agent id → URI of the daemon that manages that agent's guests
+    /// (<c>qemu:///system</c>, <c>qemu+unix:///system?socket=/PATH</c>, <c>qemu+tls://HOST/system</c>, <c>qemu+ssh://HOST/system</c>).
+    /// The guests' serial files still live in <see cref="Agents"/>' directories.
+    /// </summary>
+    public Dictionary<string, string> Libvirt { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>A connection to the libvirt daemon of <paramref name="agentId"/>, or null when none is configured.</summary>
+    public LibvirtConnection? LibvirtOf(string? agentId) =>
+        agentId is not null && Libvirt.TryGetValue(agentId, out var uri) ? new LibvirtConnection(LibvirtUri.Parse(uri)) : null;
 
     /// <summary>
     /// How long a source agent waits for the target agent to prepare the incoming side (its
@@ -45,6 +63,19 @@ public sealed class VmActuatorOptions
         {
             throw new ArgumentException($"{SectionName}:{nameof(Agents)} has no directory for this agent '{Id}'");
         }
+        if (Backend is not (VmBackends.Qmp or VmBackends.Libvirt))
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(Backend)} '{Backend}' is neither {VmBackends.Qmp} nor {VmBackends.Libvirt}");
+        }
+        foreach (var (agent, uri) in Libvirt)
+        {
+            Identifiers.RequireToken(agent, $"{SectionName}:{nameof(Libvirt)}");
+            _ = LibvirtUri.Parse(uri);
+        }
+        if (Backend == VmBackends.Libvirt && Agents.Keys.FirstOrDefault(a => !Libvirt.ContainsKey(a)) is { } missing)
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(Libvirt)} has no daemon URI for agent '{missing}' (backend {VmBackends.Libvirt})");
+        }
         if (PrepareTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"{SectionName}:{nameof(PrepareTimeout)} must be positive, not {PrepareTimeout}");
@@ -52,4 +83,14 @@ public sealed class VmActuatorOptions
         ArgumentNullException.ThrowIfNull(Migration, $"{SectionName}:{nameof(Migration)}");
         Migration.Validate();
     }
+}
+
+/// <summary>Values of <see cref="VmActuatorOptions.Backend"/>.</summary>
+public static class VmBackends
+{
+    /// <summary>Plain QEMU processes driven over QMP.</summary>
+    public const string Qmp = "qmp";
+
+    /// <summary>Guests of libvirt daemons.</summary>
+    public const string Libvirt = "libvirt";
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SafeHaven.Actuators.Vm;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -31,10 +32,16 @@ internal static class DemoCommand
         var period = new Option<string>("--period") { Description = "Sampling period", DefaultValueFactory = _ => "1s" };
         var vm = new Option<bool>("--vm") { Description = "The VM-level case: a QEMU guest detected by a machine-scope rule migrates post-copy between two hypervisor agents (needs root and qemu-system-x86_64)" };
         var guestCache = new Option<string>("--guest-cache") { Description = "With --vm: directory of the test guest (vmlinuz, initrd.gz), built there by tests/vm/build-guest.sh when missing", DefaultValueFactory = _ => GuestImage.DefaultCache };
-        var command = new Command("demo", "Run the covert-channel case study end to end, with a timeline; --vm the VM-level case") { json, period, vm, guestCache };
+        var backend = new Option<string>("--backend") { Description = "With --vm: how the two hypervisor agents run guests: qmp (plain QEMU) or libvirt (two private libvirt daemons; needs libvirt-daemon and libvirt-clients)", DefaultValueFactory = _ => VmBackends.Qmp };
+        backend.AcceptOnlyFromAmong(VmBackends.Qmp, VmBackends.Libvirt);
+        var command = new Command("demo", "Run the covert-channel case study end to end, with a timeline; --vm the VM-level case") { json, period, vm, guestCache, backend };
         flags.AddTo(command, rules: true, actuator: true);
         command.SetAction(async (parse, ct) =>
         {
+            if (parse.GetResult(backend) is { Implicit: false } && !parse.GetValue(vm))
+            {
+                throw new UsageException("--backend applies to the VM case only: add --vm");
+            }
             if (parse.GetValue(vm))
             {
                 var cache = parse.GetValue(guestCache)!;
@@ -43,7 +50,7 @@ internal static class DemoCommand
                     throw new UsageException($"--guest-cache '{cache}' must be an absolute path without ','");
                 }
                 return await VmDemo.RunAsync(parse, flags, parse.GetValue(json), CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
-                    CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration") ?? TimeSpan.FromSeconds(60), cache, ct).ConfigureAwait(false);
+                    CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration") ?? TimeSpan.FromSeconds(60), cache, parse.GetValue(backend)!, ct).ConfigureAwait(false);
             }
             var rules = parse.GetValue(flags.Rules) is { } file ? CommonOptions.LoadRules(file) : BuiltInRules();
             var cgroup = parse.GetResult(flags.Cgroup) is { Implicit: false } ? parse.GetValue(flags.Cgroup)! : CgroupName;

@@ -16,9 +16,12 @@ internal static class HypervisorCommand
         var flags = new RoleFlags();
         var guestDir = new Option<string?>("--guest-dir") { Description = "Directory of this agent's guests (NAME.qmp, NAME.serial, NAME.json); absolute, short enough for unix socket paths" };
         var agents = new Option<string[]>("--agent") { Description = "Another hypervisor agent on this machine as ID=DIR (repeatable): the target agents' guest directories", AllowMultipleArgumentsPerToken = true };
+        var backend = new Option<string>("--backend") { Description = "qmp: plain QEMU guests driven over QMP; libvirt: guests of libvirt daemons (--libvirt)", DefaultValueFactory = _ => VmBackends.Qmp };
+        backend.AcceptOnlyFromAmong(VmBackends.Qmp, VmBackends.Libvirt);
+        var libvirt = new Option<string[]>("--libvirt") { Description = "With --backend libvirt: ID=URI of each agent's libvirt daemon, this agent's included (repeatable)", AllowMultipleArgumentsPerToken = true };
         var command = new Command("hypervisor", "Run a hypervisor agent: execute VM-level isolation commands addressed to --id (live migration, post-copy)")
         {
-            guestDir, agents, flags.TrustedKeys, flags.Id, flags.StateDir,
+            guestDir, agents, backend, libvirt, flags.TrustedKeys, flags.Id, flags.StateDir,
         };
         flags.AddTo(command, rules: false, actuator: false);
         command.SetAction(async (parse, ct) =>
@@ -29,6 +32,7 @@ internal static class HypervisorCommand
                 HypervisorFlags.Token(flags.HostId(parse), "--host"));
             var id = HypervisorFlags.Token(parse.GetValue(flags.Id) ?? identity.Host, "--id");
             var options = HypervisorFlags.Options(id, parse.GetValue(guestDir), parse.GetValue(agents) ?? []);
+            HypervisorFlags.Libvirt(options, parse.GetValue(backend)!, parse.GetValue(libvirt) ?? []);
             var journal = HypervisorFlags.JournalPath(parse.GetValue(flags.StateDir)!, id);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var verifier = flags.Verifier(parse) ?? throw new UsageException("hypervisor needs --trusted-keys (the planner's .pub file or directory)");
@@ -68,6 +72,36 @@ internal static class HypervisorFlags
             }
         }
         return options;
+    }
+
+    /// <summary>Sets the backend and, for libvirt, each agent's daemon URI given as ID=URI; then validates the whole.</summary>
+    public static void Libvirt(VmActuatorOptions options, string backend, IEnumerable<string> daemons)
+    {
+        options.Backend = backend;
+        foreach (var entry in daemons)
+        {
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new UsageException($"--libvirt '{entry}' is not ID=URI");
+            }
+            if (!options.Libvirt.TryAdd(Token(entry[..eq], "--libvirt"), entry[(eq + 1)..]))
+            {
+                throw new UsageException($"--libvirt '{entry[..eq]}' is given twice");
+            }
+        }
+        if (backend != VmBackends.Libvirt && options.Libvirt.Count > 0)
+        {
+            throw new UsageException("--libvirt needs --backend libvirt");
+        }
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message.Replace(VmActuatorOptions.SectionName + ":Libvirt", "--libvirt", StringComparison.Ordinal), e);
+        }
     }
 
     /// <summary>The journal of executed commands under <paramref name="stateDir"/>, or null when it is empty (memory only).</summary>

@@ -51,7 +51,7 @@ internal static class DemoReport
         if (o.ReceiveResult is var (_, rr))
         {
             var phases = string.Join(", ", rr.phases.Select(p => string.Create(Inv, $"{p.Key} {p.Value / 1e6:F3}")));
-            Line(w, o.Ms(rr.finishedAtNs), $"received {rr.status} by {rr.actuator}: incoming twin prepared, resumed and beating in {(rr.finishedAtNs - rr.startedAtNs) / 1e6:F3} ms ({phases}){(rr.error is null ? "" : " — " + rr.error)}");
+            Line(w, o.Ms(rr.finishedAtNs), $"received {rr.status} by {rr.actuator}: guest arrived, runs and beats there, in {(rr.finishedAtNs - rr.startedAtNs) / 1e6:F3} ms ({phases}){(rr.error is null ? "" : " — " + rr.error)}");
         }
         w.WriteLine();
         if (vm is null)

@@ -47,9 +47,12 @@ internal static class GuestImage
     // from the program itself, never from the current directory (the demo runs as root, and a
     // script found under someone else's directory would run with root's rights). A script that
     // group or others may modify, or that sits in such a folder, is refused.
-    private static string? FindScript() =>
+    private static string? FindScript() => FindTrusted("tests", "vm", "build-guest.sh");
+
+    /// <summary>A repository file above the program that only its owner may modify, or null.</summary>
+    public static string? FindTrusted(params string[] relative) =>
         Ancestors(new DirectoryInfo(AppContext.BaseDirectory))
-            .Select(d => Path.Join(d.FullName, "tests", "vm", "build-guest.sh"))
+            .Select(d => Path.Join([d.FullName, .. relative]))
             .FirstOrDefault(f => File.Exists(f) && !WritableByOthers(f) && !WritableByOthers(Path.GetDirectoryName(f)!));
 
     private static bool WritableByOthers(string path) =>

@@ -77,7 +77,7 @@ public sealed class VmActuatorTests : IDisposable
         }
         _ = CommandSigner.Ephemeral(out var verifier);
         Assert.Equal("unsigned command", (await Run(Command(), verifier)).error);
-        Assert.False(Directory.Exists(_box.B), "no destination may be prepared for a refused command");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_box.B)); // no destination prepared for a refused command
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class VmActuatorTests : IDisposable
         var again = await agent.ExecuteAsync(cmd);
         Assert.Equal(ResultStatus.Skipped, again.status);
         Assert.Contains("duplicate", again.error, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(_box.B));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_box.B));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using SafeHaven.Actuators.Vm;
 using SafeHaven.Cli.Commands;
 
 namespace SafeHaven.Cli.Tests.Commands;
@@ -50,5 +51,23 @@ public sealed class VmHypervisorCommandTests
         // A socket path inside it would not fit sockaddr_un.
         var longDir = "/" + new string('d', 90);
         Assert.Contains("--guest-dir", Assert.Throws<UsageException>(() => HypervisorFlags.Options("hv-a", longDir, [])).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Libvirt_daemons_are_given_per_agent_and_checked_against_the_allow_list()
+    {
+        var options = HypervisorFlags.Options("hv-a", "/tmp/a", ["hv-b=/tmp/b"]);
+        HypervisorFlags.Libvirt(options, VmBackends.Libvirt, ["hv-a=qemu+unix:///system?socket=/tmp/a/sock", "hv-b=qemu+tls://hv-b/system"]);
+        Assert.Equal((VmBackends.Libvirt, "qemu+tls://hv-b/system"), (options.Backend, options.Libvirt["hv-b"]));
+
+        var missing = HypervisorFlags.Options("hv-a", "/tmp/a", ["hv-b=/tmp/b"]);
+        Assert.Contains("--libvirt has no daemon URI for agent 'hv-b'",
+            Assert.Throws<UsageException>(() => HypervisorFlags.Libvirt(missing, VmBackends.Libvirt, ["hv-a=qemu:///system"])).Message, StringComparison.Ordinal);
+        var shell = HypervisorFlags.Options("hv-a", "/tmp/a", []);
+        Assert.Contains("is not qemu:///system",
+            Assert.Throws<UsageException>(() => HypervisorFlags.Libvirt(shell, VmBackends.Libvirt, ["hv-a=qemu:///system;reboot"])).Message, StringComparison.Ordinal);
+        var qmp = HypervisorFlags.Options("hv-a", "/tmp/a", []);
+        Assert.Contains("needs --backend libvirt",
+            Assert.Throws<UsageException>(() => HypervisorFlags.Libvirt(qmp, VmBackends.Qmp, ["hv-a=qemu:///system"])).Message, StringComparison.Ordinal);
     }
 }

@@ -5,7 +5,7 @@ using SafeHaven.Actuators.Vm.Libvirt;
 namespace SafeHaven.Actuators.Tests.Vm.Libvirt;
 
 /// <summary>
-/// Two private libvirt daemons (A and B) on this machine, each started by tests/vm/libvirt-daemon.sh in its own
+/// Two private libvirt daemons (A and B) on this machine, each started by deploy/libvirt/libvirt-daemon.sh in its own
 /// mount and PID namespace under a temporary root; disposing kills each namespace (daemon and guests) and
 /// removes the roots. <see cref="Problem"/> says why they could not run (the skip reason).
 /// </summary>
@@ -54,7 +54,7 @@ public sealed class LibvirtDaemons : IDisposable
         var script = FindScript();
         if (script is null)
         {
-            return "tests/vm/libvirt-daemon.sh not found above the test binaries";
+            return "deploy/libvirt/libvirt-daemon.sh not found above the test binaries";
         }
         Directory.CreateDirectory(Serials);
         // Distinct migration ports per run, so that a parallel run of these tests cannot collide.
@@ -115,7 +115,7 @@ public sealed class LibvirtDaemons : IDisposable
         {
             for (var dir = new DirectoryInfo(start!); dir is not null; dir = dir.Parent)
             {
-                var candidate = Path.Join(dir.FullName, "tests", "vm", "libvirt-daemon.sh");
+                var candidate = Path.Join(dir.FullName, "deploy", "libvirt", "libvirt-daemon.sh");
                 if (File.Exists(candidate))
                 {
                     return candidate;

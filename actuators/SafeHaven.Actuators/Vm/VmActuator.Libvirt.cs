@@ -1,0 +1,132 @@
+using SafeHaven.Actuators.Vm.Libvirt;
+using SafeHaven.Core;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Actuators.Vm;
+
+public sealed partial class VmActuator
+{
+    private bool IsLibvirt => _options.Backend == VmBackends.Libvirt;
+
+    // The source's half with libvirt: the destination daemon prepares the incoming QEMU itself (libvirt's
+    // peer-to-peer Prepare step), so the source agent migrates straight away; LibvirtMigrator verifies the
+    // guest runs and beats at the destination before it reports success.
+    private async Task<IsolationResult> MigrateLibvirtAsync(IsolationCommand cmd, QemuGuestSpec spec, IsolationResult result, CancellationToken ct)
+    {
+        var target = cmd.target!;
+        var (sourceDir, targetDir) = (_options.DirectoryOf(_options.Id)!, _options.DirectoryOf(target)!);
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(_options.Migration.Timeout + _options.Migration.VerifyTimeout + TimeSpan.FromSeconds(30));
+        try
+        {
+            var outcome = await LibvirtMigrator.MigrateAsync(_options.LibvirtOf(_options.Id)!, _options.LibvirtOf(target)!, spec.Name,
+                QemuPaths.In(targetDir, spec.Name, ".serial"), SerialHeartbeat.Last(QemuPaths.In(sourceDir, spec.Name, ".serial")),
+                _options.Migration, "unix://" + QemuPaths.In(targetDir, spec.Name, ".mig"), bound.Token).ConfigureAwait(false);
+            foreach (var (name, ns) in outcome.PhasesNs)
+            {
+                result.phases[name] = ns;
+            }
+            result.phases["total"] = outcome.TotalNs;
+            result.downtimeNs = outcome.DowntimeNs;
+            return outcome.Succeeded
+                ? Finish(result, ResultStatus.Succeeded, outcome.Error)
+                : Finish(result, ResultStatus.Failed, $"libvirt migration of vm '{spec.Name}' to agent '{target}' failed: {outcome.Error}; guest at {outcome.GuestAt}");
+        }
+        catch (Exception e) when (e is LibvirtException or IOException or OperationCanceledException or ArgumentException or InvalidOperationException)
+        {
+            return Finish(result, ResultStatus.Failed, $"libvirt migration of vm '{spec.Name}' to agent '{target}' failed before it started: {e.Message}; guest at source");
+        }
+    }
+
+    // The target's half with libvirt: watch this agent's daemon until the guest arrives and runs, then
+    // check it beats, and keep its definition beside this agent's other guests.
+    private async Task<IsolationResult> ReceiveLibvirtAsync(IsolationCommand cmd, QemuGuestSpec spec, IsolationResult result, CancellationToken ct)
+    {
+        var daemon = _options.LibvirtOf(_options.Id)!;
+        var dir = _options.DirectoryOf(_options.Id)!;
+        var serial = QemuPaths.In(dir, spec.Name, ".serial");
+        var start = _time.GetTimestamp();
+        try
+        {
+            var appeared = await PollAsync(daemon, spec.Name, s => s is not null, _options.PrepareTimeout, ct).ConfigureAwait(false)
+                ?? throw new LibvirtException($"agent '{cmd.source}' sent no guest within {_options.PrepareTimeout.TotalSeconds:0.#} s");
+            var seen = _time.GetTimestamp();
+            result.phases["wait"] = Ns(start, seen);
+            var running = await PollAsync(daemon, spec.Name, s => s is null || s.IsRunning || s.PostcopyFailed, _options.Migration.Timeout, ct).ConfigureAwait(false);
+            if (running is not { IsRunning: true })
+            {
+                throw new LibvirtException($"the incoming guest is {running?.ToString() ?? "gone"}, not running (first seen {appeared})");
+            }
+            result.phases["incoming"] = ElapsedNs(seen);
+            var verifyStart = _time.GetTimestamp();
+            using var verify = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            verify.CancelAfter(_options.Migration.VerifyTimeout);
+            var beat = await SerialHeartbeat.WaitBeyondAsync(serial, null, verify.Token).ConfigureAwait(false);
+            var next = beat is null ? null : await SerialHeartbeat.WaitBeyondAsync(serial, beat, verify.Token).ConfigureAwait(false);
+            result.phases["verify"] = ElapsedNs(verifyStart);
+            if (next is null)
+            {
+                throw new LibvirtException($"vm '{spec.Name}' runs here but its heartbeat {(beat is null ? "never showed" : $"stuck at {beat}")} in {serial}");
+            }
+            spec.Save(dir);
+            result.phases["total"] = ElapsedNs(start);
+            return Finish(result, ResultStatus.Succeeded, null);
+        }
+        catch (Exception e) when (e is LibvirtException or IOException or OperationCanceledException or ArgumentException)
+        {
+            var why = e is OperationCanceledException ? "agent stopping" : e.Message;
+            return Finish(result, ResultStatus.Failed, $"receiving vm '{spec.Name}' from agent '{cmd.source}' through libvirt failed: {why}");
+        }
+    }
+
+    // The domain's state once it satisfies done, polled every 50 ms; null when the wait ran out first.
+    private static async Task<LibvirtDomainState?> PollAsync(LibvirtConnection daemon, string domain, Func<LibvirtDomainState?, bool> done,
+        TimeSpan timeout, CancellationToken ct)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(timeout);
+        try
+        {
+            while (true)
+            {
+                var state = await daemon.StateAsync(domain, bound.Token).ConfigureAwait(false);
+                if (done(state))
+                {
+                    return state;
+                }
+                await Task.Delay(50, bound.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    private async Task<(string Status, string Error)> ReconcileLibvirtAsync(JournalEntry e, string peer, CancellationToken ct)
+    {
+        async Task<LibvirtDomainState?> At(string agent)
+        {
+            try
+            {
+                return await _options.LibvirtOf(agent)!.StateAsync(e.Vm!, ct).ConfigureAwait(false);
+            }
+            catch (LibvirtException)
+            {
+                return null;
+            }
+        }
+        var here = await At(_options.Id).ConfigureAwait(false);
+        var there = await At(peer).ConfigureAwait(false);
+        var (local, remote) = (here?.ToString() ?? "absent", there?.ToString() ?? "absent");
+        if (e.Action == Actions.Receive)
+        {
+            return here is { IsRunning: true }
+                ? (ResultStatus.Succeeded, $"reconciled after an agent restart: vm '{e.Vm}' runs here")
+                : (ResultStatus.Failed, $"agent restarted while receiving vm '{e.Vm}'; here it is {local}, at agent '{peer}' {remote}");
+        }
+        return there is { IsRunning: true } && here is not { IsRunning: true }
+            ? (ResultStatus.Succeeded, $"reconciled after an agent restart: vm '{e.Vm}' runs at agent '{peer}'")
+            : (ResultStatus.Failed, $"agent restarted mid-migration; vm '{e.Vm}' is {local} here and {remote} at agent '{peer}'");
+    }
+}
