@@ -7,6 +7,7 @@ foreach (var command in new Command[]
 {
     BrokerCommand.Create(), TopicsCommand.Create(), ProbeCommand.Create(), DetectCommand.Create(),
     ActuateCommand.Create(), HypervisorCommand.Create(), UpCommand.Create(), DemoCommand.Create(), WorkloadCommand.Create(), KeysCommand.Create(),
+    ContainerCommand.Create(),
 })
 {
     root.Subcommands.Add(command);

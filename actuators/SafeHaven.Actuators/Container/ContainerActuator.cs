@@ -11,7 +11,7 @@ namespace SafeHaven.Actuators.Container;
 /// container. Each command ends in one <see cref="IsolationResult"/>; the host agent announces level
 /// <c>container</c> only when <see cref="ProbeAsync"/> says CRIU works here.
 /// </summary>
-public sealed class ContainerActuator : IDisposable
+public sealed partial class ContainerActuator : IDisposable
 {
     private readonly ContainerActuatorOptions _options;
     private readonly TimeProvider _time;
@@ -84,6 +84,8 @@ public sealed class ContainerActuator : IDisposable
                 result.phases[phase] = ns;
             }
             result.phases["total"] = outcome.TotalNs;
+            result.bytesTransferred = outcome.ImageBytes > 0 ? outcome.ImageBytes : null;
+            result.downtimeNs = outcome.DowntimeNs;
             return Finish(result, outcome.Succeeded ? ResultStatus.Succeeded : ResultStatus.Failed,
                 outcome.Succeeded ? null : $"{outcome.Error} (container at {outcome.ContainerAt})");
         }

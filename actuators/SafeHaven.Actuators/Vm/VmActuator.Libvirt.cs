@@ -28,6 +28,7 @@ public sealed partial class VmActuator
             }
             result.phases["total"] = outcome.TotalNs;
             result.downtimeNs = outcome.DowntimeNs;
+            result.bytesTransferred = outcome.BytesTransferred > 0 ? outcome.BytesTransferred : null;
             return outcome.Succeeded
                 ? Finish(result, ResultStatus.Succeeded, outcome.Error)
                 : Finish(result, ResultStatus.Failed, $"libvirt migration of vm '{spec.Name}' to agent '{target}' failed: {outcome.Error}; guest at {outcome.GuestAt}");

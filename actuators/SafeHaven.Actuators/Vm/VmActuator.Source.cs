@@ -28,6 +28,7 @@ public sealed partial class VmActuator
             }
             result.phases["total"] = outcome.TotalNs;
             result.downtimeNs = outcome.DowntimeNs;
+            result.bytesTransferred = outcome.BytesTransferred > 0 ? outcome.BytesTransferred : null;
             if (!outcome.Succeeded)
             {
                 return Finish(result, ResultStatus.Failed, $"migration of vm '{spec.Name}' to agent '{target}' failed: {outcome.Error}; guest at {outcome.GuestAt}");

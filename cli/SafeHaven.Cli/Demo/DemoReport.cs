@@ -160,6 +160,7 @@ internal static class DemoReport
         ["phases"] = new JsonObject(r.phases.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(p.Value / 1e6)))),
         ["totalMs"] = (r.finishedAtNs - r.startedAtNs) / 1e6,
         ["downtimeMs"] = r.downtimeNs / 1e6,
+        ["bytesTransferred"] = r.bytesTransferred,
         ["vm"] = r.entity.vm,
         ["source"] = r.actuator,
         ["actuator"] = r.actuator,

@@ -48,10 +48,13 @@ namespace SafeHaven.Schemas
 				"tuator\",\"doc\":\"Id of the actuator that executed the command.\",\"default\":\"\",\"type" +
 				"\":\"string\"},{\"name\":\"cpus\",\"doc\":\"Core level: CPU list every thread is allowed o" +
 				"n after the move, as verified from /proc.\",\"default\":null,\"type\":[\"null\",\"string" +
-				"\"]},{\"name\":\"downtimeNs\",\"doc\":\"VM level: destination RESUME minus source STOP, " +
-				"ns.\",\"default\":null,\"type\":[\"null\",\"long\"]},{\"name\":\"dryRun\",\"doc\":\"True when th" +
-				"e command was a dry run and nothing was touched.\",\"default\":false,\"type\":\"boolea" +
-				"n\"}]}"));
+				"\"]},{\"name\":\"downtimeNs\",\"doc\":\"VM level: destination RESUME minus source STOP; " +
+				"container level: freeze at the source until the restored tree runs at the target" +
+				"; ns.\",\"default\":null,\"type\":[\"null\",\"long\"]},{\"name\":\"dryRun\",\"doc\":\"True when " +
+				"the command was a dry run and nothing was touched.\",\"default\":false,\"type\":\"bool" +
+				"ean\"},{\"name\":\"bytesTransferred\",\"doc\":\"Container and VM levels: bytes the move " +
+				"sent (memory pages and images), as the source counted them; null where not count" +
+				"ed.\",\"default\":null,\"type\":[\"null\",\"long\"]}]}"));
 		/// <summary>
 		/// The command this result answers (also the record key).
 		/// </summary>
@@ -93,13 +96,17 @@ namespace SafeHaven.Schemas
 		/// </summary>
 		private string _cpus;
 		/// <summary>
-		/// VM level: destination RESUME minus source STOP, ns.
+		/// VM level: destination RESUME minus source STOP; container level: freeze at the source until the restored tree runs at the target; ns.
 		/// </summary>
 		private System.Nullable<System.Int64> _downtimeNs;
 		/// <summary>
 		/// True when the command was a dry run and nothing was touched.
 		/// </summary>
 		private bool _dryRun;
+		/// <summary>
+		/// Container and VM levels: bytes the move sent (memory pages and images), as the source counted them; null where not counted.
+		/// </summary>
+		private System.Nullable<System.Int64> _bytesTransferred;
 		public virtual global::Avro.Schema Schema
 		{
 			get
@@ -248,7 +255,7 @@ namespace SafeHaven.Schemas
 			}
 		}
 		/// <summary>
-		/// VM level: destination RESUME minus source STOP, ns.
+		/// VM level: destination RESUME minus source STOP; container level: freeze at the source until the restored tree runs at the target; ns.
 		/// </summary>
 		public System.Nullable<System.Int64> downtimeNs
 		{
@@ -275,6 +282,20 @@ namespace SafeHaven.Schemas
 				this._dryRun = value;
 			}
 		}
+		/// <summary>
+		/// Container and VM levels: bytes the move sent (memory pages and images), as the source counted them; null where not counted.
+		/// </summary>
+		public System.Nullable<System.Int64> bytesTransferred
+		{
+			get
+			{
+				return this._bytesTransferred;
+			}
+			set
+			{
+				this._bytesTransferred = value;
+			}
+		}
 		public virtual object Get(int fieldPos)
 		{
 			switch (fieldPos)
@@ -291,6 +312,7 @@ namespace SafeHaven.Schemas
 			case 9: return this.cpus;
 			case 10: return this.downtimeNs;
 			case 11: return this.dryRun;
+			case 12: return this.bytesTransferred;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -310,6 +332,7 @@ namespace SafeHaven.Schemas
 			case 9: this.cpus = (System.String)fieldValue; break;
 			case 10: this.downtimeNs = (System.Nullable<System.Int64>)fieldValue; break;
 			case 11: this.dryRun = (System.Boolean)fieldValue; break;
+			case 12: this.bytesTransferred = (System.Nullable<System.Int64>)fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

@@ -167,6 +167,7 @@ public sealed class VmActuatorTests : IDisposable
         Assert.True(result.status == ResultStatus.Succeeded, result.error);
         Assert.Superset(new HashSet<string> { "validate", "prepare", "setup", "precopy", "switchover", "postcopy", "verify", "total" }, result.phases.Keys.ToHashSet());
         Assert.True(result.downtimeNs is > 0 && result.downtimeNs < result.phases["total"], $"downtime {result.downtimeNs}");
+        Assert.True(result.bytesTransferred > 1_000_000, $"bytes {result.bytesTransferred}");
         Assert.True(received.status == ResultStatus.Succeeded, received.error);
         Assert.Superset(new HashSet<string> { "validate", "prepare", "wait", "incoming", "postcopy", "verify", "total" }, received.phases.Keys.ToHashSet());
         await src.WaitForExitAsync(ct);

@@ -55,6 +55,7 @@ public sealed class VmDemoCommandTests
         Assert.Equal("vm", result.GetProperty("level").GetString());
         Assert.Equal("succeeded", result.GetProperty("status").GetString());
         Assert.True(result.GetProperty("downtimeMs").GetDouble() > 0);
+        Assert.True(result.GetProperty("bytesTransferred").GetInt64() > 1_000_000, $"a 128 MiB guest sends megabytes: {result}");
         Assert.True(result.GetProperty("totalMs").GetDouble() > result.GetProperty("downtimeMs").GetDouble());
         var phases = result.GetProperty("phases");
         foreach (var phase in backend == "qmp" ? new[] { "prepare", "setup", "switchover", "postcopy", "verify" } : ["setup", "precopy", "switchover", "postcopy", "verify"])
