@@ -47,16 +47,16 @@ public sealed class CommandGate
         ArgumentNullException.ThrowIfNull(cmd);
         if (!Identifiers.IsId(cmd.commandId))
         {
-            return Reject("invalid command id");
+            return Results.Reject("invalid command id");
         }
         if (verifySignature && _verifier?.Problem(cmd) is { } signature)
         {
-            return Reject(signature);
+            return Results.Reject(signature);
         }
         var (field, addressee) = cmd.action == Actions.Receive ? ("target", cmd.target) : ("source", cmd.source);
         if (addressee != _agentId)
         {
-            return Reject($"foreign command: {field} '{Printable(addressee)}' is not this agent '{_agentId}'");
+            return Results.Reject($"foreign command: {field} '{Printable(addressee)}' is not this agent '{_agentId}'");
         }
         if (_started.Contains(cmd.commandId!))
         {
@@ -64,11 +64,11 @@ public sealed class CommandGate
         }
         if (!Levels.All.Contains(cmd.level))
         {
-            return Reject($"unknown level '{Printable(cmd.level)}' (expected one of {string.Join(", ", Levels.All)})");
+            return Results.Reject($"unknown level '{Printable(cmd.level)}' (expected one of {string.Join(", ", Levels.All)})");
         }
         if (nowNs > cmd.deadlineNs)
         {
-            return Reject($"expired: deadline passed {(nowNs - cmd.deadlineNs) / 1_000_000} ms ago");
+            return Results.Reject($"expired: deadline passed {(nowNs - cmd.deadlineNs) / 1_000_000} ms ago");
         }
         return null;
     }
@@ -114,8 +114,6 @@ public sealed class CommandGate
             }
         }
     }
-
-    private static (string, string) Reject(string error) => (ResultStatus.Rejected, error);
 
     /// <summary>A command field fit for an error message: at most 80 characters, control characters replaced, so it cannot forge log lines.</summary>
     public static string Printable(string? value) =>

@@ -23,11 +23,8 @@ public sealed partial class HostActuator
     private IsolationResult ReconcileOne(JournalEntry e)
     {
         var started = Stopwatch.GetTimestamp();
-        var result = new IsolationResult
-        {
-            commandId = e.CommandId, level = e.Level, actuator = _options.Id, startedAtNs = NowNs(), phases = new Dictionary<string, long>(),
-            entity = new EntityRef { datacenter = "", host = _options.Id, pid = e.Pid, startTime = e.StartTime, vm = e.Vm, container = e.Container },
-        };
+        var result = _results.New(e.CommandId,
+            new EntityRef { datacenter = "", host = _options.Id, pid = e.Pid, startTime = e.StartTime, vm = e.Vm, container = e.Container }, e.Level);
         var expected = e.Action == Actions.Release ? _shared : CpuList.TryParse(e.Target, out var c, out _) ? c : CpuList.Empty;
         (string Status, string Error) verdict;
         if (e.Level != Levels.Core || e.Pid is not { } pid)
@@ -53,8 +50,8 @@ public sealed partial class HostActuator
                 _slots[pid] = expected;
             }
         }
-        result.phases["reconcile"] = ElapsedNs(started);
-        return Finish(result, verdict.Status, verdict.Error);
+        result.phases["reconcile"] = Results.StopwatchElapsedNs(started);
+        return _results.Finish(result, verdict.Status, verdict.Error);
     }
 
     private static ThreadCheck? VerifyOrNull(int pid, CpuList expected)

@@ -15,7 +15,7 @@ public sealed partial class HostActuator
 {
     private readonly HostActuatorOptions _options;
     private readonly CoreIsolator _isolator;
-    private readonly TimeProvider _time;
+    private readonly Results _results;
     private readonly CpuList _shared;
     private readonly CommandGate _commands;
     private readonly Lock _gate = new();
@@ -38,7 +38,7 @@ public sealed partial class HostActuator
         options.Validate(online);
         _options = options;
         _isolator = isolator;
-        _time = time ?? TimeProvider.System;
+        _results = new Results(options.Id, time ?? TimeProvider.System);
         _shared = options.SharedCpus(online);
         _commands = new CommandGate(options.Id, verifier, journal);
         OnlineCpus = online;
@@ -69,7 +69,7 @@ public sealed partial class HostActuator
     public void WarmUp()
     {
         var self = Environment.ProcessId;
-        var now = NowNs();
+        var now = _results.NowNs();
         Execute(new IsolationCommand
         {
             commandId = "warm-up", entity = new EntityRef { datacenter = "local", host = _options.Id, pid = self, startTime = ProcFs.StartTime(self) },
@@ -101,32 +101,24 @@ public sealed partial class HostActuator
         ArgumentNullException.ThrowIfNull(cmd);
         lock (_gate)
         {
+            // Phases on the Stopwatch, like the isolator's own: real measurements even where the clock is a test's fake.
             var validateStart = Stopwatch.GetTimestamp();
-            var result = new IsolationResult
-            {
-                commandId = cmd.commandId ?? "",
-                entity = cmd.entity,
-                level = cmd.level ?? "",
-                actuator = _options.Id,
-                startedAtNs = NowNs(),
-                phases = new Dictionary<string, long>(),
-                dryRun = cmd.dryRun,
-            };
+            var result = _results.New(cmd.commandId ?? "", cmd.entity, cmd.level ?? "", cmd.dryRun);
             var verdict = Check(cmd, result.startedAtNs, verifySignature, out var pid, out var cpus);
-            result.phases["validate"] = ElapsedNs(validateStart);
+            result.phases["validate"] = Results.StopwatchElapsedNs(validateStart);
             if (verdict is not null)
             {
-                return Finish(result, verdict.Value.Status, verdict.Value.Error);
+                return _results.Finish(result, verdict.Value.Status, verdict.Value.Error);
             }
             if (cmd.dryRun)
             {
-                return Finish(result, ResultStatus.Skipped, $"dry run: would {(cmd.action == Actions.Release ? "release" : "move")} pid {pid} to cpus {cpus}");
+                return _results.Finish(result, ResultStatus.Skipped, $"dry run: would {(cmd.action == Actions.Release ? "release" : "move")} pid {pid} to cpus {cpus}");
             }
             // Journal first: after a crash mid-move the redelivered command must be a duplicate
             // (the move is reconciled from /proc), never a second execution.
             if (_commands.Start(cmd) is { } unjournalled)
             {
-                return Finish(result, ResultStatus.Failed, unjournalled);
+                return _results.Finish(result, ResultStatus.Failed, unjournalled);
             }
             var outcome = cmd.action == Actions.Release ? _isolator.Release(pid, cpus) : _isolator.Isolate(pid, cpus);
             if (outcome.Succeeded && cmd.action == Actions.Isolate)
@@ -142,7 +134,7 @@ public sealed partial class HostActuator
                 result.phases[name] = ns;
             }
             result.cpus = outcome.Cpus?.ToString();
-            return Finish(result, outcome.Succeeded ? ResultStatus.Succeeded : ResultStatus.Failed, outcome.Error);
+            return _results.Finish(result, outcome.Succeeded ? ResultStatus.Succeeded : ResultStatus.Failed, outcome.Error);
         }
     }
 
@@ -156,15 +148,15 @@ public sealed partial class HostActuator
         }
         if (cmd.level != Levels.Core)
         {
-            return Reject($"level '{cmd.level}' is not handled by the host core actuator");
+            return Results.Reject($"level '{cmd.level}' is not handled by the host core actuator");
         }
         if (cmd.action is not (Actions.Isolate or Actions.Release))
         {
-            return Reject($"unknown action '{Printable(cmd.action)}' (expected {Actions.Isolate} or {Actions.Release})");
+            return Results.Reject($"unknown action '{CommandGate.Printable(cmd.action)}' (expected {Actions.Isolate} or {Actions.Release})");
         }
         if (cmd.entity?.pid is not { } p || p < 1 || p > 4_194_304)
         {
-            return Reject($"entity.pid '{cmd.entity?.pid}' is not a valid pid (1..4194304)");
+            return Results.Reject($"entity.pid '{cmd.entity?.pid}' is not a valid pid (1..4194304)");
         }
         pid = p;
         if (cmd.action == Actions.Release)
@@ -173,11 +165,11 @@ public sealed partial class HostActuator
         }
         else if (!CpuList.TryParse(cmd.target ?? "", out cpus, out var error) || cpus.IsEmpty)
         {
-            return Reject($"target '{Printable(cmd.target)}' is not a CPU list: {(cpus.IsEmpty && error.Length == 0 ? "empty" : error)}");
+            return Results.Reject($"target '{CommandGate.Printable(cmd.target)}' is not a CPU list: {(cpus.IsEmpty && error.Length == 0 ? "empty" : error)}");
         }
         else if (!cpus.IsSubsetOf(_options.Pool))
         {
-            return Reject($"target cpus {cpus} are outside the isolation pool {_options.Pool}");
+            return Results.Reject($"target cpus {cpus} are outside the isolation pool {_options.Pool}");
         }
         if (StartTimeOf(pid) is not { } started)
         {
@@ -185,11 +177,11 @@ public sealed partial class HostActuator
         }
         if (cmd.entity.startTime is { } expected && started != expected)
         {
-            return Reject($"pid {pid} now belongs to another process (start time {started}, not {expected})");
+            return Results.Reject($"pid {pid} now belongs to another process (start time {started}, not {expected})");
         }
         if (cmd.action == Actions.Isolate && HolderOf(pid, cpus) is { } holder)
         {
-            return Reject($"target cpus {cpus} are held by pid {holder}");
+            return Results.Reject($"target cpus {cpus} are held by pid {holder}");
         }
         return null;
     }
@@ -222,20 +214,4 @@ public sealed partial class HostActuator
         }
         return null;
     }
-
-    private static string Printable(string? value) => CommandGate.Printable(value);
-
-    private static (string, string) Reject(string error) => (ResultStatus.Rejected, error);
-
-    private IsolationResult Finish(IsolationResult result, string status, string? error)
-    {
-        result.status = status;
-        result.error = error;
-        result.finishedAtNs = NowNs();
-        return result;
-    }
-
-    private long NowNs() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
-
-    private static long ElapsedNs(long start) => (long)((Stopwatch.GetTimestamp() - start) * (1e9 / Stopwatch.Frequency));
 }

@@ -11,38 +11,21 @@ public sealed partial class ContainerActuator
     /// target runs the container and resumed when it does not, so exactly one copy runs; nothing is moved again.
     /// Each result has a <c>reconcile</c> phase. Call before the first new command.
     /// </summary>
-    public async Task<IReadOnlyList<IsolationResult>> ReconcileAsync(CancellationToken ct = default)
+    public Task<IReadOnlyList<IsolationResult>> ReconcileAsync(CancellationToken ct = default) =>
+        _results.ReconcileAsync(_gate, _commands, e => new EntityRef { datacenter = "", host = _options.Id, container = e.Container, pid = e.Pid },
+            ReconcileOrExplainAsync, ct);
+
+    // A command whose state cannot be read (a torn registry entry, a process gone mid-read) fails alone: the others are still reconciled.
+    private async Task<(string Status, string Error)> ReconcileOrExplainAsync(JournalEntry e, CancellationToken ct)
     {
-        await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            var results = new List<IsolationResult>();
-            foreach (var e in _commands.Unfinished.ToList())
-            {
-                var start = _time.GetTimestamp();
-                var result = new IsolationResult
-                {
-                    commandId = e.CommandId, entity = new EntityRef { datacenter = "", host = _options.Id, container = e.Container, pid = e.Pid },
-                    level = e.Level, actuator = _options.Id, startedAtNs = NowNs(), phases = new Dictionary<string, long>(),
-                };
-                (string Status, string Error) outcome;
-                try
-                {
-                    outcome = await ReconcileOneAsync(e, ct).ConfigureAwait(false);
-                }
-                catch (Exception x) when (x is IOException or UnauthorizedAccessException or ArgumentException or System.Text.Json.JsonException
-                    or Cpu.ProcessGoneException)
-                {
-                    outcome = (ResultStatus.Failed, $"agent restarted during container {e.Action} of '{e.Container}'; its state could not be read back: {x.Message}");
-                }
-                result.phases["reconcile"] = _time.GetElapsedTime(start).Ticks * 100;
-                results.Add(Finish(result, outcome.Status, outcome.Error));
-            }
-            return results;
+            return await ReconcileOneAsync(e, ct).ConfigureAwait(false);
         }
-        finally
+        catch (Exception x) when (x is IOException or UnauthorizedAccessException or ArgumentException or System.Text.Json.JsonException
+            or Cpu.ProcessGoneException)
         {
-            _gate.Release();
+            return (ResultStatus.Failed, $"agent restarted during container {e.Action} of '{e.Container}'; its state could not be read back: {x.Message}");
         }
     }
 

@@ -14,7 +14,7 @@ namespace SafeHaven.Actuators.Container;
 public sealed partial class ContainerActuator : IDisposable
 {
     private readonly ContainerActuatorOptions _options;
-    private readonly TimeProvider _time;
+    private readonly Results _results;
     private readonly CommandGate _commands;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private CriuCapability? _capability;
@@ -28,7 +28,8 @@ public sealed partial class ContainerActuator : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        (_options, _time) = (options, time ?? TimeProvider.System);
+        _options = options;
+        _results = new Results(options.Id, time ?? TimeProvider.System);
         _commands = new CommandGate(options.Id, verifier, journal);
         Site = options.SiteOf(options.Id)!;
     }
@@ -50,29 +51,25 @@ public sealed partial class ContainerActuator : IDisposable
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            var start = _time.GetTimestamp();
-            var result = new IsolationResult
-            {
-                commandId = cmd.commandId ?? "", entity = cmd.entity, level = cmd.level ?? "", actuator = _options.Id,
-                startedAtNs = NowNs(), phases = new Dictionary<string, long>(), dryRun = cmd.dryRun,
-            };
+            var start = _results.Timestamp();
+            var result = _results.New(cmd.commandId ?? "", cmd.entity, cmd.level ?? "", cmd.dryRun);
             var verdict = Check(cmd, result.startedAtNs);
-            result.phases["validate"] = _time.GetElapsedTime(start).Ticks * 100;
+            result.phases["validate"] = _results.ElapsedNs(start);
             if (verdict is not null)
             {
-                return Finish(result, verdict.Value.Status, verdict.Value.Error);
+                return _results.Finish(result, verdict.Value.Status, verdict.Value.Error);
             }
             var receive = cmd.action == Actions.Receive;
             var name = cmd.entity!.container!;
             if (cmd.dryRun)
             {
-                return Finish(result, ResultStatus.Skipped, receive
+                return _results.Finish(result, ResultStatus.Skipped, receive
                     ? $"dry run: would receive container '{name}' from agent '{cmd.source}' ({_options.Criu.Mode})"
                     : $"dry run: would move container '{name}' to agent '{cmd.target}' with criu ({_options.Criu.Mode})");
             }
             if (_commands.Start(cmd) is { } unjournalled)
             {
-                return Finish(result, ResultStatus.Failed, unjournalled);
+                return _results.Finish(result, ResultStatus.Failed, unjournalled);
             }
             // Both halves derive one move id from the command ids the planner paired (receive = move id + suffix).
             var moveId = receive ? cmd.commandId![..^Actions.ReceiveIdSuffix.Length] : cmd.commandId!;
@@ -86,7 +83,7 @@ public sealed partial class ContainerActuator : IDisposable
             result.phases["total"] = outcome.TotalNs;
             result.bytesTransferred = outcome.ImageBytes > 0 ? outcome.ImageBytes : null;
             result.downtimeNs = outcome.DowntimeNs;
-            return Finish(result, outcome.Succeeded ? ResultStatus.Succeeded : ResultStatus.Failed,
+            return _results.Finish(result, outcome.Succeeded ? ResultStatus.Succeeded : ResultStatus.Failed,
                 outcome.Succeeded ? null : $"{outcome.Error} (container at {outcome.ContainerAt})");
         }
         finally
@@ -106,25 +103,25 @@ public sealed partial class ContainerActuator : IDisposable
         }
         if (cmd.level != Levels.Container)
         {
-            return Reject($"level '{CommandGate.Printable(cmd.level)}' is not handled by the container agent (expected {Levels.Container})");
+            return Results.Reject($"level '{CommandGate.Printable(cmd.level)}' is not handled by the container agent (expected {Levels.Container})");
         }
         if (cmd.action is not (Actions.Isolate or Actions.Receive))
         {
-            return Reject($"action '{CommandGate.Printable(cmd.action)}' is not supported at the container level (expected {Actions.Isolate} or {Actions.Receive})");
+            return Results.Reject($"action '{CommandGate.Printable(cmd.action)}' is not supported at the container level (expected {Actions.Isolate} or {Actions.Receive})");
         }
         if (cmd.action == Actions.Receive && !cmd.commandId!.EndsWith(Actions.ReceiveIdSuffix, StringComparison.Ordinal))
         {
-            return Reject($"receive command id '{CommandGate.Printable(cmd.commandId)}' does not end in '{Actions.ReceiveIdSuffix}'");
+            return Results.Reject($"receive command id '{CommandGate.Printable(cmd.commandId)}' does not end in '{Actions.ReceiveIdSuffix}'");
         }
         if (!Identifiers.IsLongToken(cmd.entity?.container))
         {
-            return Reject($"entity.container '{CommandGate.Printable(cmd.entity?.container)}' is not a valid container name");
+            return Results.Reject($"entity.container '{CommandGate.Printable(cmd.entity?.container)}' is not a valid container name");
         }
         var receive = cmd.action == Actions.Receive;
         var peer = receive ? cmd.source : cmd.target;
         if (!Identifiers.IsToken(peer) || peer == _options.Id || _options.SiteOf(peer) is null)
         {
-            return Reject($"{(receive ? "source" : "target")} '{CommandGate.Printable(peer)}' is not another known container agent");
+            return Results.Reject($"{(receive ? "source" : "target")} '{CommandGate.Printable(peer)}' is not another known container agent");
         }
         if (_capability is { Available: false } cap)
         {
@@ -149,18 +146,6 @@ public sealed partial class ContainerActuator : IDisposable
             return (ResultStatus.Failed, $"container '{cmd.entity!.container}' has an unusable registry entry: {e.Message}");
         }
     }
-
-    private static (string, string) Reject(string error) => (ResultStatus.Rejected, error);
-
-    private IsolationResult Finish(IsolationResult result, string status, string? error)
-    {
-        result.status = status;
-        result.error = error;
-        result.finishedAtNs = NowNs();
-        return result;
-    }
-
-    private long NowNs() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
 
     /// <inheritdoc/>
     public void Dispose() => _gate.Dispose();

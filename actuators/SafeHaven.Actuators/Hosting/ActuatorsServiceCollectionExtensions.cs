@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging;
 using SafeHaven.Actuators.Cpu;
 using SafeHaven.Actuators.Vm;
 using SafeHaven.Kafka.Clients;
-using SafeHaven.Core;
 using SafeHaven.Security;
 
 namespace SafeHaven.Actuators.Hosting;
@@ -53,13 +52,7 @@ public static class ActuatorsServiceCollectionExtensions
     public static IServiceCollection AddSafeHavenHypervisor(this IServiceCollection services, VmActuatorOptions options,
         ActuatorIdentity identity, CommandVerifier verifier, string? journalPath = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(identity);
-        ArgumentNullException.ThrowIfNull(verifier);
-        // Fail at registration, where a bad flag can still be named, not when the host starts.
-        options.Validate();
-        Identifiers.RequireToken(identity.Host, "host");
-        Identifiers.RequireToken(identity.Datacenter, "datacenter");
+        AgentRegistration.Require(options, static o => o.Validate(), identity, verifier);
         services.AddSingleton<IHostedService>(sp =>
         {
             var time = sp.GetRequiredService<TimeProvider>();

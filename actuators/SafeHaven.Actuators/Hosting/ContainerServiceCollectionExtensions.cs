@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Actuators.Container;
-using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Security;
 
@@ -25,13 +24,7 @@ public static class ContainerServiceCollectionExtensions
     public static IServiceCollection AddSafeHavenContainerAgent(this IServiceCollection services, ContainerActuatorOptions options,
         ActuatorIdentity identity, CommandVerifier verifier, string? journalPath = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(identity);
-        ArgumentNullException.ThrowIfNull(verifier);
-        // Fail at registration, where a bad flag can still be named, not when the host starts.
-        options.Validate();
-        Identifiers.RequireToken(identity.Host, "host");
-        Identifiers.RequireToken(identity.Datacenter, "datacenter");
+        AgentRegistration.Require(options, static o => o.Validate(), identity, verifier);
         if (journalPath is not null && !Path.IsPathFullyQualified(journalPath))
         {
             throw new ArgumentException($"journal path '{journalPath}' is not absolute", nameof(journalPath));

@@ -59,4 +59,31 @@ public static class SerialHeartbeat
             return null;
         }
     }
+
+    /// <summary>
+    /// Checks that a migrated guest lives on in <paramref name="serial"/>, its destination's serial file: a first beat
+    /// not behind <paramref name="sourceLast"/> (a lower one means the guest started over), then a later beat.
+    /// </summary>
+    /// <param name="serial">The destination's serial file.</param>
+    /// <param name="sourceLast">The last beat the source showed; null when unknown (only the two beats are awaited).</param>
+    /// <param name="timeout">Bounds both waits together.</param>
+    /// <param name="ct">Ends the waits early, as a timeout does.</param>
+    /// <returns>Null and the two beats when the guest beats on; else why not, for the destination, and null.</returns>
+    public static async Task<(string? Error, (long First, long Last)? Beats)> VerifyContinuesAsync(string serial, long? sourceLast,
+        TimeSpan timeout, CancellationToken ct)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(timeout);
+        var first = await WaitBeyondAsync(serial, null, bound.Token).ConfigureAwait(false);
+        if (first is null)
+        {
+            return ($"no heartbeat on the destination's serial within {timeout.TotalSeconds:0} s", null);
+        }
+        if (sourceLast is { } last && first < last)
+        {
+            return ($"destination heartbeat {first} is behind the source's {last}: the guest restarted", null);
+        }
+        var next = await WaitBeyondAsync(serial, first, bound.Token).ConfigureAwait(false);
+        return next is null ? ($"heartbeat stuck at {first} on the destination", null) : (null, (first.Value, next.Value));
+    }
 }

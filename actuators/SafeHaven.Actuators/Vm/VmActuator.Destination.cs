@@ -20,7 +20,7 @@ public sealed partial class VmActuator
         {
             twin = QemuGuest.Start(spec, dir, incoming: true);
             await using var qmp = await ConnectBoundedAsync(twin, _options.PrepareTimeout, ct).ConfigureAwait(false);
-            result.phases["prepare"] = ElapsedNs(prepareStart);
+            result.phases["prepare"] = _results.ElapsedNs(prepareStart);
 
             var waitStart = _time.GetTimestamp();
             using var begin = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -49,27 +49,25 @@ public sealed partial class VmActuator
             result.phases["postcopy"] = Math.Max(0, Ns(end.ReceivedAt, done.ReceivedAt));
 
             var verifyStart = _time.GetTimestamp();
-            using var verify = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            verify.CancelAfter(_options.Migration.VerifyTimeout);
-            var beat = await SerialHeartbeat.WaitBeyondAsync(twin.SerialPath, null, verify.Token).ConfigureAwait(false);
-            var next = beat is null ? null : await SerialHeartbeat.WaitBeyondAsync(twin.SerialPath, beat, verify.Token).ConfigureAwait(false);
-            result.phases["verify"] = ElapsedNs(verifyStart);
-            if (next is null)
+            // Continuity with the source's last beat is the source agent's check (it saw that beat); here: a beat, then a later one.
+            var (problem, _) = await SerialHeartbeat.VerifyContinuesAsync(twin.SerialPath, null, _options.Migration.VerifyTimeout, ct).ConfigureAwait(false);
+            result.phases["verify"] = _results.ElapsedNs(verifyStart);
+            if (problem is not null)
             {
-                throw new QmpException($"vm '{spec.Name}' resumed here but its heartbeat {(beat is null ? "never showed" : $"stuck at {beat}")}");
+                throw new QmpException($"vm '{spec.Name}' resumed here but: {problem}");
             }
-            result.phases["total"] = ElapsedNs(prepareStart);
+            result.phases["total"] = _results.ElapsedNs(prepareStart);
             lock (_received)
             {
                 _received.Add(twin);
             }
             twin = null;
-            return Finish(result, ResultStatus.Succeeded, null);
+            return _results.Finish(result, ResultStatus.Succeeded, null);
         }
         catch (Exception e) when (e is QmpException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or InvalidOperationException or ArgumentException)
         {
             var why = e is OperationCanceledException ? "agent stopping" : e.Message;
-            return Finish(result, ResultStatus.Failed, $"receiving vm '{spec.Name}' from agent '{cmd.source}' failed: {why}; incoming twin stopped, the guest stays with the source");
+            return _results.Finish(result, ResultStatus.Failed, $"receiving vm '{spec.Name}' from agent '{cmd.source}' failed: {why}; incoming twin stopped, the guest stays with the source");
         }
         finally
         {

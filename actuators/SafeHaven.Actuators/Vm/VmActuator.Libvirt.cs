@@ -30,12 +30,12 @@ public sealed partial class VmActuator
             result.downtimeNs = outcome.DowntimeNs;
             result.bytesTransferred = outcome.BytesTransferred > 0 ? outcome.BytesTransferred : null;
             return outcome.Succeeded
-                ? Finish(result, ResultStatus.Succeeded, outcome.Error)
-                : Finish(result, ResultStatus.Failed, $"libvirt migration of vm '{spec.Name}' to agent '{target}' failed: {outcome.Error}; guest at {outcome.GuestAt}");
+                ? _results.Finish(result, ResultStatus.Succeeded, outcome.Error)
+                : _results.Finish(result, ResultStatus.Failed, $"libvirt migration of vm '{spec.Name}' to agent '{target}' failed: {outcome.Error}; guest at {outcome.GuestAt}");
         }
         catch (Exception e) when (e is LibvirtException or IOException or OperationCanceledException or ArgumentException or InvalidOperationException)
         {
-            return Finish(result, ResultStatus.Failed, $"libvirt migration of vm '{spec.Name}' to agent '{target}' failed before it started: {e.Message}; guest at source");
+            return _results.Finish(result, ResultStatus.Failed, $"libvirt migration of vm '{spec.Name}' to agent '{target}' failed before it started: {e.Message}; guest at source");
         }
     }
 
@@ -58,25 +58,23 @@ public sealed partial class VmActuator
             {
                 throw new LibvirtException($"the incoming guest is {running?.ToString() ?? "gone"}, not running (first seen {appeared})");
             }
-            result.phases["incoming"] = ElapsedNs(seen);
+            result.phases["incoming"] = _results.ElapsedNs(seen);
             var verifyStart = _time.GetTimestamp();
-            using var verify = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            verify.CancelAfter(_options.Migration.VerifyTimeout);
-            var beat = await SerialHeartbeat.WaitBeyondAsync(serial, null, verify.Token).ConfigureAwait(false);
-            var next = beat is null ? null : await SerialHeartbeat.WaitBeyondAsync(serial, beat, verify.Token).ConfigureAwait(false);
-            result.phases["verify"] = ElapsedNs(verifyStart);
-            if (next is null)
+            // Continuity with the source's last beat is the source agent's check (it saw that beat); here: a beat, then a later one.
+            var (problem, _) = await SerialHeartbeat.VerifyContinuesAsync(serial, null, _options.Migration.VerifyTimeout, ct).ConfigureAwait(false);
+            result.phases["verify"] = _results.ElapsedNs(verifyStart);
+            if (problem is not null)
             {
-                throw new LibvirtException($"vm '{spec.Name}' runs here but its heartbeat {(beat is null ? "never showed" : $"stuck at {beat}")} in {serial}");
+                throw new LibvirtException($"vm '{spec.Name}' runs here but: {problem} ({serial})");
             }
             spec.Save(dir);
-            result.phases["total"] = ElapsedNs(start);
-            return Finish(result, ResultStatus.Succeeded, null);
+            result.phases["total"] = _results.ElapsedNs(start);
+            return _results.Finish(result, ResultStatus.Succeeded, null);
         }
         catch (Exception e) when (e is LibvirtException or IOException or OperationCanceledException or ArgumentException)
         {
             var why = e is OperationCanceledException ? "agent stopping" : e.Message;
-            return Finish(result, ResultStatus.Failed, $"receiving vm '{spec.Name}' from agent '{cmd.source}' through libvirt failed: {why}");
+            return _results.Finish(result, ResultStatus.Failed, $"receiving vm '{spec.Name}' from agent '{cmd.source}' through libvirt failed: {why}");
         }
     }
 

@@ -10,27 +10,8 @@ public sealed partial class VmActuator
     /// the VM runs now (asked over QMP at the source and at the target). A source copy whose migration
     /// is still running is cancelled, so exactly one copy runs; nothing is migrated again.
     /// </summary>
-    public async Task<IReadOnlyList<IsolationResult>> ReconcileAsync(CancellationToken ct = default)
-    {
-        await _gate.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            var results = new List<IsolationResult>();
-            foreach (var e in _commands.Unfinished.ToList())
-            {
-                var start = _time.GetTimestamp();
-                var result = NewResult(e.CommandId, new EntityRef { datacenter = "", host = _options.Id, vm = e.Vm }, e.Level);
-                var (status, error) = await ReconcileOneAsync(e, ct).ConfigureAwait(false);
-                result.phases["reconcile"] = ElapsedNs(start);
-                results.Add(Finish(result, status, error));
-            }
-            return results;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    public Task<IReadOnlyList<IsolationResult>> ReconcileAsync(CancellationToken ct = default) =>
+        _results.ReconcileAsync(_gate, _commands, e => new EntityRef { datacenter = "", host = _options.Id, vm = e.Vm }, ReconcileOneAsync, ct);
 
     private async Task<(string Status, string Error)> ReconcileOneAsync(JournalEntry e, CancellationToken ct)
     {

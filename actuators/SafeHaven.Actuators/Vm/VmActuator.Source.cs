@@ -18,7 +18,7 @@ public sealed partial class VmActuator
             await using var source = await QmpClient.ConnectAsync(QemuPaths.In(sourceDir, spec.Name, ".qmp"), _time, bound.Token).ConfigureAwait(false);
             var prepareStart = _time.GetTimestamp();
             await using var destination = await AwaitIncomingAsync(target, QemuPaths.In(targetDir, spec.Name, QemuGuest.PeerSuffix), bound.Token).ConfigureAwait(false);
-            result.phases["prepare"] = ElapsedNs(prepareStart);
+            result.phases["prepare"] = _results.ElapsedNs(prepareStart);
             var uri = "unix:" + QemuPaths.In(targetDir, spec.Name, ".mig");
             var outcome = await QmpMigrator.MigrateAsync(source, destination, uri, QemuPaths.In(targetDir, spec.Name, ".serial"),
                 SerialHeartbeat.Last(QemuPaths.In(sourceDir, spec.Name, ".serial")), _options.Migration, bound.Token).ConfigureAwait(false);
@@ -31,15 +31,15 @@ public sealed partial class VmActuator
             result.bytesTransferred = outcome.BytesTransferred > 0 ? outcome.BytesTransferred : null;
             if (!outcome.Succeeded)
             {
-                return Finish(result, ResultStatus.Failed, $"migration of vm '{spec.Name}' to agent '{target}' failed: {outcome.Error}; guest at {outcome.GuestAt}");
+                return _results.Finish(result, ResultStatus.Failed, $"migration of vm '{spec.Name}' to agent '{target}' failed: {outcome.Error}; guest at {outcome.GuestAt}");
             }
             // The guest lives on at the destination; the paused source copy must not be resumed by anyone.
             await source.ExecuteAsync("quit", null, bound.Token).ConfigureAwait(false);
-            return Finish(result, ResultStatus.Succeeded, null);
+            return _results.Finish(result, ResultStatus.Succeeded, null);
         }
         catch (Exception e) when (e is QmpException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or ArgumentException or InvalidOperationException)
         {
-            return Finish(result, ResultStatus.Failed, $"migration of vm '{spec.Name}' to agent '{target}' failed before it started: {e.Message}; guest at source");
+            return _results.Finish(result, ResultStatus.Failed, $"migration of vm '{spec.Name}' to agent '{target}' failed before it started: {e.Message}; guest at source");
         }
     }
 

@@ -14,6 +14,7 @@ public sealed partial class VmActuator : IDisposable
 {
     private readonly VmActuatorOptions _options;
     private readonly TimeProvider _time;
+    private readonly Results _results;
     private readonly CommandGate _commands;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<QemuGuest> _received = [];
@@ -28,6 +29,7 @@ public sealed partial class VmActuator : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         (_options, _time) = (options, time ?? TimeProvider.System);
+        _results = new Results(options.Id, _time);
         _commands = new CommandGate(options.Id, verifier, journal);
         if (OperatingSystem.IsLinux())
         {
@@ -57,24 +59,23 @@ public sealed partial class VmActuator : IDisposable
         try
         {
             var start = _time.GetTimestamp();
-            var result = NewResult(cmd.commandId ?? "", cmd.entity, cmd.level ?? "");
-            result.dryRun = cmd.dryRun;
+            var result = _results.New(cmd.commandId ?? "", cmd.entity, cmd.level ?? "", cmd.dryRun);
             var verdict = Check(cmd, result.startedAtNs, out var spec);
-            result.phases["validate"] = ElapsedNs(start);
+            result.phases["validate"] = _results.ElapsedNs(start);
             if (verdict is not null)
             {
-                return Finish(result, verdict.Value.Status, verdict.Value.Error);
+                return _results.Finish(result, verdict.Value.Status, verdict.Value.Error);
             }
             var receive = cmd.action == Actions.Receive;
             if (cmd.dryRun)
             {
-                return Finish(result, ResultStatus.Skipped, receive
+                return _results.Finish(result, ResultStatus.Skipped, receive
                     ? $"dry run: would start an incoming twin of vm '{spec!.Name}' ({spec.MemoryMb} MiB) for agent '{cmd.source}'"
                     : $"dry run: would migrate vm '{spec!.Name}' ({spec.MemoryMb} MiB) post-copy to agent '{cmd.target}'");
             }
             if (_commands.Start(cmd) is { } unjournalled)
             {
-                return Finish(result, ResultStatus.Failed, unjournalled);
+                return _results.Finish(result, ResultStatus.Failed, unjournalled);
             }
             return (receive, IsLibvirt) switch
             {
@@ -102,21 +103,21 @@ public sealed partial class VmActuator : IDisposable
         }
         if (cmd.level != Levels.Vm)
         {
-            return Reject($"level '{Printable(cmd.level)}' is not handled by the hypervisor agent (expected {Levels.Vm})");
+            return Results.Reject($"level '{CommandGate.Printable(cmd.level)}' is not handled by the hypervisor agent (expected {Levels.Vm})");
         }
         if (cmd.action is not (Actions.Isolate or Actions.Receive))
         {
-            return Reject($"action '{Printable(cmd.action)}' is not supported at the vm level (expected {Actions.Isolate} or {Actions.Receive})");
+            return Results.Reject($"action '{CommandGate.Printable(cmd.action)}' is not supported at the vm level (expected {Actions.Isolate} or {Actions.Receive})");
         }
         if (!Identifiers.IsLongToken(cmd.entity?.vm))
         {
-            return Reject($"entity.vm '{Printable(cmd.entity?.vm)}' is not a valid VM name");
+            return Results.Reject($"entity.vm '{CommandGate.Printable(cmd.entity?.vm)}' is not a valid VM name");
         }
         // The peer must be another agent this one knows: its directory is where the guest comes from or goes to.
         var peer = cmd.action == Actions.Receive ? cmd.source : cmd.target;
         if (!Identifiers.IsToken(peer) || peer == _options.Id || _options.DirectoryOf(peer) is null)
         {
-            return Reject($"{(cmd.action == Actions.Receive ? "source" : "target")} '{Printable(peer)}' is not another known hypervisor agent");
+            return Results.Reject($"{(cmd.action == Actions.Receive ? "source" : "target")} '{CommandGate.Printable(peer)}' is not another known hypervisor agent");
         }
         // The definition lives with the guest's current agent, the source of the move.
         var home = _options.DirectoryOf(cmd.source)!;
@@ -130,28 +131,6 @@ public sealed partial class VmActuator : IDisposable
         }
         return spec is null ? (ResultStatus.Failed, $"vm '{cmd.entity!.vm}' is not a guest of agent '{cmd.source}'") : null;
     }
-
-    private IsolationResult NewResult(string commandId, EntityRef? entity, string level) => new()
-    {
-        commandId = commandId, entity = entity, level = level, actuator = _options.Id,
-        startedAtNs = NowNs(), phases = new Dictionary<string, long>(),
-    };
-
-    private static (string, string) Reject(string error) => (ResultStatus.Rejected, error);
-
-    private static string Printable(string? value) => CommandGate.Printable(value);
-
-    private IsolationResult Finish(IsolationResult result, string status, string? error)
-    {
-        result.status = status;
-        result.error = error;
-        result.finishedAtNs = NowNs();
-        return result;
-    }
-
-    private long NowNs() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
-
-    private long ElapsedNs(long start) => _time.GetElapsedTime(start).Ticks * 100;
 
     /// <summary>Kills the guests this agent received: plain-QEMU guests are the agent's children.</summary>
     public void Dispose()

@@ -32,17 +32,8 @@ internal static partial class LibvirtMigration
         {
             return (null, null);
         }
-        var first = await SerialHeartbeat.WaitBeyondAsync(serial, null, bound.Token).ConfigureAwait(false);
-        if (first is null)
-        {
-            return ($"no heartbeat on the destination's serial within {timeout.TotalSeconds:0} s", null);
-        }
-        if (sourceLast is { } last && first < last)
-        {
-            return ($"destination heartbeat {first} is behind the source's {last}: the guest restarted", null);
-        }
-        var next = await SerialHeartbeat.WaitBeyondAsync(serial, first, bound.Token).ConfigureAwait(false);
-        return next is null ? ($"heartbeat stuck at {first} on the destination", null) : (null, (first.Value, next.Value));
+        // Under the same bound as the check above: the whole verification keeps one deadline.
+        return await SerialHeartbeat.VerifyContinuesAsync(serial, sourceLast, timeout, bound.Token).ConfigureAwait(false);
     }
 
     /// <summary>
