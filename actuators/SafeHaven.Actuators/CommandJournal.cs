@@ -46,8 +46,8 @@ public sealed class CommandJournal : IDisposable
     /// <summary>Opens (or creates) the journal at <paramref name="path"/>, mode 0600.</summary>
     public static CommandJournal Open(string path)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
+        // The journal decides what never runs again: nobody else may replace it.
+        PrivateDirectory.Ensure(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var executed = new List<string>();
         var unfinished = new Dictionary<string, JournalEntry>(StringComparer.Ordinal);
         if (File.Exists(path))

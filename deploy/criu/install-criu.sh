@@ -16,10 +16,10 @@ mirror="${SAFEHAVEN_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 want='^4\.1\.'
 
-case "$dest" in
-  /*) ;;
-  *) echo "install-criu: folder must be an absolute path, got '$dest'" >&2; exit 2 ;;
-esac
+# The folder is written into the launcher script: plain characters only.
+if [[ ! "$dest" =~ ^/[A-Za-z0-9._/-]+$ || "$dest" == *..* ]]; then
+  echo "install-criu: folder must be an absolute path of [A-Za-z0-9._/-] without '..', got '$dest'" >&2; exit 2
+fi
 
 installed_version() {
   [ -x "$dest/criu" ] || return 1

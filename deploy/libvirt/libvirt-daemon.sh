@@ -72,6 +72,13 @@ start() {
     install -d -m 0700 "$root/${m%%:*}"
     install -d -m 0755 "${m#*:}"
   done
+  # install -d leaves an existing directory's owner as it is: ROOT/etc becomes /etc/libvirt (hooks run as
+  # root), so every directory under ROOT must be root's alone.
+  local d
+  for d in "$root" "$root"/{etc,run,lib,log,cache}; do
+    [[ -d "$d" && ! -L "$d" && "$(stat -c %u "$d")" == 0 ]] || die "$d must be a real directory owned by root"
+    (( (8#$(stat -c %a "$d") & 8#022) == 0 )) || die "$d is writable by group or others"
+  done
   # Keep the host's client configuration (libvirt.conf, libvirt-admin.conf); write the daemon's own.
   cp -n /etc/libvirt/*.conf "$root/etc/" 2>/dev/null || true
   # libvirt refuses to migrate between daemons with the same host UUID; keep it across restarts of ROOT.

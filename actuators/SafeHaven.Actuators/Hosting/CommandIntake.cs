@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
@@ -10,12 +11,15 @@ namespace SafeHaven.Actuators.Hosting;
 /// The Kafka side every agent shares: announce the capabilities in the inventory, warm up, then
 /// execute the commands keyed by the agent's id and answer each with exactly one result.
 /// </summary>
-internal static class CommandIntake
+internal static partial class CommandIntake
 {
     /// <summary>Runs until <paramref name="ct"/> is cancelled.</summary>
     /// <param name="kafka">Clients of the deployment.</param>
     /// <param name="id">Agent id: commands keyed by it are executed, others ignored.</param>
     /// <param name="role">Role prefix of group, client and component names (actuator, hypervisor).</param>
+    /// <param name="level">The level this agent serves. Agents of different levels may share an id (all default to
+    /// the host name): each answers only its own level, so a command never gets two results.</param>
+    /// <param name="answerUnknownLevels">True for exactly one role (the host actuator): it rejects levels no agent serves.</param>
     /// <param name="capabilities">The inventory record announcing what the agent can do.</param>
     /// <param name="execute">Runs one command; never throws for anything the command holds.</param>
     /// <param name="reconcile">The results of moves a crash cut short, published before new commands run.</param>
@@ -23,7 +27,7 @@ internal static class CommandIntake
     /// <param name="time">Clock of dead letters.</param>
     /// <param name="logger">Where dead letters are logged.</param>
     /// <param name="ct">Stops the loop.</param>
-    public static void Run(KafkaClients kafka, string id, string role, EntityState capabilities,
+    public static void Run(KafkaClients kafka, string id, string role, string level, bool answerUnknownLevels, EntityState capabilities,
         Func<IsolationCommand, IsolationResult> execute, Func<IReadOnlyList<IsolationResult>> reconcile,
         Action<IsolationResult> published, TimeProvider time, ILogger logger, CancellationToken ct)
     {
@@ -48,7 +52,17 @@ internal static class CommandIntake
             {
                 return;
             }
-            Publish(execute(KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic)));
+            var cmd = KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic);
+            if (cmd.level != level && (Levels.All.Contains(cmd.level) || !answerUnknownLevels))
+            {
+                if (logger.IsEnabled(LogLevel.Debug))
+                {
+                    var (what, which) = (CommandGate.Printable(cmd.commandId), CommandGate.Printable(cmd.level));
+                    LogOtherLevel(logger, role, id, what, which);
+                }
+                return;
+            }
+            Publish(execute(cmd));
         }, ct);
 
         // At least once: a crash between the flush and the journal's "done" line publishes the
@@ -56,8 +70,15 @@ internal static class CommandIntake
         void Publish(IsolationResult result)
         {
             ConsumeLoop.Produce(producer, results, topics.Results, result.commandId, result);
-            producer.Flush(TimeSpan.FromSeconds(5));
-            published(result);
+            // Only a result the broker acknowledged closes the command in the journal; otherwise the restarted
+            // agent reconciles it and publishes again.
+            if (producer.Flush(TimeSpan.FromSeconds(5)) == 0)
+            {
+                published(result);
+            }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Role} {Id}: {CommandId} is for level {Level}, served by another agent of this id")]
+    private static partial void LogOtherLevel(ILogger logger, string role, string id, string commandId, string level);
 }

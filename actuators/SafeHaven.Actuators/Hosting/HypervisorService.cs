@@ -13,7 +13,8 @@ namespace SafeHaven.Actuators.Hosting;
 /// <summary>
 /// Runs one <see cref="VmActuator"/> (a hypervisor agent) against Kafka: announces its <c>vm</c> capability in
 /// the inventory, then executes the commands keyed by its id and answers each with exactly one result.
-/// Owns the actuator and so the guests it received: disposing the service kills them.
+/// Owns the actuator: disposing the service lets go of the guests it received (they keep running unless
+/// <see cref="VmActuatorOptions.StopReceivedGuestsOnDispose"/>).
 /// </summary>
 internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator actuator, VmActuatorOptions options,
     ActuatorIdentity identity, TimeProvider time, ILogger<HypervisorService> logger) : BackgroundService
@@ -22,7 +23,7 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
         Task.Run(() => Run(stoppingToken), stoppingToken);
 
     private void Run(CancellationToken ct) =>
-        CommandIntake.Run(kafka, options.Id, "hypervisor", Capabilities(), cmd =>
+        CommandIntake.Run(kafka, options.Id, "hypervisor", Levels.Vm, answerUnknownLevels: false, Capabilities(), cmd =>
         {
             // This loop's thread is dedicated to the agent, and one move at a time is the actuator's rule anyway.
             var result = actuator.ExecuteAsync(cmd, ct).GetAwaiter().GetResult();

@@ -147,6 +147,12 @@ public sealed class QemuGuest : IDisposable
     /// <summary>Waits for the process to exit, bounded by <paramref name="ct"/>.</summary>
     public Task WaitForExitAsync(CancellationToken ct) => _process.WaitForExitAsync(ct);
 
+    /// <summary>
+    /// Lets go of the QEMU process without stopping it: the guest outlives this object (and the agent). QEMU
+    /// ignores SIGPIPE, so the closed stdout/stderr pipes do not end it.
+    /// </summary>
+    public void Detach() => _process.Dispose();
+
     /// <summary>Kills QEMU (if still running) and reaps it.</summary>
     public void Dispose()
     {

@@ -9,15 +9,22 @@ public sealed partial class VmActuator
     private static readonly string[] IncomingBroke = ["failed", "cancelled"];
 
     // The target's half: start the -incoming twin, watch the source migrate into it, verify it runs
-    // and beats, and keep it. A twin that receives nothing, or a migration that fails, is killed:
-    // the guest then still runs at the source.
+    // and beats, and keep it. A twin that receives nothing, or a migration that fails before RESUME, is
+    // killed: the guest then still runs at the source. From RESUME on the twin runs the guest (after the
+    // switchover the source copy is only paused state), so whatever goes wrong later it is kept.
     private async Task<IsolationResult> ReceiveAsync(IsolationCommand cmd, QemuGuestSpec spec, IsolationResult result, CancellationToken ct)
     {
         var dir = _options.DirectoryOf(_options.Id)!;
         var prepareStart = _time.GetTimestamp();
         QemuGuest? twin = null;
+        var resumed = false;
         try
         {
+            // Starting a twin replaces the sockets of the name: a guest of that name running here must not lose them.
+            if (await QmpAnswersAsync(QemuPaths.In(dir, spec.Name, ".qmp"), ct).ConfigureAwait(false))
+            {
+                throw new InvalidOperationException($"a vm named '{spec.Name}' already runs at this agent");
+            }
             twin = QemuGuest.Start(spec, dir, incoming: true);
             await using var qmp = await ConnectBoundedAsync(twin, _options.PrepareTimeout, ct).ConfigureAwait(false);
             result.phases["prepare"] = _results.ElapsedNs(prepareStart);
@@ -38,6 +45,7 @@ public sealed partial class VmActuator
             {
                 throw new QmpException($"incoming migration {end.DataString("status")}");
             }
+            resumed = true;
             result.phases["incoming"] = Ns(first.ReceivedAt, end.ReceivedAt);
             // Post-copy: pages keep arriving after RESUME until the destination's migration completes.
             var done = await WaitAsync(qmp, e => e.Name == "MIGRATION" && IncomingEnded.Contains(e.DataString("status")),
@@ -67,11 +75,40 @@ public sealed partial class VmActuator
         catch (Exception e) when (e is QmpException or IOException or System.Net.Sockets.SocketException or OperationCanceledException or InvalidOperationException or ArgumentException)
         {
             var why = e is OperationCanceledException ? "agent stopping" : e.Message;
+            if (resumed && twin is not null)
+            {
+                lock (_received)
+                {
+                    _received.Add(twin);
+                }
+                twin = null;
+                return _results.Finish(result, ResultStatus.Failed, $"vm '{spec.Name}' resumed here and keeps running here, but: {why}");
+            }
             return _results.Finish(result, ResultStatus.Failed, $"receiving vm '{spec.Name}' from agent '{cmd.source}' failed: {why}; incoming twin stopped, the guest stays with the source");
         }
         finally
         {
             twin?.Dispose();
+        }
+    }
+
+    // True when a QEMU answers on that QMP socket (bounded to 2 s).
+    private async Task<bool> QmpAnswersAsync(string socket, CancellationToken ct)
+    {
+        if (!File.Exists(socket))
+        {
+            return false;
+        }
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            await using var qmp = await QmpClient.ConnectAsync(socket, _time, bound.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is QmpException or IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -9,8 +9,9 @@ public sealed partial class VmActuator
     private bool IsLibvirt => _options.Backend == VmBackends.Libvirt;
 
     // The source's half with libvirt: the destination daemon prepares the incoming QEMU itself (libvirt's
-    // peer-to-peer Prepare step), so the source agent migrates straight away; LibvirtMigrator verifies the
-    // guest runs and beats at the destination before it reports success.
+    // peer-to-peer Prepare step), but only once the target agent accepted its own signed receive command
+    // (its marker names that command): a target that refused, is down or already runs the name gets nothing.
+    // LibvirtMigrator verifies the guest runs and beats at the destination before it reports success.
     private async Task<IsolationResult> MigrateLibvirtAsync(IsolationCommand cmd, QemuGuestSpec spec, IsolationResult result, CancellationToken ct)
     {
         var target = cmd.target!;
@@ -19,6 +20,9 @@ public sealed partial class VmActuator
         bound.CancelAfter(_options.Migration.Timeout + _options.Migration.VerifyTimeout + TimeSpan.FromSeconds(30));
         try
         {
+            var prepareStart = _time.GetTimestamp();
+            await AwaitAcceptedAsync(target, QemuPaths.In(targetDir, spec.Name, ReceivingSuffix), cmd.commandId + Actions.ReceiveIdSuffix, bound.Token).ConfigureAwait(false);
+            result.phases["prepare"] = _results.ElapsedNs(prepareStart);
             var outcome = await LibvirtMigrator.MigrateAsync(_options.LibvirtOf(_options.Id)!, _options.LibvirtOf(target)!, spec.Name,
                 QemuPaths.In(targetDir, spec.Name, ".serial"), SerialHeartbeat.Last(QemuPaths.In(sourceDir, spec.Name, ".serial")),
                 _options.Migration, "unix://" + QemuPaths.In(targetDir, spec.Name, ".mig"), bound.Token).ConfigureAwait(false);
@@ -46,9 +50,16 @@ public sealed partial class VmActuator
         var daemon = _options.LibvirtOf(_options.Id)!;
         var dir = _options.DirectoryOf(_options.Id)!;
         var serial = QemuPaths.In(dir, spec.Name, ".serial");
+        var marker = QemuPaths.In(dir, spec.Name, ReceivingSuffix);
         var start = _time.GetTimestamp();
         try
         {
+            if (await daemon.StateAsync(spec.Name, ct).ConfigureAwait(false) is { } resident)
+            {
+                throw new LibvirtException($"a domain named '{spec.Name}' is already defined here ({resident})");
+            }
+            // The source waits for this before it migrates: the move proceeds only with this agent's consent.
+            File.WriteAllText(marker, cmd.commandId);
             var appeared = await PollAsync(daemon, spec.Name, s => s is not null, _options.PrepareTimeout, ct).ConfigureAwait(false)
                 ?? throw new LibvirtException($"agent '{cmd.source}' sent no guest within {_options.PrepareTimeout.TotalSeconds:0.#} s");
             var seen = _time.GetTimestamp();
@@ -75,6 +86,42 @@ public sealed partial class VmActuator
         {
             var why = e is OperationCanceledException ? "agent stopping" : e.Message;
             return _results.Finish(result, ResultStatus.Failed, $"receiving vm '{spec.Name}' from agent '{cmd.source}' through libvirt failed: {why}");
+        }
+        finally
+        {
+            File.Delete(marker);
+        }
+    }
+
+    private const string ReceivingSuffix = ".receiving";
+
+    // Polls for the target agent's marker naming its receive command, up to PrepareTimeout.
+    private async Task AwaitAcceptedAsync(string target, string marker, string receiveId, CancellationToken ct)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(_options.PrepareTimeout);
+        try
+        {
+            while (!(File.Exists(marker) && ReadOrNull(marker) == receiveId))
+            {
+                await Task.Delay(20, bound.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new LibvirtException($"target agent '{target}' accepted no receive command '{receiveId}' within {_options.PrepareTimeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return null;
         }
     }
 

@@ -31,12 +31,9 @@ public sealed partial class VmActuator : IDisposable
         (_options, _time) = (options, time ?? TimeProvider.System);
         _results = new Results(options.Id, _time);
         _commands = new CommandGate(options.Id, verifier, journal);
-        if (OperatingSystem.IsLinux())
-        {
-            // Incoming guests write their serial file and listen for the migration stream here, also under
-            // libvirt, whose daemon creates no directories for them. Private: the QMP sockets in it control guests.
-            Directory.CreateDirectory(options.DirectoryOf(options.Id)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        // Incoming guests write their serial file and listen for the migration stream here, also under libvirt,
+        // whose daemon creates no directories for them; the QMP sockets in it control guests.
+        PrivateDirectory.Ensure(options.DirectoryOf(options.Id)!);
     }
 
     /// <summary>Guests this agent received and runs as its own QEMU children (backend <c>qmp</c>; libvirt's daemon owns its guests).</summary>
@@ -132,12 +129,23 @@ public sealed partial class VmActuator : IDisposable
         return spec is null ? (ResultStatus.Failed, $"vm '{cmd.entity!.vm}' is not a guest of agent '{cmd.source}'") : null;
     }
 
-    /// <summary>Kills the guests this agent received: plain-QEMU guests are the agent's children.</summary>
+    /// <summary>Lets go of the guests this agent received (kills them with <see cref="VmActuatorOptions.StopReceivedGuestsOnDispose"/>).</summary>
     public void Dispose()
     {
         lock (_received)
         {
-            _received.ForEach(g => g.Dispose());
+            // Tenants' guests outlive a restart of their agent unless the options say this agent owns them for good.
+            _received.ForEach(g =>
+            {
+                if (_options.StopReceivedGuestsOnDispose)
+                {
+                    g.Dispose();
+                }
+                else
+                {
+                    g.Detach();
+                }
+            });
             _received.Clear();
         }
         _gate.Dispose();

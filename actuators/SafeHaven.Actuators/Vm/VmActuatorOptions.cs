@@ -23,6 +23,12 @@ public sealed class VmActuatorOptions
     public MigrationOptions Migration { get; set; } = new();
 
     /// <summary>
+    /// Kill the guests this agent received when it stops (default false: a tenant's VM outlives a restart of
+    /// its agent). The demo and tests set it, so that nothing they started survives them.
+    /// </summary>
+    public bool StopReceivedGuestsOnDispose { get; set; }
+
+    /// <summary>
     /// How guests are managed: <c>qmp</c> (default; plain QEMU processes started by the agents, driven over their QMP
     /// sockets) or <c>libvirt</c> (guests of a libvirt daemon per agent, see <see cref="Libvirt"/>).
     /// </summary>

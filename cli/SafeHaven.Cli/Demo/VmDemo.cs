@@ -112,7 +112,7 @@ internal static class VmDemo
                     // speed a 128 MiB guest would be across in pre-copy by then. 256 MiB/s keeps the demo post-copy.
                     var options = new VmActuatorOptions
                     {
-                        Id = agent, Backend = backend,
+                        Id = agent, Backend = backend, StopReceivedGuestsOnDispose = true,
                         Migration = backend == VmBackends.Libvirt ? new MigrationOptions { MaxBandwidthBytesPerSecond = 256L << 20 } : new MigrationOptions(),
                     };
                     foreach (var (id, dir) in dirs)

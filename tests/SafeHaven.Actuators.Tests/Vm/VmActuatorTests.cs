@@ -20,7 +20,10 @@ public sealed class VmActuatorTests : IDisposable
     public VmActuatorTests()
     {
         _options = new VmActuatorOptions { Id = "hv-a", Agents = { ["hv-a"] = _box.A, ["hv-b"] = _box.B }, PrepareTimeout = TimeSpan.FromSeconds(15) };
-        _targetOptions = new VmActuatorOptions { Id = "hv-b", Agents = { ["hv-a"] = _box.A, ["hv-b"] = _box.B }, PrepareTimeout = TimeSpan.FromSeconds(15) };
+        _targetOptions = new VmActuatorOptions
+        {
+            Id = "hv-b", Agents = { ["hv-a"] = _box.A, ["hv-b"] = _box.B }, PrepareTimeout = TimeSpan.FromSeconds(15), StopReceivedGuestsOnDispose = true,
+        };
         _target = new VmActuator(_targetOptions);
         Directory.CreateDirectory(_box.A);
     }
@@ -77,7 +80,6 @@ public sealed class VmActuatorTests : IDisposable
         }
         _ = CommandSigner.Ephemeral(out var verifier);
         Assert.Equal("unsigned command", (await Run(Command(), verifier)).error);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(_box.B)); // no destination prepared for a refused command
     }
 
     [Fact]
@@ -103,7 +105,6 @@ public sealed class VmActuatorTests : IDisposable
         var again = await agent.ExecuteAsync(cmd);
         Assert.Equal(ResultStatus.Skipped, again.status);
         Assert.Contains("duplicate", again.error, StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(_box.B));
     }
 
     [Fact]
@@ -177,6 +178,55 @@ public sealed class VmActuatorTests : IDisposable
         var onDest = await SerialHeartbeat.WaitBeyondAsync(destSerial, null, ct);
         var later = await SerialHeartbeat.WaitBeyondAsync(destSerial, onDest, ct);
         Assert.True(onDest >= sourceBeat && later > onDest, $"destination beats {onDest}, {later} after source {sourceBeat}");
+    }
+
+    [SkippableFact]
+    public async Task A_target_whose_check_fails_after_resume_keeps_the_guest_it_runs()
+    {
+        Skip.If(GuestImage.Problem is not null, GuestImage.Problem);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        var src = _box.Track(QemuGuest.Start(GuestImage.Spec("guest-1", 128), _box.A));
+        await SerialHeartbeat.WaitBeyondAsync(src.SerialPath, null, deadline.Token);
+        // A target that gives the heartbeat no time: its check fails after the guest resumed there.
+        var hasty = new VmActuatorOptions
+        {
+            Id = "hv-b", Agents = { ["hv-a"] = _box.A, ["hv-b"] = _box.B }, PrepareTimeout = TimeSpan.FromSeconds(15),
+            StopReceivedGuestsOnDispose = true, Migration = new MigrationOptions { VerifyTimeout = TimeSpan.FromMilliseconds(1) },
+        };
+        using var target = new VmActuator(hasty);
+
+        var move = Command();
+        var moving = Run(move);
+        var received = await target.ExecuteAsync(ReceiveOf(move), deadline.Token);
+        var result = await moving;
+
+        Assert.Equal(ResultStatus.Failed, received.status);
+        Assert.Contains("keeps running here", received.error, StringComparison.Ordinal);
+        var kept = Assert.Single(target.Received);
+        Assert.False(kept.HasExited, "the only running copy of the guest must not be killed");
+        Assert.True(result.status == ResultStatus.Succeeded, result.error);
+        Assert.NotNull(await SerialHeartbeat.WaitBeyondAsync(kept.SerialPath, SerialHeartbeat.Last(kept.SerialPath), deadline.Token));
+    }
+
+    [SkippableFact]
+    public async Task A_receive_never_replaces_a_running_guest_of_the_same_name()
+    {
+        Skip.If(GuestImage.Problem is not null, GuestImage.Problem);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        new QemuGuestSpec { Name = "guest-1", Kernel = "/boot/k", Initrd = "/boot/i" }.Save(_box.A);
+        var resident = _box.Track(QemuGuest.Start(GuestImage.Spec("guest-1", 128), _box.B));
+        await using (await resident.ConnectQmpAsync(null, deadline.Token))
+        {
+            // Connected once: the socket is up. The receive below must find it answering.
+        }
+
+        var received = await _target.ExecuteAsync(ReceiveOf(Command()), deadline.Token);
+
+        Assert.Equal(ResultStatus.Failed, received.status);
+        Assert.Contains("already runs at this agent", received.error, StringComparison.Ordinal);
+        Assert.False(resident.HasExited);
+        await using var still = await resident.ConnectQmpAsync(null, deadline.Token);
+        Assert.Empty(_target.Received);
     }
 
     [SkippableFact]
