@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using SafeHaven.Actuators.Container;
 
 namespace SafeHaven.Actuators;
 
@@ -7,7 +7,7 @@ namespace SafeHaven.Actuators;
 /// created 0700 when missing, and refused when they exist but another user could have planted files in them
 /// (owned by someone else, or writable by group or others), since <c>mkdir</c> keeps an existing directory as it is.
 /// </summary>
-public static partial class PrivateDirectory
+public static class PrivateDirectory
 {
     /// <summary>Creates <paramref name="path"/> (and parents) mode 0700 if missing, then checks it.</summary>
     /// <exception cref="InvalidOperationException">The directory is not this user's alone; the message says why.</exception>
@@ -30,35 +30,6 @@ public static partial class PrivateDirectory
         {
             return $"{path} is not a directory (or is a symbolic link)";
         }
-        if ((info.UnixFileMode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-        {
-            return $"{path} is writable by group or others (mode {Convert.ToString((int)info.UnixFileMode, 8)}): another user could plant files an agent acts on as root";
-        }
-        var owner = Owner(path);
-        var me = GetEffectiveUserId();
-        return owner == me ? null : $"{path} belongs to uid {owner}, not to this agent's uid {me}";
+        return DirectoryTrust.Problem(path) is { } problem ? $"{path} {problem}" : null;
     }
-
-    // struct stat differs by architecture: st_uid sits at byte 28 on x86_64 and at byte 24 on arm64 (generic layout).
-    private static unsafe uint Owner(string path)
-    {
-        var offset = RuntimeInformation.ProcessArchitecture switch
-        {
-            Architecture.X64 => 28,
-            Architecture.Arm64 => 24,
-            var other => throw new PlatformNotSupportedException($"no struct stat layout known for {other}"),
-        };
-        var buffer = stackalloc byte[256];
-        if (Stat(path, buffer) != 0)
-        {
-            throw new IOException($"stat {path} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-        return *(uint*)(buffer + offset);
-    }
-
-    [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static unsafe partial int Stat(string path, byte* buffer);
-
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    private static partial uint GetEffectiveUserId();
 }

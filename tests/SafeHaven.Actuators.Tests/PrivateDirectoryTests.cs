@@ -18,7 +18,7 @@ public sealed class PrivateDirectoryTests : IDisposable
     {
         var open = Directory.CreateDirectory(Path.Join(_root.FullName, "open")).FullName;
         File.SetUnixFileMode(open, (UnixFileMode)0b111_111_111);
-        Assert.Contains("writable by group or others", Assert.Throws<InvalidOperationException>(() => PrivateDirectory.Ensure(open)).Message, StringComparison.Ordinal);
+        Assert.Contains("is writable by its group or by others", Assert.Throws<InvalidOperationException>(() => PrivateDirectory.Ensure(open)).Message, StringComparison.Ordinal);
 
         var link = Path.Join(_root.FullName, "link");
         Directory.CreateSymbolicLink(link, PrivateDirectory.Ensure(Path.Join(_root.FullName, "real")));
@@ -35,7 +35,7 @@ public sealed class PrivateDirectoryTests : IDisposable
         chown.WaitForExit();
         Assert.Equal(0, chown.ExitCode);
 
-        Assert.Equal($"{theirs} belongs to uid 65534, not to this agent's uid 0", PrivateDirectory.Problem(theirs));
+        Assert.Equal($"{theirs} is owned by uid 65534, not by this agent's effective uid 0", PrivateDirectory.Problem(theirs));
     }
 
     public void Dispose() => _root.Delete(recursive: true);

@@ -18,25 +18,23 @@ public sealed partial class ContainerActuator
         if (await RestoredAsync(handoff, name, ct).ConfigureAwait(false) is { } orphan)
         {
             var problem = await ProveRunningAsync(orphan.Pid, orphan.Sent, ct).ConfigureAwait(false);
+            // Registered before the source hears of it, as ContainerMigrator.ReceiveAsync does.
+            problem ??= ContainerMigrator.Register(Site, orphan.Sent, source.AgentId, orphan.Pid) is { } unregistered ? $"it could not be registered: {unregistered}" : null;
             if (problem is null)
             {
-                Site.Save(new ContainerRecord
-                {
-                    Spec = orphan.Sent.Record!.Spec, InitPid = orphan.Pid, InitStartTime = Cpu.ProcFs.StartTime(orphan.Pid),
-                    LogFile = orphan.Sent.Record.LogFile, MovedFrom = source.AgentId,
-                });
-                handoff.WriteOutcome(new Outcome(moveId, null, orphan.Pid));
-                return (ResultStatus.Succeeded, $"reconciled after an agent restart: the restored container '{name}' runs here at agent '{_options.Id}' (pid {orphan.Pid})");
+                var told = handoff.TryWriteOutcome(new Outcome(moveId, null, orphan.Pid));
+                return (ResultStatus.Succeeded, $"reconciled after an agent restart: the restored container '{name}' runs here at agent '{_options.Id}' (pid {orphan.Pid})" +
+                    (told ? "" : $"; agent '{source.AgentId}' could not be told and keeps its copy stopped"));
             }
-            ProcessTree.Signal([orphan.Pid], ProcessTree.SigKill);
-            handoff.WriteOutcome(new Outcome(moveId, $"the target agent restarted and its restored copy failed: {problem}", null));
+            ProcessTree.TrySignal([orphan.Pid], ProcessTree.SigKill);
+            handoff.TryWriteOutcome(new Outcome(moveId, $"the target agent restarted and its restored copy failed: {problem}", null));
             return (ResultStatus.Failed, $"agent restarted while receiving container '{name}'; its restored copy failed ({problem}) and was killed: " +
                 $"the container stays with agent '{source.AgentId}'");
         }
         // Nothing runs here: keep the source from waiting for a restore that will not come.
         if (Claim(handoff, "abort") is "abort" or "restore")
         {
-            handoff.WriteOutcome(new Outcome(moveId, "the target agent restarted before the container ran there", null));
+            handoff.TryWriteOutcome(new Outcome(moveId, "the target agent restarted before the container ran there", null));
         }
         return (ResultStatus.Failed, $"agent restarted while receiving container '{name}'; it does not run here: the container stays with agent '{source.AgentId}'");
     }

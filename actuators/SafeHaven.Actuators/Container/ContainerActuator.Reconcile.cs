@@ -22,8 +22,8 @@ public sealed partial class ContainerActuator
         {
             return await ReconcileOneAsync(e, ct).ConfigureAwait(false);
         }
-        catch (Exception x) when (x is IOException or UnauthorizedAccessException or ArgumentException or System.Text.Json.JsonException
-            or Cpu.ProcessGoneException)
+        catch (Exception x) when (x is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
+            or System.Text.Json.JsonException or Cpu.ProcessGoneException)
         {
             return (ResultStatus.Failed, $"agent restarted during container {e.Action} of '{e.Container}'; its state could not be read back: {x.Message}");
         }
@@ -65,26 +65,38 @@ public sealed partial class ContainerActuator
         var decision = Claim(handoff, "abort");
         if (decision == "restore")
         {
-            var verdict = await handoff.WaitOutcomeAsync(_options.Criu.CriuTimeout + _options.Criu.VerifyTimeout, ct).ConfigureAwait(false);
+            // As long as the source half waits (SendAsync): a lazy-pages daemon to start, a restore, a verification.
+            var c = _options.Criu;
+            var verdict = await handoff.WaitOutcomeAsync(c.PrepareTimeout + c.CriuTimeout + c.VerifyTimeout, ct).ConfigureAwait(false);
             if (RunsAt(target, name) || verdict is { Error: null, InitPid: { } pid } && ProcessTree.State(pid) is not (null or 'Z' or 'X'))
             {
                 return await EndSourceCopyAsync(here, target, name, ct).ConfigureAwait(false);
             }
-            if (await RestoredAsync(handoff, name, ct).ConfigureAwait(false) is { } orphan)
+            if (verdict is not { Error: not null })
             {
-                return (ResultStatus.Failed, $"agent restarted mid-move; agent '{target.AgentId}' holds an unregistered restored copy of container '{name}' " +
-                    $"(pid {orphan.Pid}) and gave no verdict: the stopped copy here is kept (neither resumed nor killed)");
+                // No refusal: the target may still restore, or runs a copy it has not registered; resuming here could run two.
+                var orphan = await RestoredAsync(handoff, name, ct).ConfigureAwait(false);
+                return (ResultStatus.Failed, $"agent restarted mid-move; agent '{target.AgentId}' " +
+                    (orphan is { } o ? $"holds an unregistered restored copy of container '{name}' (pid {o.Pid})" : $"claimed the restore of container '{name}'") +
+                    (verdict is null ? " and gave no verdict" : $" and reported it running as pid {verdict.InitPid}, which is gone") +
+                    ": the stopped copy here is kept (neither resumed nor killed)");
             }
         }
         else if (decision == "abort")
         {
             // A target still waiting for the dump stops waiting now.
-            handoff.WriteSent(new Sent(moveId, "the source agent restarted mid-move", null, null, null, 0, 0));
+            handoff.TryWriteSent(new Sent(moveId, "the source agent restarted mid-move", null, null, null, 0, 0));
         }
-        ProcessTree.Signal(ProcessTree.Of(here.InitPid), ProcessTree.SigCont);
-        return IsStopped(here.InitPid)
-            ? (ResultStatus.Failed, $"agent restarted mid-move; container '{name}' is stopped at agent '{_options.Id}' and could not be resumed")
-            : (ResultStatus.Failed, $"agent restarted mid-move; container '{name}' resumed at the source agent '{_options.Id}' (agent '{target.AgentId}' does not run it)");
+        // A lazy-pages dump of this move that outlived the crash would wait for the target forever, holding the tenant's pages.
+        ContainerMigrator.EndOrphanLazyDump(here.InitPid, Site.Outgoing(name));
+        var resumed = ProcessTree.TrySignal(ProcessTree.Of(here.InitPid), ProcessTree.SigCont) && !IsStopped(here.InitPid);
+        if (resumed)
+        {
+            ContainerMigrator.TryDelete(Site.Outgoing(name));
+        }
+        return resumed
+            ? (ResultStatus.Failed, $"agent restarted mid-move; container '{name}' resumed at the source agent '{_options.Id}' (agent '{target.AgentId}' does not run it)")
+            : (ResultStatus.Failed, $"agent restarted mid-move; container '{name}' is stopped at agent '{_options.Id}' and could not be resumed");
     }
 
     // The target runs the container: the copy here must never run again.
@@ -104,18 +116,21 @@ public sealed partial class ContainerActuator
                 await ProcessTree.WaitGoneAsync([daemon], _options.Criu.CriuTimeout, ct).ConfigureAwait(false);
             }
             var tree = ProcessTree.Of(here.InitPid);
-            ProcessTree.Signal([here.InitPid], ProcessTree.SigKill);
-            ended = await ProcessTree.WaitGoneAsync(tree, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false)
+            ended = ProcessTree.TrySignal([here.InitPid], ProcessTree.SigKill) && await ProcessTree.WaitGoneAsync(tree, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false)
                 ? "; the stopped copy here was ended" : $"; the stopped copy here (pids {string.Join(',', tree)}) did not go away";
         }
-        if (here is not null)
+        try
         {
-            Site.Remove(name);
+            if (here is not null)
+            {
+                Site.Remove(name);
+            }
         }
-        if (Directory.Exists(Site.Outgoing(name)))
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Directory.Delete(Site.Outgoing(name), recursive: true);
+            // The entry left names a dead init, which is not running: the copy is ended all the same.
         }
+        ContainerMigrator.TryDelete(Site.Outgoing(name));
         return (ResultStatus.Succeeded, $"reconciled after an agent restart: container '{name}' runs at agent '{target.AgentId}'{ended}");
     }
 

@@ -73,9 +73,22 @@ public sealed partial class ContainerActuator : IDisposable
             }
             // Both halves derive one move id from the command ids the planner paired (receive = move id + suffix).
             var moveId = receive ? cmd.commandId![..^Actions.ReceiveIdSuffix.Length] : cmd.commandId!;
-            var outcome = receive
-                ? await ContainerMigrator.ReceiveAsync(Site, cmd.source!, name, moveId, _options.Criu, ct).ConfigureAwait(false)
-                : await ContainerMigrator.SendAsync(Site, _options.SiteOf(cmd.target)!, name, moveId, _options.Criu, ct).ConfigureAwait(false);
+            ContainerMigrationResult outcome;
+            try
+            {
+                outcome = receive
+                    ? await ContainerMigrator.ReceiveAsync(Site, cmd.source!, name, moveId, _options.Criu, ct).ConfigureAwait(false)
+                    : await ContainerMigrator.SendAsync(Site, _options.SiteOf(cmd.target)!, name, moveId, _options.Criu, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
+                or System.Text.Json.JsonException or Cpu.ProcessGoneException or System.ComponentModel.Win32Exception)
+            {
+                // The halves end every failure after the freeze (source) or the restore (target) in a result of their
+                // own, so what escapes them came before: the container has not left the source.
+                result.phases["total"] = _results.ElapsedNs(start);
+                return _results.Finish(result, ResultStatus.Failed,
+                    $"container {cmd.action} of '{name}' failed: {e.Message} (container at {(receive ? cmd.source : _options.Id)})");
+            }
             foreach (var (phase, ns) in outcome.PhasesNs)
             {
                 result.phases[phase] = ns;
@@ -119,7 +132,8 @@ public sealed partial class ContainerActuator : IDisposable
         }
         var receive = cmd.action == Actions.Receive;
         var peer = receive ? cmd.source : cmd.target;
-        if (!Identifiers.IsToken(peer) || peer == _options.Id || _options.SiteOf(peer) is null)
+        // Not SiteOf: a peer's untrusted directory is a failure of the move (ExecuteAsync), not an exception here.
+        if (!Identifiers.IsToken(peer) || peer == _options.Id || !_options.Agents.ContainsKey(peer!))
         {
             return Results.Reject($"{(receive ? "source" : "target")} '{CommandGate.Printable(peer)}' is not another known container agent");
         }
@@ -141,7 +155,7 @@ public sealed partial class ContainerActuator : IDisposable
                 ? null
                 : (ResultStatus.Failed, $"container '{cmd.entity!.container}' does not run at agent '{_options.Id}'");
         }
-        catch (Exception e) when (e is ArgumentException or IOException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or System.Text.Json.JsonException)
         {
             return (ResultStatus.Failed, $"container '{cmd.entity!.container}' has an unusable registry entry: {e.Message}");
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace SafeHaven.Actuators.Container;
 
@@ -23,7 +24,8 @@ public static partial class ContainerMigrator
     }
 
     // Source side, lazy mode: the dump freezes the tree, writes every image but the lazy pages, then listens
-    // and serves those pages until the target has them all. It is ready once its port listens.
+    // and serves those pages until the target has them all. It is ready once it listens on its port itself
+    // (another listener on that port would make its bind fail, and must not pass for it).
     // Not cancellable either (see the page-server dump): CriuTimeout bounds the wait.
     private static async Task<(Process Dump, int Port)> StartLazyDumpAsync(int initPid, string outDir, CriuOptions options)
     {
@@ -36,7 +38,7 @@ public static partial class ContainerMigrator
         try
         {
             var waited = Stopwatch.StartNew();
-            while (!TcpListening(port))
+            while (!ListensOn(dump.Id, port))
             {
                 if (dump.HasExited)
                 {
@@ -60,6 +62,41 @@ public static partial class ContainerMigrator
             dump.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Kills a lazy-pages dump of <paramref name="initPid"/> into <paramref name="outDir"/> that outlived the agent
+    /// which started it, once it serves pages (its dump is over, no parasite is left in the tree): its command line
+    /// (<see cref="CriuArguments.Dump"/>) names this very tree and this agent's outgoing directory. True when one was killed.
+    /// </summary>
+    internal static bool EndOrphanLazyDump(int initPid, string outDir)
+    {
+        string[] mark = ["dump", "--tree", initPid.ToString(CultureInfo.InvariantCulture), "--images-dir", outDir];
+        var killed = false;
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 1)
+            {
+                continue;
+            }
+            string[] args;
+            try
+            {
+                args = File.ReadAllText(Path.Join(entry, "cmdline")).Split('\0');
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            var at = Enumerable.Range(0, Math.Max(0, args.Length - mark.Length + 1)).FirstOrDefault(i => args.AsSpan(i, mark.Length).SequenceEqual(mark), -1);
+            var portAt = Array.IndexOf(args, "--port");
+            if (at >= 0 && args.Contains("--lazy-pages") && portAt > at && portAt + 1 < args.Length
+                && int.TryParse(args[portAt + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && ListensOn(pid, port))
+            {
+                killed |= ProcessTree.TrySignal([pid], ProcessTree.SigKill);
+            }
+        }
+        return killed;
     }
 
     // True when the process exited 0 within the timeout (it is killed otherwise).

@@ -39,20 +39,29 @@ public static partial class ContainerMigrator
         }
 
         var outDir = source.Outgoing(name);
-        if (Directory.Exists(outDir))
+        try
         {
-            Directory.Delete(outDir, recursive: true);
+            // The ticket says where the memory goes: taken only from a directory nobody else can write.
+            target.RequireTrusted();
+            if (Directory.Exists(outDir))
+            {
+                Directory.Delete(outDir, recursive: true);
+            }
+            ContainerSite.CreatePrivate(outDir);
         }
-        ContainerSite.CreatePrivate(outDir);
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return Failed(source.AgentId, $"moving container '{name}' to agent '{target.AgentId}' failed before the dump: {e.Message}; " +
+                "container untouched at the source", phases, options.Mode, record.InitPid);
+        }
         var tree = ProcessTree.Of(record.InitPid);
         var lazy = options.Mode == CriuPageMode.LazyPages;
         Process? lazyDump = null;
         var frozenAt = Stopwatch.GetTimestamp();
-        long? lastBeat;
-        long metadata;
-        var lazyPort = 0;
+        long metadata = 0;
         try
         {
+            var lazyPort = 0;
             if (lazy)
             {
                 (lazyDump, lazyPort) = await StartLazyDumpAsync(record.InitPid, outDir, options).ConfigureAwait(false);
@@ -71,29 +80,32 @@ public static partial class ContainerMigrator
             // Frozen now: this is every process (a child forked since the first look included), the last beat
             // is final, and the target must beat past it.
             tree = ProcessTree.Of(record.InitPid);
-            lastBeat = record.Spec.HeartbeatFile is { } hb ? SerialHeartbeat.Last(hb) : null;
+            var lastBeat = record.Spec.HeartbeatFile is { } hb ? SerialHeartbeat.Last(hb) : null;
             var t1 = Stopwatch.GetTimestamp();
             metadata = CopyMetadata(outDir, handoff.Images, options.MaxMetadataBytes);
+            handoff.WriteSent(new Sent(moveId, null, record, lastBeat, lazy ? options.Address : null, lazyPort, metadata));
             phases["transfer"] = Ns(t1);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or OperationCanceledException
+            or System.ComponentModel.Win32Exception)
         {
+            // Nothing handed over, so the target cannot restore; it stops waiting once it reads why (if it still can).
             var why = e is OperationCanceledException ? "cancelled" : e.Message;
-            handoff.WriteSent(new Sent(moveId, why, null, null, null, 0, 0));
-            return Resume(source, record, tree, lazyDump, $"moving container '{name}' to agent '{target.AgentId}' failed before the handover: {why}", phases, options.Mode);
+            handoff.TryWriteSent(new Sent(moveId, why, null, null, null, 0, 0));
+            return Resume(source, record, tree, lazyDump, outDir, $"moving container '{name}' to agent '{target.AgentId}' failed before the handover: {why}",
+                phases, options.Mode);
         }
 
-        handoff.WriteSent(new Sent(moveId, null, record, lastBeat, lazy ? options.Address : null, lazyPort, metadata));
         var sentAt = Stopwatch.GetTimestamp();
-        var verdict = await AwaitVerdictAsync(handoff, options, ct).ConfigureAwait(false);
+        var verdict = await AwaitVerdictAsync(handoff, target, name, options, ct).ConfigureAwait(false);
         if (verdict.Outcome is not { Error: null } outcome)
         {
             if (!verdict.MayResume)
             {
-                return Failed("unknown", $"target agent '{target.AgentId}' started restoring container '{name}' and gave no verdict; " +
-                    "the stopped source copy is kept (neither resumed nor killed)", phases, options.Mode);
+                return Failed("unknown", $"target agent '{target.AgentId}' may have restored container '{name}' and gave no verdict " +
+                    $"({verdict.Outcome?.Error ?? "none within the wait"}); the stopped source copy is kept (neither resumed nor killed)", phases, options.Mode);
             }
-            return Resume(source, record, tree, lazyDump, $"target agent '{target.AgentId}' did not take container '{name}': {verdict.Outcome?.Error ?? "no verdict"}",
+            return Resume(source, record, tree, lazyDump, outDir, $"target agent '{target.AgentId}' did not take container '{name}': {verdict.Outcome?.Error ?? "no verdict"}",
                 phases, options.Mode) with { MetadataBytes = metadata };
         }
         if (lazyDump is not null)
@@ -108,12 +120,21 @@ public static partial class ContainerMigrator
                     $"({CriuRunner.Errors(Path.Join(outDir, CriuArguments.DumpLog))}): state is split, the source copy is kept stopped", phases, options.Mode);
             }
         }
+        // The target runs the container from here on: nothing below may turn that into a lost result, so no
+        // cancellation and no exception (a registry entry left behind names a dead init, which is not running).
         var t2 = Stopwatch.GetTimestamp();
-        ProcessTree.Signal([record.InitPid], ProcessTree.SigKill);
-        var gone = await ProcessTree.WaitGoneAsync(tree, TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        var gone = ProcessTree.TrySignal([record.InitPid], ProcessTree.SigKill)
+            && await ProcessTree.WaitGoneAsync(tree, TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
         phases["release"] = Ns(t2);
-        source.Remove(name);
-        Directory.Delete(outDir, recursive: true);
+        try
+        {
+            source.Remove(name);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // See above.
+        }
+        TryDelete(outDir);
         return new ContainerMigrationResult
         {
             Succeeded = gone, ContainerAt = target.AgentId, InitPid = outcome.InitPid, PhasesNs = phases, Mode = options.Mode,
@@ -122,39 +143,10 @@ public static partial class ContainerMigrator
         };
     }
 
-    // The target's verdict; past the deadline the source may resume only if it claims the decision first.
-    private static async Task<(Outcome? Outcome, bool MayResume)> AwaitVerdictAsync(Handoff handoff, CriuOptions options, CancellationToken ct)
-    {
-        var wait = options.PrepareTimeout + options.CriuTimeout + options.VerifyTimeout;
-        var outcome = await WaitOrNullAsync(() => handoff.WaitOutcomeAsync(wait, ct)).ConfigureAwait(false);
-        if (outcome is not null)
-        {
-            return (outcome, true);
-        }
-        if (handoff.Decide("abort") == "abort")
-        {
-            return (null, true);
-        }
-        // The target is restoring: its verdict will come, the copy here must not run meanwhile.
-        outcome = await WaitOrNullAsync(() => handoff.WaitOutcomeAsync(options.CriuTimeout + options.VerifyTimeout, CancellationToken.None)).ConfigureAwait(false);
-        return (outcome, outcome is not null);
-    }
-
-    private static async Task<Outcome?> WaitOrNullAsync(Func<Task<Outcome?>> wait)
-    {
-        try
-        {
-            return await wait().ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
-
-    // criu resumes the tree itself when a dump fails; SIGCONT covers --leave-stopped after a successful one.
+    // criu resumes the tree itself when a dump fails; SIGCONT covers --leave-stopped after a successful one. The
+    // images are of no use once the verdict is known, and hold the tenant's state: they go.
     private static ContainerMigrationResult Resume(ContainerSite source, ContainerRecord record, IReadOnlyList<int> tree, Process? lazyDump,
-        string error, Dictionary<string, long> phases, CriuPageMode mode)
+        string outDir, string error, Dictionary<string, long> phases, CriuPageMode mode)
     {
         if (lazyDump is { HasExited: false })
         {
@@ -163,8 +155,10 @@ public static partial class ContainerMigrator
         }
         lazyDump?.Dispose();
         // Every process there is now, not only those seen before the freeze: a child forked in between would stay stopped.
-        ProcessTree.Signal(ProcessTree.Of(record.InitPid).Union(tree), ProcessTree.SigCont);
+        // A failed SIGCONT shows as a stopped init below.
+        ProcessTree.TrySignal(ProcessTree.Of(record.InitPid).Union(tree), ProcessTree.SigCont);
         var running = record.IsRunning && ProcessTree.State(record.InitPid) is not 'T';
+        TryDelete(outDir);
         return Failed(running ? source.AgentId : "unknown",
             $"{error}; {(running ? "container kept running at the source" : "and the source copy could not be resumed")}", phases, mode, record.InitPid);
     }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using SafeHaven.Actuators.Vm;
 
 namespace SafeHaven.Actuators.Container;
 
@@ -31,9 +30,18 @@ public static partial class ContainerMigrator
         var lazy = options.Mode == CriuPageMode.LazyPages;
         var t0 = Stopwatch.GetTimestamp();
         int? pageServer = null;
+        var moved = false;
+        // Whatever goes wrong, the source learns it at once (and resumes its copy) instead of waiting out its timeouts.
+        ContainerMigrationResult Refuse(string error)
+        {
+            handoff.TryWriteOutcome(new Outcome(moveId, error, null));
+            return Failed(sourceAgentId, error, phases, options.Mode);
+        }
         try
         {
             handoff.Reset();
+            // Checked after the reset too: a root someone else made meanwhile is refused before the source writes there.
+            target.RequireTrusted();
             var port = 0;
             if (!lazy)
             {
@@ -46,125 +54,77 @@ public static partial class ContainerMigrator
             var sent = await handoff.WaitSentAsync(options.PrepareTimeout + options.CriuTimeout, ct).ConfigureAwait(false);
             if (sent?.Error is not null || sent?.Record is null)
             {
-                return Failed(sourceAgentId, $"agent '{sourceAgentId}' sent no dump of container '{name}': {sent?.Error ?? "nothing arrived in time"}", phases, options.Mode);
+                return Refuse($"agent '{sourceAgentId}' sent no dump of container '{name}': {sent?.Error ?? "nothing arrived in time"}");
             }
             sent.Record.Validate();
             if (sent.Record.Spec.Name != name)
             {
-                return Failed(sourceAgentId, $"agent '{sourceAgentId}' sent container '{sent.Record.Spec.Name}', not '{name}'", phases, options.Mode);
+                return Refuse($"agent '{sourceAgentId}' sent container '{sent.Record.Spec.Name}', not '{name}'");
             }
             if (pageServer is { } ps && !await ProcessTree.WaitGoneAsync([ps], TimeSpan.FromSeconds(10), ct).ConfigureAwait(false))
             {
-                return Failed(sourceAgentId, $"the page server (pid {ps}) was still receiving 10 s after the dump ended", phases, options.Mode);
+                return Refuse($"the page server (pid {ps}) was still receiving 10 s after the dump ended");
             }
             pageServer = null;
+            var pageBytes = lazy ? 0 : PageBytes(handoff.Images);
             if (handoff.Decide("restore") != "restore")
             {
-                return Failed(sourceAgentId, $"agent '{sourceAgentId}' gave the move up before the restore", phases, options.Mode);
+                return Refuse($"agent '{sourceAgentId}' gave the move up before the restore");
             }
             var verdict = await RestoreAndVerifyAsync(handoff, sent, lazy, options, phases, ct).ConfigureAwait(false);
-            handoff.WriteOutcome(new Outcome(moveId, verdict.Error, verdict.Error is null ? verdict.Pid : null));
             if (verdict.Error is not null)
             {
-                return Failed(sourceAgentId, $"restoring container '{name}' at agent '{target.AgentId}' failed: {verdict.Error}", phases, options.Mode);
+                return Refuse($"restoring container '{name}' at agent '{target.AgentId}' failed: {verdict.Error}");
             }
-            target.Save(new ContainerRecord
+            // Registered before the source hears of it: once it has, it ends its copy, and this one must be known here.
+            if (Register(target, sent, sourceAgentId, verdict.Pid) is { } unregistered)
             {
-                Spec = sent.Record.Spec, InitPid = verdict.Pid, InitStartTime = Cpu.ProcFs.StartTime(verdict.Pid), LogFile = sent.Record.LogFile,
-                MovedFrom = sourceAgentId,
-            });
-            return new ContainerMigrationResult
+                ProcessTree.TrySignal([verdict.Pid], ProcessTree.SigKill);
+                EndLazyPagesDaemon(handoff, lazy);
+                return Refuse($"registering the restored container '{name}' at agent '{target.AgentId}' failed ({unregistered}); the restored copy was killed");
+            }
+            // Nothing below throws: the container runs here now, and no failure outcome may follow.
+            moved = true;
+            var result = new ContainerMigrationResult
             {
                 Succeeded = true, ContainerAt = target.AgentId, InitPid = verdict.Pid, PhasesNs = phases, Mode = options.Mode,
-                PageBytes = lazy ? 0 : PageBytes(handoff.Images), MetadataBytes = sent.MetadataBytes, Heartbeats = verdict.Beats,
+                PageBytes = pageBytes, MetadataBytes = sent.MetadataBytes, Heartbeats = verdict.Beats,
                 RestoredAt = verdict.RestoredAt, TotalNs = Ns(t0),
             };
+            if (!handoff.TryWriteOutcome(new Outcome(moveId, null, verdict.Pid)))
+            {
+                // It runs and is registered here; the source, told nothing, keeps its copy stopped: one copy runs.
+                return result with
+                {
+                    Succeeded = false, Error = $"container '{name}' runs at agent '{target.AgentId}', but agent '{sourceAgentId}' could not be told " +
+                        "and keeps its copy stopped",
+                };
+            }
+            if (lazy && ReadPid(Path.Join(handoff.Images, "lazy-pages.pid")) is { } daemon)
+            {
+                // Post-copy: the images are the lazy-pages daemon's until every page arrived (it exits then).
+                await ProcessTree.WaitGoneAsync([daemon], options.CriuTimeout, CancellationToken.None).ConfigureAwait(false);
+            }
+            TryDelete(handoff.Images);
+            return result;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException or OperationCanceledException
-            or Cpu.ProcessGoneException)
+            or Cpu.ProcessGoneException or System.ComponentModel.Win32Exception)
         {
-            var why = e is OperationCanceledException ? "cancelled" : e.Message;
-            return Failed(sourceAgentId, $"receiving container '{name}' at agent '{target.AgentId}' failed: {why}", phases, options.Mode);
+            // Before the restore, or after a failed one (whose tree RestoreAndVerifyAsync killed): nothing runs here.
+            return Refuse($"receiving container '{name}' at agent '{target.AgentId}' failed: {(e is OperationCanceledException ? "cancelled" : e.Message)}");
         }
         finally
         {
             if (pageServer is { } left)
             {
-                ProcessTree.Signal([left], ProcessTree.SigKill);
+                ProcessTree.TrySignal([left], ProcessTree.SigKill);
             }
-        }
-    }
-
-    private sealed record Verdict(string? Error, int Pid, long? RestoredAt, (long, long)? Beats);
-
-    // Restores, then proves the tree runs: a live init and, when the container beats, a beat past the
-    // source's last one and one more after it. Anything restored that fails the proof is killed.
-    private static async Task<Verdict> RestoreAndVerifyAsync(Handoff handoff, Sent sent, bool lazy, CriuOptions options,
-        Dictionary<string, long> phases, CancellationToken ct)
-    {
-        Verdict verdict;
-        try
-        {
-            verdict = await TryRestoreAndVerifyAsync(handoff.Images, sent, lazy, options, phases, ct).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or Cpu.ProcessGoneException or FormatException or OperationCanceledException)
-        {
-            // The source waits for a verdict: it must get one, whatever happened here.
-            verdict = new Verdict(e is OperationCanceledException ? "cancelled" : e.Message, 0, null, null);
-        }
-        // The lazy-pages daemon exits by itself once every page arrived; only a failed move leaves it waiting.
-        if (verdict.Error is not null && lazy && ReadPid(Path.Join(handoff.Images, "lazy-pages.pid")) is { } daemon)
-        {
-            ProcessTree.Signal([daemon], ProcessTree.SigKill);
-        }
-        return verdict;
-    }
-
-    private static async Task<Verdict> TryRestoreAndVerifyAsync(string images, Sent sent, bool lazy, CriuOptions options,
-        Dictionary<string, long> phases, CancellationToken ct)
-    {
-        var pidFile = Path.Join(images, "restored.pid");
-        if (lazy)
-        {
-            var daemon = await CriuRunner.RunAsync(options.Binary, CriuArguments.LazyPages(images, sent.LazyAddress ?? options.Address, sent.LazyPort,
-                Path.Join(images, "lazy-pages.pid"), options.LogLevel), options.PrepareTimeout, ct).ConfigureAwait(false);
-            if (!daemon.Succeeded)
+            if (!moved)
             {
-                return new Verdict($"criu lazy-pages did not start ({CriuRunner.Why(daemon, Path.Join(images, CriuArguments.LazyPagesLog))})", 0, null, null);
+                // The tenant's memory image is of no use after a failure.
+                TryDelete(handoff.Images);
             }
         }
-        var t = Stopwatch.GetTimestamp();
-        // Not cancellable, like the dump: a restore killed half-way leaves half-built tasks. CriuTimeout bounds it.
-        var run = await CriuRunner.RunAsync(options.Binary, CriuArguments.Restore(images, pidFile, lazy, options.LogLevel), options.CriuTimeout,
-            CancellationToken.None).ConfigureAwait(false);
-        var restoredAt = Stopwatch.GetTimestamp();
-        phases["restore"] = Ns(t, restoredAt);
-        if (!run.Succeeded || ReadPid(pidFile) is not { } pid)
-        {
-            return new Verdict($"criu restore failed ({CriuRunner.Why(run, Path.Join(images, CriuArguments.RestoreLog))})", 0, restoredAt, null);
-        }
-        var v = Stopwatch.GetTimestamp();
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bound.CancelAfter(options.VerifyTimeout);
-        string? problem = null;
-        (long, long)? beats = null;
-        if (ProcessTree.State(pid) is null or 'Z' or 'X')
-        {
-            problem = $"restored init {pid} is not running";
-        }
-        else if (sent.Record!.Spec.HeartbeatFile is { } hb)
-        {
-            var first = await SerialHeartbeat.WaitBeyondAsync(hb, sent.LastBeat, bound.Token).ConfigureAwait(false);
-            var next = first is null ? null : await SerialHeartbeat.WaitBeyondAsync(hb, first, bound.Token).ConfigureAwait(false);
-            problem = next is null ? $"restored init {pid} runs but its heartbeat {(first is null ? $"stayed at {sent.LastBeat}" : $"stuck at {first}")} " +
-                $"for {Seconds(options.VerifyTimeout)}" : null;
-            beats = next is null ? null : (first!.Value, next.Value);
-        }
-        phases["verify"] = Ns(v);
-        if (problem is not null)
-        {
-            ProcessTree.Signal([pid], ProcessTree.SigKill);
-        }
-        return new Verdict(problem, pid, restoredAt, beats);
     }
 }

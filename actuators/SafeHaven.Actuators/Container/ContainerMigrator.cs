@@ -82,9 +82,36 @@ public static partial class ContainerMigrator
     }
 
     /// <summary>True when a socket listens on TCP <paramref name="port"/> (any address), per /proc/net/tcp and tcp6.</summary>
-    internal static bool TcpListening(int port)
+    internal static bool TcpListening(int port) => TcpListeners(port).Count > 0;
+
+    /// <summary>
+    /// True when <paramref name="pid"/> itself holds a socket that listens on TCP <paramref name="port"/>: only
+    /// that process, not whatever else may have bound the port, answers there.
+    /// </summary>
+    internal static bool ListensOn(int pid, int port)
+    {
+        var sockets = TcpListeners(port).Select(inode => $"socket:[{inode}]").ToHashSet(StringComparer.Ordinal);
+        if (sockets.Count == 0)
+        {
+            return false;
+        }
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/fd")
+                .Any(fd => new FileInfo(fd).LinkTarget is { } target && sockets.Contains(target));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone, or its descriptors closed meanwhile.
+            return false;
+        }
+    }
+
+    // The inodes of the sockets listening on the port (state 0A), from /proc/net/tcp and tcp6.
+    private static List<string> TcpListeners(int port)
     {
         var hex = ":" + port.ToString("X4", CultureInfo.InvariantCulture);
+        var inodes = new List<string>();
         foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
         {
             try
@@ -92,9 +119,9 @@ public static partial class ContainerMigrator
                 foreach (var line in File.ReadLines(table).Skip(1))
                 {
                     var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                    if (f.Length > 3 && f[1].EndsWith(hex, StringComparison.Ordinal) && f[3] == "0A")
+                    if (f.Length > 9 && f[1].EndsWith(hex, StringComparison.Ordinal) && f[3] == "0A")
                     {
-                        return true;
+                        inodes.Add(f[9]);
                     }
                 }
             }
@@ -103,7 +130,23 @@ public static partial class ContainerMigrator
                 // No IPv6 table on this kernel.
             }
         }
-        return false;
+        return inodes;
+    }
+
+    /// <summary>Best effort: what is left on disk after a move must not turn its result into an exception.</summary>
+    internal static void TryDelete(string dir)
+    {
+        try
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next move of this container, which wipes it first.
+        }
     }
 
     private static int? ReadPid(string pidFile)

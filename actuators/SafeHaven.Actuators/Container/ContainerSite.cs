@@ -7,13 +7,15 @@ namespace SafeHaven.Actuators.Container;
 /// One container agent's state directory: <c>containers/NAME.json</c> registers each container it runs (with
 /// <c>NAME.log</c> beside it), <c>outgoing/NAME/</c> holds the images a dump leaves here, and
 /// <c>incoming/NAME/</c> is where a move into this agent meets its source (see <see cref="ContainerMigrator"/>).
+/// Nobody but the agent's user may write any of these directories (see <see cref="RequireTrusted"/>).
 /// </summary>
 public sealed class ContainerSite
 {
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private volatile bool _trusted;
 
     /// <summary>A site for agent <paramref name="agentId"/> rooted at <paramref name="root"/> (created 0700 on first use).</summary>
-    /// <exception cref="ArgumentException">The id or the path is not safe.</exception>
+    /// <exception cref="ArgumentException">The id or the path is not safe, or a directory of the site that exists is not trusted.</exception>
     public ContainerSite(string agentId, string root)
     {
         AgentId = Identifiers.RequireToken(agentId, nameof(agentId));
@@ -21,6 +23,10 @@ public sealed class ContainerSite
         if (root.Length > 512)
         {
             throw new ArgumentException($"{nameof(root)} is longer than 512 characters", nameof(root));
+        }
+        if (Untrusted() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(root));
         }
     }
 
@@ -53,12 +59,29 @@ public sealed class ContainerSite
         return dir;
     }
 
+    /// <summary>
+    /// Throws unless the root and its <c>containers</c>, <c>incoming</c> and <c>outgoing</c> directories, those that
+    /// exist, are directories of this process's effective user that neither group nor others may write. Checked
+    /// again on each use until the root exists: once a trusted root exists, only its user can add or swap entries.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Names the directory and what is wrong with it.</exception>
+    public void RequireTrusted()
+    {
+        if (Untrusted() is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+    }
+
     /// <summary>Registers (or replaces) <paramref name="record"/>, atomically.</summary>
+    /// <exception cref="InvalidOperationException">The site's directories are not trusted.</exception>
     public void Save(ContainerRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         record.Validate();
         CreatePrivate(Containers);
+        // Checked after the creation too: a root someone else made meanwhile is refused before anything is written.
+        RequireTrusted();
         var path = EntryOf(record.Spec.Name);
         var tmp = path + ".tmp";
         File.WriteAllText(tmp, JsonSerializer.Serialize(record));
@@ -67,9 +90,11 @@ public sealed class ContainerSite
 
     /// <summary>The registered container <paramref name="name"/>, or null when this agent has none of that name.</summary>
     /// <exception cref="ArgumentException">The entry is not a valid record for <paramref name="name"/>.</exception>
+    /// <exception cref="InvalidOperationException">The site's directories are not trusted.</exception>
     public ContainerRecord? Load(string name)
     {
         var path = EntryOf(name);
+        RequireTrusted();
         if (!File.Exists(path))
         {
             return null;
@@ -81,11 +106,39 @@ public sealed class ContainerSite
     }
 
     /// <summary>Every registered container name.</summary>
-    public IReadOnlyList<string> Names() => !Directory.Exists(Containers) ? [] :
-        [.. Directory.EnumerateFiles(Containers, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>().Where(Identifiers.IsLongToken).Order(StringComparer.Ordinal)];
+    /// <exception cref="InvalidOperationException">The site's directories are not trusted.</exception>
+    public IReadOnlyList<string> Names()
+    {
+        RequireTrusted();
+        return !Directory.Exists(Containers) ? [] :
+            [.. Directory.EnumerateFiles(Containers, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>().Where(Identifiers.IsLongToken).Order(StringComparer.Ordinal)];
+    }
 
     /// <summary>Unregisters <paramref name="name"/> (the processes are not touched).</summary>
-    public void Remove(string name) => File.Delete(EntryOf(name));
+    /// <exception cref="InvalidOperationException">The site's directories are not trusted.</exception>
+    public void Remove(string name)
+    {
+        var path = EntryOf(name);
+        RequireTrusted();
+        File.Delete(path);
+    }
+
+    private string? Untrusted()
+    {
+        if (_trusted)
+        {
+            return null;
+        }
+        foreach (var dir in new[] { Root, Containers, Path.Join(Root, "incoming"), Path.Join(Root, "outgoing") })
+        {
+            if (DirectoryTrust.Problem(dir) is { } problem)
+            {
+                return $"container agent '{AgentId}': state directory {dir} {problem}";
+            }
+        }
+        _trusted = Directory.Exists(Root);
+        return null;
+    }
 
     private string EntryOf(string name) => Path.Join(Containers, Identifiers.RequireLongToken(name, nameof(name)) + ".json");
 }

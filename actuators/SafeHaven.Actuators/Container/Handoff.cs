@@ -36,6 +36,12 @@ internal sealed class Handoff(string dir, string moveId)
 
     public void WriteOutcome(Outcome o) => Write(OutcomeFile, o);
 
+    /// <summary>Best effort, for a side that gives up: false when the meeting place is gone or unwritable (the other side then times out).</summary>
+    public bool TryWriteSent(Sent s) => TryWrite(SentFile, s);
+
+    /// <inheritdoc cref="TryWriteSent"/>
+    public bool TryWriteOutcome(Outcome o) => TryWrite(OutcomeFile, o);
+
     public Task<Ticket?> WaitTicketAsync(TimeSpan timeout, CancellationToken ct) => WaitAsync<Ticket>(TicketFile, t => t.MoveId == MoveId, timeout, ct);
 
     public Task<Sent?> WaitSentAsync(TimeSpan timeout, CancellationToken ct) => WaitAsync<Sent>(SentFile, s => s.MoveId == MoveId, timeout, ct);
@@ -43,6 +49,8 @@ internal sealed class Handoff(string dir, string moveId)
     public Task<Outcome?> WaitOutcomeAsync(TimeSpan timeout, CancellationToken ct) => WaitAsync<Outcome>(OutcomeFile, o => o.MoveId == MoveId, timeout, ct);
 
     /// <summary>Claims the decision for <paramref name="choice"/>; returns the choice that stands (ours, or the other side's).</summary>
+    /// <exception cref="IOException">The meeting place is gone (<see cref="DirectoryNotFoundException"/>) or unusable.</exception>
+    /// <exception cref="UnauthorizedAccessException">The meeting place is not writable.</exception>
     public string Decide(string choice)
     {
         var path = Path.Join(Dir, DecisionFile);
@@ -64,6 +72,19 @@ internal sealed class Handoff(string dir, string moveId)
         var path = Path.Join(Dir, name);
         File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(value));
         File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    private bool TryWrite<T>(string name, T value)
+    {
+        try
+        {
+            Write(name, value);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private async Task<T?> WaitAsync<T>(string name, Func<T, bool> ours, TimeSpan timeout, CancellationToken ct) where T : class

@@ -13,7 +13,7 @@ public static class NamespacedContainer
     /// init runs the command itself, and registers it in <paramref name="site"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The spec or options are invalid.</exception>
-    /// <exception cref="InvalidOperationException">A container of that name already runs here, or the start failed.</exception>
+    /// <exception cref="InvalidOperationException">A container of that name already runs here, the start failed, or the site is not trusted.</exception>
     public static async Task<ContainerRecord> StartAsync(ContainerSite site, ContainerSpec spec, CriuOptions options, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(site);
@@ -26,6 +26,8 @@ public static class NamespacedContainer
             throw new InvalidOperationException($"container '{spec.Name}' already runs here (init pid {running.InitPid})");
         }
         ContainerSite.CreatePrivate(site.Containers);
+        // Again once created: the container's log goes there.
+        site.RequireTrusted();
         var log = site.LogOf(spec.Name);
         var psi = new ProcessStartInfo(options.Unshare)
         {

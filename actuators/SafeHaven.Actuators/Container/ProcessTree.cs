@@ -96,6 +96,20 @@ internal static partial class ProcessTree
         }
     }
 
+    /// <summary>Like <see cref="Signal"/>, for the paths that must go on and report: false when a kill failed.</summary>
+    public static bool TrySignal(IEnumerable<int> pids, int signal)
+    {
+        try
+        {
+            Signal(pids, signal);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Waits until none of <paramref name="pids"/> exists any more (zombies count as gone); false on timeout.</summary>
     public static async Task<bool> WaitGoneAsync(IReadOnlyCollection<int> pids, TimeSpan timeout, CancellationToken ct)
     {

@@ -108,12 +108,13 @@ internal static class VmDemo
             {
                 foreach (var agent in dirs.Keys)
                 {
-                    // libvirt switches to post-copy through a second virsh call, ≈0.1–0.2 s after the start: at full
-                    // speed a 128 MiB guest would be across in pre-copy by then. 256 MiB/s keeps the demo post-copy.
+                    // libvirt switches to post-copy through a second virsh call, 0.1–0.4 s after the start (more on a
+                    // loaded machine): at full speed a 128 MiB guest would be across in pre-copy by then. 64 MiB/s
+                    // keeps the first pass ≈2 s long; post-copy itself is not capped (max-postcopy-bandwidth 0).
                     var options = new VmActuatorOptions
                     {
                         Id = agent, Backend = backend, StopReceivedGuestsOnDispose = true,
-                        Migration = backend == VmBackends.Libvirt ? new MigrationOptions { MaxBandwidthBytesPerSecond = 256L << 20 } : new MigrationOptions(),
+                        Migration = backend == VmBackends.Libvirt ? new MigrationOptions { MaxBandwidthBytesPerSecond = 64L << 20 } : new MigrationOptions(),
                     };
                     foreach (var (id, dir) in dirs)
                     {

@@ -7,11 +7,12 @@ namespace SafeHaven.Actuators.Tests.Container;
 /// <summary>Two container agents on this machine, each running its own half of a move on its own command.</summary>
 public sealed class ContainerActuatorTests : IDisposable
 {
+    private const int Ports = 27315;
     private readonly ContainerSandbox _box = new();
 
     private ContainerActuatorOptions Options(string id) => new()
     {
-        Id = id, Agents = { ["host-a"] = _box.A.Root, ["host-b"] = _box.B.Root }, Criu = CriuHost.Options(),
+        Id = id, Agents = { ["host-a"] = _box.A.Root, ["host-b"] = _box.B.Root }, Criu = CriuHost.Options(Ports),
     };
 
     private static IsolationCommand Move(string action, string id, string container)
@@ -34,8 +35,9 @@ public sealed class ContainerActuatorTests : IDisposable
         using var target = new ContainerActuator(Options("host-b"));
         Assert.True((await source.ProbeAsync()).Available);
         var hb = _box.File("web.hb");
-        await NamespacedContainer.StartAsync(_box.A, CriuHost.Spec("web", hb), CriuHost.Options());
+        var started = await NamespacedContainer.StartAsync(_box.A, CriuHost.Spec("web", hb), CriuHost.Options(Ports));
         await CriuHost.BeatsAsync(hb, null);
+        var sourceTree = ProcessTree.Of(started.InitPid);
 
         var dryRun = Move(Actions.Isolate, "cmd-dry", "web");
         dryRun.dryRun = true;
@@ -50,6 +52,11 @@ public sealed class ContainerActuatorTests : IDisposable
         Assert.All(new[] { "prepare", "restore", "verify", "total" }, p => Assert.True(received.phases.ContainsKey(p), $"target phase {p}"));
         Assert.Null(_box.A.Load("web"));
         Assert.True(_box.B.Load("web")!.IsRunning);
+        // Both copies would write the one heartbeat file: only the source's processes being gone shows it moved.
+        Assert.All(sourceTree, pid => Assert.True(ProcessTree.State(pid) is null or 'Z' or 'X', $"source process {pid} still there ({ProcessTree.State(pid)})"));
+        Assert.DoesNotContain(_box.B.Load("web")!.InitPid, sourceTree);
+        Assert.False(Directory.Exists(_box.A.Outgoing("web")), "the source's dump images are left");
+        Assert.False(Directory.Exists(Path.Join(_box.B.Incoming("web"), "images")), "the tenant's memory image is left at the target");
         Assert.Equal(ResultStatus.Skipped, (await source.ExecuteAsync(Move(Actions.Isolate, "cmd-1", "web"))).status);
         await CriuHost.BeatsAsync(hb, null);
     }

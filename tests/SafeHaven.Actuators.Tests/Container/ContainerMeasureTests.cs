@@ -7,6 +7,7 @@ namespace SafeHaven.Actuators.Tests.Container;
 /// <summary>Container move figures for docs/PERFORMANCE.md; opt-in (Category=Measure).</summary>
 public sealed class ContainerMeasureTests(ITestOutputHelper output) : IDisposable
 {
+    private const int Ports = 27375;
     private readonly ContainerSandbox _box = new();
 
     [SkippableTheory]
@@ -17,7 +18,7 @@ public sealed class ContainerMeasureTests(ITestOutputHelper output) : IDisposabl
     {
         var problem = mode == CriuPageMode.LazyPages ? CriuHost.LazyProblem : CriuHost.Problem;
         Skip.If(problem is not null, problem);
-        var options = CriuHost.Options(mode);
+        var options = CriuHost.Options(Ports, mode);
         var hb = _box.File("m.hb");
         await NamespacedContainer.StartAsync(_box.A, CriuHost.Spec("m", hb, memoryMb), options);
         await WaitForMemoryAsync(_box.A.Load("m")!.InitPid, memoryMb);

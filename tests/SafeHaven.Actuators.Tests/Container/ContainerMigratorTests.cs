@@ -8,6 +8,7 @@ namespace SafeHaven.Actuators.Tests.Container;
 /// </summary>
 public sealed class ContainerMigratorTests : IDisposable
 {
+    private const int Ports = 27300;
     private readonly ContainerSandbox _box = new();
 
     [SkippableFact]
@@ -15,7 +16,7 @@ public sealed class ContainerMigratorTests : IDisposable
     public async Task Container_moves_through_the_page_server_resumes_counting_and_leaves_nothing_at_the_source()
     {
         Skip.If(CriuHost.Problem is not null, CriuHost.Problem);
-        var options = CriuHost.Options();
+        var options = CriuHost.Options(Ports);
         var hb = _box.File("c1.hb");
         var started = await NamespacedContainer.StartAsync(_box.A, CriuHost.Spec("c1", hb), options);
         await CriuHost.BeatsAsync(hb, null);
@@ -32,6 +33,8 @@ public sealed class ContainerMigratorTests : IDisposable
         Assert.NotNull(moved.DowntimeNs);
         Assert.All(oldTree, pid => Assert.True(ProcessTree.State(pid) is null or 'Z', $"source process {pid} still there ({ProcessTree.State(pid)})"));
         Assert.Null(_box.A.Load("c1"));
+        Assert.False(Directory.Exists(_box.A.Outgoing("c1")), "the source's dump images are left");
+        Assert.False(Directory.Exists(Path.Join(_box.B.Incoming("c1"), "images")), "the tenant's memory image is left at the target");
         var now = _box.B.Load("c1");
         Assert.NotNull(now);
         Assert.True(now.IsRunning);
@@ -57,15 +60,15 @@ public sealed class ContainerMigratorTests : IDisposable
     public async Task Unreachable_page_server_fails_the_dump_and_the_container_keeps_running_at_the_source()
     {
         Skip.If(CriuHost.Problem is not null, CriuHost.Problem);
-        var options = CriuHost.Options();
+        var options = CriuHost.Options(Ports);
         var hb = _box.File("c2.hb");
         var started = await NamespacedContainer.StartAsync(_box.A, CriuHost.Spec("c2", hb), options);
         await CriuHost.BeatsAsync(hb, null);
         // A target that says it is ready, on a port where nothing listens.
         var handoff = new Handoff(_box.B.Incoming("c2"), "move-unreachable");
         handoff.Reset();
-        // Outside the range the other tests' page servers use, so no page server can appear there meanwhile.
-        var port = Enumerable.Range(options.PortMax + 101, 100).First(p => !ContainerMigrator.TcpListening(p));
+        // Outside every range the tests' page servers use, so no page server can appear there meanwhile.
+        var port = Enumerable.Range(CriuHost.UnusedPorts, 100).First(p => !ContainerMigrator.TcpListening(p));
         handoff.WriteTicket(new Ticket("move-unreachable", CriuPageMode.PageServer, "127.0.0.1", port));
 
         var moved = await ContainerMigrator.SendAsync(_box.A, _box.B, "c2", "move-unreachable", options);
@@ -87,7 +90,7 @@ public sealed class ContainerMigratorTests : IDisposable
     public async Task Failed_restore_at_the_target_resumes_the_stopped_source_copy()
     {
         Skip.If(CriuHost.Problem is not null, CriuHost.Problem);
-        var options = CriuHost.Options();
+        var options = CriuHost.Options(Ports);
         var hb = _box.File("c5.hb");
         var started = await NamespacedContainer.StartAsync(_box.A, CriuHost.Spec("c5", hb), options);
         await CriuHost.BeatsAsync(hb, null);
@@ -95,7 +98,7 @@ public sealed class ContainerMigratorTests : IDisposable
         var broken = _box.File("broken-criu");
         File.WriteAllText(broken, $"#!/bin/sh\n[ \"$1\" = restore ] && {{ echo 'restore refused by the test' >&2; exit 3; }}\nexec {options.Binary} \"$@\"\n");
         File.SetUnixFileMode(broken, UnixFileMode.UserRead | UnixFileMode.UserExecute);
-        var targetOptions = CriuHost.Options();
+        var targetOptions = CriuHost.Options(Ports);
         targetOptions.Binary = broken;
 
         var receive = ContainerMigrator.ReceiveAsync(_box.B, "host-a", "c5", "move-broken", targetOptions);
@@ -110,6 +113,8 @@ public sealed class ContainerMigratorTests : IDisposable
         Assert.True(sent.PhasesNs.ContainsKey("dump"), "the dump happened before the restore failed");
         Assert.True(_box.A.Load("c5")!.IsRunning);
         Assert.Null(_box.B.Load("c5"));
+        Assert.False(Directory.Exists(_box.A.Outgoing("c5")), "the failed dump's images are left at the source");
+        Assert.False(Directory.Exists(Path.Join(_box.B.Incoming("c5"), "images")), "the pages are left at the target");
         Assert.All(ProcessTree.Of(started.InitPid), pid => Assert.NotEqual('T', ProcessTree.State(pid)));
         await CriuHost.BeatsAsync(hb, null, beats: 3);
     }
@@ -119,7 +124,7 @@ public sealed class ContainerMigratorTests : IDisposable
     public async Task Target_that_never_prepares_leaves_the_container_untouched()
     {
         Skip.If(CriuHost.Problem is not null, CriuHost.Problem);
-        var options = CriuHost.Options();
+        var options = CriuHost.Options(Ports);
         options.PrepareTimeout = TimeSpan.FromMilliseconds(300);
         var hb = _box.File("c3.hb");
         await NamespacedContainer.StartAsync(_box.A, CriuHost.Spec("c3", hb), options);
@@ -139,7 +144,7 @@ public sealed class ContainerMigratorTests : IDisposable
     public async Task Container_moves_with_lazy_pages_post_copy()
     {
         Skip.If(CriuHost.LazyProblem is not null, CriuHost.LazyProblem);
-        var options = CriuHost.Options(CriuPageMode.LazyPages);
+        var options = CriuHost.Options(Ports, CriuPageMode.LazyPages);
         var hb = _box.File("c4.hb");
         var started = await NamespacedContainer.StartAsync(_box.A, CriuHost.Spec("c4", hb, memoryMb: 32), options);
         await CriuHost.BeatsAsync(hb, null);
@@ -152,6 +157,7 @@ public sealed class ContainerMigratorTests : IDisposable
         Assert.True(moved.PhasesNs.ContainsKey("postcopy"));
         Assert.All(oldTree, pid => Assert.True(ProcessTree.State(pid) is null or 'Z'));
         Assert.True(_box.B.Load("c4")!.IsRunning);
+        Assert.False(Directory.Exists(Path.Join(_box.B.Incoming("c4"), "images")), "the images are left once every page arrived");
         await CriuHost.BeatsAsync(hb, moved.Heartbeats!.Value.Last, beats: 3);
     }
 

@@ -12,11 +12,12 @@ namespace SafeHaven.Actuators.Tests.Container;
 public sealed class ContainerReconcileTests : IDisposable
 {
     private const int SigStop = 19;
+    private const int Ports = 27330;
     private readonly ContainerSandbox _box = new();
 
     private ContainerActuatorOptions Options(string id) => new()
     {
-        Id = id, Agents = { ["host-a"] = _box.A.Root, ["host-b"] = _box.B.Root }, Criu = CriuHost.Options(),
+        Id = id, Agents = { ["host-a"] = _box.A.Root, ["host-b"] = _box.B.Root }, Criu = CriuHost.Options(Ports),
     };
 
     private static IsolationCommand Move(string action, string id)
@@ -49,7 +50,7 @@ public sealed class ContainerReconcileTests : IDisposable
     private async Task<ContainerRecord> StartAsync(ContainerSite site, string heartbeat)
     {
         Skip.IfNot(Environment.UserName == "root", "namespaced containers (unshare --pid) need root");
-        var record = await NamespacedContainer.StartAsync(site, CriuHost.Spec("web", _box.File(heartbeat)), CriuHost.Options());
+        var record = await NamespacedContainer.StartAsync(site, CriuHost.Spec("web", _box.File(heartbeat)), CriuHost.Options(Ports));
         await CriuHost.BeatsAsync(_box.File(heartbeat), null);
         return record;
     }

@@ -17,10 +17,19 @@ internal static class CriuHost
     /// <summary>Null when lazy pages work too, else why not.</summary>
     public static string? LazyProblem => Problem ?? (Probed.Value.LazyPages ? null : Probed.Value.LazyPagesReason);
 
-    /// <summary>Test settings: short waits, a port range of its own.</summary>
-    public static CriuOptions Options(CriuPageMode mode = CriuPageMode.PageServer) => new()
+    /// <summary>
+    /// Ports no test listens on: 27300..27399 is split among the classes below, the Cli pipeline test has 27400..27499.
+    /// </summary>
+    public const int UnusedPorts = 27500;
+
+    /// <summary>
+    /// Test settings: short waits, and ports <paramref name="portBase"/>..+14 for one test class alone: classes run
+    /// in parallel, and a port another class's criu took between our look and our bind would fail the move.
+    /// Bases: 27300 migrator, 27315 actuator, 27330 reconcile, 27345 failure paths, 27360 orphans, 27375 measurements.
+    /// </summary>
+    public static CriuOptions Options(int portBase, CriuPageMode mode = CriuPageMode.PageServer) => new()
     {
-        Mode = mode, PortMin = 27300, PortMax = 27399, PrepareTimeout = TimeSpan.FromSeconds(20), VerifyTimeout = TimeSpan.FromSeconds(15),
+        Mode = mode, PortMin = portBase, PortMax = portBase + 14, PrepareTimeout = TimeSpan.FromSeconds(20), VerifyTimeout = TimeSpan.FromSeconds(15),
     };
 
     /// <summary>

@@ -35,9 +35,9 @@ public sealed class LibvirtMigratorTests(LibvirtDaemons daemons, ITestOutputHelp
         var dstSerial = daemons.Serial(name, "b");
 
         var sourceLast = SerialHeartbeat.Last(srcSerial);
-        // 256 MiB/s: a 128 MB guest's first pass then lasts long enough for the switch to post-copy to land in it on
+        // 64 MiB/s: a 128 MB guest's first pass then lasts long enough (≈2 s) for the switch to post-copy to land in it on
         // any machine (at full speed it could finish as pre-copy); loopback TCP exercises the daemons' port ranges.
-        var options = new MigrationOptions { MaxBandwidthBytesPerSecond = 256L << 20 };
+        var options = new MigrationOptions { MaxBandwidthBytesPerSecond = 64L << 20 };
         var outcome = await LibvirtMigrator.MigrateAsync(A, B, name, dstSerial, sourceLast, options, "tcp://127.0.0.1", ct);
         output.WriteLine(Describe(outcome));
 
