@@ -16,6 +16,9 @@ public sealed record CriuRun(int ExitCode, string Output, long ElapsedNs)
 /// <summary>Runs criu from an argument list (never a shell) and reads back why a run failed.</summary>
 public static class CriuRunner
 {
+    /// <summary>The environment variable and value every criu run gets: no hardware breakpoints (see <see cref="Start"/>).</summary>
+    public const string NoBreakpointsVariable = "CRIU_FAULT", NoBreakpointsValue = "130";
+
     /// <summary>Runs <paramref name="binary"/> with <paramref name="args"/> to completion, killing it past <paramref name="timeout"/>.</summary>
     public static async Task<CriuRun> RunAsync(string binary, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct)
     {
@@ -42,6 +45,10 @@ public static class CriuRunner
     {
         CriuArguments.RequireSafePath(binary, nameof(binary));
         var psi = new ProcessStartInfo(binary) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        // criu 4.1 stops a parasite at its sigreturn with a hardware breakpoint and never checks that the
+        // hypervisor delivers the trap; where it does not (these VMs), dump and restore wait forever. Fault 130
+        // (FI_NO_BREAKPOINTS) makes it step syscall by syscall instead, which criu 4.2 falls back to by itself.
+        psi.Environment[NoBreakpointsVariable] = NoBreakpointsValue;
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
