@@ -17,7 +17,7 @@ internal sealed partial class ContainerAgentService(KafkaClients kafka, Containe
     ContainerActuatorOptions options, ActuatorIdentity identity, TimeProvider time, ILogger<ContainerAgentService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Run(() => Run(stoppingToken), stoppingToken);
+        ConsumeLoop.OnOwnThread(() => Run(stoppingToken), stoppingToken);
 
     private void Run(CancellationToken ct)
     {

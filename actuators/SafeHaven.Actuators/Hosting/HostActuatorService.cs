@@ -15,7 +15,7 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
     ActuatorIdentity identity, TimeProvider time, ILogger<HostActuatorService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Run(() => Run(stoppingToken), stoppingToken);
+        ConsumeLoop.OnOwnThread(() => Run(stoppingToken), stoppingToken);
 
     private void Run(CancellationToken ct)
     {

@@ -20,7 +20,7 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
     ActuatorIdentity identity, TimeProvider time, ILogger<HypervisorService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Run(() => Run(stoppingToken), stoppingToken);
+        ConsumeLoop.OnOwnThread(() => Run(stoppingToken), stoppingToken);
 
     private void Run(CancellationToken ct) =>
         CommandIntake.Run(kafka, options.Id, "hypervisor", Levels.Vm, answerUnknownLevels: false, Capabilities(), cmd =>

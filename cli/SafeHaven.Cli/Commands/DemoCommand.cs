@@ -126,7 +126,7 @@ internal static class DemoCommand
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
         ITimer? go = null;
-        var watching = Task.Run(() => observer.Run(o =>
+        var watching = ConsumeLoop.OnOwnThread(() => observer.Run(o =>
         {
             // Once the benign workload has been seen in two samples the pipeline is in steady
             // state. The storm then starts at a random point of the sampling period, as an

@@ -179,7 +179,7 @@ internal static class VmDemo
         using (var cts = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
             cts.CancelAfter(timeout);
-            await Task.Run(() => observer.Run(Settled, cts.Token), CancellationToken.None).ConfigureAwait(false);
+            await ConsumeLoop.OnOwnThread(() => observer.Run(Settled, cts.Token), CancellationToken.None).ConfigureAwait(false);
         }
         var beatAtSource = SerialHeartbeat.Last(guest.SerialPath);
         var targetSerial = QemuPaths.In(targetDir, GuestName, ".serial");

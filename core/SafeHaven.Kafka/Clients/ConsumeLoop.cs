@@ -15,6 +15,18 @@ namespace SafeHaven.Kafka.Clients;
 /// </summary>
 public static partial class ConsumeLoop
 {
+    /// <summary>
+    /// Starts <paramref name="run"/>, a blocking loop, on a thread of its own rather than a pool thread. A blocking
+    /// <c>Consume</c> holds its thread for the loop's lifetime: with a few such loops on 2 cores the pool starves,
+    /// and every continuation in the process (a QMP reply, a migration's events) waits 0.5–1 s for the pool to grow.
+    /// </summary>
+    public static Task OnOwnThread(Action run, CancellationToken ct) =>
+        Task.Factory.StartNew(run, ct, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
+
+    /// <summary>Runs <paramref name="read"/>, a blocking read that returns what it read, on a thread of its own (see the other overload).</summary>
+    public static Task<T> OnOwnThread<T>(Func<T> read, CancellationToken ct) =>
+        Task.Factory.StartNew(read, ct, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
+
     /// <summary>Runs until <paramref name="ct"/> is cancelled; returns normally on cancellation.</summary>
     /// <exception cref="KafkaException">A fatal client error.</exception>
     public static void Run(IConsumer<string, byte[]> consumer, IProducer<string, byte[]> producer, KafkaClients kafka,

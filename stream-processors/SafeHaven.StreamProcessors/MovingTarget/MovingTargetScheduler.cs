@@ -41,7 +41,7 @@ internal sealed partial class MovingTargetScheduler(KafkaClients kafka, MovingTa
         WarmUp.Codecs(kafka.Serdes);
         consumer.Subscribe([topics.Inventory, topics.Results]);
         LogStarted(logger, options.Entities.Count, _period, options.Level);
-        var reader = Task.Factory.StartNew(() => ConsumeLoop.Run(consumer, producer, kafka, "moving-target", time, logger, cr =>
+        var reader = ConsumeLoop.OnOwnThread(() => ConsumeLoop.Run(consumer, producer, kafka, "moving-target", time, logger, cr =>
         {
             if (cr.Topic == topics.Inventory)
             {
@@ -58,7 +58,7 @@ internal sealed partial class MovingTargetScheduler(KafkaClients kafka, MovingTa
             {
                 metrics.Record(KafkaSerdes.Decode(results, cr.Message.Value, cr.Topic));
             }
-        }, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }, ct), ct);
 
         using var timer = new PeriodicTimer(options.Period, time);
         try

@@ -20,7 +20,7 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
     private readonly PlacementBook _book = new();
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.Run(() => Run(stoppingToken), stoppingToken);
+        ConsumeLoop.OnOwnThread(() => Run(stoppingToken), stoppingToken);
 
     private void Run(CancellationToken ct)
     {

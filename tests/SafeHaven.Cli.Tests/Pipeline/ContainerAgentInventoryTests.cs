@@ -38,7 +38,7 @@ public sealed class ContainerAgentInventoryTests
         using var consumer = new ConsumerBuilder<string, byte[]>(clients.Consumer("observer-" + suffix, "observer")).Build();
         consumer.Subscribe([clients.Topics.Inventory, clients.Topics.Results]);
 
-        var announced = await Task.Run(() => TopicReader.Next<EntityState>(consumer, clients.Topics.Inventory, ct), ct);
+        var announced = await ConsumeLoop.OnOwnThread(() => TopicReader.Next<EntityState>(consumer, clients.Topics.Inventory, ct), ct);
 
         Assert.Equal(("dc1/h-x/actuator/ct-x", "actuator"), (announced.entityId, announced.kind));
         Assert.Empty(announced.levels);
@@ -57,7 +57,7 @@ public sealed class ContainerAgentInventoryTests
         {
             await producer.ProduceAsync(clients.Topics.Commands, new Message<string, byte[]> { Key = "ct-x", Value = new SingleObjectCodec<IsolationCommand>().Encode(move) }, ct);
         }
-        var result = await Task.Run(() => TopicReader.Next<IsolationResult>(consumer, clients.Topics.Results, ct), ct);
+        var result = await ConsumeLoop.OnOwnThread(() => TopicReader.Next<IsolationResult>(consumer, clients.Topics.Results, ct), ct);
 
         Assert.Equal((move.commandId, ResultStatus.Failed, "ct-x"), (result.commandId, result.status, result.actuator));
         Assert.Contains("container moves are unavailable here: /nonexistent/criu is missing", result.error, StringComparison.Ordinal);

@@ -100,7 +100,7 @@ public sealed class ContainerPipelineTests : IDisposable
             await producer.ProduceAsync(clients.Topics.Detections,
                 new Message<string, byte[]> { Key = EntityIds.Of(detection.entity), Value = new SingleObjectCodec<Detection>().Encode(detection) }, ct);
         }
-        var (commands, results) = await Task.Run(() => Observe(observer, clients.Topics, ct), ct);
+        var (commands, results) = await ConsumeLoop.OnOwnThread(() => Observe(observer, clients.Topics, ct), ct);
 
         // Then the planner sent receive to ct-b and isolate to ct-a, signed, and both agents report success with phases
         var receive = Assert.Single(commands, c => c.Value.action == Actions.Receive);

@@ -68,7 +68,7 @@ public sealed class SharedAgentIdTests
 
             // Barrier: each agent answers in command order, so once the hypervisor answered c2 and the container
             // agent c3, any answer either gave to an earlier command is already on the (single) partition.
-            var results = await Task.Run(() => TopicReader.Until<IsolationResult>(consumer, clients.Topics.Results, r => r.Any(x => x.commandId == c2) && r.Any(x => x.commandId == c3), ct), ct);
+            var results = await ConsumeLoop.OnOwnThread(() => TopicReader.Until<IsolationResult>(consumer, clients.Topics.Results, r => r.Any(x => x.commandId == c2) && r.Any(x => x.commandId == c3), ct), ct);
 
             Assert.Equal([c1, c2, c3], results.Select(r => r.commandId).Order());
             Assert.Contains("container moves are unavailable here", results.Single(r => r.commandId == c1).error, StringComparison.Ordinal);
