@@ -15,6 +15,20 @@ public sealed record MigrationOptions
     /// <summary>Bandwidth cap in bytes/s; QEMU's default (32 MiB/s) would make a 2 GB move take a minute.</summary>
     public long MaxBandwidthBytesPerSecond { get; init; } = 16L << 30;
 
+    /// <summary>
+    /// Pre-copy's bandwidth while a switch requested at the start (<see cref="SwitchesAtOnce"/>) is pending: 1 MiB/s.
+    /// A request QEMU sees late then costs at most one 100 ms rate-limit window, never a whole pre-copy, and
+    /// pre-copy cannot converge first (its threshold is bandwidth × downtime limit). Post-copy runs at
+    /// <see cref="MaxBandwidthBytesPerSecond"/>.
+    /// </summary>
+    public const long SwitchHoldBandwidthBytesPerSecond = 1L << 20;
+
+    /// <summary>True when post-copy is requested right after the migration starts (post-copy, 0 pre-copy passes).</summary>
+    public bool SwitchesAtOnce => Postcopy && PrecopyPassesBeforePostcopy == 0;
+
+    /// <summary>The pre-copy bandwidth in bytes/s: <see cref="SwitchHoldBandwidthBytesPerSecond"/> when the switch comes at once, else <see cref="MaxBandwidthBytesPerSecond"/>.</summary>
+    public long PrecopyBandwidthBytesPerSecond => SwitchesAtOnce ? Math.Min(SwitchHoldBandwidthBytesPerSecond, MaxBandwidthBytesPerSecond) : MaxBandwidthBytesPerSecond;
+
     /// <summary>Pre-copy's allowed stop time in ms; small, since pre-copy downtime is what post-copy avoids.</summary>
     public int DowntimeLimitMs { get; init; } = 30;
 

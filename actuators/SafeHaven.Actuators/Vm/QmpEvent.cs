@@ -16,6 +16,9 @@ namespace SafeHaven.Actuators.Vm;
 /// </param>
 public sealed record QmpEvent(string Name, JsonElement Data, long ReceivedAt, long? EmittedAtUs = null)
 {
+    /// <summary>True for a <c>MIGRATION</c> event reporting <paramref name="status"/> (e.g. <c>postcopy-active</c>).</summary>
+    public bool IsMigration(string status) => Name == "MIGRATION" && DataString("status") == status;
+
     /// <summary>A string member of <see cref="Data"/>, or null.</summary>
     public string? DataString(string member) =>
         Data.ValueKind == JsonValueKind.Object && Data.TryGetProperty(member, out var v) && v.ValueKind == JsonValueKind.String

@@ -54,7 +54,11 @@ public sealed partial class VmActuator
             {
                 throw new QmpException($"incoming post-copy {done.DataString("status")}: guest state is split between the hosts");
             }
-            result.phases["postcopy"] = Math.Max(0, Ns(end.ReceivedAt, done.ReceivedAt));
+            // A pre-copy that converged completes before RESUME: only a post-copy has a phase to report.
+            if (qmp.Events.Any(e => e.ReceivedAt >= waitStart && e.IsMigration("postcopy-active")))
+            {
+                result.phases["postcopy"] = Math.Max(0, Ns(end.ReceivedAt, done.ReceivedAt));
+            }
 
             var verifyStart = _time.GetTimestamp();
             // Continuity with the source's last beat is the source agent's check (it saw that beat); here: a beat, then a later one.

@@ -108,14 +108,7 @@ internal static class VmDemo
             {
                 foreach (var agent in dirs.Keys)
                 {
-                    // libvirt switches to post-copy through a second virsh call, 0.1–0.4 s after the start (more on a
-                    // loaded machine): at full speed a 128 MiB guest would be across in pre-copy by then. 64 MiB/s
-                    // keeps the first pass ≈2 s long; post-copy itself is not capped (max-postcopy-bandwidth 0).
-                    var options = new VmActuatorOptions
-                    {
-                        Id = agent, Backend = backend, StopReceivedGuestsOnDispose = true,
-                        Migration = backend == VmBackends.Libvirt ? new MigrationOptions { MaxBandwidthBytesPerSecond = 64L << 20 } : new MigrationOptions(),
-                    };
+                    var options = new VmActuatorOptions { Id = agent, Backend = backend, StopReceivedGuestsOnDispose = true };
                     foreach (var (id, dir) in dirs)
                     {
                         options.Agents[id] = dir;

@@ -29,27 +29,13 @@ internal static partial class LibvirtMigration
     }
 
     /// <summary>Matches a <c>MIGRATION</c> event with <paramref name="status"/>.</summary>
-    public static Func<QmpEvent, bool> Status(string status) => e => e.Name == "MIGRATION" && e.DataString("status") == status;
+    public static Func<QmpEvent, bool> Status(string status) => e => e.IsMigration(status);
 
     /// <summary>Runs <c>virsh migrate</c> to its end, requesting post-copy on the way; Error is null on success.</summary>
     public static async Task<(string? Error, bool PostcopyRequested)> RunAsync(LibvirtConnection source, LibvirtConnection destination,
         string name, string destXmlPath, string? migrateUri, MigrationOptions options, LibvirtEventWatch srcEvents, CancellationToken token)
     {
-        // libvirt takes MiB/s; MigrationOptions speaks bytes/s.
-        var mib = Math.Max(1, options.MaxBandwidthBytesPerSecond >> 20).ToString(CultureInfo.InvariantCulture);
-        // No --persistent: libvirt would write the destination's definition between post-copy's start and the
-        // destination's resume (≈15 ms more downtime here); MovePersistenceAsync does it after verification.
-        List<string> args = ["migrate", "--live", "--p2p", "--bandwidth", mib, "--xml", destXmlPath];
-        if (options.Postcopy)
-        {
-            args.AddRange(["--postcopy", "--postcopy-bandwidth", mib]);
-        }
-        if (migrateUri is not null)
-        {
-            args.AddRange(["--migrateuri", migrateUri]);
-        }
-        args.AddRange([name, destination.Uri.Value]);
-        using var migrate = Virsh.Start(source.VirshBinary, source.Uri, args);
+        using var migrate = Virsh.Start(source.VirshBinary, source.Uri, MigrateArguments(name, destination.Uri.Value, destXmlPath, migrateUri, options));
         var stderr = migrate.StandardError.ReadToEndAsync(CancellationToken.None);
         var stdout = migrate.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var exited = migrate.WaitForExitAsync(CancellationToken.None);
@@ -75,6 +61,28 @@ internal static partial class LibvirtMigration
         var error = Line(await stderr.ConfigureAwait(false));
         return migrate.ExitCode == 0 ? (null, requested) : ($"virsh migrate exited with {migrate.ExitCode}: {error}", requested);
     }
+
+    /// <summary>The <c>virsh migrate</c> arguments (after the connection URI) for a guest that is already validated.</summary>
+    internal static List<string> MigrateArguments(string name, string destinationUri, string destXmlPath, string? migrateUri, MigrationOptions options)
+    {
+        // No --persistent: libvirt would write the destination's definition between post-copy's start and the
+        // destination's resume (≈15 ms more downtime here); MovePersistenceAsync does it after verification.
+        // The switch is a second virsh call, 0.1–0.4 s after this one: pre-copy waits for it at the hold rate.
+        List<string> args = ["migrate", "--live", "--p2p", "--bandwidth", Mib(options.PrecopyBandwidthBytesPerSecond), "--xml", destXmlPath];
+        if (options.Postcopy)
+        {
+            args.AddRange(["--postcopy", "--postcopy-bandwidth", Mib(options.MaxBandwidthBytesPerSecond)]);
+        }
+        if (migrateUri is not null)
+        {
+            args.AddRange(["--migrateuri", migrateUri]);
+        }
+        args.AddRange([name, destinationUri]);
+        return args;
+    }
+
+    // libvirt takes MiB/s (at least 1); MigrationOptions speaks bytes/s.
+    private static string Mib(long bytesPerSecond) => Math.Max(1, bytesPerSecond >> 20).ToString(CultureInfo.InvariantCulture);
 
     // migrate-postcopy once QEMU's migration runs (PASSES == 0) or has done PASSES pre-copy passes.
     private static async Task<bool> RequestPostcopyAsync(LibvirtConnection source, string name, int passes,

@@ -136,4 +136,20 @@ public sealed class LibvirtValidationTests
         Assert.Null(LibvirtEventWatch.Parse("event STOP at 1795805175.914549 for domain 'other': <null>", "g2", 9));
         Assert.Null(LibvirtEventWatch.Parse("error: disconnected from daemon", "g2", 9));
     }
+
+    [Fact]
+    public void Migrate_holds_pre_copy_until_the_switch_and_gives_post_copy_the_full_bandwidth()
+    {
+        var atOnce = LibvirtMigration.MigrateArguments("guest-1", "qemu+unix:///system?socket=/s", "/d.xml", null, new MigrationOptions());
+        var afterPasses = LibvirtMigration.MigrateArguments("guest-1", "qemu+unix:///system?socket=/s", "/d.xml", "unix:///m",
+            new MigrationOptions { PrecopyPassesBeforePostcopy = 1, MaxBandwidthBytesPerSecond = 512L << 20 });
+        var precopyOnly = LibvirtMigration.MigrateArguments("guest-1", "qemu+unix:///system?socket=/s", "/d.xml", null, new MigrationOptions { Postcopy = false });
+
+        // MiB/s: the 1 MiB/s hold until the switch, then 16 GiB/s.
+        Assert.Equal(["migrate", "--live", "--p2p", "--bandwidth", "1", "--xml", "/d.xml", "--postcopy", "--postcopy-bandwidth", "16384",
+            "guest-1", "qemu+unix:///system?socket=/s"], atOnce);
+        Assert.Equal(["migrate", "--live", "--p2p", "--bandwidth", "512", "--xml", "/d.xml", "--postcopy", "--postcopy-bandwidth", "512",
+            "--migrateuri", "unix:///m", "guest-1", "qemu+unix:///system?socket=/s"], afterPasses);
+        Assert.Equal(["migrate", "--live", "--p2p", "--bandwidth", "16384", "--xml", "/d.xml", "guest-1", "qemu+unix:///system?socket=/s"], precopyOnly);
+    }
 }
