@@ -4,11 +4,11 @@ using System.Text.Json.Nodes;
 namespace SafeHaven.Actuators.Vm;
 
 /// <summary>
-/// Live-migrates a guest between two QEMU processes through their QMP sockets: post-copy after a short
-/// pre-copy by default. The destination must already run with <c>-incoming defer</c>. A failure before the
+/// Live-migrates a guest between two QEMU processes through their QMP sockets: post-copy after one pre-copy
+/// iteration by default (see <see cref="MigrationOptions.PrecopyPassesBeforePostcopy"/>). The destination must already run with <c>-incoming defer</c>. A failure before the
 /// switchover leaves (or puts back) the guest running at the source.
 /// </summary>
-public static class QmpMigrator
+public static partial class QmpMigrator
 {
     private static readonly string[] Ended = ["completed", "failed", "cancelled"];
     private static readonly string[] InPostcopy = ["postcopy-active", "postcopy-paused", "postcopy-recover"];
@@ -51,7 +51,7 @@ public static class QmpMigrator
             await destination.ExecuteAsync("migrate-set-capabilities", new() { ["capabilities"] = Caps() }, token).ConfigureAwait(false);
             var parameters = new JsonObject
             {
-                ["max-bandwidth"] = options.PrecopyBandwidthBytesPerSecond,
+                ["max-bandwidth"] = options.PrecopyBandwidth,
                 ["downtime-limit"] = options.DowntimeLimitMs,
             };
             if (options.Postcopy)
@@ -63,13 +63,6 @@ public static class QmpMigrator
             tMigrate = time.GetTimestamp();
             await source.ExecuteAsync("migrate", new() { ["uri"] = uri }, token).ConfigureAwait(false);
             phases["setup"] = Ns(time, t0, tMigrate);
-            if (options.SwitchesAtOnce)
-            {
-                // QEMU reads the request between iterations only: sent while the migration is still in setup, it
-                // is seen before the first pass; sent later, a loaded QEMU 7.2 may finish the first pass first.
-                await source.ExecuteAsync("migrate-start-postcopy", null, token).ConfigureAwait(false);
-                postcopyRequested = true;
-            }
 
             while (true)
             {
@@ -80,10 +73,13 @@ public static class QmpMigrator
                 {
                     break;
                 }
-                if (options.Postcopy && !postcopyRequested && PassesDone(source, tMigrate) >= options.PrecopyPassesBeforePostcopy)
+                // QEMU reads the request between iterations. Asked while a pass runs, it switches when that iteration
+                // ends; asked in setup, before any page went in bulk; asked after the pass, a small guest is across.
+                if (options.Postcopy && !postcopyRequested && status == "active" && PassesDone(source, tMigrate) >= options.PrecopyPassesBeforePostcopy)
                 {
-                    await source.ExecuteAsync("migrate-start-postcopy", null, token).ConfigureAwait(false);
+                    // Marked before it is sent: a request cut short by a timeout may still be acted on.
                     postcopyRequested = true;
+                    await source.ExecuteAsync("migrate-start-postcopy", null, token).ConfigureAwait(false);
                 }
                 await Task.Delay(5, token).ConfigureAwait(false);
             }
@@ -92,7 +88,7 @@ public static class QmpMigrator
             {
                 var info = await source.ExecuteAsync("query-migrate", null, token).ConfigureAwait(false);
                 var why = info.TryGetProperty("error-desc", out var d) ? d.GetString() : status;
-                return await FailAsync(source, destination, $"migration {status}: {why}", phases, ct).ConfigureAwait(false);
+                return await FailAsync(source, destination, $"migration {status}: {why}", phases, new(postcopyRequested, tMigrate)).ConfigureAwait(false);
             }
             using var eventWait = CancellationTokenSource.CreateLinkedTokenSource(ct);
             eventWait.CancelAfter(TimeSpan.FromSeconds(10));
@@ -114,7 +110,8 @@ public static class QmpMigrator
             if (problem.Error is not null)
             {
                 // The source still holds the guest as of its STOP (no release-ram): fall back to it.
-                return await FailAsync(source, destination, $"destination unhealthy after migration: {problem.Error}", phases, ct, evenAfterCompletion: true).ConfigureAwait(false);
+                return await FailAsync(source, destination, $"destination unhealthy after migration: {problem.Error}", phases,
+                    new(postcopyRequested, tMigrate) { AfterCompletion = true }).ConfigureAwait(false);
             }
             return new MigrationOutcome
             {
@@ -124,8 +121,8 @@ public static class QmpMigrator
         }
         catch (Exception e) when (e is QmpException or OperationCanceledException or JsonException or InvalidOperationException)
         {
-            var why = e is OperationCanceledException ? $"timed out or cancelled (status {status})" : e.Message;
-            return await FailAsync(source, destination, why, phases, ct).ConfigureAwait(false);
+            var why = e is OperationCanceledException ? $"timed out or cancelled (last status seen: {status})" : e.Message;
+            return await FailAsync(source, destination, why, phases, new(postcopyRequested, tMigrate)).ConfigureAwait(false);
         }
     }
 
@@ -136,77 +133,6 @@ public static class QmpMigrator
 
     private static long? Bytes(JsonElement info) =>
         info.TryGetProperty("ram", out var ram) && ram.TryGetProperty("transferred", out var t) && t.TryGetInt64(out var b) ? b : null;
-
-    private static async Task<(string? Error, (long, long)? Beats)> VerifyAsync(QmpClient destination, string? serial,
-        long? sourceLast, TimeSpan timeout, CancellationToken ct)
-    {
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bound.CancelAfter(timeout);
-        try
-        {
-            var state = await destination.ExecuteAsync("query-status", null, bound.Token).ConfigureAwait(false);
-            var run = state.TryGetProperty("status", out var s) ? s.GetString() : null;
-            if (run != "running")
-            {
-                return ($"destination status is '{run}', not running", null);
-            }
-        }
-        catch (Exception e) when (e is QmpException or OperationCanceledException)
-        {
-            return ($"query-status on the destination failed: {e.Message}", null);
-        }
-        if (serial is null)
-        {
-            return (null, null);
-        }
-        // Under the same bound as the check above: the whole verification keeps one deadline.
-        return await SerialHeartbeat.VerifyContinuesAsync(serial, sourceLast, timeout, bound.Token).ConfigureAwait(false);
-    }
-
-    // Puts the guest back at the source when that is still sound: before post-copy began, or after a
-    // completed move whose destination proved unhealthy (the destination is stopped first: one copy runs).
-    private static async Task<MigrationOutcome> FailAsync(QmpClient source, QmpClient destination, string error,
-        Dictionary<string, long> phases, CancellationToken ct, bool evenAfterCompletion = false)
-    {
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bound.CancelAfter(TimeSpan.FromSeconds(10));
-        try
-        {
-            var info = await source.ExecuteAsync("query-migrate", null, bound.Token).ConfigureAwait(false);
-            var status = info.TryGetProperty("status", out var s) ? s.GetString() ?? "" : "";
-            if (InPostcopy.Contains(status) || (status == "completed" && !evenAfterCompletion))
-            {
-                return new MigrationOutcome { Error = $"{error}; post-copy had begun (status {status}): guest state is split, recover with migrate-recover", GuestAt = "split", PhasesNs = phases };
-            }
-            if (!Ended.Contains(status) && status != "none")
-            {
-                await source.ExecuteAsync("migrate_cancel", null, bound.Token).ConfigureAwait(false);
-            }
-            await TryAsync(destination.ExecuteAsync("stop", null, bound.Token)).ConfigureAwait(false);
-            var run = await source.ExecuteAsync("query-status", null, bound.Token).ConfigureAwait(false);
-            if (run.TryGetProperty("status", out var r) && r.GetString() != "running")
-            {
-                await source.ExecuteAsync("cont", null, bound.Token).ConfigureAwait(false);
-            }
-            return new MigrationOutcome { Error = $"{error}; guest kept running at the source", GuestAt = "source", PhasesNs = phases };
-        }
-        catch (Exception e) when (e is QmpException or OperationCanceledException)
-        {
-            return new MigrationOutcome { Error = $"{error}; could not check or resume the source: {e.Message}", GuestAt = "unknown", PhasesNs = phases };
-        }
-    }
-
-    private static async Task TryAsync(Task task)
-    {
-        try
-        {
-            await task.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is QmpException or OperationCanceledException)
-        {
-            // The destination may already be gone; the source matters here.
-        }
-    }
 
     private static long Ns(TimeProvider time, long from, long to) => (long)time.GetElapsedTime(from, to).Ticks * 100;
 

@@ -4,9 +4,9 @@ using SafeHaven.Actuators.Vm;
 namespace SafeHaven.Actuators.Tests.Vm;
 
 /// <summary>
-/// When the migrator asks for post-copy, against scripted QEMU monitors. QEMU 7.2 reads the switch request only
-/// between iterations: a request that arrives after the first pass began can let a loaded QEMU send the whole
-/// guest in pre-copy (a CI run did), so the request must follow <c>migrate</c> at once.
+/// When the migrator asks for post-copy, and what it does when that goes wrong, against scripted QEMU monitors.
+/// QEMU 7.2 reads the request between iterations: asked during setup it switches before any page went in bulk;
+/// asked once the first pass runs, after that one iteration.
 /// </summary>
 public sealed class QmpMigratorSwitchTests : IDisposable
 {
@@ -20,44 +20,44 @@ public sealed class QmpMigratorSwitchTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    // A source that counts pre-copy passes per query and completes one query after the switch, and a destination
-    // that resumes when the source switches.
-    private (FakeQmp Source, FakeQmp Destination) Pair()
+    // A source that is in setup for its first query, then active with one more pass per query, and completes one
+    // query after the switch; the destination resumes when the source switches. `onSwitch` may refuse the request.
+    private (FakeQmp Source, FakeQmp Destination, List<string> Replies) Pair(Action? onSwitch = null)
     {
         var destination = new FakeQmp(Path.Join(_dir, "dst.qmp"), (command, _, _) =>
             command == "query-status" ? new JsonObject { ["status"] = "running" } : null, _deadline.Token);
-        var (switched, pass) = (false, 0);
+        var replies = new List<string>();
+        var (switched, queries) = (false, 0);
         var source = new FakeQmp(Path.Join(_dir, "src.qmp"), (command, _, qmp) =>
         {
             switch (command)
             {
-                case "migrate":
-                    qmp.Emit("MIGRATION", new JsonObject { ["status"] = "setup" });
-                    return null;
                 case "migrate-start-postcopy":
                     switched = true;
                     qmp.Emit("MIGRATION", new JsonObject { ["status"] = "postcopy-active" });
                     qmp.Emit("STOP", emittedUs: StopUs);
                     destination.Emit("RESUME", emittedUs: ResumeUs);
+                    onSwitch?.Invoke();
                     return null;
                 case "query-migrate":
-                    if (switched)
+                    var status = switched ? "completed" : ++queries == 1 ? "setup" : "active";
+                    if (status == "active")
                     {
-                        qmp.Emit("MIGRATION", new JsonObject { ["status"] = "completed" });
-                        return new JsonObject { ["status"] = "completed", ["ram"] = new JsonObject { ["transferred"] = 5_000_000 } };
+                        qmp.Emit("MIGRATION_PASS", new JsonObject { ["pass"] = queries - 1 });
                     }
-                    qmp.Emit("MIGRATION_PASS", new JsonObject { ["pass"] = ++pass });
-                    return new JsonObject { ["status"] = "active" };
+                    replies.Add(status);
+                    return new JsonObject { ["status"] = status, ["ram"] = new JsonObject { ["transferred"] = 5_000_000 } };
                 default:
                     return null;
             }
         }, _deadline.Token);
-        return (source, destination);
+        return (source, destination, replies);
     }
 
-    private async Task<(MigrationOutcome Outcome, List<string> Commands, JsonObject Parameters)> MigrateAsync(MigrationOptions options)
+    private async Task<(MigrationOutcome Outcome, List<string> Commands, List<string> Replies, JsonObject Parameters)> MigrateAsync(
+        MigrationOptions options, Action? onSwitch = null)
     {
-        var (sourceFake, destinationFake) = Pair();
+        var (sourceFake, destinationFake, replies) = Pair(onSwitch);
         await using (sourceFake)
         await using (destinationFake)
         {
@@ -65,26 +65,27 @@ public sealed class QmpMigratorSwitchTests : IDisposable
             await using var destination = await QmpClient.ConnectAsync(destinationFake.SocketPath, null, _deadline.Token);
             var outcome = await QmpMigrator.MigrateAsync(source, destination, "unix:" + Path.Join(_dir, "mig"), null, null, options, _deadline.Token);
             var commands = sourceFake.Commands;
-            return (outcome, [.. commands.Select(c => c.Command)], commands.Single(c => c.Command == "migrate-set-parameters").Arguments!);
+            return (outcome, [.. commands.Select(c => c.Command)], replies, commands.Single(c => c.Command == "migrate-set-parameters").Arguments!);
         }
     }
 
-    [Fact]
-    public async Task By_default_post_copy_is_requested_right_after_migrate_with_pre_copy_held_until_then()
+    [Theory]
+    [InlineData(null)]
+    [InlineData(64L << 20)]
+    public async Task By_default_post_copy_is_requested_once_the_first_pass_runs(long? precopyCap)
     {
-        // Given the default: post-copy after a short pre-copy
-        var options = new MigrationOptions();
+        // Given the default (post-copy after one pre-copy iteration), with or without a pre-copy cap
+        var options = new MigrationOptions { PrecopyBandwidthBytesPerSecond = precopyCap };
 
         // When the guest migrates
-        var (outcome, commands, parameters) = await MigrateAsync(options);
+        var (outcome, commands, replies, parameters) = await MigrateAsync(options);
 
-        // Then the switch request is the very next command after migrate, before any progress query
+        // Then the request follows the first query that found the pass running: not during setup, not later
         Assert.True(outcome.Succeeded, outcome.Error);
         Assert.Equal("postcopy", outcome.Mode);
-        var migrate = commands.IndexOf("migrate");
-        Assert.Equal("migrate-start-postcopy", commands[migrate + 1]);
-        // Pre-copy crawls (a late switch costs one rate-limit window, pre-copy cannot converge first); post-copy does not.
-        Assert.Equal(MigrationOptions.SwitchHoldBandwidthBytesPerSecond, (long)parameters["max-bandwidth"]!);
+        Assert.Equal(["setup", "active", "completed"], replies);
+        Assert.Equal(["migrate", "query-migrate", "query-migrate", "migrate-start-postcopy", "query-migrate"], commands.SkipWhile(c => c != "migrate"));
+        Assert.Equal(precopyCap ?? options.MaxBandwidthBytesPerSecond, (long)parameters["max-bandwidth"]!);
         Assert.Equal(options.MaxBandwidthBytesPerSecond, (long)parameters["max-postcopy-bandwidth"]!);
         Assert.Equal(4_200_000, outcome.DowntimeNs);
         Assert.Equal(5_000_000, outcome.BytesTransferred);
@@ -92,24 +93,63 @@ public sealed class QmpMigratorSwitchTests : IDisposable
     }
 
     [Fact]
-    public async Task With_pre_copy_passes_the_switch_waits_for_them_at_full_bandwidth()
+    public async Task With_pre_copy_passes_the_switch_waits_for_them()
     {
         var options = new MigrationOptions { PrecopyPassesBeforePostcopy = 2 };
 
-        var (outcome, commands, parameters) = await MigrateAsync(options);
+        var (outcome, commands, replies, parameters) = await MigrateAsync(options);
 
         Assert.True(outcome.Succeeded, outcome.Error);
-        Assert.Equal("postcopy", outcome.Mode);
-        // Passes are counted from MIGRATION_PASS (pass N starts after N−1 complete): the switch follows pass 3's report.
-        var queriesBeforeSwitch = commands.TakeWhile(c => c != "migrate-start-postcopy").Count(c => c == "query-migrate");
-        Assert.Equal(3, queriesBeforeSwitch);
-        Assert.Equal(options.MaxBandwidthBytesPerSecond, (long)parameters["max-bandwidth"]!);
+        // Passes are counted from MIGRATION_PASS (pass N starts once N−1 completed): the switch follows pass 3's report.
+        Assert.Equal(["setup", "active", "active", "active", "completed"], replies);
+        Assert.Equal("migrate-start-postcopy", commands[commands.LastIndexOf("query-migrate") - 1]);
+        Assert.Equal(options.MaxBandwidthBytesPerSecond, (long)parameters["max-postcopy-bandwidth"]!);
+    }
+
+    [Fact]
+    public async Task A_refused_switch_cancels_the_pre_copy_and_keeps_the_guest_at_the_source()
+    {
+        // QEMU refuses the request: nothing switched, so cancelling is safe (after the switch settle time)
+        var source = new FakeQmp(Path.Join(_dir, "r-src.qmp"), (command, _, _) => command switch
+        {
+            "migrate-start-postcopy" => throw new FakeQmp.QemuError("Postcopy must be started after migration has been started"),
+            "query-migrate" => new JsonObject { ["status"] = "active" },
+            "query-status" => new JsonObject { ["status"] = "running" },
+            _ => null,
+        }, _deadline.Token);
+        var destination = new FakeQmp(Path.Join(_dir, "r-dst.qmp"), (_, _, _) => null, _deadline.Token);
+        await using (source)
+        await using (destination)
+        {
+            await using var src = await QmpClient.ConnectAsync(source.SocketPath, null, _deadline.Token);
+            await using var dst = await QmpClient.ConnectAsync(destination.SocketPath, null, _deadline.Token);
+
+            var outcome = await QmpMigrator.MigrateAsync(src, dst, "unix:" + Path.Join(_dir, "mig"), null, null, new MigrationOptions(), _deadline.Token);
+
+            Assert.False(outcome.Succeeded);
+            Assert.Equal("source", outcome.GuestAt);
+            Assert.Contains("Postcopy must be started", outcome.Error, StringComparison.Ordinal);
+            Assert.Contains(source.Commands, c => c.Command == "migrate_cancel");
+            Assert.Contains(destination.Commands, c => c.Command == "stop");
+        }
+    }
+
+    [Fact]
+    public async Task A_switch_that_landed_although_its_reply_failed_is_never_cancelled()
+    {
+        // QEMU acted on the request (post-copy, destination resumed) but the reply is an error: the guest now runs at
+        // the destination, and cancelling would restart the source beside it.
+        var (outcome, commands, _, _) = await MigrateAsync(new MigrationOptions(), onSwitch: () => throw new FakeQmp.QemuError("reply lost"));
+
+        Assert.False(outcome.Succeeded);
+        Assert.Equal("split", outcome.GuestAt);
+        Assert.DoesNotContain("migrate_cancel", commands);
+        Assert.DoesNotContain("cont", commands);
     }
 
     [Fact]
     public async Task Pure_pre_copy_never_asks_for_post_copy_nor_sets_its_bandwidth()
     {
-        // A source that completes in pre-copy on the first query.
         var source = new FakeQmp(Path.Join(_dir, "pre.qmp"), (command, _, qmp) =>
         {
             if (command == "query-migrate")

@@ -35,6 +35,9 @@ public sealed class VmActuatorOptionsTests
         var capped = Options();
         capped.Migration = new MigrationOptions { MaxBandwidthBytesPerSecond = 0 };
         Assert.Contains("MaxBandwidthBytesPerSecond", Assert.Throws<ArgumentException>(capped.Validate).Message, StringComparison.Ordinal);
+        var stalled = Options();
+        stalled.Migration = new MigrationOptions { PrecopyBandwidthBytesPerSecond = 0 };
+        Assert.Contains("PrecopyBandwidthBytesPerSecond", Assert.Throws<ArgumentException>(stalled.Validate).Message, StringComparison.Ordinal);
         Options().Validate();
     }
 }

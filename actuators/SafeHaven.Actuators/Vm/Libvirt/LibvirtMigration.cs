@@ -10,24 +10,6 @@ internal static partial class LibvirtMigration
     // Without any event by then the watcher missed the start: fall back to asking for post-copy blindly.
     private static readonly TimeSpan BlindAfter = TimeSpan.FromSeconds(3);
 
-    /// <summary>Throws unless <paramref name="uri"/> is null, <c>tcp://HOST</c>, <c>tcp://HOST:PORT</c> or <c>unix:///PATH</c>.</summary>
-    public static void RequireMigrateUri(string? uri)
-    {
-        if (uri is null)
-        {
-            return;
-        }
-        var m = MigrateUri().Match(uri);
-        var ok = m.Success && (m.Groups["path"].Success
-            ? m.Groups["path"].Value.Length <= 107 && !m.Groups["path"].Value.Split('/').Contains("..")
-            : Identifiers.IsToken(m.Groups["host"].Value)
-                && (!m.Groups["port"].Success || int.Parse(m.Groups["port"].Value, CultureInfo.InvariantCulture) is >= 1 and <= 65535));
-        if (!ok)
-        {
-            throw new ArgumentException($"migrate uri '{LibvirtUri.Printable(uri)}' is not tcp://HOST, tcp://HOST:PORT or unix:///PATH", nameof(uri));
-        }
-    }
-
     /// <summary>Matches a <c>MIGRATION</c> event with <paramref name="status"/>.</summary>
     public static Func<QmpEvent, bool> Status(string status) => e => e.IsMigration(status);
 
@@ -61,28 +43,6 @@ internal static partial class LibvirtMigration
         var error = Line(await stderr.ConfigureAwait(false));
         return migrate.ExitCode == 0 ? (null, requested) : ($"virsh migrate exited with {migrate.ExitCode}: {error}", requested);
     }
-
-    /// <summary>The <c>virsh migrate</c> arguments (after the connection URI) for a guest that is already validated.</summary>
-    internal static List<string> MigrateArguments(string name, string destinationUri, string destXmlPath, string? migrateUri, MigrationOptions options)
-    {
-        // No --persistent: libvirt would write the destination's definition between post-copy's start and the
-        // destination's resume (≈15 ms more downtime here); MovePersistenceAsync does it after verification.
-        // The switch is a second virsh call, 0.1–0.4 s after this one: pre-copy waits for it at the hold rate.
-        List<string> args = ["migrate", "--live", "--p2p", "--bandwidth", Mib(options.PrecopyBandwidthBytesPerSecond), "--xml", destXmlPath];
-        if (options.Postcopy)
-        {
-            args.AddRange(["--postcopy", "--postcopy-bandwidth", Mib(options.MaxBandwidthBytesPerSecond)]);
-        }
-        if (migrateUri is not null)
-        {
-            args.AddRange(["--migrateuri", migrateUri]);
-        }
-        args.AddRange([name, destinationUri]);
-        return args;
-    }
-
-    // libvirt takes MiB/s (at least 1); MigrationOptions speaks bytes/s.
-    private static string Mib(long bytesPerSecond) => Math.Max(1, bytesPerSecond >> 20).ToString(CultureInfo.InvariantCulture);
 
     // migrate-postcopy once QEMU's migration runs (PASSES == 0) or has done PASSES pre-copy passes.
     private static async Task<bool> RequestPostcopyAsync(LibvirtConnection source, string name, int passes,
@@ -199,7 +159,4 @@ internal static partial class LibvirtMigration
             // Best effort on the way out; the failure path reports where the guest is.
         }
     }
-
-    [GeneratedRegex(@"^(tcp://(?<host>[A-Za-z0-9._-]{1,63})(:(?<port>\d{1,5}))?|unix://(?<path>/[A-Za-z0-9._/-]+))\z", RegexOptions.CultureInvariant)]
-    private static partial Regex MigrateUri();
 }

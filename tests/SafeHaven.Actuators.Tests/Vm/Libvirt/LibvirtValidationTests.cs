@@ -138,18 +138,19 @@ public sealed class LibvirtValidationTests
     }
 
     [Fact]
-    public void Migrate_holds_pre_copy_until_the_switch_and_gives_post_copy_the_full_bandwidth()
+    public void Migrate_caps_pre_copy_and_post_copy_separately()
     {
-        var atOnce = LibvirtMigration.MigrateArguments("guest-1", "qemu+unix:///system?socket=/s", "/d.xml", null, new MigrationOptions());
-        var afterPasses = LibvirtMigration.MigrateArguments("guest-1", "qemu+unix:///system?socket=/s", "/d.xml", "unix:///m",
-            new MigrationOptions { PrecopyPassesBeforePostcopy = 1, MaxBandwidthBytesPerSecond = 512L << 20 });
-        var precopyOnly = LibvirtMigration.MigrateArguments("guest-1", "qemu+unix:///system?socket=/s", "/d.xml", null, new MigrationOptions { Postcopy = false });
+        const string dest = "qemu+unix:///system?socket=/s";
+        var defaults = LibvirtMigration.MigrateArguments("guest-1", dest, "/d.xml", null, new MigrationOptions());
+        var capped = LibvirtMigration.MigrateArguments("guest-1", dest, "/d.xml", "unix:///m",
+            new MigrationOptions { PrecopyBandwidthBytesPerSecond = 64L << 20, MaxBandwidthBytesPerSecond = 512L << 20 });
+        var precopyOnly = LibvirtMigration.MigrateArguments("guest-1", dest, "/d.xml", null, new MigrationOptions { Postcopy = false });
 
-        // MiB/s: the 1 MiB/s hold until the switch, then 16 GiB/s.
-        Assert.Equal(["migrate", "--live", "--p2p", "--bandwidth", "1", "--xml", "/d.xml", "--postcopy", "--postcopy-bandwidth", "16384",
-            "guest-1", "qemu+unix:///system?socket=/s"], atOnce);
-        Assert.Equal(["migrate", "--live", "--p2p", "--bandwidth", "512", "--xml", "/d.xml", "--postcopy", "--postcopy-bandwidth", "512",
-            "--migrateuri", "unix:///m", "guest-1", "qemu+unix:///system?socket=/s"], afterPasses);
-        Assert.Equal(["migrate", "--live", "--p2p", "--bandwidth", "16384", "--xml", "/d.xml", "guest-1", "qemu+unix:///system?socket=/s"], precopyOnly);
+        // MiB/s: 16 GiB/s both ways by default; a pre-copy cap leaves post-copy at the full rate.
+        Assert.Equal(["migrate", "--live", "--p2p", "--bandwidth", "16384", "--xml", "/d.xml", "--postcopy", "--postcopy-bandwidth", "16384",
+            "guest-1", dest], defaults);
+        Assert.Equal(["migrate", "--live", "--p2p", "--bandwidth", "64", "--xml", "/d.xml", "--postcopy", "--postcopy-bandwidth", "512",
+            "--migrateuri", "unix:///m", "guest-1", dest], capped);
+        Assert.Equal(["migrate", "--live", "--p2p", "--bandwidth", "16384", "--xml", "/d.xml", "guest-1", dest], precopyOnly);
     }
 }
