@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using SafeHaven.Kafka.Clients;
 using SafeHaven.Probes.Perf;
 using Xunit.Abstractions;
 
@@ -44,7 +45,8 @@ public sealed class PerfStatAgreementTests(ITestOutputHelper output)
         var probeTotal = Events.ToDictionary(e => e, _ => 0L, StringComparer.Ordinal);
         var other = new List<string>();
         using var perf = Process.Start(psi)!;
-        var reader = Task.Run(() =>
+        // Its own thread: the probe reads its counters when perf's line arrives, not when the pool gets round to it.
+        var reader = ConsumeLoop.OnOwnThread(() =>
         {
             string? lastTime = null;
             while (perf.StandardError.ReadLine() is { } line)
@@ -73,7 +75,7 @@ public sealed class PerfStatAgreementTests(ITestOutputHelper output)
                 Assert.True(f[1] == "<not counted>" || long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out value), $"perf: {line}");
                 (perfCounts.TryGetValue(f[3], out var list) ? list : perfCounts[f[3]] = []).Add(value);
             }
-        });
+        }, CancellationToken.None);
         await reader.WaitAsync(TimeSpan.FromSeconds(30));
         await perf.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
         foreach (var pc in probe)
