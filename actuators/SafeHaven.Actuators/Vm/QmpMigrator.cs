@@ -5,8 +5,9 @@ namespace SafeHaven.Actuators.Vm;
 
 /// <summary>
 /// Live-migrates a guest between two QEMU processes through their QMP sockets: post-copy after one pre-copy
-/// iteration by default (see <see cref="MigrationOptions.PrecopyPassesBeforePostcopy"/>). The destination must already run with <c>-incoming defer</c>. A failure before the
-/// switchover leaves (or puts back) the guest running at the source.
+/// iteration by default (see <see cref="MigrationOptions.PrecopyPassesBeforePostcopy"/>). The destination must
+/// already run with <c>-incoming defer</c>. A failure before the switchover leaves (or puts back) the guest
+/// running at the source.
 /// </summary>
 public static partial class QmpMigrator
 {
