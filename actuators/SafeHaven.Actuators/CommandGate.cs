@@ -20,6 +20,7 @@ public sealed class CommandGate
     private readonly CommandJournal? _journal;
     private readonly HashSet<string> _started = new(StringComparer.Ordinal);
     private readonly Queue<string> _startedOrder = new();
+    private readonly Dictionary<string, string> _outcomes = new(StringComparer.Ordinal);
 
     /// <summary>Creates the gate of agent <paramref name="agentId"/>.</summary>
     /// <param name="agentId">Commands whose <c>source</c> (or, for <c>receive</c>, <c>target</c>) differs are foreign.</param>
@@ -32,6 +33,10 @@ public sealed class CommandGate
         foreach (var id in journal?.Executed ?? [])
         {
             Remember(id);
+        }
+        foreach (var (id, status) in journal?.Outcomes ?? new Dictionary<string, string>())
+        {
+            _outcomes[id] = status;
         }
     }
 
@@ -60,7 +65,11 @@ public sealed class CommandGate
         }
         if (_started.Contains(cmd.commandId!))
         {
-            return (ResultStatus.Skipped, "duplicate command: already executed");
+            // A planner re-sends a command whose result it never saw: a failure must reach it as a failure, or it
+            // would hold a slot for an entity that never moved.
+            return _outcomes.GetValueOrDefault(cmd.commandId!) is { } outcome and (ResultStatus.Failed or ResultStatus.Rejected)
+                ? (outcome, $"duplicate command: already executed, and it {outcome}")
+                : (ResultStatus.Skipped, "duplicate command: already executed");
         }
         if (!Levels.All.Contains(cmd.level))
         {
@@ -100,6 +109,10 @@ public sealed class CommandGate
         if (Identifiers.IsId(result.commandId) && Identifiers.IsToken(result.status))
         {
             _journal?.Finished(result.commandId, result.status);
+            if (_started.Contains(result.commandId))
+            {
+                _outcomes[result.commandId] = result.status;
+            }
         }
     }
 

@@ -30,12 +30,17 @@ public sealed class CommandJournal : IDisposable
     private readonly StreamWriter _writer;
     private readonly Dictionary<string, JournalEntry> _unfinished;
 
-    private CommandJournal(StreamWriter writer, IReadOnlyList<string> executed, Dictionary<string, JournalEntry> unfinished)
+    private CommandJournal(StreamWriter writer, IReadOnlyList<string> executed, Dictionary<string, JournalEntry> unfinished,
+        IReadOnlyDictionary<string, string> outcomes)
     {
         _writer = writer;
         Executed = executed;
         _unfinished = unfinished;
+        Outcomes = outcomes;
     }
+
+    /// <summary>The published status of every finished command found on open, by command id.</summary>
+    public IReadOnlyDictionary<string, string> Outcomes { get; }
 
     /// <summary>The ids of every command started before this instance was opened, oldest first.</summary>
     public IReadOnlyList<string> Executed { get; }
@@ -50,13 +55,14 @@ public sealed class CommandJournal : IDisposable
         PrivateDirectory.Ensure(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var executed = new List<string>();
         var unfinished = new Dictionary<string, JournalEntry>(StringComparer.Ordinal);
+        var outcomes = new Dictionary<string, string>(StringComparer.Ordinal);
         if (File.Exists(path))
         {
             var text = File.ReadAllText(path);
             var complete = text[..(text.LastIndexOf('\n') + 1)];
             foreach (var line in complete.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
-                Load(line, executed, unfinished);
+                Load(line, executed, unfinished, outcomes);
             }
             if (complete.Length < text.Length)
             {
@@ -72,10 +78,10 @@ public sealed class CommandJournal : IDisposable
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
         var stream = new FileStream(path, options);
-        return new CommandJournal(new StreamWriter(stream) { AutoFlush = false }, executed, unfinished);
+        return new CommandJournal(new StreamWriter(stream) { AutoFlush = false }, executed, unfinished, outcomes);
     }
 
-    private static void Load(string line, List<string> executed, Dictionary<string, JournalEntry> unfinished)
+    private static void Load(string line, List<string> executed, Dictionary<string, JournalEntry> unfinished, Dictionary<string, string> outcomes)
     {
         var f = line.Split('\t');
         if (f.Length == 1 && Identifiers.IsId(f[0]))
@@ -90,6 +96,10 @@ public sealed class CommandJournal : IDisposable
         else if (f.Length == 3 && f[0] == "done")
         {
             unfinished.Remove(f[1]);
+            if (Identifiers.IsId(f[1]) && Identifiers.IsToken(f[2]))
+            {
+                outcomes[f[1]] = f[2];
+            }
         }
     }
 

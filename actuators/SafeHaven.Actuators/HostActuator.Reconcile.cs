@@ -47,7 +47,7 @@ public sealed partial class HostActuator
                 : (ResultStatus.Failed, $"agent restarted mid-move; thread {check.Tid} of pid {pid} is allowed on {check.Actual}, not {expected}");
             if (check.Ok && e.Action == Actions.Isolate)
             {
-                _slots[pid] = expected;
+                _slots[pid] = (expected, null);
             }
         }
         result.phases["reconcile"] = Results.StopwatchElapsedNs(started);

@@ -19,7 +19,8 @@ public sealed partial class HostActuator
     private readonly CpuList _shared;
     private readonly CommandGate _commands;
     private readonly Lock _gate = new();
-    private readonly Dictionary<int, CpuList> _slots = [];
+    // pid -> the CPUs it was isolated on and the suspect group it shares them with (null: alone)
+    private readonly Dictionary<int, (CpuList Cpus, string? Group)> _slots = [];
 
     /// <summary>Creates the actuator and validates <paramref name="options"/> against the online CPUs.</summary>
     /// <param name="options">Id, isolation pool and cgroup name.</param>
@@ -123,7 +124,7 @@ public sealed partial class HostActuator
             var outcome = cmd.action == Actions.Release ? _isolator.Release(pid, cpus) : _isolator.Isolate(pid, cpus);
             if (outcome.Succeeded && cmd.action == Actions.Isolate)
             {
-                _slots[pid] = cpus;
+                _slots[pid] = (cpus, cmd.group);
             }
             else if (cmd.action == Actions.Release || !ProcFs.Exists(pid))
             {
@@ -179,9 +180,9 @@ public sealed partial class HostActuator
         {
             return Results.Reject($"pid {pid} now belongs to another process (start time {started}, not {expected})");
         }
-        if (cmd.action == Actions.Isolate && HolderOf(pid, cpus) is { } holder)
+        if (cmd.action == Actions.Isolate && HolderOf(pid, cpus, cmd.group) is { } holder)
         {
-            return Results.Reject($"target cpus {cpus} are held by pid {holder}");
+            return Results.Reject($"target cpus {cpus} are held by pid {holder} of another group");
         }
         return null;
     }
@@ -198,8 +199,8 @@ public sealed partial class HostActuator
         }
     }
 
-    // Another live workload isolated on an overlapping slot; slots of exited ones are freed.
-    private int? HolderOf(int pid, CpuList cpus)
+    // Another live workload of another group (or of none) isolated on an overlapping slot; slots of exited ones are freed.
+    private int? HolderOf(int pid, CpuList cpus, string? group)
     {
         foreach (var (other, slot) in _slots.ToList())
         {
@@ -207,7 +208,7 @@ public sealed partial class HostActuator
             {
                 _slots.Remove(other);
             }
-            else if (other != pid && slot.Overlaps(cpus))
+            else if (other != pid && slot.Cpus.Overlaps(cpus) && (group is null || slot.Group != group))
             {
                 return other;
             }

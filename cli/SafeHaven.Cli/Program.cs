@@ -5,7 +5,7 @@ using SafeHaven.Cli.Commands;
 var root = new RootCommand("SafeHaven: on-demand isolation against side and covert channels.");
 foreach (var command in new Command[]
 {
-    BrokerCommand.Create(), TopicsCommand.Create(), ProbeCommand.Create(), DetectCommand.Create(),
+    BrokerCommand.Create(), TopicsCommand.Create(), ProbeCommand.Create(), DetectCommand.Create(), PlanCommand.Create(),
     ActuateCommand.Create(), HypervisorCommand.Create(), UpCommand.Create(), DemoCommand.Create(), WorkloadCommand.Create(), KeysCommand.Create(),
     ContainerCommand.Create(),
 })

@@ -89,3 +89,12 @@ public static class Actions
     /// <summary>Suffix of a receive command's id: the id of the move it serves, plus this.</summary>
     public const string ReceiveIdSuffix = "-in";
 }
+
+/// <summary>Values of <c>Detection.kind</c>.</summary>
+public static class DetectionKinds
+{
+    /// <summary>The rule fired: isolate the entity.</summary>
+    public const string Detected = "detected";
+    /// <summary>An entity the rule fired on stayed below its clear bound for the rule's <c>releaseAfter</c>: release it.</summary>
+    public const string Quiet = "quiet";
+}

@@ -43,6 +43,11 @@ public static class CanonicalCommand
             Str(ms, r);
         }
         Str(ms, c.keyId);
+        // Appended only when set, so commands without a group keep the bytes (and signatures) they always had.
+        if (c.group is not null)
+        {
+            Str(ms, c.group);
+        }
         return ms.ToArray();
     }
 

@@ -27,10 +27,22 @@ public static class StreamProcessorsServiceCollectionExtensions
         detector.Validate();
         planner.Validate();
         services.TryAddSingleton(detector);
-        services.TryAddSingleton(planner);
         services.TryAddSingleton(new DetectorEngine(rules));
         services.TryAddSingleton<DetectorMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DetectorService>());
+        return services.AddSafeHavenPlanner(planner, signer);
+    }
+
+    /// <summary>
+    /// Adds the planner alone (the <c>plan</c> role): ledger, lease and commands signed with <paramref name="signer"/>.
+    /// Needs a <c>KafkaClients</c> and a <see cref="TimeProvider"/> registered. Idempotent.
+    /// </summary>
+    public static IServiceCollection AddSafeHavenPlanner(this IServiceCollection services, PlannerOptions planner, CommandSigner signer)
+    {
+        ArgumentNullException.ThrowIfNull(planner);
+        planner.Validate();
+        services.TryAddSingleton(signer ?? throw new ArgumentNullException(nameof(signer)));
+        services.TryAddSingleton(planner);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PlannerService>());
         return services;
     }

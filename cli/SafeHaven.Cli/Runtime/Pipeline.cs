@@ -56,6 +56,11 @@ internal static class Pipeline
             builder.Services.AddSafeHavenStreamProcessors(spec.Detector, spec.Planner, spec.Rules,
                 spec.Signer ?? throw new UsageException("the planner needs a signing key (--signing-key)"));
         }
+        else if (spec.Planner is not null)
+        {
+            builder.Services.AddSafeHavenPlanner(spec.Planner,
+                spec.Signer ?? throw new UsageException("the planner needs a signing key (--signing-key)"));
+        }
         if (spec.Actuator is not null && spec.Identity is not null)
         {
             builder.Services.AddSafeHavenHostActuator(spec.Actuator, spec.Identity,

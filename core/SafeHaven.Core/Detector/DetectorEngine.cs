@@ -54,6 +54,10 @@ public sealed class DetectorEngine
             {
                 detections.Add(NewDetection(rule, sample, rate, next.RunStartNs));
             }
+            else if (state.Armed && !next.Armed && next.QuietSinceNs != 0)
+            {
+                detections.Add(NewQuiet(rule, sample, rate, state.QuietSinceNs));
+            }
         }
     }
 
@@ -68,11 +72,33 @@ public sealed class DetectorEngine
             var above = s.Above == int.MaxValue ? s.Above : s.Above + 1;
             var fires = !s.Hot && above >= rule.Sustain && sample.timestampNs >= s.CooldownUntilNs;
             return fires
-                ? new RuleState(above, runStart, true, sample.timestampNs + rule.Cooldown.Ticks * 100)
-                : s with { Above = above, RunStartNs = runStart };
+                ? new RuleState(above, runStart, true, sample.timestampNs + rule.Cooldown.Ticks * 100, Armed: rule.ReleaseAfter is not null)
+                : s with { Above = above, RunStartNs = runStart, QuietSinceNs = 0 };
         }
         // Below ε the run ends; the entity stays hot until it also drops below the clear bound.
-        return s with { Above = 0, RunStartNs = 0, Hot = s.Hot && rate >= rule.ClearBelow };
+        var next = s with { Above = 0, RunStartNs = 0, Hot = s.Hot && rate >= rule.ClearBelow };
+        if (!s.Armed || rule.ReleaseAfter is not { } after)
+        {
+            return next with { Armed = false, QuietSinceNs = 0 };
+        }
+        if (rate >= rule.ClearBelow)
+        {
+            return next with { QuietSinceNs = 0 };
+        }
+        // Quiet is measured in sample time from the start of the first quiet window, so a replay releases at the same sample.
+        var quietSince = s.QuietSinceNs != 0 ? s.QuietSinceNs : sample.timestampNs - sample.intervalNs;
+        return sample.timestampNs - quietSince >= after.Ticks * 100
+            ? next with { Armed = false, QuietSinceNs = quietSince }
+            : next with { QuietSinceNs = quietSince };
+    }
+
+    // The signal that lifts an isolation: same shape as a detection, kind "quiet", rate = the last quiet sample's.
+    private static Detection NewQuiet(Rule rule, CounterSample sample, double rate, long quietSinceNs)
+    {
+        var d = NewDetection(rule, sample, rate, quietSinceNs);
+        d.detectionId += ":quiet";
+        d.kind = DetectionKinds.Quiet;
+        return d;
     }
 
     private static Detection NewDetection(Rule rule, CounterSample sample, double rate, long runStartNs) => new()
@@ -89,5 +115,6 @@ public sealed class DetectorEngine
         detectedAtNs = sample.timestampNs,
         firstSampleAtNs = runStartNs,
         sampleSeq = sample.seq,
+        kind = DetectionKinds.Detected,
     };
 }

@@ -11,10 +11,15 @@ namespace SafeHaven.Core.Detector;
 /// <param name="RunStartNs">Window start of the first sample of the current above-threshold run.</param>
 /// <param name="Hot">Fired and not yet below the rule's clear bound.</param>
 /// <param name="CooldownUntilNs">No new detection before this sample time.</param>
-public readonly record struct RuleState(int Above, long RunStartNs, bool Hot, long CooldownUntilNs)
+/// <param name="Armed">The rule fired and no quiet signal (release) followed yet.</param>
+/// <param name="QuietSinceNs">While armed: window start of the first of the samples in a row below the clear bound; 0 when none.</param>
+public readonly record struct RuleState(int Above, long RunStartNs, bool Hot, long CooldownUntilNs, bool Armed = false, long QuietSinceNs = 0)
 {
     /// <summary>Size of <see cref="ToBytes"/>.</summary>
-    public const int Size = 21;
+    public const int Size = 30;
+
+    // States written before the release rule existed: no Armed / QuietSinceNs.
+    private const int SizeV1 = 21;
 
     /// <summary>Fixed-size binary form, for state stores and changelogs.</summary>
     public byte[] ToBytes()
@@ -24,15 +29,18 @@ public readonly record struct RuleState(int Above, long RunStartNs, bool Hot, lo
         BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(4), RunStartNs);
         b[12] = Hot ? (byte)1 : (byte)0;
         BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(13), CooldownUntilNs);
+        b[21] = Armed ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(22), QuietSinceNs);
         return b;
     }
 
     /// <summary>Reads <see cref="ToBytes"/> output.</summary>
     /// <exception cref="FormatException">Wrong length.</exception>
-    public static RuleState FromBytes(ReadOnlySpan<byte> b) => b.Length == Size
+    public static RuleState FromBytes(ReadOnlySpan<byte> b) => b.Length is Size or SizeV1
         ? new(BinaryPrimitives.ReadInt32LittleEndian(b), BinaryPrimitives.ReadInt64LittleEndian(b[4..]), b[12] != 0,
-            BinaryPrimitives.ReadInt64LittleEndian(b[13..]))
-        : throw new FormatException($"rule state must be {Size} bytes, got {b.Length}");
+            BinaryPrimitives.ReadInt64LittleEndian(b[13..]),
+            b.Length == Size && b[21] != 0, b.Length == Size ? BinaryPrimitives.ReadInt64LittleEndian(b[22..]) : 0)
+        : throw new FormatException($"rule state must be {Size} (or {SizeV1}) bytes, got {b.Length}");
 }
 
 /// <summary>Where the detector keeps <see cref="RuleState"/>s (a Streamiz store, or a dictionary in tests).</summary>

@@ -1,3 +1,5 @@
+using SafeHaven.Schemas;
+
 namespace SafeHaven.Core.Placement;
 
 /// <summary>What the planner knows of one actuator: where it runs and what it can do.</summary>
@@ -10,32 +12,45 @@ namespace SafeHaven.Core.Placement;
 public sealed record ActuatorInfo(string ActuatorId, string Datacenter, string Host, IReadOnlySet<string> Levels, CpuList IsolationPool,
     long? CapacityMiB = null);
 
-/// <summary>One slot booked for an entity.</summary>
+/// <summary>A slot chosen for an entity; nothing is booked until <see cref="PlacementBook.Add"/>.</summary>
 /// <param name="Slot">Ledger key of the slot.</param>
+/// <param name="Actuator">Actuator owning the slot.</param>
+/// <param name="Level">Level of the slot.</param>
 /// <param name="Cpus">Core level: the CPUs of the slot.</param>
-/// <param name="Fresh">True when this booking took the slot; false when the entity already held it.</param>
-public sealed record Reservation(string Slot, CpuList Cpus, bool Fresh);
+/// <param name="Group">Suspect group the slot is (or will be) held by.</param>
+/// <param name="Fresh">True when the slot is free and the group takes it; false when the group already holds it.</param>
+public sealed record Reservation(string Slot, string Actuator, string Level, CpuList Cpus, string Group, bool Fresh);
 
 /// <summary>
-/// The planner's ledger of isolation slots: exclusive CPUs of each host's pool, and whole hosts
-/// or hypervisors handed to one suspect. A slot is held by at most one entity at a time, which
-/// is what keeps two concurrent detections from being sent to the same place.
+/// The isolation ledger: every slot (an exclusive CPU of a host's pool, or a whole host or hypervisor) with the
+/// suspect group holding it and the group's members, each with its outstanding command. A slot is held by at
+/// most one group; members of one group share it. Every change returns the slot's whole new state as a
+/// <see cref="SlotRecord"/> record, which the planner writes to the compacted ledger topic before any command
+/// goes out; <see cref="Apply"/> replays those records, so a planner rebuilds this state from the topic.
 /// Not thread-safe: the planner owns it from one thread.
 /// </summary>
 public sealed class PlacementBook
 {
     private readonly Dictionary<string, ActuatorInfo> _actuators = new(StringComparer.Ordinal);
-    // slot key ("actuator#cpu:N" or "dc/host#host") -> entity id holding it
-    private readonly Dictionary<string, string> _slots = new(StringComparer.Ordinal);
-    // slot key -> how many live bookings of its holder use it (one per command not yet failed)
-    private readonly Dictionary<string, int> _holds = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<string>> _byEntity = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SlotRecord> _slots = new(StringComparer.Ordinal);
+
+    /// <summary>Creates an empty book; <paramref name="writer"/> names this planner in the records it writes.</summary>
+    public PlacementBook(string writer = "planner") => Writer = writer;
+
+    /// <summary>Id of the planner instance stamped on the records.</summary>
+    public string Writer { get; }
 
     /// <summary>Tenants per host, from the inventory.</summary>
     public TenantMap Tenants { get; } = new();
 
     /// <summary>Known actuators.</summary>
     public IReadOnlyCollection<ActuatorInfo> Actuators => _actuators.Values;
+
+    /// <summary>Slots held by a group, in no particular order.</summary>
+    public IEnumerable<SlotRecord> Held => _slots.Values;
+
+    /// <summary>Number of slots held.</summary>
+    public int HeldCount => _slots.Count;
 
     /// <summary>Adds or updates an actuator (from the inventory).</summary>
     public void Upsert(ActuatorInfo actuator)
@@ -53,105 +68,160 @@ public sealed class PlacementBook
             .OrderBy(a => a.ActuatorId, StringComparer.Ordinal).FirstOrDefault();
 
     /// <summary>
-    /// Reserves one free CPU of <paramref name="actuator"/>'s pool for <paramref name="entityId"/>
-    /// (lowest number first, so placement is deterministic). An entity already holding a CPU there
-    /// gets the same one back.
+    /// Chooses a CPU of <paramref name="actuator"/>'s pool for an entity of <paramref name="group"/>: the one its
+    /// group already holds there, else the lowest free one (deterministic placement). Null when none is free.
     /// </summary>
-    public Reservation? ReserveCore(ActuatorInfo actuator, string entityId)
+    public Reservation? ReserveCore(ActuatorInfo actuator, string group)
     {
         ArgumentNullException.ThrowIfNull(actuator);
+        Reservation? free = null;
         foreach (var cpu in actuator.IsolationPool.Cpus)
         {
-            var slot = $"{actuator.ActuatorId}#cpu:{cpu}";
-            if (_slots.TryGetValue(slot, out var holder) && holder == entityId)
+            var slot = CoreSlot(actuator.ActuatorId, cpu);
+            if (!_slots.TryGetValue(slot, out var held))
             {
-                _holds[slot]++;
-                return new Reservation(slot, CpuList.Of([cpu]), Fresh: false);
+                free ??= new Reservation(slot, actuator.ActuatorId, Levels.Core, CpuList.Of([cpu]), group, Fresh: true);
+            }
+            else if (held.group == group)
+            {
+                return new Reservation(slot, actuator.ActuatorId, Levels.Core, CpuList.Of([cpu]), group, Fresh: false);
             }
         }
-        foreach (var cpu in actuator.IsolationPool.Cpus)
-        {
-            var slot = $"{actuator.ActuatorId}#cpu:{cpu}";
-            if (TryTake(slot, entityId))
-            {
-                return new Reservation(slot, CpuList.Of([cpu]), Fresh: true);
-            }
-        }
-        return null;
+        return free;
     }
 
-    /// <summary>Reserves the whole host of <paramref name="actuator"/> for <paramref name="entityId"/>.</summary>
-    public Reservation? ReserveHost(ActuatorInfo actuator, string entityId)
+    /// <summary>The whole host of <paramref name="actuator"/> for <paramref name="group"/>, or null when another group holds it.</summary>
+    public Reservation? ReserveHost(ActuatorInfo actuator, string level, string group)
     {
         ArgumentNullException.ThrowIfNull(actuator);
         // Keyed by host, not actuator: two actuators of one host must not send it two tenants.
         var slot = $"{actuator.Datacenter}/{actuator.Host}#host";
-        if (_slots.TryGetValue(slot, out var holder) && holder == entityId)
+        if (_slots.TryGetValue(slot, out var held))
         {
-            _holds[slot]++;
-            return new Reservation(slot, CpuList.Empty, Fresh: false);
+            return held.group == group ? new Reservation(slot, held.actuator, held.level, CpuList.Empty, group, Fresh: false) : null;
         }
-        return TryTake(slot, entityId) ? new Reservation(slot, CpuList.Empty, Fresh: true) : null;
+        return new Reservation(slot, actuator.ActuatorId, level, CpuList.Empty, group, Fresh: true);
     }
 
-    /// <summary>
-    /// Gives back one booking (its command failed). The slot is freed only when no other booking
-    /// of the entity uses it: a slot held by an earlier successful or still pending move stays held.
-    /// </summary>
-    public void Release(string entityId, Reservation reservation)
+    /// <summary>The group holding a CPU slot of an actuator, or null when free.</summary>
+    public string? Holder(string actuatorId, int cpu) => _slots.GetValueOrDefault(CoreSlot(actuatorId, cpu))?.group;
+
+    /// <summary>The slot state of a key, or null when free.</summary>
+    public SlotRecord? Slot(string slot) => _slots.GetValueOrDefault(slot);
+
+    /// <summary>Every (slot, member) of an entity.</summary>
+    public IEnumerable<(SlotRecord Slot, SlotMember Member)> MembershipsOf(string entityId) =>
+        _slots.Values.SelectMany(s => s.members.Where(m => m.entityId == entityId).Select(m => (s, m)));
+
+    /// <summary>The (slot, member) whose outstanding command is <paramref name="commandId"/>, or null.</summary>
+    public (SlotRecord Slot, SlotMember Member)? ByCommand(string? commandId) =>
+        _slots.Values.SelectMany(s => s.members.Where(m => m.commandId == commandId).Select(m => (s, m)))
+            .Cast<(SlotRecord, SlotMember)?>().FirstOrDefault();
+
+    /// <summary>True when a member of the ledger was placed by <paramref name="detectionId"/>.</summary>
+    public bool HasDetection(string detectionId) =>
+        _slots.Values.Any(s => s.members.Any(m => m.detectionId == detectionId));
+
+    /// <summary>Books <paramref name="member"/> into the reserved slot; returns the record to persist.</summary>
+    public SlotRecord Add(Reservation reservation, SlotMember member, string reason, long nowNs)
     {
         ArgumentNullException.ThrowIfNull(reservation);
-        if (!_slots.TryGetValue(reservation.Slot, out var holder) || holder != entityId)
+        ArgumentNullException.ThrowIfNull(member);
+        var held = _slots.GetValueOrDefault(reservation.Slot);
+        if (held is not null && held.group != reservation.Group)
         {
-            return;
+            throw new InvalidOperationException($"slot {reservation.Slot} is held by group {held.group}, not {reservation.Group}");
         }
-        if (--_holds[reservation.Slot] > 0)
+        if (held?.members.Any(m => m.entityId == member.entityId) == true)
         {
-            return;
+            throw new InvalidOperationException($"{member.entityId} is already a member of slot {reservation.Slot}");
         }
-        _holds.Remove(reservation.Slot);
-        _slots.Remove(reservation.Slot);
-        if (_byEntity.TryGetValue(entityId, out var list))
+        List<SlotMember> members = [.. held?.members ?? [], member];
+        return Put(new SlotRecord
         {
-            list.Remove(reservation.Slot);
-            if (list.Count == 0)
-            {
-                _byEntity.Remove(entityId);
-            }
-        }
+            slot = reservation.Slot, actuator = reservation.Actuator, level = reservation.Level,
+            cpus = reservation.Cpus.IsEmpty ? null : reservation.Cpus.ToString(), group = reservation.Group, members = members,
+            @event = held is null ? LedgerEvents.Reserve : LedgerEvents.Join, reason = reason, writer = Writer, updatedAtNs = nowNs,
+        });
     }
 
-    /// <summary>Entity holding a slot, or null when free.</summary>
-    public string? Holder(string actuatorId, int cpu) => _slots.GetValueOrDefault($"{actuatorId}#cpu:{cpu}");
-
-    /// <summary>Number of slots held.</summary>
-    public int HeldCount => _slots.Count;
-
-    /// <summary>Frees every slot <paramref name="entityId"/> holds.</summary>
-    public void Release(string entityId)
+    /// <summary>Replaces a member of a slot (same entity); returns the record to persist.</summary>
+    public SlotRecord Update(string slot, SlotMember member, string ledgerEvent, string reason, long nowNs)
     {
-        if (_byEntity.Remove(entityId, out var slots))
+        ArgumentNullException.ThrowIfNull(member);
+        var held = _slots[slot];
+        return Put(Copy(held, [.. held.members.Select(m => m.entityId == member.entityId ? member : m)], ledgerEvent, reason, nowNs));
+    }
+
+    /// <summary>Takes an entity out of a slot; the last member out frees it. Returns the record to persist.</summary>
+    public SlotRecord Remove(string slot, string entityId, string ledgerEvent, string reason, long nowNs)
+    {
+        var held = _slots[slot];
+        var members = held.members.Where(m => m.entityId != entityId).ToList();
+        return Put(members.Count > 0
+            ? Copy(held, members, ledgerEvent, reason, nowNs)
+            : Copy(held, [], LedgerEvents.Free, $"{ledgerEvent}: {reason}; slot free", nowNs));
+    }
+
+    /// <summary>Applies a record read back from the ledger topic (rebuild); the latest record of a slot wins.</summary>
+    public void Apply(SlotRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (record.members.Count == 0 || record.group is null)
         {
-            foreach (var slot in slots)
-            {
-                _slots.Remove(slot);
-                _holds.Remove(slot);
-            }
+            _slots.Remove(record.slot);
+        }
+        else
+        {
+            _slots[record.slot] = record;
         }
     }
 
-    private bool TryTake(string slot, string entityId)
+    /// <summary>The slots held, rendered one per line in key order: equal text, equal ledgers.</summary>
+    public string Render() => string.Join('\n', _slots.Values.OrderBy(s => s.slot, StringComparer.Ordinal).Select(s =>
+        $"{s.slot} {s.group} [{string.Join(", ", s.members.OrderBy(m => m.entityId, StringComparer.Ordinal).Select(m => $"{m.entityId}:{m.status}:{m.commandId}:{m.attempts}"))}]"));
+
+    private SlotRecord Put(SlotRecord record)
     {
-        if (!_slots.TryAdd(slot, entityId))
-        {
-            return false;
-        }
-        _holds[slot] = 1;
-        if (!_byEntity.TryGetValue(entityId, out var list))
-        {
-            _byEntity[entityId] = list = [];
-        }
-        list.Add(slot);
-        return true;
+        Apply(record);
+        return record;
     }
+
+    private SlotRecord Copy(SlotRecord p, List<SlotMember> members, string ledgerEvent, string reason, long nowNs) => new()
+    {
+        slot = p.slot, actuator = p.actuator, level = p.level, cpus = p.cpus, group = members.Count > 0 ? p.group : null,
+        members = members, @event = ledgerEvent, reason = reason, writer = Writer, updatedAtNs = nowNs,
+    };
+
+    private static string CoreSlot(string actuatorId, int cpu) => $"{actuatorId}#cpu:{cpu}";
+}
+
+/// <summary>Values of <c>Placement.event</c>.</summary>
+public static class LedgerEvents
+{
+    /// <summary>A group took a free slot.</summary>
+    public const string Reserve = "reserve";
+    /// <summary>Another member of the holding group joined the slot.</summary>
+    public const string Join = "join";
+    /// <summary>A member's isolate command succeeded.</summary>
+    public const string Hold = "hold";
+    /// <summary>A release command went out for a member.</summary>
+    public const string Release = "release";
+    /// <summary>A member left (command failed, released, or the entity exited).</summary>
+    public const string Leave = "leave";
+    /// <summary>A member's command passed its deadline and grace with no result.</summary>
+    public const string Expire = "expire";
+    /// <summary>The last member left: the slot is free.</summary>
+    public const string Free = "free";
+}
+
+/// <summary>Values of <c>SlotMember.status</c>.</summary>
+public static class MemberStatus
+{
+    /// <summary>The isolate command went out; no result yet.</summary>
+    public const string Pending = "pending";
+    /// <summary>The entity is isolated in the slot.</summary>
+    public const string Held = "held";
+    /// <summary>The release command went out; no result yet.</summary>
+    public const string Releasing = "releasing";
 }

@@ -9,6 +9,7 @@ public sealed class TenantMap
 {
     private readonly Dictionary<string, (string HostKey, string? Tenant)> _entities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _vmMemory = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _groups = new(StringComparer.Ordinal);
 
     /// <summary>Number of entities known.</summary>
     public int Count => _entities.Count;
@@ -22,7 +23,24 @@ public sealed class TenantMap
     {
         _entities.Remove(entityId);
         _vmMemory.Remove(entityId);
+        _groups.Remove(entityId);
     }
+
+    /// <summary>Records the suspect group the probe reported for an entity (e.g. its process group), or forgets it when null.</summary>
+    public void SetGroup(string entityId, string? group)
+    {
+        if (group is null)
+        {
+            _groups.Remove(entityId);
+        }
+        else
+        {
+            _groups[entityId] = group;
+        }
+    }
+
+    /// <summary>The group the probe reported for an entity, or null.</summary>
+    public string? GroupOf(string entityId) => _groups.GetValueOrDefault(entityId);
 
     /// <summary>Records the RAM of a VM entity, which a target hypervisor must have free.</summary>
     public void SetVmMemory(string entityId, long mib) => _vmMemory[entityId] = mib;

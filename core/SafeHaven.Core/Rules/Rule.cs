@@ -13,6 +13,10 @@ namespace SafeHaven.Core.Rules;
 /// <param name="Cooldown">No second detection for the same entity meanwhile.</param>
 /// <param name="ClearBelow">Hysteresis: the entity stops being hot below this rate (≤ threshold).</param>
 /// <param name="Line">Line of the rule in its file, for messages.</param>
+/// <param name="ReleaseAfter">
+/// Lift the isolation once the entity's rate stayed below <see cref="ClearBelow"/> this long (sample time);
+/// null keeps it until the entity exits.
+/// </param>
 public sealed record Rule(
     string Name,
     string Counter,
@@ -21,7 +25,8 @@ public sealed record Rule(
     int Sustain,
     TimeSpan Cooldown,
     double ClearBelow,
-    int Line = 0);
+    int Line = 0,
+    TimeSpan? ReleaseAfter = null);
 
 /// <summary>A validated set of rules, as loaded from one file.</summary>
 /// <param name="Rules">Rules in file order, names unique.</param>

@@ -14,7 +14,7 @@ public static class RulesParser
     public static readonly TimeSpan DefaultCooldown = TimeSpan.FromSeconds(30);
 
     private static readonly HashSet<string> RuleKeys =
-        ["name", "counter", "threshold", "scope", "sustain", "cooldown", "clearBelow"];
+        ["name", "counter", "threshold", "scope", "sustain", "cooldown", "clearBelow", "releaseAfter"];
 
     /// <summary>Reads and parses a rules file.</summary>
     /// <exception cref="RulesFormatException">The file is unreadable or invalid.</exception>
@@ -140,7 +140,20 @@ public static class RulesParser
                 throw new RulesFormatException(source, Line(h), $"clearBelow must be between 0 and the threshold ({threshold}), got {clearBelow}");
             }
         }
-        return new Rule(name, counter, threshold, scope, sustain, cooldown, clearBelow, line);
+        TimeSpan? releaseAfter = null;
+        if (fields.TryGetValue("releaseAfter", out var r))
+        {
+            if (!Durations.TryParse(r.Value, out var after, out var releaseError))
+            {
+                throw new RulesFormatException(source, Line(r), $"releaseAfter: {releaseError}");
+            }
+            if (after <= TimeSpan.Zero)
+            {
+                throw new RulesFormatException(source, Line(r), $"releaseAfter must be longer than 0, got '{r.Value}'");
+            }
+            releaseAfter = after;
+        }
+        return new Rule(name, counter, threshold, scope, sustain, cooldown, clearBelow, line, releaseAfter);
     }
 
     private static double Number(string source, YamlNode node, string text, string key) =>

@@ -36,7 +36,6 @@ public static partial class ConsumeLoop
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(handle);
-        var dlq = kafka.Serdes.Serializer<DeadLetter>();
         try
         {
             while (!ct.IsCancellationRequested)
@@ -63,15 +62,7 @@ public static partial class ConsumeLoop
                 {
                     // Undecodable or unprocessable alike: the record goes to the dead-letter topic
                     // with the reason and the service keeps consuming instead of dying on it.
-                    var reason = e is AvroDecodeException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-                    var dead = DeadLetters.DeadLetters.Create(cr.Topic, cr.Partition.Value, cr.Offset.Value,
-                        cr.Message.Key is null ? null : Encoding.UTF8.GetBytes(cr.Message.Key), cr.Message.Value, reason, component, time);
-                    producer.Produce(kafka.Topics.Dlq, new Message<string, byte[]>
-                    {
-                        Key = cr.Message.Key ?? "",
-                        Value = dlq.Serialize(dead, new SerializationContext(MessageComponentType.Value, kafka.Topics.Dlq)),
-                    });
-                    LogDeadLetter(logger, component, cr.Topic, cr.Partition.Value, cr.Offset.Value, reason);
+                    DeadLetter(producer, kafka, cr, e, component, time, logger);
                 }
             }
         }
@@ -83,6 +74,25 @@ public static partial class ConsumeLoop
             producer.Flush(TimeSpan.FromSeconds(5));
             consumer.Close();
         }
+    }
+
+    /// <summary>Sends a record whose handling threw <paramref name="error"/> to the dead-letter topic, with the reason.</summary>
+    public static void DeadLetter(IProducer<string, byte[]> producer, KafkaClients kafka, ConsumeResult<string, byte[]> cr, Exception error,
+        string component, TimeProvider time, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(producer);
+        ArgumentNullException.ThrowIfNull(kafka);
+        ArgumentNullException.ThrowIfNull(cr);
+        ArgumentNullException.ThrowIfNull(error);
+        var reason = error is AvroDecodeException ? error.Message : $"{error.GetType().Name}: {error.Message}";
+        var dead = DeadLetters.DeadLetters.Create(cr.Topic, cr.Partition.Value, cr.Offset.Value,
+            cr.Message.Key is null ? null : Encoding.UTF8.GetBytes(cr.Message.Key), cr.Message.Value, reason, component, time);
+        producer.Produce(kafka.Topics.Dlq, new Message<string, byte[]>
+        {
+            Key = cr.Message.Key ?? "",
+            Value = kafka.Serdes.Serializer<DeadLetter>().Serialize(dead, new SerializationContext(MessageComponentType.Value, kafka.Topics.Dlq)),
+        });
+        LogDeadLetter(logger, component, cr.Topic, cr.Partition.Value, cr.Offset.Value, reason);
     }
 
     /// <summary>Produces an Avro record with the deployment's serializer.</summary>

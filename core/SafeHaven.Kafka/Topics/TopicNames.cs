@@ -18,6 +18,7 @@ public sealed class TopicNames
         Detections = prefix + "detections";
         Commands = prefix + "commands";
         Results = prefix + "results";
+        Placements = prefix + "placements";
         Siem = prefix + "siem";
         Dlq = prefix + "dlq";
 
@@ -49,20 +50,26 @@ public sealed class TopicNames
     /// <summary>Isolation results, keyed by command id.</summary>
     public string Results { get; }
 
+    /// <summary>The isolation ledger (one record per slot: its group, members and outstanding commands), keyed by slot id; compacted, one partition.</summary>
+    public string Placements { get; }
+
     /// <summary>ECS-style JSON for the SIEM, keyed by entity id.</summary>
     public string Siem { get; }
 
     /// <summary>Dead letters, keyed by the original key.</summary>
     public string Dlq { get; }
 
-    /// <summary>Every SafeHaven topic with <paramref name="partitions"/> partitions; inventory is compacted.</summary>
+    /// <summary>
+    /// Every SafeHaven topic with <paramref name="partitions"/> partitions; inventory and placements are compacted, and the
+    /// ledger has one partition: its partition 0 is the planner's lease (one active planner at a time).
+    /// </summary>
     /// <param name="partitions">Partitions per topic, at least 1.</param>
     /// <returns>The specs in DESIGN §3 order.</returns>
     public IReadOnlyList<TopicSpec> All(int partitions)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
-        return Names().Select(n => new TopicSpec(n, partitions, Compacted: n == Inventory)).ToArray();
+        return Names().Select(n => new TopicSpec(n, n == Placements ? 1 : partitions, Compacted: n == Inventory || n == Placements)).ToArray();
     }
 
-    private string[] Names() => [Samples, Inventory, Detections, Commands, Results, Siem, Dlq];
+    private string[] Names() => [Samples, Inventory, Detections, Commands, Results, Placements, Siem, Dlq];
 }

@@ -49,7 +49,10 @@ namespace SafeHaven.Schemas
 				"SampleAtNs\",\"doc\":\"Start of the window of the first above-threshold sample of th" +
 				"is run, Unix epoch ns; detection latency is measured from here.\",\"type\":\"long\"}," +
 				"{\"name\":\"sampleSeq\",\"doc\":\"seq of the sample that fired.\",\"default\":0,\"type\":\"lo" +
-				"ng\"}]}"));
+				"ng\"},{\"name\":\"kind\",\"doc\":\"detected: the rule fired (isolate the entity); quiet:" +
+				" an entity the rule fired on stayed below clearBelow for the rule\'s releaseAfter" +
+				" (release its isolation). Readers that only want detections skip every other kin" +
+				"d.\",\"default\":\"detected\",\"type\":\"string\"}]}"));
 		/// <summary>
 		/// Unique id, derived from the entity, rule and sample so that a replay gives the same id.
 		/// </summary>
@@ -90,6 +93,10 @@ namespace SafeHaven.Schemas
 		/// seq of the sample that fired.
 		/// </summary>
 		private long _sampleSeq;
+		/// <summary>
+		/// detected: the rule fired (isolate the entity); quiet: an entity the rule fired on stayed below clearBelow for the rule's releaseAfter (release its isolation). Readers that only want detections skip every other kind.
+		/// </summary>
+		private string _kind;
 		public virtual global::Avro.Schema Schema
 		{
 			get
@@ -237,6 +244,20 @@ namespace SafeHaven.Schemas
 				this._sampleSeq = value;
 			}
 		}
+		/// <summary>
+		/// detected: the rule fired (isolate the entity); quiet: an entity the rule fired on stayed below clearBelow for the rule's releaseAfter (release its isolation). Readers that only want detections skip every other kind.
+		/// </summary>
+		public string kind
+		{
+			get
+			{
+				return this._kind;
+			}
+			set
+			{
+				this._kind = value;
+			}
+		}
 		public virtual object Get(int fieldPos)
 		{
 			switch (fieldPos)
@@ -251,6 +272,7 @@ namespace SafeHaven.Schemas
 			case 7: return this.detectedAtNs;
 			case 8: return this.firstSampleAtNs;
 			case 9: return this.sampleSeq;
+			case 10: return this.kind;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -268,6 +290,7 @@ namespace SafeHaven.Schemas
 			case 7: this.detectedAtNs = (System.Int64)fieldValue; break;
 			case 8: this.firstSampleAtNs = (System.Int64)fieldValue; break;
 			case 9: this.sampleSeq = (System.Int64)fieldValue; break;
+			case 10: this.kind = (System.String)fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

@@ -51,10 +51,13 @@ namespace SafeHaven.Schemas
 				"Unix epoch ns.\",\"type\":\"long\"},{\"name\":\"dryRun\",\"doc\":\"Plan and verify precondit" +
 				"ions only; touch nothing.\",\"type\":\"boolean\"},{\"name\":\"reasons\",\"doc\":\"Planner\'s " +
 				"reasoning, one line per step (escalations included).\",\"default\":[],\"type\":{\"type" +
-				"\":\"array\",\"items\":\"string\"}},{\"name\":\"keyId\",\"doc\":\"Id of the signing key; null " +
-				"when unsigned.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"signature\",\"do" +
-				"c\":\"Ed25519 signature over the command\'s canonical bytes (empty when unsigned).\"" +
-				",\"type\":\"bytes\"}]}"));
+				"\":\"array\",\"items\":\"string\"}},{\"name\":\"group\",\"doc\":\"Suspect group whose isolatio" +
+				"n slot the entity joins (processes of one tenant, container or process group sha" +
+				"re a slot); an actuator lets only members of one group share a CPU. Null: the en" +
+				"tity alone.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"keyId\",\"doc\":\"Id " +
+				"of the signing key; null when unsigned.\",\"default\":null,\"type\":[\"null\",\"string\"]" +
+				"},{\"name\":\"signature\",\"doc\":\"Ed25519 signature over the command\'s canonical byte" +
+				"s (empty when unsigned).\",\"type\":\"bytes\"}]}"));
 		/// <summary>
 		/// Unique id; actuators execute a command id at most once.
 		/// </summary>
@@ -99,6 +102,10 @@ namespace SafeHaven.Schemas
 		/// Planner's reasoning, one line per step (escalations included).
 		/// </summary>
 		private IList<System.String> _reasons;
+		/// <summary>
+		/// Suspect group whose isolation slot the entity joins (processes of one tenant, container or process group share a slot); an actuator lets only members of one group share a CPU. Null: the entity alone.
+		/// </summary>
+		private string _group;
 		/// <summary>
 		/// Id of the signing key; null when unsigned.
 		/// </summary>
@@ -269,6 +276,20 @@ namespace SafeHaven.Schemas
 			}
 		}
 		/// <summary>
+		/// Suspect group whose isolation slot the entity joins (processes of one tenant, container or process group share a slot); an actuator lets only members of one group share a CPU. Null: the entity alone.
+		/// </summary>
+		public string group
+		{
+			get
+			{
+				return this._group;
+			}
+			set
+			{
+				this._group = value;
+			}
+		}
+		/// <summary>
 		/// Id of the signing key; null when unsigned.
 		/// </summary>
 		public string keyId
@@ -311,8 +332,9 @@ namespace SafeHaven.Schemas
 			case 8: return this.deadlineNs;
 			case 9: return this.dryRun;
 			case 10: return this.reasons;
-			case 11: return this.keyId;
-			case 12: return this.signature;
+			case 11: return this.group;
+			case 12: return this.keyId;
+			case 13: return this.signature;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -331,8 +353,9 @@ namespace SafeHaven.Schemas
 			case 8: this.deadlineNs = (System.Int64)fieldValue; break;
 			case 9: this.dryRun = (System.Boolean)fieldValue; break;
 			case 10: this.reasons = (IList<System.String>)fieldValue; break;
-			case 11: this.keyId = (System.String)fieldValue; break;
-			case 12: this.signature = (System.Byte[])fieldValue; break;
+			case 11: this.group = (System.String)fieldValue; break;
+			case 12: this.keyId = (System.String)fieldValue; break;
+			case 13: this.signature = (System.Byte[])fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

@@ -15,6 +15,15 @@ public sealed class PlannerOptions
     /// <summary>Mark every command as a dry run. Defaults to false.</summary>
     public bool DryRun { get; set; }
 
+    /// <summary>
+    /// After a command's deadline, how long its result may still take before the planner sends it again to
+    /// reconcile. Defaults to 5 s.
+    /// </summary>
+    public TimeSpan ExpiryGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>This instance's name in logs and in the ledger records it writes. Defaults to the host name and process id.</summary>
+    public string InstanceId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -25,6 +34,14 @@ public sealed class PlannerOptions
         if (CommandTtl <= TimeSpan.Zero)
         {
             throw new ArgumentException($"command TTL must be positive, got {CommandTtl}");
+        }
+        if (ExpiryGrace < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"expiry grace must not be negative, got {ExpiryGrace}");
+        }
+        if (!SafeHaven.Core.Identifiers.IsId(InstanceId))
+        {
+            throw new ArgumentException($"planner instance id '{InstanceId}' must be letters, digits, '.', '_', ':' or '-'");
         }
     }
 }

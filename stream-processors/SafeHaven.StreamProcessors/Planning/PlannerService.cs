@@ -1,23 +1,25 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using SafeHaven.Core.Placement;
 using SafeHaven.Kafka.Clients;
-using SafeHaven.Kafka.Serialization;
-using SafeHaven.Schemas;
 using SafeHaven.Security;
 
 namespace SafeHaven.StreamProcessors.Planning;
 
 /// <summary>
-/// Runs the <see cref="Planner"/> against Kafka: inventory, detections and results in, commands
-/// out. One consumer reads all three topics so that the planner's ledger is touched by one
-/// thread only, in the order records arrive.
+/// Runs the planner against Kafka with the isolation ledger as its state. Any number of instances may run:
+/// each joins the lease group on the single-partition ledger topic, and only the member assigned its
+/// partition acts. On assignment it rebuilds the ledger from the topic (the latest record of every slot),
+/// then reads the inventory from the start and detections and results from the group's committed offsets.
+/// When the active instance dies, the group gives the partition to a standby after the session timeout.
 /// </summary>
 internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions options, CommandSigner signer, TimeProvider time, ILogger<PlannerService> logger)
     : BackgroundService
 {
-    private readonly PlacementBook _book = new();
+    /// <summary>Set while this instance holds the lease (for tests and metrics).</summary>
+    public bool Active => _session is not null;
+
+    private volatile PlannerSession? _session;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         ConsumeLoop.OnOwnThread(() => Run(stoppingToken), stoppingToken);
@@ -25,77 +27,70 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
     private void Run(CancellationToken ct)
     {
         var topics = kafka.Topics;
-        var planner = new Planner(_book, time, new PlannerSettings(options.CommandTtl, options.DryRun));
-        // The inventory is state, not a queue: read it from the start on every assignment, so a
-        // restarted planner knows every actuator again; detections and results resume where they were.
-        using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Consumer(options.GroupId, "planner"))
-            .SetPartitionsAssignedHandler((_, assigned) => assigned.Select(tp =>
-                new TopicPartitionOffset(tp, tp.Topic == topics.Inventory ? Offset.Beginning : Offset.Unset)))
+        var leaseConfig = kafka.Consumer(options.GroupId + "-lease", "planner-lease");
+        leaseConfig.EnableAutoCommit = false;
+        var gained = false;
+        var lost = false;
+        using var lease = new ConsumerBuilder<string, byte[]>(leaseConfig)
+            .SetPartitionsAssignedHandler((_, parts) =>
+            {
+                gained = parts.Count > 0;
+                // The ledger is state: always replayed whole.
+                return parts.Select(tp => new TopicPartitionOffset(tp, Offset.Beginning));
+            })
+            .SetPartitionsRevokedHandler((_, _) => lost = true)
+            .SetPartitionsLostHandler((_, _) => lost = true)
             .Build();
         using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("planner")).Build();
-        var commands = kafka.Serdes.Serializer<IsolationCommand>();
-        var inventory = kafka.Serdes.Deserializer<EntityState>();
-        var detections = kafka.Serdes.Deserializer<SafeHaven.Schemas.Detection>();
-        var results = kafka.Serdes.Deserializer<IsolationResult>();
-        WarmUp.Codecs(kafka.Serdes);
-        WarmUp.Metadata(producer, [topics.Commands, topics.Dlq], TimeSpan.FromSeconds(10));
-        consumer.Subscribe([topics.Inventory, topics.Detections, topics.Results]);
-        ConsumeLoop.Run(consumer, producer, kafka, "planner", time, logger, cr =>
+        lease.Subscribe(topics.Placements);
+        LogStandby(logger, options.InstanceId);
+        try
         {
-            PlanDecision? decision = null;
-            if (cr.Topic == topics.Inventory)
+            while (!ct.IsCancellationRequested)
             {
-                // Null values are tombstones of entities that went away.
-                var state = cr.Message.Value is null ? null : KafkaSerdes.Decode(inventory, cr.Message.Value, cr.Topic);
-                if (state is not null && InventoryView.Actuator(state) is { } actuator)
+                if (_session is null)
                 {
-                    _book.Upsert(actuator);
-                    LogActuator(logger, actuator.ActuatorId, actuator.Host, actuator.Levels, actuator.IsolationPool);
-                    // Topics are read in no fixed order: a detection may have come before the
-                    // actuator that can serve it.
-                    foreach (var retried in planner.Retry())
+                    // Standby: keep the lease membership alive and wait for the partition.
+                    lease.Consume(TimeSpan.FromMilliseconds(200));
+                    if (gained && !lost)
                     {
-                        Send(retried);
+                        var session = new PlannerSession(kafka, options, signer, time, logger, producer);
+                        session.Rebuild(lease, ct);
+                        session.Activate();
+                        _session = session;
                     }
+                    gained = false;
+                    lost = false;
+                    continue;
                 }
-                else
+                // Active: the ledger's own records come back here; the state already holds them.
+                lease.Consume(TimeSpan.Zero);
+                if (lost)
                 {
-                    InventoryView.Tenancy(cr.Message.Key, state, _book.Tenants);
+                    LogLostLease(logger, options.InstanceId);
+                    _session.Dispose();
+                    _session = null;
+                    lost = false;
+                    continue;
                 }
+                _session.Step(ct);
             }
-            else if (cr.Topic == topics.Detections)
-            {
-                decision = planner.Plan(KafkaSerdes.Decode(detections, cr.Message.Value, cr.Topic));
-            }
-            else
-            {
-                decision = planner.OnResult(KafkaSerdes.Decode(results, cr.Message.Value, cr.Topic));
-            }
-            if (decision is not null)
-            {
-                Send(decision);
-            }
-        }, ct);
-
-        void Send(PlanDecision decision)
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            LogDecision(logger, decision.Reasons);
-            if (decision.Receive is { } receive)
-            {
-                signer.Sign(receive);
-                ConsumeLoop.Produce(producer, commands, topics.Commands, receive.target, receive);
-            }
-            if (decision.Command is { } cmd)
-            {
-                signer.Sign(cmd);
-                ConsumeLoop.Produce(producer, commands, topics.Commands, cmd.source, cmd);
-            }
+        }
+        finally
+        {
+            _session?.Dispose();
+            _session = null;
+            producer.Flush(TimeSpan.FromSeconds(5));
+            lease.Close();
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "planner: actuator {Id} on {Host}: levels {Levels}, pool {Pool}")]
-    private static partial void LogActuator(ILogger logger, string id, string host, IReadOnlySet<string> levels, SafeHaven.Core.CpuList pool);
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner {Instance}: standby, waiting for the ledger lease")]
+    private static partial void LogStandby(ILogger logger, string instance);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "planner: {Reasons}")]
-    private static partial void LogDecision(ILogger logger, IReadOnlyList<string> reasons);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "planner {Instance}: lost the ledger lease; standing by")]
+    private static partial void LogLostLease(ILogger logger, string instance);
 }

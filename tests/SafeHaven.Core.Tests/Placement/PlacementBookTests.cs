@@ -1,118 +1,96 @@
 using SafeHaven.Core.Placement;
+using SafeHaven.Schemas;
 
 namespace SafeHaven.Core.Tests.Placement;
 
 public sealed class PlacementBookTests
 {
-    private readonly PlacementBook _book = new();
+    private readonly PlacementBook _book = new("p1");
 
     internal static ActuatorInfo Actuator(string id, string host, string pool = "", string dc = "dc1", params string[] levels) =>
         new(id, dc, host, new HashSet<string>(levels, StringComparer.Ordinal), CpuList.Parse(pool));
 
+    internal static SlotMember Member(string entityId, string? detectionId = null, string status = MemberStatus.Pending) => new()
+    {
+        entityId = entityId, entity = new EntityRef { datacenter = "dc1", host = "h1", pid = 1 }, detectionId = detectionId ?? "d-" + entityId,
+        rule = "r1", scope = Scopes.Core, status = status, commandId = "c-" + entityId, source = "a1", target = "2", deadlineNs = 100, attempts = 1,
+    };
+
+    private SlotRecord Book(ActuatorInfo a, string entity, string group) =>
+        _book.Add(_book.ReserveCore(a, group) ?? throw new InvalidOperationException("no slot"), Member(entity), "test", 1);
+
     [Fact]
-    public void ReserveCore_hands_out_the_lowest_free_cpu_once()
+    public void ReserveCore_hands_out_the_lowest_free_cpu_to_each_group_once()
     {
         var a = Actuator("a1", "h1", "2-3", levels: Levels.Core);
 
-        Assert.Equal("2", _book.ReserveCore(a, "e1")?.Cpus.ToString());
-        Assert.Equal("3", _book.ReserveCore(a, "e2")?.Cpus.ToString());
-        Assert.Null(_book.ReserveCore(a, "e3"));
-        Assert.Equal("e1", _book.Holder("a1", 2));
-        Assert.Equal("e2", _book.Holder("a1", 3));
+        Assert.Equal(LedgerEvents.Reserve, Book(a, "e1", "g1").@event);
+        Assert.Equal("3", _book.ReserveCore(a, "g2")?.Cpus.ToString());
+        Book(a, "e2", "g2");
+        Assert.Null(_book.ReserveCore(a, "g3"));
+        Assert.Equal("g1", _book.Holder("a1", 2));
+        Assert.Equal("g2", _book.Holder("a1", 3));
         Assert.Null(_book.Holder("a1", 4));
         Assert.Equal(2, _book.HeldCount);
     }
 
     [Fact]
-    public void ReserveCore_gives_an_entity_its_own_cpu_back()
+    public void A_second_member_of_a_group_joins_its_slot_and_another_group_never_does()
     {
-        var a = Actuator("a1", "h1", "2-3", levels: Levels.Core);
-        _book.ReserveCore(a, "e1");
-        _book.ReserveCore(a, "e2");
+        var a = Actuator("a1", "h1", "2", levels: Levels.Core);
+        Book(a, "e1", "g1");
 
-        Assert.Equal("3", _book.ReserveCore(a, "e2")?.Cpus.ToString());
-        Assert.Equal(2, _book.HeldCount);
+        var join = _book.ReserveCore(a, "g1");
+        Assert.Equal(("2", false), (join?.Cpus.ToString(), join?.Fresh));
+        var record = _book.Add(join!, Member("e2"), "same tenant", 2);
+        Assert.Equal((LedgerEvents.Join, 2), (record.@event, record.members.Count));
+        Assert.Null(_book.ReserveCore(a, "g2"));
+        Assert.Throws<InvalidOperationException>(() => _book.Add(join! with { Group = "g2" }, Member("e3"), "wrong", 3));
     }
 
     [Fact]
-    public void Release_frees_every_slot_of_the_entity_only()
+    public void The_last_member_out_frees_the_slot()
     {
-        var a = Actuator("a1", "h1", "2-3", levels: Levels.Core);
-        var t = Actuator("t1", "h2", levels: Levels.Container);
-        _book.ReserveCore(a, "e1");
-        _book.ReserveCore(a, "e2");
-        Assert.NotNull(_book.ReserveHost(t, "e1"));
+        var a = Actuator("a1", "h1", "2", levels: Levels.Core);
+        var slot = Book(a, "e1", "g1").slot;
+        _book.Add(_book.ReserveCore(a, "g1")!, Member("e2"), "join", 2);
 
-        _book.Release("e1");
-
+        Assert.Equal(LedgerEvents.Leave, _book.Remove(slot, "e1", LedgerEvents.Leave, "exited", 3).@event);
+        Assert.Equal("g1", _book.Holder("a1", 2));
+        var free = _book.Remove(slot, "e2", LedgerEvents.Leave, "exited", 4);
+        Assert.Equal((LedgerEvents.Free, null, 0), (free.@event, free.group, free.members.Count));
         Assert.Null(_book.Holder("a1", 2));
-        Assert.Equal("e2", _book.Holder("a1", 3));
-        Assert.Equal(1, _book.HeldCount);
-        Assert.Equal("2", _book.ReserveCore(a, "e4")?.Cpus.ToString());
-        Assert.NotNull(_book.ReserveHost(t, "e5"));
-        _book.Release("unknown");
-        Assert.Equal(3, _book.HeldCount);
+        Assert.Equal("2", _book.ReserveCore(a, "g2")?.Cpus.ToString());
     }
 
     [Fact]
-    public void ReserveHost_is_one_entity_per_host_and_idempotent()
+    public void ReserveHost_is_keyed_by_host_and_held_by_one_group()
     {
-        var t = Actuator("t1", "h2", levels: Levels.Container);
+        var t1 = Actuator("t1", "h2", levels: Levels.Vm);
+        var t2 = Actuator("t2", "h2", levels: Levels.Container);
+        _book.Add(_book.ReserveHost(t1, Levels.Vm, "g1")!, Member("e1"), "move", 1);
 
-        Assert.NotNull(_book.ReserveHost(t, "e1"));
-        Assert.NotNull(_book.ReserveHost(t, "e1"));
-        Assert.Null(_book.ReserveHost(t, "e2"));
-        Assert.Equal(1, _book.HeldCount);
+        Assert.Null(_book.ReserveHost(t2, Levels.Container, "g2"));
+        Assert.Equal(false, _book.ReserveHost(t2, Levels.Container, "g1")?.Fresh);
+        Assert.Equal("dc1/h2#host", _book.Held.Single().slot);
     }
 
     [Fact]
-    public void Releasing_a_reservation_frees_only_a_slot_that_booking_took()
+    public void Applying_the_records_it_wrote_rebuilds_the_same_ledger()
     {
-        var a = Actuator("a1", "h1", "2-3", levels: Levels.Core);
-        var first = _book.ReserveCore(a, "e1")!;
-        var again = _book.ReserveCore(a, "e1")!;
-        Assert.True(first.Fresh);
-        Assert.False(again.Fresh);
+        var a = Actuator("a1", "h1", "2-4", levels: Levels.Core);
+        var log = new List<SlotRecord> { Book(a, "e1", "g1"), Book(a, "e2", "g2") };
+        log.Add(_book.Add(_book.ReserveCore(a, "g1")!, Member("e3"), "join", 5));
+        log.Add(_book.Update(log[0].slot, Member("e1", status: MemberStatus.Held), LedgerEvents.Hold, "ok", 6));
+        log.Add(_book.Remove(log[1].slot, "e2", LedgerEvents.Leave, "failed", 7));
 
-        _book.Release("e1", again);
-        Assert.Equal("e1", _book.Holder("a1", 2));
+        var rebuilt = new PlacementBook("p2");
+        log.ForEach(rebuilt.Apply);
 
-        _book.Release("e2", first);
-        Assert.Equal("e1", _book.Holder("a1", 2));
-
-        _book.Release("e1", first);
-        Assert.Null(_book.Holder("a1", 2));
-        Assert.Equal(0, _book.HeldCount);
-    }
-
-    [Fact]
-    public void Empty_pool_has_no_core_slot() =>
-        Assert.Null(_book.ReserveCore(Actuator("a1", "h1", "", levels: Levels.Core), "e1"));
-
-    [Fact]
-    public void OnHost_matches_datacenter_host_and_level_lowest_id_first()
-    {
-        _book.Upsert(Actuator("z", "h1", levels: [Levels.Core, Levels.Container]));
-        _book.Upsert(Actuator("b", "h1", levels: Levels.Core));
-        _book.Upsert(Actuator("a", "h1", dc: "dc2", levels: Levels.Core));
-        _book.Upsert(Actuator("c", "h2", levels: Levels.Core));
-
-        Assert.Equal("b", _book.OnHost("dc1", "h1", Levels.Core)?.ActuatorId);
-        Assert.Equal("z", _book.OnHost("dc1", "h1", Levels.Container)?.ActuatorId);
-        Assert.Equal("a", _book.OnHost("dc2", "h1", Levels.Core)?.ActuatorId);
-        Assert.Null(_book.OnHost("dc1", "h1", Levels.Vm));
-        Assert.Null(_book.OnHost("dc1", "h3", Levels.Core));
-    }
-
-    [Fact]
-    public void Upsert_replaces_by_id()
-    {
-        _book.Upsert(Actuator("a1", "h1", "2", levels: Levels.Core));
-        _book.Upsert(Actuator("a1", "h1", "4-5", levels: Levels.Core));
-
-        var a = Assert.Single(_book.Actuators);
-        Assert.Equal("4-5", a.IsolationPool.ToString());
-        Assert.Same(a, _book.Find("a1"));
-        Assert.Null(_book.Find("a2"));
+        Assert.Equal(_book.Render(), rebuilt.Render());
+        Assert.Equal(1, rebuilt.HeldCount);
+        Assert.True(rebuilt.HasDetection("d-e3"));
+        Assert.False(rebuilt.HasDetection("d-e2"));
+        Assert.Equal("e3", rebuilt.ByCommand("c-e3")?.Member.entityId);
     }
 }

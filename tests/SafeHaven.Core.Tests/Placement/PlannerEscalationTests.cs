@@ -51,7 +51,7 @@ public sealed class PlannerEscalationTests
     public void Failed_result_releases_the_slot_and_tries_the_next_level()
     {
         var core = _h.Isolate(Process(101, container: "c1"), Scopes.Core);
-        Assert.Equal("dc1/h1/pid/101", _h.Book.Holder("a1", 2));
+        Assert.Equal("container:dc1/h1/c1", _h.Book.Holder("a1", 2));
 
         var next = _h.Planner.OnResult(PlannerHarness.Result(core, ResultStatus.Failed, "cgroup busy"));
 
@@ -99,7 +99,7 @@ public sealed class PlannerEscalationTests
         var d = _h.Planner.OnResult(PlannerHarness.Result(core, status));
 
         Assert.Null(d.Command);
-        Assert.Equal([$"dc1/h1/pid/101 isolated at level core ({status})"], d.Reasons);
+        Assert.Equal([$"dc1/h1/pid/101 isolated at level core in slot a1#cpu:2 ({status})"], d.Reasons);
         Assert.Equal("dc1/h1/pid/101", _h.Book.Holder("a1", 2));
         Assert.Equal(0, _h.Planner.Pending);
         Assert.Null(_h.Planner.Plan(PlannerHarness.Detection(Process(102), Scopes.Core, "h1:2:r1")).Command);
@@ -115,7 +115,7 @@ public sealed class PlannerEscalationTests
         var d = _h.Planner.OnResult(stranger);
 
         Assert.Null(d.Command);
-        Assert.Equal(["result for unknown command c-other"], d.Reasons);
+        Assert.Equal(["result for command c-other that is not outstanding: nothing to do"], d.Reasons);
         Assert.Equal("dc1/h1/pid/101", _h.Book.Holder("a1", 2));
         Assert.Equal(1, _h.Planner.Pending);
 
@@ -136,6 +136,6 @@ public sealed class PlannerEscalationTests
         _h.Planner.OnResult(PlannerHarness.Result(container, ResultStatus.Failed, "criu"));
 
         // The process still runs pinned on CPU 2: handing it to someone else would share its core.
-        Assert.Equal("dc1/h1/pid/101", _h.Book.Holder("a1", 2));
+        Assert.Equal("container:dc1/h1/c1", _h.Book.Holder("a1", 2));
     }
 }

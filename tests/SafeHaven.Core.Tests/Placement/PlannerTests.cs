@@ -29,14 +29,19 @@ public sealed class PlannerTests
     }
 
     [Fact]
-    public void Same_entity_detected_twice_gets_the_same_cpu()
+    public void Same_entity_detected_again_gets_no_second_command_and_keeps_its_cpu()
     {
         _h.Isolate(Process(101), Scopes.Core, "h1:1:r1");
         _h.Isolate(Process(102), Scopes.Core, "h1:2:r1");
 
-        var again = _h.Isolate(Process(101), Scopes.Core, "h1:3:r1");
+        var again = _h.Planner.Plan(PlannerHarness.Detection(Process(101), Scopes.Core, "h1:3:r1"));
+        var redelivered = _h.Planner.Plan(PlannerHarness.Detection(Process(101), Scopes.Core, "h1:1:r1"));
 
-        Assert.Equal("2", again.target);
+        Assert.Null(again.Command);
+        Assert.Equal(["dc1/h1/pid/101 is already pending in slot a1#cpu:2 (level core)"], again.Reasons);
+        Assert.Null(redelivered.Command);
+        Assert.Equal(["detection h1:1:r1 is already in the ledger: nothing to do"], redelivered.Reasons);
+        Assert.Equal("dc1/h1/pid/101", _h.Book.Holder("a1", 2));
         Assert.Equal(2, _h.Book.HeldCount);
     }
 
@@ -60,9 +65,9 @@ public sealed class PlannerTests
         Assert.Equal(Actions.Isolate, c.action);
         Assert.Equal("h1:9:cs", c.detectionId);
         Assert.Same(entity, c.entity);
-        Assert.Equal("c-h1:9:cs-core-1", c.commandId);
+        Assert.Equal("c-h1:9:cs-core", c.commandId);
         Assert.True(Identifiers.IsId(c.commandId));
-        Assert.Equal(["level core: exclusive CPU 2 of a1's pool 2-3"], c.reasons);
+        Assert.Equal(["level core: exclusive CPU 2 of a1's pool 2-3 for group dc1/h1/pid/101"], c.reasons);
         Assert.Equal(decision.Reasons, c.reasons);
         Assert.Empty(c.signature);
     }
@@ -97,8 +102,9 @@ public sealed class PlannerTests
         Assert.Equal(("container", "src", "t2"), (c2.level, c2.source, c2.target));
         Assert.Equal(["level container: container moves from h1 to h2, which has no other tenant"], c1.reasons);
         Assert.Null(third.Command);
-        Assert.Equal(["level container: no free target host for level container (h2 is held for another suspect; h3 is held for another suspect)", "level vm: entity is not in a vm", "no level can isolate the entity (retried when the inventory changes)"], third.Reasons);
-        Assert.Equal("t1", h.Isolate(Container("c1"), Scopes.Machine, "h1:4:r1").target);
+        Assert.Equal(["level container: no free target host for level container (h2 is held for another suspect group; h3 is held for another suspect group)", "level vm: entity is not in a vm", "no level can isolate the entity (retried when the inventory changes)"], third.Reasons);
+        Assert.Equal(["dc1/h1/container/c1 is already pending in slot dc1/h2#host (level container)"],
+            h.Planner.Plan(PlannerHarness.Detection(Container("c1"), Scopes.Machine, "h1:4:r1")).Reasons);
     }
 
     [Fact]
@@ -136,7 +142,7 @@ public sealed class PlannerTests
         Assert.Equal((move.level, move.source, move.target, move.deadlineNs, move.entity), (receive.level, receive.source, receive.target, receive.deadlineNs, receive.entity));
         Assert.True(Identifiers.IsId(receive.commandId));
         // Only the source's result settles the move: the receive result is the destination's report.
-        Assert.Contains("unknown command", h.Planner.OnResult(new Schemas.IsolationResult { commandId = receive.commandId, status = ResultStatus.Failed }).Reasons[0], StringComparison.Ordinal);
+        Assert.Contains("is not outstanding", h.Planner.OnResult(new Schemas.IsolationResult { commandId = receive.commandId, status = ResultStatus.Failed }).Reasons[0], StringComparison.Ordinal);
         Assert.Equal(1, h.Planner.Pending);
         Assert.Null(h.Planner.Plan(PlannerHarness.Detection(Process(5), Scopes.Core)).Receive);
     }

@@ -97,7 +97,7 @@ public sealed class TenantPlacementTests
 
         Assert.True(Identifiers.IsId(cmd.commandId), cmd.commandId);
         Assert.True(Identifiers.IsId(cmd.commandId + Actions.ReceiveIdSuffix), "room for a receive command's suffix");
-        Assert.Matches("^c-[0-9a-f]{32}-core-1$", cmd.commandId);
+        Assert.Matches("^c-[0-9a-f]{32}-core$", cmd.commandId);
         Assert.Equal(longId, cmd.detectionId);
     }
 

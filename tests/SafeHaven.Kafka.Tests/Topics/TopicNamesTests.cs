@@ -10,19 +10,20 @@ public sealed class TopicNamesTests
         var names = new TopicNames();
         Assert.Equal(
             ["safehaven.samples", "safehaven.inventory", "safehaven.detections", "safehaven.commands",
-             "safehaven.results", "safehaven.siem", "safehaven.dlq"],
-            new[] { names.Samples, names.Inventory, names.Detections, names.Commands, names.Results, names.Siem, names.Dlq });
+             "safehaven.results", "safehaven.placements", "safehaven.siem", "safehaven.dlq"],
+            new[] { names.Samples, names.Inventory, names.Detections, names.Commands, names.Results, names.Placements, names.Siem, names.Dlq });
     }
 
     [Fact]
-    public void All_uses_the_prefix_and_partition_count_and_compacts_only_inventory()
+    public void All_uses_the_prefix_and_partition_count_and_compacts_inventory_and_the_single_partition_ledger()
     {
         var names = new TopicNames("lab-7_");
         var all = names.All(6);
-        Assert.Equal(7, all.Count);
+        Assert.Equal(8, all.Count);
         Assert.All(all, s => Assert.StartsWith("lab-7_", s.Name, StringComparison.Ordinal));
-        Assert.All(all, s => Assert.Equal(6, s.Partitions));
-        Assert.Equal([names.Inventory], all.Where(s => s.Compacted).Select(s => s.Name));
+        Assert.All(all.Where(s => s.Name != names.Placements), s => Assert.Equal(6, s.Partitions));
+        Assert.Equal(new TopicSpec("lab-7_placements", 1, Compacted: true), all.Single(s => s.Name == names.Placements));
+        Assert.Equal([names.Inventory, names.Placements], all.Where(s => s.Compacted).Select(s => s.Name));
         Assert.Equal(new TopicSpec("lab-7_dlq", 6), all.Single(s => s.Name == names.Dlq));
     }
 

@@ -1,0 +1,147 @@
+using SafeHaven.Schemas;
+using DetectionRecord = SafeHaven.Schemas.Detection;
+
+namespace SafeHaven.Core.Placement;
+
+// What moves a member through the ledger after it was booked: results, quiet signals, exits, expiry.
+public sealed partial class Planner
+{
+    /// <summary>
+    /// Takes an actuator's result. For an isolate: success holds the slot; failure takes the member out
+    /// (the last one out frees the slot) and tries the next level up. For a release: the member leaves.
+    /// Results of commands the ledger does not hold as outstanding change nothing.
+    /// </summary>
+    public PlanDecision OnResult(IsolationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (book.ByCommand(result.commandId) is not { } found || found.Member.status == MemberStatus.Held)
+        {
+            return new PlanDecision(null, [$"result for command {result.commandId} that is not outstanding: nothing to do"]);
+        }
+        var (slot, m) = found;
+        var now = NowNs();
+        var ok = result.status is ResultStatus.Succeeded or ResultStatus.Skipped;
+        if (m.status == MemberStatus.Releasing)
+        {
+            if (!ok)
+            {
+                // A release that failed leaves the entity where it is: keep the slot until it exits.
+                var kept = Copy(m, MemberStatus.Held);
+                return Decision(null, [$"release of {m.entityId} {result.status}: {result.error}; it keeps slot {slot.slot} until it exits"],
+                    book.Update(slot.slot, kept, LedgerEvents.Hold, $"release {result.status}: {result.error}", now));
+            }
+            Settle(m.detectionId);
+            var why = $"{m.entityId} released from slot {slot.slot} ({result.status})";
+            return Decision(null, [why], book.Remove(slot.slot, m.entityId, LedgerEvents.Leave, why, now));
+        }
+        if (ok)
+        {
+            var why = $"{m.entityId} isolated at level {slot.level} in slot {slot.slot} ({result.status})";
+            return Decision(null, [why], book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Hold, why, now));
+        }
+        Settle(m.detectionId);
+        var reasons = new List<string> { $"level {slot.level}: actuator reported {result.status}: {result.error}" };
+        List<SlotRecord> ledger = [book.Remove(slot.slot, m.entityId, LedgerEvents.Leave, reasons[0], now)];
+        var next = Levels.Next(slot.level);
+        if (next is null)
+        {
+            reasons.Add("no level above " + slot.level + ": entity stays where it is");
+            return new PlanDecision(null, reasons, Ledger: ledger);
+        }
+        return PlanFrom(AsDetection(m), m.entityId, next, reasons, ledger);
+    }
+
+    /// <summary>Entity exited (inventory tombstone or the probe's "gone"): it leaves every slot, with no command.</summary>
+    public PlanDecision OnGone(string entityId)
+    {
+        var now = NowNs();
+        var memberships = book.MembershipsOf(entityId).ToList();
+        memberships.ForEach(x => Settle(x.Member.detectionId));
+        var ledger = memberships
+            .Select(x => book.Remove(x.Slot.slot, entityId, LedgerEvents.Leave, $"{entityId} exited", now)).ToList();
+        return new PlanDecision(null, ledger.Count == 0 ? [] : [$"{entityId} exited: left {ledger.Count} slot(s)"], Ledger: ledger);
+    }
+
+    /// <summary>
+    /// Commands past their deadline plus the grace with no result: the first time, the same command id is
+    /// sent again (an agent that ran it answers with what it did; one that never got it runs it now); after
+    /// that the member is kept as held, so the slot is never given to another group while the real state is
+    /// unknown, and it comes back when the entity exits.
+    /// </summary>
+    public IReadOnlyList<PlanDecision> Expire()
+    {
+        var now = NowNs();
+        var graceNs = settings.Grace.Ticks * 100;
+        var decisions = new List<PlanDecision>();
+        foreach (var (slot, m) in book.Held.SelectMany(s => s.members.Select(m => (s, m))).ToList())
+        {
+            if (m.status == MemberStatus.Held || now <= m.deadlineNs + graceNs)
+            {
+                continue;
+            }
+            if (m.attempts >= 2)
+            {
+                var why = $"{m.commandId}: no result after {m.attempts} sends; {m.entityId} kept in slot {slot.slot} until it exits";
+                decisions.Add(Decision(null, [why], book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Expire, why, now)));
+                continue;
+            }
+            var action = m.status == MemberStatus.Releasing ? Actions.Release : Actions.Isolate;
+            var command = NewCommand(m.detectionId, m.entity, m.source, slot.level, action, m.target, slot.group, [$"reconcile: no result for {m.commandId} by its deadline"]);
+            command.commandId = m.commandId!;
+            var resent = Copy(m, m.status);
+            resent.deadlineNs = command.deadlineNs;
+            resent.attempts = m.attempts + 1;
+            var reason = $"{m.commandId} expired with no result: sent again to {m.source} to reconcile";
+            decisions.Add(Decision(command, [reason], book.Update(slot.slot, resent, LedgerEvents.Expire, reason, now)));
+        }
+        return decisions;
+    }
+
+    // A quiet signal: the entity stayed below its rule's clear bound for releaseAfter. A core slot is given
+    // back by a signed release command; a host slot (the entity already moved away) is simply freed.
+    private PlanDecision OnQuiet(DetectionRecord quiet)
+    {
+        string entityId;
+        try
+        {
+            entityId = EntityIds.Of(quiet.entity);
+        }
+        catch (ArgumentException e)
+        {
+            return new PlanDecision(null, [e.Message]);
+        }
+        var now = NowNs();
+        var held = book.MembershipsOf(entityId).Where(x => x.Member.status == MemberStatus.Held && x.Member.rule == quiet.rule).ToList();
+        if (held.Count == 0)
+        {
+            return new PlanDecision(null, [$"{entityId} quiet for rule {quiet.rule}, but holds no slot for it: nothing to release"]);
+        }
+        var (slot, m) = held[0];
+        var why = $"{entityId} stayed below rule {quiet.rule}'s clear bound for its releaseAfter";
+        if (slot.level != Levels.Core)
+        {
+            Settle(m.detectionId);
+            return Decision(null, [why + $": host slot {slot.slot} freed"], book.Remove(slot.slot, entityId, LedgerEvents.Leave, why, now));
+        }
+        var command = NewCommand(quiet.detectionId, m.entity, m.source, slot.level, Actions.Release, m.target, slot.group, [why]);
+        var releasing = Copy(m, MemberStatus.Releasing);
+        releasing.commandId = command.commandId;
+        releasing.deadlineNs = command.deadlineNs;
+        releasing.attempts = 1;
+        return Decision(command, [why + ": release sent"], book.Update(slot.slot, releasing, LedgerEvents.Release, why, now));
+    }
+
+    private static PlanDecision Decision(IsolationCommand? command, List<string> reasons, SlotRecord record) =>
+        new(command, reasons, Ledger: [record]);
+
+    private static SlotMember Copy(SlotMember m, string status) => new()
+    {
+        entityId = m.entityId, entity = m.entity, detectionId = m.detectionId, rule = m.rule, scope = m.scope, status = status,
+        commandId = m.commandId, source = m.source, target = m.target, deadlineNs = m.deadlineNs, attempts = m.attempts,
+    };
+
+    private static DetectionRecord AsDetection(SlotMember m) => new()
+    {
+        detectionId = m.detectionId ?? "", entity = m.entity, rule = m.rule ?? "", counter = "", scope = m.scope, kind = DetectionKinds.Detected,
+    };
+}

@@ -1,0 +1,72 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Core.Placement;
+using SafeHaven.Kafka.Clients;
+
+namespace SafeHaven.StreamProcessors.Planning;
+
+// Writing a decision: ledger first, then commands, all acknowledged before the input's offset is committed.
+internal sealed partial class PlannerSession
+{
+    private void Send(PlanDecision decision)
+    {
+        if (decision.Reasons.Count > 0)
+        {
+            LogDecision(logger, decision.Reasons);
+        }
+        var topics = kafka.Topics;
+        foreach (var record in decision.Records)
+        {
+            // Partition 0 explicitly: the ledger's one partition is also the lease.
+            producer.Produce(new TopicPartition(topics.Placements, 0), new Message<string, byte[]>
+            {
+                Key = record.slot,
+                Value = _ledger.Serialize(record, new SerializationContext(MessageComponentType.Value, topics.Placements)),
+            }, OnDelivery);
+        }
+        if (decision.Receive is { } receive)
+        {
+            signer.Sign(receive);
+            ConsumeLoop.Produce(producer, _commands, topics.Commands, receive.target, receive, OnDelivery);
+        }
+        if (decision.Command is { } cmd)
+        {
+            signer.Sign(cmd);
+            ConsumeLoop.Produce(producer, _commands, topics.Commands, cmd.source, cmd, OnDelivery);
+        }
+    }
+
+    private void OnDelivery(DeliveryReport<string, byte[]> report)
+    {
+        if (report.Error.IsError)
+        {
+            _deliveryError ??= $"{report.Topic}: {report.Error.Reason}";
+        }
+    }
+
+    // Blocks until every ledger record and command is acknowledged (acks=all). One that is not stops the
+    // planner without committing: a restart re-reads the input, and the ledger keeps it from acting twice.
+    private void Acknowledge(CancellationToken ct)
+    {
+        producer.Flush(ct);
+        if (_deliveryError is { } error)
+        {
+            throw new PlannerDeliveryException($"planner {options.InstanceId}: a ledger record or command was not acknowledged ({error}); stopping without committing");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_work is { } work)
+        {
+            work.Close();
+            work.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner: {Reasons}")]
+    private static partial void LogDecision(ILogger logger, IReadOnlyList<string> reasons);
+}
+
+/// <summary>A ledger record or command the broker did not acknowledge: the planner stops rather than commit past it.</summary>
+internal sealed class PlannerDeliveryException(string message) : Exception(message);

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Core.Placement;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.Serialization;
+using SafeHaven.Schemas;
+using SafeHaven.Security;
+
+namespace SafeHaven.StreamProcessors.Planning;
+
+/// <summary>
+/// One term of an active planner: its ledger, rebuilt from the topic, and the consumer of inventory,
+/// detections and results. Every record is handled, its ledger records and commands are acknowledged by the
+/// broker, and only then is its offset committed: a crash re-reads at most the record in hand, and the
+/// ledger (detection ids, deterministic command ids) turns that re-read into no second command.
+/// </summary>
+internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions options, CommandSigner signer, TimeProvider time,
+    ILogger logger, IProducer<string, byte[]> producer) : IDisposable
+{
+    private readonly PlacementBook _book = new(options.InstanceId);
+    private readonly IDeserializer<SlotRecord> _slots = kafka.Serdes.Deserializer<SlotRecord>();
+    private readonly ISerializer<SlotRecord> _ledger = kafka.Serdes.Serializer<SlotRecord>();
+    private readonly ISerializer<IsolationCommand> _commands = kafka.Serdes.Serializer<IsolationCommand>();
+    private readonly IDeserializer<EntityState> _inventory = kafka.Serdes.Deserializer<EntityState>();
+    private readonly IDeserializer<SafeHaven.Schemas.Detection> _detections = kafka.Serdes.Deserializer<SafeHaven.Schemas.Detection>();
+    private readonly IDeserializer<IsolationResult> _results = kafka.Serdes.Deserializer<IsolationResult>();
+    private Planner? _planner;
+    private IConsumer<string, byte[]>? _work;
+    private long _nextExpiry;
+    private string? _deliveryError;
+
+    /// <summary>Reads the ledger partition from the start up to its end as of now, applying every slot record.</summary>
+    public void Rebuild(IConsumer<string, byte[]> lease, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var tp = new TopicPartition(kafka.Topics.Placements, 0);
+        var end = lease.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
+        var applied = 0;
+        while (end > 0 && lease.Position(tp).Value < end && !ct.IsCancellationRequested)
+        {
+            if (lease.Consume(TimeSpan.FromMilliseconds(500)) is { Message: not null } cr)
+            {
+                try
+                {
+                    _book.Apply(KafkaSerdes.Decode(_slots, cr.Message.Value, cr.Topic));
+                    applied++;
+                }
+                catch (AvroDecodeException e)
+                {
+                    ConsumeLoop.DeadLetter(producer, kafka, cr, e, "planner", time, logger);
+                }
+            }
+        }
+        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        LogRebuilt(logger, options.InstanceId, applied, _book.HeldCount, ms);
+    }
+
+    /// <summary>Starts acting: assigns every partition of inventory (from the start), detections and results (from the committed offsets).</summary>
+    public void Activate()
+    {
+        _planner = new Planner(_book, time, new PlannerSettings(options.CommandTtl, options.DryRun, options.ExpiryGrace));
+        var config = kafka.Consumer(options.GroupId, "planner");
+        config.EnableAutoCommit = false;
+        _work = new ConsumerBuilder<string, byte[]>(config).Build();
+        var topics = kafka.Topics;
+        using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
+        var metadata = admin.GetMetadata(TimeSpan.FromSeconds(10));
+        var assignment = new List<TopicPartitionOffset>();
+        foreach (var topic in new[] { topics.Inventory, topics.Detections, topics.Results })
+        {
+            var partitions = metadata.Topics.FirstOrDefault(t => t.Topic == topic)?.Partitions
+                ?? throw new InvalidOperationException($"topic {topic} does not exist");
+            assignment.AddRange(partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId,
+                topic == topics.Inventory ? Offset.Beginning : Offset.Unset)));
+        }
+        WarmUp.Codecs(kafka.Serdes);
+        _work.Assign(assignment);
+        LogActive(logger, options.InstanceId, _book.HeldCount, _planner.Pending);
+    }
+
+    /// <summary>Handles at most one record, then expires overdue commands once a second.</summary>
+    public void Step(CancellationToken ct)
+    {
+        var cr = _work!.Consume(TimeSpan.FromMilliseconds(100));
+        if (cr?.Message is not null)
+        {
+            try
+            {
+                Handle(cr);
+            }
+            catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException or KafkaException or PlannerDeliveryException))
+            {
+                ConsumeLoop.DeadLetter(producer, kafka, cr, e, "planner", time, logger);
+            }
+            Acknowledge(ct);
+            if (cr.Topic != kafka.Topics.Inventory)
+            {
+                _work.Commit([new TopicPartitionOffset(cr.TopicPartition, cr.Offset + 1)]);
+            }
+        }
+        var now = Stopwatch.GetTimestamp();
+        if (now >= _nextExpiry)
+        {
+            _nextExpiry = now + Stopwatch.Frequency;
+            foreach (var d in _planner!.Expire())
+            {
+                Send(d);
+            }
+            Acknowledge(ct);
+        }
+    }
+
+    private void Handle(ConsumeResult<string, byte[]> cr)
+    {
+        var topics = kafka.Topics;
+        var planner = _planner!;
+        if (cr.Topic == topics.Inventory)
+        {
+            // Null values are tombstones of entities that went away.
+            var state = cr.Message.Value is null ? null : KafkaSerdes.Decode(_inventory, cr.Message.Value, cr.Topic);
+            if (state is not null && InventoryView.Actuator(state) is { } actuator)
+            {
+                _book.Upsert(actuator);
+                LogActuator(logger, actuator.ActuatorId, actuator.Host, actuator.Levels, actuator.IsolationPool);
+                RetryUnplaced();
+                return;
+            }
+            InventoryView.Tenancy(cr.Message.Key, state, _book.Tenants);
+            if (state is null && cr.Message.Key is { } gone)
+            {
+                SendAndRetry(planner.OnGone(gone));
+            }
+            return;
+        }
+        var decision = cr.Topic == topics.Detections
+            ? planner.Plan(KafkaSerdes.Decode(_detections, cr.Message.Value, cr.Topic))
+            : planner.OnResult(KafkaSerdes.Decode(_results, cr.Message.Value, cr.Topic));
+        SendAndRetry(decision);
+    }
+
+    private void SendAndRetry(PlanDecision decision)
+    {
+        Send(decision);
+        if (decision.Records.Any(r => r.@event == LedgerEvents.Free))
+        {
+            RetryUnplaced();
+        }
+    }
+
+    private void RetryUnplaced()
+    {
+        // Topics are read in no fixed order: a detection may have come before the actuator or the free slot that serves it.
+        foreach (var retried in _planner!.Retry())
+        {
+            Send(retried);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner {Instance}: ledger rebuilt from {Records} records: {Held} slots held ({Ms:F1} ms)")]
+    private static partial void LogRebuilt(ILogger logger, string instance, int records, int held, double ms);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner {Instance}: active (lease held), {Held} slots held, {Pending} commands outstanding")]
+    private static partial void LogActive(ILogger logger, string instance, int held, int pending);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner: actuator {Id} on {Host}: levels {Levels}, pool {Pool}")]
+    private static partial void LogActuator(ILogger logger, string id, string host, IReadOnlySet<string> levels, SafeHaven.Core.CpuList pool);
+}
