@@ -37,6 +37,7 @@ public static partial class ConsumeLoop
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(handle);
         var dlq = kafka.Serdes.Serializer<DeadLetter>();
+        var lost = new LogStartWatch(component, logger);
         try
         {
             while (!ct.IsCancellationRequested)
@@ -55,6 +56,7 @@ public static partial class ConsumeLoop
                 {
                     continue;
                 }
+                lost.Observe(consumer, cr);
                 try
                 {
                     handle(cr);
