@@ -13,18 +13,15 @@ namespace SafeHaven.Kafka.Tests.Clients;
 /// </summary>
 public sealed class LogStartWatchTests(ITestOutputHelper output)
 {
-    // 10 kB records: 800 of them are 8 MB, well past the mock's 5 MiB per partition.
-    private static readonly byte[] Payload = new byte[10_000];
-
     [Fact]
     public async Task A_consumer_restarted_behind_the_log_start_logs_and_counts_the_offsets_it_lost()
     {
         using var broker = EmbeddedBroker.Start();
         var (topic, group) = (TestKafka.Unique("lost-restart"), TestKafka.Unique("g"));
         broker.CreateTopic(topic, partitions: 1);
-        Produce(broker, topic, 10);
-        CommitAt(broker, topic, group, 5);
-        Produce(broker, topic, 800);
+        Overflow.Produce(broker, topic, 10);
+        Overflow.CommitAt(broker, topic, group, 5);
+        Overflow.Produce(broker, topic, 800);
 
         using var lost = new LostRecords(topic);
         var logs = new ListLogger();
@@ -48,7 +45,7 @@ public sealed class LogStartWatchTests(ITestOutputHelper output)
         using var broker = EmbeddedBroker.Start();
         var (topic, group) = (TestKafka.Unique("lost-running"), TestKafka.Unique("g"));
         broker.CreateTopic(topic, partitions: 1);
-        Produce(broker, topic, 20);
+        Overflow.Produce(broker, topic, 20);
 
         using var lost = new LostRecords(topic);
         var logs = new ListLogger();
@@ -65,7 +62,7 @@ public sealed class LogStartWatchTests(ITestOutputHelper output)
             }
         }, queueKbytes: 20);
         await holding.Task.WaitAsync(TestKafka.Deadline);
-        Produce(broker, topic, 800);
+        Overflow.Produce(broker, topic, 800);
         release.Set();
         var seen = await run;
 
@@ -83,10 +80,10 @@ public sealed class LogStartWatchTests(ITestOutputHelper output)
         var (kept, dropped) = (TestKafka.Unique("kept"), TestKafka.Unique("dropped"));
         broker.CreateTopic(kept, partitions: 1);
         broker.CreateTopic(dropped, partitions: 1);
-        Produce(broker, kept, 10);
+        Overflow.Produce(broker, kept, 10);
         var group = TestKafka.Unique("g");
-        CommitAt(broker, kept, group, 5);
-        Produce(broker, dropped, 800);
+        Overflow.CommitAt(broker, kept, group, 5);
+        Overflow.Produce(broker, dropped, 800);
 
         using var lostKept = new LostRecords(kept);
         using var lostDropped = new LostRecords(dropped);
@@ -98,23 +95,6 @@ public sealed class LogStartWatchTests(ITestOutputHelper output)
         Assert.True(fresh[0] > 0, "the broker dropped the head of the log");
         Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Warning);
         Assert.Equal(0, lostKept.Total + lostDropped.Total);
-    }
-
-    private static void Produce(EmbeddedBroker broker, string topic, int count)
-    {
-        using var producer = new ProducerBuilder<Null, byte[]>(TestKafka.Producer(broker.BootstrapServers)).Build();
-        for (var i = 0; i < count; i++)
-        {
-            producer.Produce(topic, new Message<Null, byte[]> { Value = Payload });
-        }
-        Assert.Equal(0, producer.Flush(TestKafka.Deadline));
-    }
-
-    private static void CommitAt(EmbeddedBroker broker, string topic, string group, long offset)
-    {
-        using var consumer = new ConsumerBuilder<Null, byte[]>(TestKafka.Consumer(broker.BootstrapServers, group)).Build();
-        consumer.Commit([new TopicPartitionOffset(topic, 0, offset)]);
-        consumer.Close();
     }
 
     /// <summary>Runs <see cref="ConsumeLoop.Run"/> as a role does until it handled <paramref name="lastOffset"/>; returns the offsets handled.</summary>

@@ -1,8 +1,35 @@
 using System.Diagnostics.Metrics;
+using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.Embedded;
+using SafeHaven.Kafka.Tests.Embedded;
 
 namespace SafeHaven.Kafka.Tests.Clients;
+
+/// <summary>Fills a partition past what the embedded broker keeps, and commits a group's offset in it.</summary>
+internal static class Overflow
+{
+    // 10 kB records: 800 of them are 8 MB, well past the mock's 5 MiB per partition.
+    private static readonly byte[] Payload = new byte[10_000];
+
+    public static void Produce(EmbeddedBroker broker, string topic, int count)
+    {
+        using var producer = new ProducerBuilder<Null, byte[]>(TestKafka.Producer(broker.BootstrapServers)).Build();
+        for (var i = 0; i < count; i++)
+        {
+            producer.Produce(topic, new Message<Null, byte[]> { Value = Payload });
+        }
+        Assert.Equal(0, producer.Flush(TestKafka.Deadline));
+    }
+
+    public static void CommitAt(EmbeddedBroker broker, string topic, string group, long offset)
+    {
+        using var consumer = new ConsumerBuilder<Null, byte[]>(TestKafka.Consumer(broker.BootstrapServers, group)).Build();
+        consumer.Commit([new TopicPartitionOffset(topic, 0, offset)]);
+        consumer.Close();
+    }
+}
 
 /// <summary>What <see cref="LogStartWatch.RecordsLostName"/> counted for one topic (tests run in parallel: other topics are ignored).</summary>
 internal sealed class LostRecords : IDisposable
@@ -66,11 +93,12 @@ internal sealed class LostRecords : IDisposable
     public void Dispose() => _listener.Dispose();
 }
 
-/// <summary>A logger that keeps every entry, formatted, for assertions.</summary>
-internal sealed class ListLogger : ILogger
+/// <summary>A logger that keeps every entry from <paramref name="minimum"/> up, formatted, for assertions; also a factory of itself.</summary>
+internal sealed class ListLogger(LogLevel minimum = LogLevel.Trace) : ILogger, ILoggerFactory
 {
     private readonly Lock _gate = new();
     private readonly List<(LogLevel Level, string Message)> _entries = [];
+    private readonly TaskCompletionSource _error = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public IReadOnlyList<(LogLevel Level, string Message)> Entries
     {
@@ -83,15 +111,36 @@ internal sealed class ListLogger : ILogger
         }
     }
 
+    /// <summary>Completes at the first error logged.</summary>
+    public Task FirstError => _error.Task;
+
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-    public bool IsEnabled(LogLevel logLevel) => true;
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
+        if (!IsEnabled(logLevel))
+        {
+            return;
+        }
         lock (_gate)
         {
             _entries.Add((logLevel, formatter(state, exception)));
         }
+        if (logLevel >= LogLevel.Error)
+        {
+            _error.TrySetResult();
+        }
+    }
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
     }
 }
