@@ -18,6 +18,9 @@ namespace SafeHaven.Kafka.Clients;
 /// records with the previous one (the case of a consumer overtaken while running). A gap counts
 /// as lost only if the log start lies beyond its first offset, so compaction and transaction
 /// markers, which leave gaps too, are not reported. Not thread-safe: one watch per consume loop.
+/// Blind spots, both narrow: an auto-commit landing between the first record's return and the
+/// committed-offset query hides a restart's loss, and a partition revoked and given back within
+/// the one-second assignment check is taken for a continuation.
 /// </remarks>
 public sealed partial class LogStartWatch(string component, ILogger logger)
 {
