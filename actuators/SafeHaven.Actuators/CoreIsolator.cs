@@ -27,10 +27,30 @@ public sealed class CoreIsolator(ICpusetController cpusets)
     /// <summary>Returns <paramref name="pid"/> to the <paramref name="shared"/> CPUs.</summary>
     public CoreMoveOutcome Release(int pid, CpuList shared) => Move(pid, shared, exclusive: false);
 
-    /// <summary>Puts a monitored workload on the <paramref name="shared"/> (non-pool) CPUs, so it stays off the isolation pool and a later isolation is a cheap rewrite.</summary>
-    public CoreMoveOutcome Enrol(int pid, CpuList shared) => Move(pid, shared, exclusive: false);
+    /// <summary>
+    /// Puts a monitored workload on the <paramref name="shared"/> (non-pool) CPUs, so it stays off the isolation pool and a later
+    /// isolation is a cheap rewrite; a workload already isolated is left where it is (see the overload with the pool). The pool
+    /// is taken as every online CPU outside <paramref name="shared"/>, which is how <see cref="HostActuator"/> derives the shared CPUs.
+    /// </summary>
+    public CoreMoveOutcome Enrol(int pid, CpuList shared)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        return Enrol(pid, shared, OnlineCpus.Read().Except(shared));
+    }
 
-    private CoreMoveOutcome Move(int pid, CpuList cpus, bool exclusive)
+    /// <summary>
+    /// Puts a monitored workload on the <paramref name="shared"/> CPUs, unless it is isolated already: when its own cpuset's
+    /// CPUs, or every thread's allowed CPUs, lie inside <paramref name="pool"/>, it stays there and the outcome has
+    /// <see cref="CoreMoveOutcome.AlreadyIsolated"/> set, with those CPUs. A restarted actuator enrols its workloads again,
+    /// and moving an isolated one back to the shared CPUs would reopen the channel it was isolated for.
+    /// </summary>
+    public CoreMoveOutcome Enrol(int pid, CpuList shared, CpuList pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        return Move(pid, shared, exclusive: false, keepWithin: pool.IsEmpty ? null : pool);
+    }
+
+    private CoreMoveOutcome Move(int pid, CpuList cpus, bool exclusive, CpuList? keepWithin = null)
     {
         Identifiers.RequirePid(pid, nameof(pid));
         ArgumentNullException.ThrowIfNull(cpus);
@@ -45,6 +65,15 @@ public sealed class CoreIsolator(ICpusetController cpusets)
         }
         try
         {
+            CpuList? isolated = null;
+            if (keepWithin is not null)
+            {
+                Phase(phases, "check", () => isolated = IsolatedOn(pid, keepWithin));
+            }
+            if (isolated is not null)
+            {
+                return new CoreMoveOutcome(true, isolated, null, phases) { AlreadyIsolated = true };
+            }
             if (!_cpusets.IsEnrolled(pid))
             {
                 // Straight onto the destination: the rewrite below is then a no-op.
@@ -68,6 +97,30 @@ public sealed class CoreIsolator(ICpusetController cpusets)
         {
             return new CoreMoveOutcome(false, null, e.Message, phases);
         }
+    }
+
+    // The CPUs pid is confined to when they all lie in the pool: its own cpuset's, else the union of its threads' allowed CPUs
+    // (an isolation by affinity alone, or by a cpuset that is not ours); null when any of it reaches outside the pool.
+    private CpuList? IsolatedOn(int pid, CpuList pool)
+    {
+        if (_cpusets.ReadCpus(pid) is { IsEmpty: false } own && own.IsSubsetOf(pool))
+        {
+            return own;
+        }
+        var union = new SortedSet<int>();
+        foreach (var tid in ProcFs.ThreadIds(pid))
+        {
+            // A thread that exited meanwhile (null) runs nowhere: it neither confirms nor refutes.
+            if (ProcFs.ThreadCpusAllowed(pid, tid) is { } allowed)
+            {
+                if (!allowed.IsSubsetOf(pool))
+                {
+                    return null;
+                }
+                union.UnionWith(allowed.Cpus);
+            }
+        }
+        return union.Count > 0 ? CpuList.Of(union) : throw new ProcessGoneException(pid);
     }
 
     private void Phase(Dictionary<string, long> phases, string name, Action action)

@@ -59,7 +59,8 @@ public sealed partial class HostActuator
     {
         lock (_gate)
         {
-            return _isolator.Enrol(pid, _shared);
+            // A process already isolated (a restart of up or of the agent) stays where it is.
+            return _isolator.Enrol(pid, _shared, _options.Pool);
         }
     }
 

@@ -1,4 +1,5 @@
 using SafeHaven.Actuators.Cpu;
+using SafeHaven.Core;
 
 namespace SafeHaven.Actuators.Tests;
 
@@ -88,6 +89,67 @@ public sealed class CoreIsolatorTests : IDisposable
         Assert.False(outcome.Succeeded);
         Assert.Equal($"process {pid} not found", outcome.Error);
         Assert.Empty(outcome.PhasesNs);
+    }
+
+    [SkippableFact]
+    public void Enrol_after_a_restart_leaves_an_isolated_process_on_its_pool_cpu()
+    {
+        Skip.IfNot(Host.CanRun, "needs root, 2 CPUs and the v1 cpuset hierarchy");
+        var p = Start();
+        Assert.True(_isolator.Enrol(p.Pid, Host.Cpu0).Succeeded);
+        Assert.True(_isolator.Isolate(p.Pid, Host.Cpu1).Succeeded);
+
+        // A restarted actuator: new objects over the same cpuset parent, enrolling its workloads again.
+        var restarted = new CoreIsolator(new CgroupV1Cpuset(parentName: Path.GetFileName(_cpusets.ParentPath)));
+        var withPool = restarted.Enrol(p.Pid, Host.Cpu0, pool: Host.Cpu1);
+        var poolDerived = restarted.Enrol(p.Pid, Host.Cpu0);
+
+        foreach (var outcome in new[] { withPool, poolDerived })
+        {
+            Assert.True(outcome.Succeeded, outcome.Error);
+            Assert.True(outcome.AlreadyIsolated);
+            Assert.Equal(Host.Cpu1, outcome.Cpus);
+            Assert.Equal("already isolated on CPUs 1", outcome.Summary);
+            Assert.Equal(["check"], outcome.PhasesNs.Keys);
+        }
+        Assert.Equal(Host.Cpu1, _cpusets.ReadCpus(p.Pid));
+        Host.AssertAllThreadsOn(p.Pid, Host.Cpu1, minThreads: 5);
+    }
+
+    [SkippableFact]
+    public void Enrol_leaves_a_process_isolated_by_affinity_alone_where_it_is()
+    {
+        Skip.IfNot(Host.CanRun, "needs root, 2 CPUs and the v1 cpuset hierarchy");
+        var p = Start();
+        Affinity.SetAllThreads(p.Pid, Host.Cpu1);
+
+        var outcome = _isolator.Enrol(p.Pid, Host.Cpu0, pool: Host.Cpu1);
+
+        Assert.True(outcome.AlreadyIsolated, outcome.Summary);
+        Assert.Equal(Host.Cpu1, outcome.Cpus);
+        Assert.False(_cpusets.IsEnrolled(p.Pid));
+        Host.AssertAllThreadsOn(p.Pid, Host.Cpu1, minThreads: 5);
+    }
+
+    [SkippableFact]
+    public void Enrol_moves_a_process_not_wholly_in_the_pool_to_the_shared_cpus()
+    {
+        Skip.IfNot(Host.CanRun, "needs root, 2 CPUs and the v1 cpuset hierarchy");
+        var free = Start();
+        var partly = Start();
+        // One thread on the pool CPU is not an isolation: the others still share CPU 0.
+        Assert.True(Affinity.SetThread(partly.Pid, Host.Cpu1));
+
+        foreach (var p in new[] { free, partly })
+        {
+            var outcome = _isolator.Enrol(p.Pid, Host.Cpu0, pool: Host.Cpu1);
+            Assert.True(outcome.Succeeded, outcome.Error);
+            Assert.False(outcome.AlreadyIsolated);
+            Assert.Equal(Host.Cpu0, outcome.Cpus);
+            Assert.Equal(["affinity", "check", "cpuset", "enrol", "verify"], outcome.PhasesNs.Keys.Order());
+            Assert.Equal(Host.Cpu0, _cpusets.ReadCpus(p.Pid));
+            Host.AssertAllThreadsOn(p.Pid, Host.Cpu0, minThreads: 5);
+        }
     }
 
     [Fact]

@@ -62,9 +62,11 @@ internal static class UpCommand
             foreach (var pid in probe.Pids)
             {
                 var enrolled = hostActuator.Enrol(pid);
-                Console.Error.WriteLine(enrolled.Succeeded
-                    ? $"up: pid {pid} enrolled on shared CPUs {hostActuator.SharedCpus}"
-                    : $"up: pid {pid} not enrolled: {enrolled.Error}");
+                Console.Error.WriteLine(!enrolled.Succeeded
+                    ? $"up: pid {pid} not enrolled: {enrolled.Error}"
+                    : enrolled.AlreadyIsolated
+                        ? $"up: pid {pid} left where it is: {enrolled.Summary}"
+                        : $"up: pid {pid} enrolled on shared CPUs {hostActuator.SharedCpus}");
             }
             await app.StartAsync(ct).ConfigureAwait(false);
             await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);

@@ -36,6 +36,7 @@ public static partial class ConsumeLoop
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(handle);
+        var lost = new LogStartWatch(component, logger);
         try
         {
             while (!ct.IsCancellationRequested)
@@ -54,6 +55,7 @@ public static partial class ConsumeLoop
                 {
                     continue;
                 }
+                lost.Observe(consumer, cr);
                 try
                 {
                     handle(cr);

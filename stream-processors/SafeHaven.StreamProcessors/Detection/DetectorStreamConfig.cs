@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SafeHaven.Kafka.Clients;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.SerDes;
 
@@ -30,9 +31,10 @@ public static class DetectorStreamConfig
             CommitIntervalMs = 100,
         };
         // Streamiz keeps the logger factory beyond the stream's life: pass only one that outlives it.
+        // Its consumers' offset resets reach us only as librdkafka log lines through that factory.
         if (loggers is not null)
         {
-            config.Logger = loggers;
+            config.Logger = new OffsetResetLog(loggers, "detector");
         }
         return config;
     }

@@ -25,6 +25,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
     private readonly IDeserializer<EntityState> _inventory = kafka.Serdes.Deserializer<EntityState>();
     private readonly IDeserializer<SafeHaven.Schemas.Detection> _detections = kafka.Serdes.Deserializer<SafeHaven.Schemas.Detection>();
     private readonly IDeserializer<IsolationResult> _results = kafka.Serdes.Deserializer<IsolationResult>();
+    private readonly LogStartWatch _lost = new("planner", logger);
     private Planner? _planner;
     private IConsumer<string, byte[]>? _work;
     private long _nextExpiry;
@@ -85,6 +86,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         var cr = _work!.Consume(TimeSpan.FromMilliseconds(100));
         if (cr?.Message is not null)
         {
+            _lost.Observe(_work, cr);
             try
             {
                 Handle(cr);
