@@ -59,8 +59,14 @@ public sealed partial class HostActuator
     {
         lock (_gate)
         {
-            // A process already isolated (a restart of up or of the agent) stays where it is.
-            return _isolator.Enrol(pid, _shared, _options.Pool);
+            // A process already isolated (a restart of up or of the agent) stays where it is, and its CPUs count as
+            // held by a group this agent no longer knows: no other workload is put beside it.
+            var outcome = _isolator.Enrol(pid, _shared, _options.Pool);
+            if (outcome.AlreadyIsolated && outcome.Cpus is { } held)
+            {
+                _slots[pid] = (held, null);
+            }
+            return outcome;
         }
     }
 

@@ -147,6 +147,47 @@ public sealed class HostActuatorTests : IDisposable
         AssertVerdict(reused, ResultStatus.Rejected, "belongs to another process");
     }
 
+    [SkippableFact]
+    public void After_a_restart_an_isolated_process_stays_and_its_cpu_is_refused_to_any_other_workload()
+    {
+        Skip.IfNot(Host.CanRun, "needs root, 2 CPUs and the v1 cpuset hierarchy");
+        var isolated = Start(threads: 2);
+        var newcomer = Start(threads: 1);
+        _actuator.Enrol(isolated.Pid);
+        Assert.Equal(ResultStatus.Succeeded, _actuator.Execute(Command(isolated.Pid)).status);
+        var options = new HostActuatorOptions { Id = "host-a", IsolationCpus = Host.Cpu1, CgroupName = "unused" };
+        var restarted = new HostActuator(options, new CoreIsolator(_cpusets), _time, Online);
+
+        var enrolled = restarted.Enrol(isolated.Pid);
+        var command = Command(newcomer.Pid);
+        command.group = "pgid:9@local/host-a";
+        var refused = restarted.Execute(command);
+
+        Assert.True(enrolled.AlreadyIsolated, enrolled.Summary);
+        Assert.True(ThreadVerifier.Verify(isolated.Pid, Host.Cpu1).Ok, "the isolated process was moved off CPU 1");
+        Assert.Equal((ResultStatus.Rejected, $"target cpus 1 are held by pid {isolated.Pid} of another group"), (refused.status, refused.error));
+    }
+
+    [SkippableFact]
+    public void Members_of_one_group_share_a_pool_cpu_and_a_member_of_another_group_is_rejected()
+    {
+        Skip.IfNot(Host.CanRun, "needs root, 2 CPUs and the v1 cpuset hierarchy");
+        var sender = Start(threads: 1);
+        var receiver = Start(threads: 1);
+        var stranger = Start(threads: 1);
+        var first = Command(sender.Pid);
+        first.group = "pgid:7@local/host-a";
+        var second = Command(receiver.Pid);
+        second.group = "pgid:7@local/host-a";
+        var third = Command(stranger.Pid);
+        third.group = "pgid:8@local/host-a";
+
+        Assert.Equal(ResultStatus.Succeeded, _actuator.Execute(first).status);
+        Assert.Equal(ResultStatus.Succeeded, _actuator.Execute(second).status);
+        AssertVerdict(third, ResultStatus.Rejected, $"held by pid {sender.Pid} of another group");
+        Assert.Equal("1", Affinity.GetThread(receiver.Pid)?.ToString());
+    }
+
     [Theory]
     [InlineData("2", "not online")]
     [InlineData("0-1", "no shared CPU")]

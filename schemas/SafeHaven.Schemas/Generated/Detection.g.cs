@@ -49,10 +49,10 @@ namespace SafeHaven.Schemas
 				"SampleAtNs\",\"doc\":\"Start of the window of the first above-threshold sample of th" +
 				"is run, Unix epoch ns; detection latency is measured from here.\",\"type\":\"long\"}," +
 				"{\"name\":\"sampleSeq\",\"doc\":\"seq of the sample that fired.\",\"default\":0,\"type\":\"lo" +
-				"ng\"},{\"name\":\"kind\",\"doc\":\"detected: the rule fired (isolate the entity); quiet:" +
-				" an entity the rule fired on stayed below clearBelow for the rule\'s releaseAfter" +
-				" (release its isolation). Readers that only want detections skip every other kin" +
-				"d.\",\"default\":\"detected\",\"type\":\"string\"}]}"));
+				"ng\"},{\"name\":\"kind\",\"doc\":\"null or detected: the rule fired (isolate the entity)" +
+				"; quiet: an entity the rule fired on stayed below clearBelow for the rule\'s rele" +
+				"aseAfter (release its isolation). Readers that only want detections skip every o" +
+				"ther kind.\",\"default\":null,\"type\":[\"null\",\"string\"]}]}"));
 		/// <summary>
 		/// Unique id, derived from the entity, rule and sample so that a replay gives the same id.
 		/// </summary>
@@ -94,7 +94,7 @@ namespace SafeHaven.Schemas
 		/// </summary>
 		private long _sampleSeq;
 		/// <summary>
-		/// detected: the rule fired (isolate the entity); quiet: an entity the rule fired on stayed below clearBelow for the rule's releaseAfter (release its isolation). Readers that only want detections skip every other kind.
+		/// null or detected: the rule fired (isolate the entity); quiet: an entity the rule fired on stayed below clearBelow for the rule's releaseAfter (release its isolation). Readers that only want detections skip every other kind.
 		/// </summary>
 		private string _kind;
 		public virtual global::Avro.Schema Schema
@@ -245,7 +245,7 @@ namespace SafeHaven.Schemas
 			}
 		}
 		/// <summary>
-		/// detected: the rule fired (isolate the entity); quiet: an entity the rule fired on stayed below clearBelow for the rule's releaseAfter (release its isolation). Readers that only want detections skip every other kind.
+		/// null or detected: the rule fired (isolate the entity); quiet: an entity the rule fired on stayed below clearBelow for the rule's releaseAfter (release its isolation). Readers that only want detections skip every other kind.
 		/// </summary>
 		public string kind
 		{

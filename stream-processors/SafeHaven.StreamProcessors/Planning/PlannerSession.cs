@@ -37,6 +37,8 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         var started = Stopwatch.GetTimestamp();
         var tp = new TopicPartition(kafka.Topics.Placements, 0);
         var end = lease.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value;
+        // The poll that brought the assignment may already have returned (and the caller dropped) the first records.
+        lease.Seek(new TopicPartitionOffset(tp, Offset.Beginning));
         var applied = 0;
         while (end > 0 && lease.Position(tp).Value < end && !ct.IsCancellationRequested)
         {

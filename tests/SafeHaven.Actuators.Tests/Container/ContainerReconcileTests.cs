@@ -68,7 +68,9 @@ public sealed class ContainerReconcileTests : IDisposable
             Assert.True(result.status == ResultStatus.Failed, result.error);
             Assert.Contains("still runs at the source agent 'host-a'", result.error, StringComparison.Ordinal);
             restarted.Published(result);
-            Assert.Equal(ResultStatus.Skipped, (await restarted.ExecuteAsync(move)).status);
+            // The command is never run again; a planner that re-sends it to reconcile learns that it failed.
+            var replay = await restarted.ExecuteAsync(move);
+            Assert.Equal((ResultStatus.Failed, "duplicate command: already executed, and it failed"), (replay.status, replay.error));
         }
         Assert.True(_box.A.Load("web")!.IsRunning);
         Assert.Equal(web.InitPid, _box.A.Load("web")!.InitPid);
