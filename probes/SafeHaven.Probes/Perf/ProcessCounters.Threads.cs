@@ -6,7 +6,11 @@ internal enum ThreadCoverage
     /// <summary>inherit + inherit_thread (Linux 5.13+): the kernel counts a new thread into its creator's fd.</summary>
     InheritThread,
 
-    /// <summary>No inheritance: each thread gets an fd of its own when a read finds it; closed once it exits.</summary>
+    /// <summary>
+    /// No inheritance (kernels before 5.13): each thread gets an fd of its own when a read finds
+    /// it, closed once it exits. A thread that starts and ends between two reads is missed, and
+    /// one is counted only from the read that found it.
+    /// </summary>
     PerThreadFds,
 }
 
@@ -23,7 +27,7 @@ public sealed partial class ProcessCounters
         // A disabled software counter on the calling thread: opening it tells whether the kernel
         // knows inherit_thread (an unknown attr bit is EINVAL) and costs nothing. Any other
         // refusal says nothing about the flag; the real opens then report it per counter.
-        var probe = new PerfEventSpec("dummy", CounterSource.Software, PerfNative.TypeSoftware, 9 /* PERF_COUNT_SW_DUMMY */);
+        var probe = new PerfEventSpec("task-clock", CounterSource.Software, PerfNative.TypeSoftware, 1 /* PERF_COUNT_SW_TASK_CLOCK */);
         int fd = PerfNative.Open(probe, 0, inheritThreads: true, enabled: false);
         if (fd >= 0)
         {
