@@ -46,6 +46,10 @@ public sealed partial class Sampler : IDisposable
         _discovery = new ProcessDiscovery(DiscoveryFilter.From(options), proc);
         _status = new CounterStatusTracker([.. options.EffectiveCounters.Select(Resolve)], _logger);
         _roundRobin = options.MaxConcurrentProcesses > 0;
+        if (ProcessCounters.KernelCoverage == ThreadCoverage.PerThreadFds)
+        {
+            LogPerThreadFallback();
+        }
     }
 
     /// <summary>Counter name → "ok" or why it is not sampled; a snapshot, safe to read from any thread.</summary>
@@ -216,6 +220,9 @@ public sealed partial class Sampler : IDisposable
             _watched.Clear();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "This kernel has no perf inherit_thread (Linux 5.13+): each thread gets its own counters when a read finds it; threads that live less than a period are missed")]
+    private partial void LogPerThreadFallback();
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Sampling slot failed; continuing with the next one")]
     private partial void LogTickFailed(Exception e);

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Probes.Hosting.Delivery;
 using SafeHaven.Schemas;
@@ -12,7 +14,8 @@ namespace SafeHaven.Probes.Hosting;
 /// serialises samples and hands them to librdkafka, keeping at most a fixed number in flight
 /// there, so while the broker is unreachable the ring fills and then drops its oldest samples.
 /// Every lost sample is counted in the <see cref="ProbeMetrics.SamplesDroppedName"/> metric and
-/// in the <c>droppedSamples</c> of the next sample handed to the producer.
+/// in the <c>droppedSamples</c> of the next sample handed to the producer, and logged as a
+/// warning at most once per 10 s with the count since the previous warning.
 /// </summary>
 /// <remarks>
 /// The sink takes ownership of published samples: it sets their <c>droppedSamples</c>.
@@ -32,6 +35,7 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
     private readonly string _topic;
     private readonly string _clientId;
     private readonly Thread _sender;
+    private readonly DropWarnings _dropWarnings;
     private bool _closed;
 
     /// <summary>Creates the sink with its own idempotent producer and a ring of <see cref="ProbeOptions.DefaultBufferSamples"/>.</summary>
@@ -45,15 +49,28 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
     /// <param name="clientId">Kafka client id, also the <see cref="ProbeMetrics.ClientIdTag"/> of its metrics.</param>
     /// <param name="bufferSamples">Samples the ring holds while the broker is unreachable, at least 1.</param>
     public KafkaSampleSink(KafkaClients kafka, string clientId, int bufferSamples)
-        : this(kafka, clientId, bufferSamples, Math.Min(bufferSamples, DefaultMaxInFlight), configure: null)
+        : this(kafka, clientId, bufferSamples, logger: null)
+    {
+    }
+
+    /// <summary>Creates the sink with its own idempotent producer, warning about dropped samples on <paramref name="logger"/>.</summary>
+    /// <param name="kafka">The deployment's Kafka settings.</param>
+    /// <param name="clientId">Kafka client id, also the <see cref="ProbeMetrics.ClientIdTag"/> of its metrics.</param>
+    /// <param name="bufferSamples">Samples the ring holds while the broker is unreachable, at least 1.</param>
+    /// <param name="logger">Where drops are warned about (at most once per 10 s); null for none.</param>
+    /// <param name="time">The clock of that rate limit; <see cref="TimeProvider.System"/> when null.</param>
+    public KafkaSampleSink(KafkaClients kafka, string clientId, int bufferSamples, ILogger? logger, TimeProvider? time = null)
+        : this(kafka, clientId, bufferSamples, Math.Min(bufferSamples, DefaultMaxInFlight), configure: null, logger, time)
     {
     }
 
     /// <summary>Tests shrink the in-flight window and the producer's timeouts and backoffs.</summary>
-    internal KafkaSampleSink(KafkaClients kafka, string clientId, int bufferSamples, int maxInFlight, Action<ProducerConfig>? configure)
+    internal KafkaSampleSink(KafkaClients kafka, string clientId, int bufferSamples, int maxInFlight, Action<ProducerConfig>? configure,
+        ILogger? logger = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentException.ThrowIfNullOrEmpty(clientId);
+        _dropWarnings = new DropWarnings(logger ?? NullLogger.Instance, time ?? TimeProvider.System, clientId, DropWarnings.DefaultInterval);
         _window = new DeliveryWindow<CounterSample>(bufferSamples, maxInFlight);
         _serializer = kafka.Serdes.Serializer<CounterSample>();
         _topic = kafka.Topics.Samples;
@@ -86,7 +103,7 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed), this);
         if (_window.Enqueue(sample))
         {
-            ProbeMetrics.RecordDropped(1, ProbeMetrics.BufferFull, _clientId);
+            RecordDropped(1, ProbeMetrics.BufferFull);
         }
     }
 
@@ -119,7 +136,9 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
         // delivery reports, so after it the sink counts those samples itself, exactly once.
         _producer.Dispose();
         int abandoned = _window.Abandon();
-        ProbeMetrics.RecordDropped(abandoned, ProbeMetrics.Shutdown, _clientId);
+        RecordDropped(abandoned, ProbeMetrics.Shutdown);
+        // The last warning names whatever the rate limit still held.
+        _dropWarnings.Dispose();
         return complete && abandoned == 0;
     }
 
@@ -148,7 +167,13 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
         _window.Complete(failed, carried);
         if (failed)
         {
-            ProbeMetrics.RecordDropped(1, ProbeMetrics.DeliveryFailed, _clientId);
+            RecordDropped(1, ProbeMetrics.DeliveryFailed);
         }
+    }
+
+    private void RecordDropped(long count, string reason)
+    {
+        ProbeMetrics.RecordDropped(count, reason, _clientId);
+        _dropWarnings.Add(count, reason);
     }
 }

@@ -10,7 +10,7 @@ internal sealed class ProbeService(KafkaClients kafka, ProbeOptions options, Tim
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var sink = new KafkaSampleSink(kafka, "probe-" + options.HostId, options.BufferSamples);
+        using var sink = new KafkaSampleSink(kafka, "probe-" + options.HostId, options.BufferSamples, logger, time);
         using var sampler = new Sampler(options, time, sink, logger);
         using var inventory = new InventoryPublisher(kafka, options, time, logger);
         // The inventory follows what the sampler watches, on its own timer at the same period.

@@ -9,15 +9,17 @@ namespace SafeHaven.Probes.Inventory;
 /// <param name="Process">What discovery found.</param>
 /// <param name="Uid">Real uid, or null when unreadable.</param>
 /// <param name="Cpus">Its <c>Cpus_allowed_list</c>, or null when unreadable.</param>
-public sealed record ProcessFacts(DiscoveredProcess Process, uint? Uid, string? Cpus)
+/// <param name="Pgrp">Its process group id (stat field 5), or null when unreadable.</param>
+public sealed record ProcessFacts(DiscoveredProcess Process, uint? Uid, string? Cpus, int? Pgrp = null)
 {
-    /// <summary>Reads uid and allowed CPUs of <paramref name="process"/> from <paramref name="proc"/>.</summary>
+    /// <summary>Reads uid, allowed CPUs and process group of <paramref name="process"/> from <paramref name="proc"/>.</summary>
     public static ProcessFacts Read(DiscoveredProcess process, ProcFs proc)
     {
         ArgumentNullException.ThrowIfNull(process);
         ArgumentNullException.ThrowIfNull(proc);
         string? status = proc.ReadStatus(process.Identity.Pid);
-        return new ProcessFacts(process, StatusFields.RealUid(status), StatusFields.CpusAllowedList(status));
+        int? pgrp = proc.ReadStat(process.Identity.Pid)?.Pgrp;
+        return new ProcessFacts(process, StatusFields.RealUid(status), StatusFields.CpusAllowedList(status), pgrp);
     }
 }
 
@@ -33,6 +35,12 @@ public static class InventoryBuilder
     public const string ProcessKind = "process";
     /// <summary><c>EntityState.kind</c> of a QEMU process: the process is the VM.</summary>
     public const string VmKind = "vm";
+
+    /// <summary>
+    /// Attribute naming the suspect group of a process that no tenant or container claims:
+    /// <c>pgid:</c> and its process group id, digits only.
+    /// </summary>
+    public const string GroupAttribute = "group";
 
     /// <summary>The whole view: the host plus one entry per process, keyed by entity id.</summary>
     public static IReadOnlyDictionary<string, EntityState> View(ProbeOptions options, HostTopology topology, TenantMap tenants,
@@ -109,12 +117,17 @@ public static class InventoryBuilder
         Put(attributes, "vm.uuid", p.Vm?.Uuid);
         Put(attributes, "vm.note", p.Vm?.Note);
         Put(attributes, "vm.memoryMiB", p.Vm?.MemoryMiB?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        string? tenant = tenants.Resolve(p, facts.Uid);
+        if (tenant is null && id.Container is null)
+        {
+            Put(attributes, GroupAttribute, ProcessGroup(facts.Pgrp));
+        }
         return new EntityState
         {
             entityId = EntityIds.Of(entity),
             kind = id.Vm is not null ? VmKind : ProcessKind,
             entity = entity,
-            tenant = tenants.Resolve(p, facts.Uid),
+            tenant = tenant,
             cpus = facts.Cpus,
             levels = levels,
             counterStatus = new Dictionary<string, string>(StringComparer.Ordinal),
@@ -122,6 +135,14 @@ public static class InventoryBuilder
             updatedAtNs = nowNs,
         };
     }
+
+    /// <summary>
+    /// <c>pgid:N</c>, or null when unknown. A covert channel can span a shell job's processes
+    /// (a parent and the children it forked share the group), so the planner treats them as one
+    /// suspect. 0 means the group lies outside the probe's pid namespace: no group then.
+    /// </summary>
+    private static string? ProcessGroup(int? pgrp) =>
+        pgrp is > 0 ? "pgid:" + pgrp.Value.ToString(CultureInfo.InvariantCulture) : null;
 
     private static void Put(Dictionary<string, string> attributes, string key, string? value)
     {

@@ -32,6 +32,12 @@ internal static unsafe partial class PerfNative
     public const uint TypeHardware = 0, TypeSoftware = 1, TypeTracepoint = 2, TypeRaw = 4;
     public const ulong FormatTotalTimeEnabled = 1, FormatTotalTimeRunning = 2;
     public const ulong FlagDisabled = 1UL << 0, FlagInherit = 1UL << 1;
+    /// <summary>
+    /// inherit_thread (Linux 5.13+): with <see cref="FlagInherit"/>, only tasks cloned with
+    /// CLONE_THREAD inherit the counter, so a forked child process never adds to its parent.
+    /// Older kernels reject the unknown bit with EINVAL.
+    /// </summary>
+    public const ulong FlagInheritThread = 1UL << 35;
     private const nuint PerfFlagFdCloexec = 8;
     private const nuint IocEnable = 0x2400, IocDisable = 0x2401, IocReset = 0x2403;
 
@@ -65,9 +71,12 @@ internal static unsafe partial class PerfNative
 
     /// <summary>
     /// Opens one counter on thread <paramref name="tid"/> (any CPU); returns the fd or -errno.
-    /// A counter opened with <paramref name="enabled"/> false counts nothing until <see cref="Enable"/>.
+    /// With <paramref name="inheritThreads"/> the threads <paramref name="tid"/> creates later
+    /// count into the same fd (inherit + inherit_thread), child processes never; without it the
+    /// counter covers <paramref name="tid"/> alone. A counter opened with <paramref name="enabled"/>
+    /// false counts nothing until <see cref="Enable"/>.
     /// </summary>
-    public static int Open(in PerfEventSpec spec, int tid, bool inherit, bool enabled = true)
+    public static int Open(in PerfEventSpec spec, int tid, bool inheritThreads, bool enabled = true)
     {
         var attr = new PerfEventAttr
         {
@@ -77,7 +86,9 @@ internal static unsafe partial class PerfNative
             ReadFormat = FormatTotalTimeEnabled | FormatTotalTimeRunning,
             // Counting starts at open: the zero baseline is then exact and no ENABLE race exists.
             // Round-robin sampling opens disabled instead, so an idle counter holds no PMU slot.
-            Flags = (inherit ? FlagInherit : 0) | (enabled ? 0 : FlagDisabled),
+            // Never inherit alone: plain inherit=1 also hands the counter to forked child processes,
+            // and an idle shell would be reported at its busy child's rate.
+            Flags = (inheritThreads ? FlagInherit | FlagInheritThread : 0) | (enabled ? 0 : FlagDisabled),
         };
         while (true)
         {

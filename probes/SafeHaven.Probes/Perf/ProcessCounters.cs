@@ -4,9 +4,15 @@ using SafeHaven.Probes.Proc;
 namespace SafeHaven.Probes.Perf;
 
 /// <summary>
-/// The perf counters of one process: one fd per counter per thread, opened with inherit=1 so
-/// that threads those threads create later are counted by the kernel into the same fd.
+/// The perf counters of one process, its own threads only: one fd per counter per thread, opened
+/// with inherit + inherit_thread so that threads those threads create later are counted by the
+/// kernel into the same fd while child processes they fork are not. On a kernel without
+/// inherit_thread (before 5.13) every thread gets an fd of its own as reads find it.
 /// </summary>
+/// <remarks>
+/// Plain inherit=1 is never used: it also counts every child process forked after the open, so
+/// an idle shell whose child storms would be reported at the child's rate (issue 9).
+/// </remarks>
 public sealed partial class ProcessCounters : IDisposable
 {
     /// <summary>Status of a counter that is being counted.</summary>
@@ -23,10 +29,13 @@ public sealed partial class ProcessCounters : IDisposable
         public PerfEventSpec Spec = spec;
         public readonly Dictionary<int, ThreadFd> Fds = [];
         public string Status = StatusOk;
+        // Final deltas of per-thread fds closed after their thread exited, not yet reported.
+        public long Carry;
     }
 
     private readonly ProcFs _proc;
     private readonly Counter[] _counters;
+    private readonly ThreadCoverage _coverage;
     // Threads already accounted for: with an fd of their own, or created later and covered by inheritance.
     private readonly HashSet<int> _knownTids = [];
     private readonly long _tickNs = 1_000_000_000 / PerfNative.ClockTicksPerSecond;
@@ -35,9 +44,10 @@ public sealed partial class ProcessCounters : IDisposable
     private int _reads;
     private bool _disposed;
 
-    private ProcessCounters(ProcFs proc, int pid, long startTime, IEnumerable<PerfEventSpec> specs)
+    private ProcessCounters(ProcFs proc, int pid, long startTime, IEnumerable<PerfEventSpec> specs, ThreadCoverage coverage)
     {
         _proc = proc;
+        _coverage = coverage;
         Pid = pid;
         StartTime = startTime;
         _counters = [.. specs.Where(s => s.IsPerf).Select(s => new Counter(s))];
@@ -57,6 +67,9 @@ public sealed partial class ProcessCounters : IDisposable
     /// <see cref="Enable"/> and <see cref="Disable"/>.
     /// </summary>
     public bool IsCounting { get; private set; }
+
+    /// <summary>How threads created after the open are counted.</summary>
+    internal ThreadCoverage Coverage => _coverage;
 
     /// <summary>Open perf fds (all counters, all threads that needed one of their own).</summary>
     internal int OpenFdCount => _counters.Sum(c => c.Fds.Count);
@@ -85,14 +98,16 @@ public sealed partial class ProcessCounters : IDisposable
     public static bool TryOpen(int pid, long? startTime, IEnumerable<PerfEventSpec> specs, bool enabled, [NotNullWhen(true)] out ProcessCounters? counters) =>
         TryOpen(ProcFs.Default, pid, startTime, specs, out counters, enabled);
 
-    internal static bool TryOpen(ProcFs proc, int pid, long? startTime, IEnumerable<PerfEventSpec> specs, [NotNullWhen(true)] out ProcessCounters? counters, bool enabled = true)
+    // coverage: tests force ThreadCoverage.PerThreadFds; by default, what the kernel supports.
+    internal static bool TryOpen(ProcFs proc, int pid, long? startTime, IEnumerable<PerfEventSpec> specs, [NotNullWhen(true)] out ProcessCounters? counters,
+        bool enabled = true, ThreadCoverage? coverage = null)
     {
         counters = null;
         if (proc.ReadStat(pid) is not { } stat || stat.HasExited || (startTime is { } st && st != stat.StartTime))
         {
             return false;
         }
-        var pc = new ProcessCounters(proc, pid, stat.StartTime, specs) { IsCounting = enabled };
+        var pc = new ProcessCounters(proc, pid, stat.StartTime, specs, coverage ?? KernelCoverage) { IsCounting = enabled };
         pc.AttachNewThreads([.. proc.ListTasks(pid)], all: true);
         // Threads that escaped the first pass may have created threads of their own: settle now
         // rather than one period later.
@@ -112,7 +127,8 @@ public sealed partial class ProcessCounters : IDisposable
     /// <summary>
     /// Events per counter since the previous read (or since open), summed over threads and
     /// scaled by time enabled / time running when the kernel multiplexed. Also attaches to
-    /// threads that escaped inheritance (created while the fds were being opened).
+    /// threads that escaped inheritance (created while the fds were being opened), or, without
+    /// inherit_thread, to every thread that appeared since the previous read.
     /// </summary>
     public CounterReading Read()
     {
@@ -124,14 +140,16 @@ public sealed partial class ProcessCounters : IDisposable
             {
                 continue;
             }
-            long sum = 0;
+            long sum = c.Carry;
+            c.Carry = 0;
             foreach (var t in c.Fds.Values)
             {
                 sum += ReadDelta(t);
             }
             values[c.Spec.Name] = sum;
         }
-        if (!IsAlive(out int[]? tasks, listTasks: _reads++ == 0))
+        // Per-thread fds need every new thread found, so they list the threads on every read.
+        if (!IsAlive(out int[]? tasks, listTasks: _reads++ == 0 || _coverage == ThreadCoverage.PerThreadFds))
         {
             return new CounterReading(CounterReadOutcome.ProcessGone, values);
         }
@@ -155,7 +173,7 @@ public sealed partial class ProcessCounters : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         // The ioctl without PERF_IOC_FLAG_GROUP also reaches the events inherited by threads
-        // created later (the kernel walks the child list), so per-thread fds are enough. An fd
+        // created later (the kernel walks the child list), so the fds we hold are enough. An fd
         // whose thread exited may refuse; it counts nothing more either way.
         foreach (var c in _counters)
         {
@@ -169,8 +187,8 @@ public sealed partial class ProcessCounters : IDisposable
 
     private static long ReadDelta(ThreadFd t)
     {
-        // An fd whose thread exited keeps its final count (and its inherited children's), so
-        // its delta simply drops to zero: it is kept open for the children's sake.
+        // An fd whose thread exited keeps its final count (and that of the threads it created), so
+        // its delta simply drops to zero: with inheritance it is kept open for those threads' sake.
         if (!PerfNative.TryRead(t.Fd, out ulong value, out ulong enabled, out ulong running))
         {
             return 0;

@@ -12,7 +12,8 @@ namespace SafeHaven.Probes.Proc;
 /// <param name="UTime">Field 14, user time in clock ticks.</param>
 /// <param name="STime">Field 15, system time in clock ticks.</param>
 /// <param name="StartTime">Field 22, start time in clock ticks since boot.</param>
-public readonly record struct ProcStat(int Pid, string Comm, char State, uint Flags, long MinFlt, long MajFlt, long UTime, long STime, long StartTime)
+/// <param name="Pgrp">Field 5, the process group id: a shell job and the children it forked share it.</param>
+public readonly record struct ProcStat(int Pid, string Comm, char State, uint Flags, long MinFlt, long MajFlt, long UTime, long STime, long StartTime, int Pgrp)
 {
     /// <summary>PF_KTHREAD: the task is a kernel thread.</summary>
     public const uint PfKthread = 0x00200000;
@@ -43,6 +44,7 @@ public readonly record struct ProcStat(int Pid, string Comm, char State, uint Fl
         string[] f = text[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         // f[0] is field 3; field N is f[N - 3]. Field 22 (start time) must be present.
         if (f.Length < 20 || f[0].Length != 1
+            || !int.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out int pgrp)
             || !uint.TryParse(f[6], NumberStyles.None, CultureInfo.InvariantCulture, out uint flags)
             || !TryLong(f[7], out long minflt) || !TryLong(f[9], out long majflt)
             || !TryLong(f[11], out long utime) || !TryLong(f[12], out long stime)
@@ -50,7 +52,7 @@ public readonly record struct ProcStat(int Pid, string Comm, char State, uint Fl
         {
             return false;
         }
-        stat = new ProcStat(pid, comm, f[0][0], flags, minflt, majflt, utime, stime, start);
+        stat = new ProcStat(pid, comm, f[0][0], flags, minflt, majflt, utime, stime, start, pgrp);
         return true;
     }
 

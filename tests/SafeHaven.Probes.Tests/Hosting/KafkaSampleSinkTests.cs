@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace SafeHaven.Probes.Tests.Hosting;
 
 /// <summary>The sink against the embedded broker, read back with a real Confluent consumer.</summary>
-public sealed class KafkaSampleSinkTests(ITestOutputHelper output)
+public sealed partial class KafkaSampleSinkTests(ITestOutputHelper output)
 {
     [Fact]
     public void With_the_broker_up_every_sample_arrives_in_order_without_drops()

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Embedded;
 using SafeHaven.Probes.Hosting;
@@ -28,7 +29,7 @@ internal sealed class SinkHarness : IDisposable
     public string ClientId { get; }
 
     /// <summary>A sink whose producer reconnects within 100 ms of the broker coming back.</summary>
-    public KafkaSampleSink Sink(int buffer, int maxInFlight, int messageTimeoutMs = 60_000) =>
+    public KafkaSampleSink Sink(int buffer, int maxInFlight, int messageTimeoutMs = 60_000, ILogger? logger = null, TimeProvider? time = null) =>
         new(Kafka, ClientId, buffer, maxInFlight, c =>
         {
             c.ReconnectBackoffMs = 10;
@@ -36,7 +37,7 @@ internal sealed class SinkHarness : IDisposable
             c.RetryBackoffMs = 10;
             c.RetryBackoffMaxMs = 100;
             c.MessageTimeoutMs = messageTimeoutMs;
-        });
+        }, logger, time);
 
     public static CounterSample Sample(long seq) => new()
     {

@@ -75,4 +75,37 @@ public sealed class InventoryBuilderTests
         var unnamed = State(null, null, new QemuGuest(null, null, "qemu without -name"));
         Assert.Equal(("process", "qemu without -name"), (unnamed.kind, unnamed.attributes["vm.note"]));
     }
+
+    [Fact]
+    public void A_process_no_tenant_or_container_claims_is_grouped_by_its_process_group()
+    {
+        var tenants = TenantMap.Parse(new Dictionary<string, IList<string>> { ["acme"] = ["comm:nginx"] });
+        EntityState State(string comm, string? container, int? pgrp) => InventoryBuilder.Process(Options,
+            new ProcessFacts(new DiscoveredProcess(new ProcessIdentity(42, comm, 9, container), null, null, null), 1000, "0", pgrp), tenants, 5);
+
+        Assert.Equal("pgid:4240", State("bash", null, 4240).attributes[InventoryBuilder.GroupAttribute]);
+        // A tenant or a container already names the group.
+        Assert.DoesNotContain(InventoryBuilder.GroupAttribute, State("nginx", null, 4240).attributes.Keys);
+        Assert.DoesNotContain(InventoryBuilder.GroupAttribute, State("bash", "abcdef012345", 4240).attributes.Keys);
+        // Unknown, or outside the probe's pid namespace (0): no group rather than a wrong one.
+        Assert.DoesNotContain(InventoryBuilder.GroupAttribute, State("bash", null, null).attributes.Keys);
+        Assert.DoesNotContain(InventoryBuilder.GroupAttribute, State("bash", null, 0).attributes.Keys);
+    }
+
+    [Fact]
+    public async Task A_shell_and_the_child_it_forked_share_a_group()
+    {
+        using var parent = ChildProcess.Start("/bin/bash", "-c", "read x; sleep 30 & wait");
+        parent.Signal("go");
+        int child = 0;
+        await Poll.Require(() => (child = Perf.OwnThreadsTests.ChildPids(parent.Pid).FirstOrDefault()) != 0, "the forked child");
+
+        string? Group(int pid) => InventoryBuilder.Process(Options,
+            ProcessFacts.Read(new DiscoveredProcess(ProcFs.Default.ReadIdentity(pid)! with { Container = null }, null, null, null), ProcFs.Default),
+            TenantMap.Empty, 5).attributes.TryGetValue(InventoryBuilder.GroupAttribute, out string? g) ? g : null;
+
+        string? group = Group(parent.Pid);
+        Assert.Matches("^pgid:[0-9]+$", group);
+        Assert.Equal(group, Group(child));
+    }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using SafeHaven.Kafka.Clients;
 using SafeHaven.Probes.Perf;
 using Xunit.Abstractions;
 
@@ -8,11 +7,10 @@ namespace SafeHaven.Probes.Tests.Perf;
 
 /// <summary>
 /// The issue's acceptance criterion: for a stress-ng worker, the probe's counts agree with
-/// <c>perf stat -p</c> for the same events within 5 %.
+/// <c>perf stat -p</c> for the same events within 5 % (see <see cref="PerfStatParentChildTests"/> for a parent and its child).
 /// </summary>
 public sealed class PerfStatAgreementTests(ITestOutputHelper output)
 {
-    private const string StressNg = "/usr/bin/stress-ng", Perf = "/usr/bin/perf";
     // Software events: this VM has no PMU, and perf prints "<not supported>" for hardware ones.
     private static readonly string[] Events = ["context-switches", "page-faults"];
 
@@ -21,73 +19,30 @@ public sealed class PerfStatAgreementTests(ITestOutputHelper output)
     [InlineData("--fault", "page-faults")]
     public async Task Probe_counts_agree_with_perf_stat_within_5_percent(string stressor, string stressed)
     {
-        Skip.IfNot(File.Exists(StressNg), "stress-ng is not installed (apt-get install stress-ng)");
-        Skip.IfNot(File.Exists(Perf), "perf is not installed (apt-get install linux-perf)");
-        Skip.IfNot(Environment.IsPrivilegedProcess, "perf stat -p on another process needs root");
-        using var stress = ChildProcess.Start(StressNg, stressor, "1", "--timeout", "60s", "--quiet");
+        PerfStatRun.SkipUnlessAvailable(needsStressNg: true);
+        using var stress = ChildProcess.Start(PerfStatRun.StressNg, stressor, "1", "--timeout", "60s", "--quiet");
         // stress-ng forks its worker, and --switch's worker forks its peer: both tools count the
         // same set, every descendant of the stress-ng parent (which itself only waits).
         int[] pids = await StableDescendants(stress.Pid);
         var probe = pids.Select(pid => ProcessCounters.TryOpen(pid, null, Events.Select(Spec), out var pc) ? pc : null).ToList();
         Assert.All(probe, Assert.NotNull);
 
-        // Window alignment: perf prints one line per event every 250 ms, the moment it has read
-        // its counters; the probe reads its own when the first line of an interval arrives. perf's
-        // intervals 2..13 then cover the same 3 s as the probe's reads at intervals 1 and 13, give
-        // or take the (similar) delivery delay of two lines.
-        var psi = new ProcessStartInfo(Perf) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (string a in new[] { "stat", "-x,", "-I", "250", "--interval-count", "13", "-e", string.Join(',', Events), "-p", string.Join(',', pids) })
+        PerfStatRun.Totals totals;
+        try
         {
-            psi.ArgumentList.Add(a);
+            totals = await PerfStatRun.Run([.. probe.Select(pc => pc!)], pids, Events);
         }
-        var perfCounts = new Dictionary<string, List<long>>(StringComparer.Ordinal);
-        var probeAtLine = new List<Dictionary<string, long>>();
-        var probeTotal = Events.ToDictionary(e => e, _ => 0L, StringComparer.Ordinal);
-        var other = new List<string>();
-        using var perf = Process.Start(psi)!;
-        // Its own thread: the probe reads its counters when perf's line arrives, not when the pool gets round to it.
-        var reader = ConsumeLoop.OnOwnThread(() =>
+        finally
         {
-            string? lastTime = null;
-            while (perf.StandardError.ReadLine() is { } line)
+            foreach (var pc in probe)
             {
-                string[] f = line.Split(',');
-                if (f.Length < 4 || !Events.Contains(f[3]))
-                {
-                    other.Add(line);
-                    continue;
-                }
-                if (f[0] != lastTime)
-                {
-                    lastTime = f[0];
-                    foreach (var pc in probe)
-                    {
-                        foreach (var (name, v) in pc!.Read().Values)
-                        {
-                            probeTotal[name] += v;
-                        }
-                    }
-                    probeAtLine.Add(new Dictionary<string, long>(probeTotal, StringComparer.Ordinal));
-                }
-                // "<not counted>": the counters never ran in this interval (no traced task was scheduled, e.g.
-                // on a machine busy with other tests), so no event happened that both tools could count.
-                long value = 0;
-                Assert.True(f[1] == "<not counted>" || long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out value), $"perf: {line}");
-                (perfCounts.TryGetValue(f[3], out var list) ? list : perfCounts[f[3]] = []).Add(value);
+                pc!.Dispose();
             }
-        }, CancellationToken.None);
-        await reader.WaitAsync(TimeSpan.FromSeconds(30));
-        await perf.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        foreach (var pc in probe)
-        {
-            pc!.Dispose();
         }
 
-        Assert.True(perf.ExitCode == 0 && probeAtLine.Count == 13, $"perf exit {perf.ExitCode}, {probeAtLine.Count} intervals: {string.Join(" | ", other)}");
         foreach (string e in Events)
         {
-            long theirs = perfCounts[e].Skip(1).Sum();
-            long ours = probeAtLine[^1][e] - probeAtLine[0][e];
+            long theirs = totals.Perf[e], ours = totals.Probe[e];
             double ratio = (double)ours / Math.Max(1, theirs);
             output.WriteLine($"stress-ng {stressor} pids [{string.Join(',', pids)}] {e}: perf stat {theirs}, probe {ours}, ratio {ratio:F4}");
             // Both counts small (the stressor does not cause this event) have no meaningful ratio.
@@ -96,7 +51,7 @@ public sealed class PerfStatAgreementTests(ITestOutputHelper output)
                 Assert.InRange(ratio, 0.95, 1.05);
             }
         }
-        Assert.True(perfCounts[stressed].Skip(1).Sum() > 1_000, $"stress-ng {stressor} barely caused {stressed}");
+        Assert.True(totals.Perf[stressed] > 1_000, $"stress-ng {stressor} barely caused {stressed}");
     }
 
     private static PerfEventSpec Spec(string name) =>

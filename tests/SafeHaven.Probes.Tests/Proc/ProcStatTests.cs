@@ -5,8 +5,8 @@ namespace SafeHaven.Probes.Tests.Proc;
 public sealed class ProcStatTests
 {
     // A real line's shape: pid (comm) state, then fields 4..52.
-    private static string Line(string comm, string state = "S", uint flags = 4194560, long start = 987654) =>
-        $"4242 ({comm}) {state} 1 4242 4242 0 -1 {flags} 111 5 22 0 333 44 0 0 20 0 3 0 {start} 12345678 456 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0";
+    private static string Line(string comm, string state = "S", uint flags = 4194560, long start = 987654, string pgrp = "4240") =>
+        $"4242 ({comm}) {state} 1 {pgrp} 4242 0 -1 {flags} 111 5 22 0 333 44 0 0 20 0 3 0 {start} 12345678 456 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0";
 
     [Theory]
     [InlineData("python3")]
@@ -14,13 +14,22 @@ public sealed class ProcStatTests
     [InlineData("a b) S 1 2 3")]
     [InlineData(")")]
     [InlineData("")]
+    [InlineData("tmux: server (1) 5 6")]
     public void Parses_fields_after_the_last_parenthesis(string comm)
     {
         Assert.True(ProcStat.TryParse(Line(comm), out var s));
-        Assert.Equal(new ProcStat(4242, comm, 'S', 4194560, 111, 22, 333, 44, 987654), s);
+        Assert.Equal(new ProcStat(4242, comm, 'S', 4194560, 111, 22, 333, 44, 987654, 4240), s);
         Assert.False(s.IsKernelThread);
         Assert.False(s.HasExited);
     }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("+7")]
+    [InlineData("4x")]
+    [InlineData("99999999999")]
+    public void Rejects_a_process_group_that_is_no_plain_number(string pgrp) =>
+        Assert.False(ProcStat.TryParse(Line("sh (x) 1", pgrp: pgrp), out _));
 
     [Fact]
     public void Kernel_thread_and_zombie_flags()
