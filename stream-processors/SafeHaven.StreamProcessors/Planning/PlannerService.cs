@@ -29,17 +29,22 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
         var topics = kafka.Topics;
         var leaseConfig = kafka.Consumer(options.GroupId + "-lease", "planner-lease");
         leaseConfig.EnableAutoCommit = false;
+        // Sticky and incremental: a standby joining the group must not take the lease from the active planner for a rebalance.
+        leaseConfig.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
+        // The lease lasts as long as the session: a dead active planner is replaced after about two of them.
+        leaseConfig.SessionTimeoutMs = (int)options.LeaseTimeout.TotalMilliseconds;
+        leaseConfig.HeartbeatIntervalMs = Math.Max(100, leaseConfig.SessionTimeoutMs.Value / 6);
         var gained = false;
         var lost = false;
         using var lease = new ConsumerBuilder<string, byte[]>(leaseConfig)
             .SetPartitionsAssignedHandler((_, parts) =>
             {
-                gained = parts.Count > 0;
+                gained |= parts.Count > 0;
                 // The ledger is state: always replayed whole.
                 return parts.Select(tp => new TopicPartitionOffset(tp, Offset.Beginning));
             })
-            .SetPartitionsRevokedHandler((_, _) => lost = true)
-            .SetPartitionsLostHandler((_, _) => lost = true)
+            .SetPartitionsRevokedHandler((_, parts) => lost |= parts.Count > 0)
+            .SetPartitionsLostHandler((_, parts) => lost |= parts.Count > 0)
             .Build();
         using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("planner")).Build();
         lease.Subscribe(topics.Placements);

@@ -40,10 +40,18 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         // The poll that brought the assignment may already have returned (and the caller dropped) the first records.
         lease.Seek(new TopicPartitionOffset(tp, Offset.Beginning));
         var applied = 0;
-        while (end > 0 && lease.Position(tp).Value < end && !ct.IsCancellationRequested)
+        var last = -1L;
+        var until = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
+        while (last < end - 1)
         {
-            if (lease.Consume(TimeSpan.FromMilliseconds(500)) is { Message: not null } cr)
+            ct.ThrowIfCancellationRequested();
+            if (Stopwatch.GetTimestamp() > until)
             {
+                throw new InvalidOperationException($"planner {options.InstanceId}: the ledger could not be read to offset {end} within 30 s (at {last})");
+            }
+            if (lease.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } cr)
+            {
+                last = cr.Offset.Value;
                 try
                 {
                     _book.Apply(KafkaSerdes.Decode(_slots, cr.Message.Value, cr.Topic));

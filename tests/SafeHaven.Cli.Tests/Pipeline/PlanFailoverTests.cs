@@ -58,7 +58,9 @@ public sealed class PlanFailoverTests(ITestOutputHelper output)
             await killed.Process.WaitForExitAsync(ct);
             await producer.ProduceAsync(clients.Topics.Detections, Message(d1), ct);
             await producer.ProduceAsync(clients.Topics.Detections, Message(Detection(102, "h1:2:r1")), ct);
-            var c2 = await ConsumeLoop.OnOwnThread(() => TopicReader.Next<IsolationCommand>(commands, clients.Topics.Commands, ct), ct);
+            // Commands re-sent to reconcile (no actuator answers here) may come first: wait for the new suspect's.
+            var c2 = (await ConsumeLoop.OnOwnThread(() => TopicReader.Until<IsolationCommand>(commands, clients.Topics.Commands, seen => seen.Any(c => c.entity.pid == 102), ct), ct))
+                .Single(c => c.entity.pid == 102);
             var takeover = clock.Elapsed;
 
             output.WriteLine($"killed {killed.Name}; the standby's next command came {takeover.TotalMilliseconds:F0} ms after the kill");
