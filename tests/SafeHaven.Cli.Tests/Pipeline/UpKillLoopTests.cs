@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Globalization;
+using Confluent.Kafka;
+using SafeHaven.Actuators.Cpu;
+using SafeHaven.Core;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.Schemas;
+using Xunit.Abstractions;
+
+namespace SafeHaven.Cli.Tests.Pipeline;
+
+/// <summary>
+/// <c>safehaven up</c> against a <c>safehaven broker</c> process, killed with SIGKILL at random points 20 times while
+/// two channels of two process groups storm on a one-CPU pool. After every kill: never two groups on the pool CPU
+/// and no isolated process moved back; at the end one group holds the CPU, the other and a benign process stay on
+/// the shared CPUs, and every command has results that agree on its outcome.
+/// </summary>
+public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Kills = 20;
+    private readonly string _cgroup = "safehaven-kill-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("safehaven-kill-");
+    private readonly List<Process> _processes = [];
+
+    [SkippableFact]
+    public async Task Kill_9_of_up_at_random_points_never_double_books_the_pool_cpu_nor_moves_an_isolated_process_back()
+    {
+        Skip.IfNot(Environment.UserName == "root", "moving processes between cpusets needs root");
+        Skip.IfNot(Directory.Exists("/sys/fs/cgroup/cpuset"), "no cgroup v1 cpuset hierarchy on this host");
+        Skip.IfNot(File.Exists("/usr/bin/stress-ng") && File.Exists("/usr/bin/setsid"), "needs stress-ng and setsid (apt-get install -y stress-ng)");
+        Skip.If(Environment.ProcessorCount != 2, "the scenario is a one-CPU pool beside one shared CPU");
+        var pool = CpuList.Of([1]);
+        var broker = Start(CliRunner.StartInfo("broker"));
+        var bootstrap = (await broker.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)))!["bootstrap: ".Length..];
+        Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", Path.Join(_dir.FullName, "keys"))).ExitCode);
+        var rules = Path.Join(_dir.FullName, "rules.yaml");
+        await File.WriteAllTextAsync(rules, "rules:\n  - name: storm\n    counter: context-switches\n    threshold: 20000\n    scope: core\n    cooldown: 5s\n");
+        // Two channels, each a stress-ng pair in a process group of its own, and a benign process in a third.
+        var channels = new[] { Start(Setsid("stress-ng", "--switch", "1", "--timeout", "600s")), Start(Setsid("stress-ng", "--switch", "1", "--timeout", "600s")) };
+        var benign = Start(Setsid("sleep", "600"));
+        var workers = await WorkersOf(channels);
+        string[] Up(string duration) =>
+        [
+            "up", "--bootstrap", bootstrap, "--rules", rules, "--isolation-cpus", pool.ToString(), "--cgroup", _cgroup, "--period", "500ms",
+            "--state-dir", Path.Join(_dir.FullName, "state"), "--signing-key", Path.Join(_dir.FullName, "keys"), "--duration", duration,
+        ];
+
+        var random = new Random(20261204);
+        var everIsolated = new HashSet<int>();
+        var violations = new List<string>();
+        for (var kill = 0; kill < Kills; kill++)
+        {
+            using var up = Process.Start(CliRunner.StartInfo(Up("10m")))!;
+            up.StandardInput.Close();
+            up.OutputDataReceived += (_, _) => { };
+            up.ErrorDataReceived += (_, _) => { };
+            up.BeginOutputReadLine();
+            up.BeginErrorReadLine();
+            // A random point of the pipeline's life: start-up, enrolment, detection, the move, or quiet running.
+            await Task.Delay(random.Next(300, 4000));
+            up.Kill();
+            await up.WaitForExitAsync();
+            violations.AddRange(Check(workers, pool, everIsolated, $"after kill {kill + 1}"));
+        }
+        var last = await CliRunner.RunAsync(TimeSpan.FromMinutes(2), Up("12s"));
+        violations.AddRange(Check(workers, pool, everIsolated, "after the final run"));
+
+        var holders = workers.Where(g => g.Value.All(w => OnPool(w, pool))).Select(g => g.Key).ToList();
+        var outcomes = ReadOutcomes(bootstrap);
+        output.WriteLine($"{Kills} kills of up at random points (0.3–4 s after start); isolated pids ever seen: {everIsolated.Count}; " +
+            $"violations: {violations.Count}; final holder groups: {holders.Count}; commands: {outcomes.Commands}, with results: {outcomes.Answered}, " +
+            $"conflicting outcomes: {outcomes.Conflicting.Count}; detections: {outcomes.Detections}");
+        Assert.True(last.ExitCode == 0, $"final up exited {last.ExitCode}: {last.Stderr}");
+        Assert.Empty(violations);
+        Assert.Single(holders);
+        Assert.All(workers.Where(g => g.Key != holders[0]).SelectMany(g => g.Value), w => Assert.False(OnPool(w, pool), $"worker {w} of a second group on the pool"));
+        Assert.False(OnPool(benign.Id, pool), "the benign process was moved");
+        Assert.Empty(outcomes.Conflicting);
+        Assert.True(outcomes.Commands > 0 && outcomes.Answered == outcomes.Commands, $"{outcomes.Answered} of {outcomes.Commands} commands have a result");
+    }
+
+    // Violations: a second group on the pool CPU, or a process seen isolated now back on the shared CPUs.
+    private static IEnumerable<string> Check(Dictionary<int, int[]> workers, CpuList pool, HashSet<int> everIsolated, string when)
+    {
+        var groupsOnPool = workers.Where(g => g.Value.Any(w => OnPool(w, pool))).Select(g => g.Key).ToList();
+        if (groupsOnPool.Count > 1)
+        {
+            yield return $"{when}: groups {string.Join(", ", groupsOnPool)} share the pool CPU";
+        }
+        foreach (var w in workers.Values.SelectMany(x => x))
+        {
+            if (OnPool(w, pool))
+            {
+                everIsolated.Add(w);
+            }
+            else if (everIsolated.Contains(w))
+            {
+                yield return $"{when}: pid {w} was isolated and is back on the shared CPUs";
+            }
+        }
+    }
+
+    private static bool OnPool(int pid, CpuList pool) => ThreadVerifier.Verify(pid, pool).Ok;
+
+    // The two stress-ng --switch workers of each channel, by channel pgid.
+    private static async Task<Dictionary<int, int[]>> WorkersOf(Process[] channels)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var parents = Directory.GetDirectories("/proc")
+                .Select(d => int.TryParse(Path.GetFileName(d), CultureInfo.InvariantCulture, out var pid) ? pid : 0)
+                .Where(pid => pid > 0).ToDictionary(pid => pid, ParentOf);
+            // stress-ng --switch 1 runs its two workers as a parent/child pair under the stress-ng parent.
+            bool Below(int pid, int root) => parents.GetValueOrDefault(pid) is { } p && (p == root || (p > 1 && Below(p, root)));
+            var workers = channels.ToDictionary(c => c.Id, c => parents.Keys.Where(pid => Below(pid, c.Id)).ToArray());
+            if (workers.Values.All(w => w.Length == 2))
+            {
+                return workers;
+            }
+            Assert.True(DateTime.UtcNow < until, "stress-ng did not start its two workers");
+            await Task.Delay(50);
+        }
+    }
+
+    private static int? ParentOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private sealed record Outcomes(int Detections, int Commands, int Answered, List<string> Conflicting);
+
+    private static Outcomes ReadOutcomes(string bootstrap)
+    {
+        using var kafka = new KafkaClients(new KafkaOptions { BootstrapServers = bootstrap });
+        using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Consumer("check-" + Guid.NewGuid().ToString("N"), "check")).Build();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var detections = ReadAll<Detection>(consumer, kafka.Topics.Detections, cts.Token);
+        var commands = ReadAll<IsolationCommand>(consumer, kafka.Topics.Commands, cts.Token).Where(c => c.action == Actions.Isolate)
+            .Select(c => c.commandId).Distinct().ToList();
+        var results = ReadAll<IsolationResult>(consumer, kafka.Topics.Results, cts.Token).ToLookup(r => r.commandId);
+        var conflicting = commands.Where(id => results[id].Select(r => r.status is ResultStatus.Succeeded or ResultStatus.Skipped).Distinct().Count() > 1)
+            .Select(id => $"{id}: {string.Join(", ", results[id].Select(r => $"{r.status} ({r.error})"))}").ToList();
+        return new Outcomes(detections.Count, commands.Count, commands.Count(id => results[id].Any()), conflicting);
+    }
+
+    private static List<T> ReadAll<T>(IConsumer<string, byte[]> consumer, string topic, CancellationToken ct) where T : class, Avro.Specific.ISpecificRecord, new()
+    {
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
+        var ends = partitions.ToDictionary(tp => tp.Partition.Value, tp => consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value);
+        consumer.Assign(partitions.Select(tp => new TopicPartitionOffset(tp, Offset.Beginning)));
+        var seen = new List<T>();
+        var codec = new SafeHaven.Kafka.Serialization.SingleObjectCodec<T>();
+        var next = partitions.ToDictionary(tp => tp.Partition.Value, _ => 0L);
+        while (next.Any(n => n.Value < ends[n.Key]))
+        {
+            ct.ThrowIfCancellationRequested();
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: not null } cr)
+            {
+                next[cr.Partition.Value] = cr.Offset.Value + 1;
+                seen.Add(codec.Decode(cr.Message.Value));
+            }
+        }
+        consumer.Unassign();
+        return seen;
+    }
+
+    private static ProcessStartInfo Setsid(params string[] args)
+    {
+        var info = new ProcessStartInfo("/usr/bin/setsid") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        return info;
+    }
+
+
+    private Process Start(ProcessStartInfo info)
+    {
+        var p = Process.Start(info)!;
+        _processes.Add(p);
+        return p;
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            if (!p.HasExited)
+            {
+                p.Kill(entireProcessTree: true);
+                p.WaitForExit(5000);
+            }
+            p.Dispose();
+        }
+        _dir.Delete(recursive: true);
+        if (Directory.Exists("/sys/fs/cgroup/cpuset/" + _cgroup))
+        {
+            CpusetDetector.Detect(_cgroup).Cleanup();
+        }
+    }
+}
