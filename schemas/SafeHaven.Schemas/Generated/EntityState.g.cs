@@ -49,9 +49,11 @@ namespace SafeHaven.Schemas
 				" can be moved at.\",\"default\":[],\"type\":{\"type\":\"array\",\"items\":\"string\"}},{\"name" +
 				"\":\"counterStatus\",\"doc\":\"Counter name -> \'ok\' or the reason it cannot be counted" +
 				" here.\",\"default\":{},\"type\":{\"type\":\"map\",\"values\":\"string\"}},{\"name\":\"attribute" +
-				"s\",\"doc\":\"Further facts (smt siblings, numa nodes, capacity).\",\"default\":{},\"typ" +
-				"e\":{\"type\":\"map\",\"values\":\"string\"}},{\"name\":\"updatedAtNs\",\"doc\":\"When this stat" +
-				"e was observed, Unix epoch ns.\",\"type\":\"long\"}]}"));
+				"s\",\"doc\":\"Further facts (smt siblings, numa nodes, capacity; group=pgid:N for a " +
+				"process no tenant or container claims: the suspect group whose members may share" +
+				" an isolation slot).\",\"default\":{},\"type\":{\"type\":\"map\",\"values\":\"string\"}},{\"na" +
+				"me\":\"updatedAtNs\",\"doc\":\"When this state was observed, Unix epoch ns.\",\"type\":\"l" +
+				"ong\"}]}"));
 		/// <summary>
 		/// Stable id: datacenter/host for hosts and actuators, datacenter/host/pid/N, datacenter/host/container/ID, datacenter/host/vm/NAME.
 		/// </summary>
@@ -85,7 +87,7 @@ namespace SafeHaven.Schemas
 		/// </summary>
 		private IDictionary<string,System.String> _counterStatus;
 		/// <summary>
-		/// Further facts (smt siblings, numa nodes, capacity).
+		/// Further facts (smt siblings, numa nodes, capacity; group=pgid:N for a process no tenant or container claims: the suspect group whose members may share an isolation slot).
 		/// </summary>
 		private IDictionary<string,System.String> _attributes;
 		/// <summary>
@@ -212,7 +214,7 @@ namespace SafeHaven.Schemas
 			}
 		}
 		/// <summary>
-		/// Further facts (smt siblings, numa nodes, capacity).
+		/// Further facts (smt siblings, numa nodes, capacity; group=pgid:N for a process no tenant or container claims: the suspect group whose members may share an isolation slot).
 		/// </summary>
 		public IDictionary<string,System.String> attributes
 		{

@@ -251,7 +251,9 @@ public sealed class VmActuatorTests : IDisposable
         Assert.Contains("runs at the source", reconciled.error, StringComparison.Ordinal);
         Assert.True(reconciled.phases.ContainsKey("reconcile"));
         restarted.Published(reconciled);
-        Assert.Equal(ResultStatus.Skipped, (await restarted.ExecuteAsync(move, deadline.Token)).status);
+        // Never run again; a planner re-sending it to reconcile learns that it failed.
+        var replay = await restarted.ExecuteAsync(move, deadline.Token);
+        Assert.Equal((ResultStatus.Failed, "duplicate command: already executed, and it failed"), (replay.status, replay.error));
         using var again = new VmActuator(_options, journal: CommandJournal.Open(journalPath));
         Assert.Empty(await again.ReconcileAsync(deadline.Token));
         Assert.False(src.HasExited);
