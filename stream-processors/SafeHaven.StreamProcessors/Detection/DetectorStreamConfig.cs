@@ -29,6 +29,10 @@ public static class DetectorStreamConfig
             LingerMs = 0,
             SocketNagleDisable = true,
             CommitIntervalMs = 100,
+            // A detector killed without leaving its group holds its partitions until its session ends: keep that short
+            // (the other roles use the same), or a restarted detector waits Kafka's 45 s default before it reads a sample.
+            SessionTimeoutMs = 6000,
+            HeartbeatIntervalMs = 1000,
         };
         // Streamiz keeps the logger factory beyond the stream's life: pass only one that outlives it.
         // Its consumers' offset resets reach us only as librdkafka log lines through that factory.
