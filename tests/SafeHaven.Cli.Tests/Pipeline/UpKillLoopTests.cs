@@ -18,9 +18,7 @@ namespace SafeHaven.Cli.Tests.Pipeline;
 public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
 {
     private const int Kills = 20;
-    private readonly string _cgroup = "safehaven-kill-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("safehaven-kill-");
-    private readonly List<Process> _processes = [];
+    private readonly Workloads _w = new();
 
     private sealed record Scenario(string Bootstrap, string Rules, string Keys, string State, Dictionary<int, int[]> Workers, Process Benign)
     {
@@ -37,13 +35,13 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         var s = await SetUpAsync();
         string[] Up(string duration) =>
         [
-            "up", "--bootstrap", s.Bootstrap, "--rules", s.Rules, "--isolation-cpus", Pool.ToString(), "--cgroup", _cgroup, "--period", "500ms",
+            "up", "--bootstrap", s.Bootstrap, "--rules", s.Rules, "--isolation-cpus", Pool.ToString(), "--cgroup", _w.Cgroup, "--period", "500ms",
             "--state-dir", s.State, "--signing-key", s.Keys, "--duration", duration,
         ];
         var random = new Random(20261204);
         for (var kill = 0; kill < Kills; kill++)
         {
-            using var up = Quiet(Process.Start(CliRunner.StartInfo(Up("10m")))!);
+            var up = _w.Start(CliRunner.StartInfo(Up("10m")));
             // A random point of the pipeline's life: start-up, enrolment, detection, the move, or quiet running.
             await Task.Delay(random.Next(300, 4000));
             up.Kill();
@@ -65,9 +63,9 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         {
             ["probe"] = ["probe", "--bootstrap", s.Bootstrap, "--counters", "context-switches", "--period", "500ms"],
             ["detect"] = ["detect", "--bootstrap", s.Bootstrap, "--rules", s.Rules, "--signing-key", s.Keys],
-            ["actuate"] = ["actuate", "--bootstrap", s.Bootstrap, "--trusted-keys", s.Keys, "--isolation-cpus", Pool.ToString(), "--cgroup", _cgroup, "--state-dir", s.State],
+            ["actuate"] = ["actuate", "--bootstrap", s.Bootstrap, "--trusted-keys", s.Keys, "--isolation-cpus", Pool.ToString(), "--cgroup", _w.Cgroup, "--state-dir", s.State],
         };
-        var running = roles.ToDictionary(r => r.Key, r => Start(r.Value));
+        var running = roles.ToDictionary(r => r.Key, r => _w.Start(CliRunner.StartInfo(r.Value)));
         var random = new Random(4122026);
         for (var kill = 0; kill < Kills; kill++)
         {
@@ -76,7 +74,7 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
             running[victim].Kill();
             await running[victim].WaitForExitAsync();
             s.Violations.AddRange(Check(s, $"after kill {kill + 1} ({victim})"));
-            running[victim] = Start(roles[victim]);
+            running[victim] = _w.Start(CliRunner.StartInfo(roles[victim]));
         }
         // Let the restarted roles settle: one group on the pool, within a deadline.
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -94,23 +92,20 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
 
     private async Task<Scenario> SetUpAsync()
     {
-        Skip.IfNot(Environment.UserName == "root", "moving processes between cpusets needs root");
-        Skip.IfNot(Directory.Exists("/sys/fs/cgroup/cpuset"), "no cgroup v1 cpuset hierarchy on this host");
-        Skip.IfNot(File.Exists("/usr/bin/stress-ng") && File.Exists("/usr/bin/setsid"), "needs stress-ng and setsid (apt-get install -y stress-ng)");
-        Skip.If(Environment.ProcessorCount != 2, "the scenario is a one-CPU pool beside one shared CPU");
-        var broker = Start(CliRunner.StartInfo("broker"), quiet: false);
+        Skip.If(Workloads.Unavailable() is not null, Workloads.Unavailable());
+        var broker = _w.Start(CliRunner.StartInfo("broker"), drained: false);
         var bootstrap = (await broker.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)))!["bootstrap: ".Length..];
-        var keys = Path.Join(_dir.FullName, "keys");
+        var keys = Path.Join(_w.Dir.FullName, "keys");
         Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys)).ExitCode);
-        var rules = Path.Join(_dir.FullName, "rules.yaml");
+        var rules = Path.Join(_w.Dir.FullName, "rules.yaml");
         await File.WriteAllTextAsync(rules, "rules:\n  - name: storm\n    counter: context-switches\n    threshold: 20000\n    scope: core\n    cooldown: 5s\n");
         // Two channels, each a stress-ng pair in a process group of its own, and a benign process in a third.
-        var channels = new[] { Start(Setsid("stress-ng", "--switch", "1", "--timeout", "600s")), Start(Setsid("stress-ng", "--switch", "1", "--timeout", "600s")) };
-        var benign = Start(Setsid("sleep", "600"));
-        return new Scenario(bootstrap, rules, keys, Path.Join(_dir.FullName, "state"), await WorkersOf(channels), benign);
+        var channels = new[] { _w.Setsid("stress-ng", "--switch", "1", "--timeout", "600s"), _w.Setsid("stress-ng", "--switch", "1", "--timeout", "600s") };
+        var benign = _w.Setsid("sleep", "600");
+        return new Scenario(bootstrap, rules, keys, Path.Join(_w.Dir.FullName, "state"), await WorkersOf(channels), benign);
     }
 
-    private static List<int> HoldersOf(Scenario s) => [.. s.Workers.Where(g => g.Value.All(w => OnPool(w, Pool))).Select(g => g.Key)];
+    private static List<int> HoldersOf(Scenario s) => [.. s.Workers.Where(g => g.Value.All(w => Workloads.OnPool(w, Pool))).Select(g => g.Key)];
 
     private void AssertEndState(Scenario s, string killed)
     {
@@ -122,8 +117,8 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
             $"conflicting outcomes: {outcomes.Conflicting.Count}; detections: {outcomes.Detections}");
         Assert.Empty(s.Violations);
         Assert.Single(holders);
-        Assert.All(s.Workers.Where(g => g.Key != holders[0]).SelectMany(g => g.Value), w => Assert.False(OnPool(w, Pool), $"worker {w} of a second group on the pool"));
-        Assert.False(OnPool(s.Benign.Id, Pool), "the benign process was moved");
+        Assert.All(s.Workers.Where(g => g.Key != holders[0]).SelectMany(g => g.Value), w => Assert.False(Workloads.OnPool(w, Pool), $"worker {w} of a second group on the pool"));
+        Assert.False(Workloads.OnPool(s.Benign.Id, Pool), "the benign process was moved");
         Assert.Empty(outcomes.Conflicting);
         Assert.True(outcomes.Commands > 0 && outcomes.Answered == outcomes.Commands, $"{outcomes.Answered} of {outcomes.Commands} commands have a result");
     }
@@ -132,14 +127,14 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
     private static IEnumerable<string> Check(Scenario s, string when)
     {
         var (workers, pool, everIsolated) = (s.Workers, Pool, s.EverIsolated);
-        var groupsOnPool = workers.Where(g => g.Value.Any(w => OnPool(w, pool))).Select(g => g.Key).ToList();
+        var groupsOnPool = workers.Where(g => g.Value.Any(w => Workloads.OnPool(w, pool))).Select(g => g.Key).ToList();
         if (groupsOnPool.Count > 1)
         {
             yield return $"{when}: groups {string.Join(", ", groupsOnPool)} share the pool CPU";
         }
         foreach (var w in workers.Values.SelectMany(x => x))
         {
-            if (OnPool(w, pool))
+            if (Workloads.OnPool(w, pool))
             {
                 everIsolated.Add(w);
             }
@@ -150,40 +145,19 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private static bool OnPool(int pid, CpuList pool) => ThreadVerifier.Verify(pid, pool).Ok;
 
     // The two stress-ng --switch workers of each channel, by channel pgid.
     private static async Task<Dictionary<int, int[]>> WorkersOf(Process[] channels)
     {
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
+        var workers = channels.ToDictionary(c => c.Id, c => Workloads.Below(c.Id));
+        while (!workers.Values.All(w => w.Length == 2))
         {
-            var parents = Directory.GetDirectories("/proc")
-                .Select(d => int.TryParse(Path.GetFileName(d), CultureInfo.InvariantCulture, out var pid) ? pid : 0)
-                .Where(pid => pid > 0).ToDictionary(pid => pid, ParentOf);
-            // stress-ng --switch 1 runs its two workers as a parent/child pair under the stress-ng parent.
-            bool Below(int pid, int root) => parents.GetValueOrDefault(pid) is { } p && (p == root || (p > 1 && Below(p, root)));
-            var workers = channels.ToDictionary(c => c.Id, c => parents.Keys.Where(pid => Below(pid, c.Id)).ToArray());
-            if (workers.Values.All(w => w.Length == 2))
-            {
-                return workers;
-            }
             Assert.True(DateTime.UtcNow < until, "stress-ng did not start its two workers");
             await Task.Delay(50);
+            workers = channels.ToDictionary(c => c.Id, c => Workloads.Below(c.Id));
         }
-    }
-
-    private static int? ParentOf(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
+        return workers;
     }
 
     private sealed record Outcomes(int Detections, int Commands, int Answered, List<string> Conflicting);
@@ -224,55 +198,5 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         return seen;
     }
 
-    private static ProcessStartInfo Setsid(params string[] args)
-    {
-        var info = new ProcessStartInfo("/usr/bin/setsid") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        return info;
-    }
-
-
-    private Process Start(string[] cli) => Start(CliRunner.StartInfo(cli));
-
-    // A role or workload whose output nobody reads is drained, so a full pipe never blocks it.
-    private Process Start(ProcessStartInfo info, bool quiet = true)
-    {
-        var p = Process.Start(info)!;
-        _processes.Add(p);
-        return quiet ? Quiet(p) : p;
-    }
-
-    private static Process Quiet(Process p)
-    {
-        if (p.StartInfo.RedirectStandardInput)
-        {
-            p.StandardInput.Close();
-        }
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    public void Dispose()
-    {
-        foreach (var p in _processes)
-        {
-            if (!p.HasExited)
-            {
-                p.Kill(entireProcessTree: true);
-                p.WaitForExit(5000);
-            }
-            p.Dispose();
-        }
-        _dir.Delete(recursive: true);
-        if (Directory.Exists("/sys/fs/cgroup/cpuset/" + _cgroup))
-        {
-            CpusetDetector.Detect(_cgroup).Cleanup();
-        }
-    }
+    public void Dispose() => _w.Dispose();
 }
