@@ -33,6 +33,11 @@ public sealed class PlacementBook
 {
     private readonly Dictionary<string, ActuatorInfo> _actuators = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SlotRecord> _slots = new(StringComparer.Ordinal);
+    // "wait:ENTITY" -> the detection of that entity waiting for a slot; it holds no capacity.
+    private readonly Dictionary<string, SlotRecord> _waiting = new(StringComparer.Ordinal);
+
+    /// <summary>Key prefix of the ledger records of detections waiting for a slot.</summary>
+    public const string WaitPrefix = "wait:";
 
     /// <summary>Creates an empty book; <paramref name="writer"/> names this planner in the records it writes.</summary>
     public PlacementBook(string writer = "planner") => Writer = writer;
@@ -51,6 +56,28 @@ public sealed class PlacementBook
 
     /// <summary>Number of slots held.</summary>
     public int HeldCount => _slots.Count;
+
+    /// <summary>Detections waiting for a slot, oldest first.</summary>
+    public IReadOnlyList<SlotRecord> Waiting => [.. _waiting.Values.OrderBy(w => w.updatedAtNs).ThenBy(w => w.slot, StringComparer.Ordinal)];
+
+    /// <summary>The waiting record of an entity, or null.</summary>
+    public SlotRecord? WaitingOf(string entityId) => _waiting.GetValueOrDefault(WaitPrefix + entityId);
+
+    /// <summary>Records that <paramref name="member"/>'s detection waits for a slot; returns the record to persist.</summary>
+    public SlotRecord Wait(SlotMember member, string group, string reason, long nowNs)
+    {
+        ArgumentNullException.ThrowIfNull(member);
+        return Put(new SlotRecord
+        {
+            slot = WaitPrefix + member.entityId, actuator = "", level = "", cpus = null, group = group, members = [member],
+            @event = LedgerEvents.Wait, reason = reason, writer = Writer, updatedAtNs = nowNs,
+        });
+    }
+
+    /// <summary>Ends an entity's wait (placed, or gone); null when it was not waiting.</summary>
+    public SlotRecord? Unwait(string entityId, string reason, long nowNs) => WaitingOf(entityId) is { } w
+        ? Put(Copy(w, [], LedgerEvents.Leave, reason, nowNs))
+        : null;
 
     /// <summary>Adds or updates an actuator (from the inventory).</summary>
     public void Upsert(ActuatorInfo actuator)
@@ -120,7 +147,7 @@ public sealed class PlacementBook
 
     /// <summary>True when a member of the ledger was placed by <paramref name="detectionId"/>.</summary>
     public bool HasDetection(string detectionId) =>
-        _slots.Values.Any(s => s.members.Any(m => m.detectionId == detectionId));
+        _slots.Values.Concat(_waiting.Values).Any(s => s.members.Any(m => m.detectionId == detectionId));
 
     /// <summary>Books <paramref name="member"/> into the reserved slot; returns the record to persist.</summary>
     public SlotRecord Add(Reservation reservation, SlotMember member, string reason, long nowNs)
@@ -167,18 +194,19 @@ public sealed class PlacementBook
     public void Apply(SlotRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
+        var table = record.slot.StartsWith(WaitPrefix, StringComparison.Ordinal) ? _waiting : _slots;
         if (record.members.Count == 0 || record.group is null)
         {
-            _slots.Remove(record.slot);
+            table.Remove(record.slot);
         }
         else
         {
-            _slots[record.slot] = record;
+            table[record.slot] = record;
         }
     }
 
     /// <summary>The slots held, rendered one per line in key order: equal text, equal ledgers.</summary>
-    public string Render() => string.Join('\n', _slots.Values.OrderBy(s => s.slot, StringComparer.Ordinal).Select(s =>
+    public string Render() => string.Join('\n', _slots.Values.Concat(_waiting.Values).OrderBy(s => s.slot, StringComparer.Ordinal).Select(s =>
         $"{s.slot} {s.group} [{string.Join(", ", s.members.OrderBy(m => m.entityId, StringComparer.Ordinal).Select(m => $"{m.entityId}:{m.status}:{m.commandId}:{m.attempts}"))}]"));
 
     private SlotRecord Put(SlotRecord record)
@@ -194,34 +222,4 @@ public sealed class PlacementBook
     };
 
     private static string CoreSlot(string actuatorId, int cpu) => $"{actuatorId}#cpu:{cpu}";
-}
-
-/// <summary>Values of <c>Placement.event</c>.</summary>
-public static class LedgerEvents
-{
-    /// <summary>A group took a free slot.</summary>
-    public const string Reserve = "reserve";
-    /// <summary>Another member of the holding group joined the slot.</summary>
-    public const string Join = "join";
-    /// <summary>A member's isolate command succeeded.</summary>
-    public const string Hold = "hold";
-    /// <summary>A release command went out for a member.</summary>
-    public const string Release = "release";
-    /// <summary>A member left (command failed, released, or the entity exited).</summary>
-    public const string Leave = "leave";
-    /// <summary>A member's command passed its deadline and grace with no result.</summary>
-    public const string Expire = "expire";
-    /// <summary>The last member left: the slot is free.</summary>
-    public const string Free = "free";
-}
-
-/// <summary>Values of <c>SlotMember.status</c>.</summary>
-public static class MemberStatus
-{
-    /// <summary>The isolate command went out; no result yet.</summary>
-    public const string Pending = "pending";
-    /// <summary>The entity is isolated in the slot.</summary>
-    public const string Held = "held";
-    /// <summary>The release command went out; no result yet.</summary>
-    public const string Releasing = "releasing";
 }

@@ -48,7 +48,7 @@ public sealed partial class Planner
             reasons.Add("no level above " + slot.level + ": entity stays where it is");
             return new PlanDecision(null, reasons, Ledger: ledger);
         }
-        return PlanFrom(AsDetection(m), m.entityId, next, reasons, ledger);
+        return PlanFrom(AsDetection(m), m.entityId, next, reasons, ledger, wait: false);
     }
 
     /// <summary>Entity exited (inventory tombstone or the probe's "gone"): it leaves every slot, with no command.</summary>
@@ -59,6 +59,11 @@ public sealed partial class Planner
         memberships.ForEach(x => Settle(x.Member.detectionId));
         var ledger = memberships
             .Select(x => book.Remove(x.Slot.slot, entityId, LedgerEvents.Leave, $"{entityId} exited", now)).ToList();
+        if (book.WaitingOf(entityId) is { } waiting)
+        {
+            Settle(waiting.members[0].detectionId);
+            ledger.Add(book.Unwait(entityId, $"{entityId} exited", now)!);
+        }
         return new PlanDecision(null, ledger.Count == 0 ? [] : [$"{entityId} exited: left {ledger.Count} slot(s)"], Ledger: ledger);
     }
 

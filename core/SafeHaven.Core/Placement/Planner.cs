@@ -36,10 +36,8 @@ public sealed record PlannerSettings(TimeSpan CommandTtl, bool DryRun = false, T
 /// </summary>
 public sealed partial class Planner(PlacementBook book, TimeProvider time, PlannerSettings settings)
 {
-    // Detections no level could place (e.g. the actuators' inventory arrived after them): tried
-    // again when the inventory changes or a slot is freed. Bounded, oldest dropped.
-    private readonly Dictionary<string, DetectionRecord> _unplaced = new(StringComparer.Ordinal);
-    private readonly Queue<string> _unplacedOrder = new();
+    // Detections no level could place (e.g. the actuators' inventory arrived after them) wait in the ledger
+    // and are tried again when the inventory changes or a slot is freed. Bounded, oldest dropped.
     private const int MaxUnplaced = 1000;
 
     // Detections whose members already left the ledger (failed at every level, released, exited): a redelivery
@@ -53,7 +51,7 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
     public int Pending => book.Held.Sum(s => s.members.Count(m => m.status != MemberStatus.Held));
 
     /// <summary>Detections waiting for an isolation target.</summary>
-    public int Unplaced => _unplaced.Count;
+    public int Unplaced => book.Waiting.Count;
 
     /// <summary>
     /// Plans again every detection that found no target, after the inventory changed (a new
@@ -61,10 +59,21 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
     /// </summary>
     public IReadOnlyList<PlanDecision> Retry()
     {
-        var waiting = _unplacedOrder.Where(_unplaced.ContainsKey).Select(id => _unplaced[id]).ToList();
-        _unplaced.Clear();
-        _unplacedOrder.Clear();
-        return [.. waiting.Select(Plan).Where(d => d.Command is not null)];
+        var decisions = new List<PlanDecision>();
+        foreach (var waiting in book.Waiting)
+        {
+            var m = waiting.members[0];
+            if (!Scopes.All.Contains(m.scope))
+            {
+                continue;
+            }
+            var d = PlanFrom(AsDetection(m), m.entityId, Scopes.MinimumLevel(m.scope), []);
+            if (d.Command is not null)
+            {
+                decisions.Add(d);
+            }
+        }
+        return decisions;
     }
 
     /// <summary>
@@ -106,6 +115,10 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         {
             return new PlanDecision(null, [$"detection {detection.detectionId} is already in the ledger: nothing to do"]);
         }
+        if (book.WaitingOf(entityId) is { } waiting)
+        {
+            return new PlanDecision(null, [$"{entityId} already waits for a slot (detection {waiting.members[0].detectionId})"]);
+        }
         var min = Levels.IndexOf(level);
         if (book.MembershipsOf(entityId).FirstOrDefault(x => Levels.IndexOf(x.Slot.level) >= min) is { Slot: not null } already)
         {
@@ -126,7 +139,8 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         }
     }
 
-    private PlanDecision PlanFrom(DetectionRecord d, string entityId, string level, List<string> reasons, List<SlotRecord>? ledger = null)
+    // wait: a detection no level can place waits in the ledger; false after a failure, whose level will not be tried again.
+    private PlanDecision PlanFrom(DetectionRecord d, string entityId, string level, List<string> reasons, List<SlotRecord>? ledger = null, bool wait = true)
     {
         ledger ??= [];
         var group = GroupOf(d.entity, entityId);
@@ -146,16 +160,31 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
                 deadlineNs = command.deadlineNs, attempts = 1,
             };
             ledger.Add(book.Add(slot!, member, string.Join("; ", reasons), command.issuedAtNs));
+            if (book.Unwait(entityId, $"placed at level {l}", command.issuedAtNs) is { } placed)
+            {
+                ledger.Add(placed);
+            }
             return new PlanDecision(command, reasons, l is Levels.Vm or Levels.Container ? ReceiveFor(command) : null, ledger);
         }
-        reasons.Add("no level can isolate the entity (retried when the inventory changes)");
-        if (_unplaced.TryAdd(d.detectionId, d))
+        if (!wait)
         {
-            _unplacedOrder.Enqueue(d.detectionId);
-            if (_unplacedOrder.Count > MaxUnplaced)
+            reasons.Add("no level above can isolate the entity: it stays where it is");
+            return new PlanDecision(null, reasons, Ledger: ledger);
+        }
+        reasons.Add("no level can isolate the entity (retried when the inventory changes or a slot is freed)");
+        if (book.WaitingOf(entityId)?.members[0].detectionId != d.detectionId)
+        {
+            var now = NowNs();
+            if (book.Waiting.Count >= MaxUnplaced && book.Waiting[0] is { } oldest)
             {
-                _unplaced.Remove(_unplacedOrder.Dequeue());
+                ledger.Add(book.Unwait(oldest.members[0].entityId, $"dropped: more than {MaxUnplaced} detections waiting", now)!);
             }
+            var waiting = new SlotMember
+            {
+                entityId = entityId, entity = d.entity, detectionId = d.detectionId, rule = d.rule, scope = d.scope,
+                status = MemberStatus.Waiting, commandId = null, source = "", target = "", deadlineNs = 0, attempts = 0,
+            };
+            ledger.Add(book.Wait(waiting, group, string.Join("; ", reasons), now));
         }
         return new PlanDecision(null, reasons, Ledger: ledger);
     }
@@ -208,47 +237,5 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
             default:
                 return (null, null, null, $"unknown level {level}");
         }
-    }
-
-    private (ActuatorInfo?, Reservation?, string?, string) FindHost(EntityRef e, string entityId, string group, string level)
-    {
-        var movable = level == Levels.Container ? e.container is not null : e.vm is not null;
-        if (!movable)
-        {
-            return (null, null, null, $"entity is not in a {level}");
-        }
-        var source = book.OnHost(e.datacenter, e.host, level);
-        if (source is null)
-        {
-            return (null, null, null, $"no {level}-level actuator on host {e.host}");
-        }
-        // A target host with no other tenant: no entity of another tenant runs there and no other group holds it.
-        var tenant = book.Tenants.TenantOf(entityId);
-        var refused = new List<string>();
-        foreach (var t in book.Actuators.Where(a => a.Levels.Contains(level) && a.Host != e.host)
-                     .OrderBy(a => a.ActuatorId, StringComparer.Ordinal))
-        {
-            if (book.Tenants.OtherTenants(t.Datacenter, t.Host, tenant) is { Count: > 0 } others)
-            {
-                refused.Add($"{t.Host} runs tenant {string.Join(", ", others)}");
-                continue;
-            }
-            if (level == Levels.Vm && t.CapacityMiB is { } free && book.Tenants.VmMemoryOf(entityId) is { } needed && free < needed)
-            {
-                refused.Add($"{t.Host} has {free} MiB free, the VM needs {needed} MiB");
-                continue;
-            }
-            if (book.ReserveHost(t, level, group) is { } hostSlot)
-            {
-                if (book.Slot(hostSlot.Slot)?.members.Any(m => m.entityId == entityId) == true)
-                {
-                    refused.Add($"{t.Host} already holds the entity");
-                    continue;
-                }
-                return (source, hostSlot, t.ActuatorId, $"{level} moves from {source.Host} to {t.Host}, which has no other tenant");
-            }
-            refused.Add($"{t.Host} is held for another suspect group");
-        }
-        return (null, null, null, $"no free target host for level {level}{(refused.Count > 0 ? " (" + string.Join("; ", refused) + ")" : "")}");
     }
 }

@@ -141,7 +141,9 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
             InventoryView.Tenancy(cr.Message.Key, state, _book.Tenants);
             if (state is null && cr.Message.Key is { } gone)
             {
-                SendAndRetry(planner.OnGone(gone));
+                // Whatever went away may have held a slot, or been the other tenant that kept a host unfit.
+                Send(planner.OnGone(gone));
+                RetryUnplaced();
             }
             return;
         }

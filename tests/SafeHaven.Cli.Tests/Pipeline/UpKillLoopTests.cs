@@ -65,7 +65,18 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
             ["detect"] = ["detect", "--bootstrap", s.Bootstrap, "--rules", s.Rules, "--signing-key", s.Keys],
             ["actuate"] = ["actuate", "--bootstrap", s.Bootstrap, "--trusted-keys", s.Keys, "--isolation-cpus", Pool.ToString(), "--cgroup", _w.Cgroup, "--state-dir", s.State],
         };
-        var running = roles.ToDictionary(r => r.Key, r => _w.Start(CliRunner.StartInfo(r.Value)));
+        var logs = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Process StartRole(string role)
+        {
+            var p = _w.Start(CliRunner.StartInfo(roles[role]), drained: false);
+            p.StandardInput.Close();
+            p.OutputDataReceived += (_, _) => { };
+            p.ErrorDataReceived += (_, e) => { if (e.Data is { } l && role != "probe") { logs.Enqueue($"{role} {p.Id}: {l}"); } };
+            p.BeginOutputReadLine();
+            p.BeginErrorReadLine();
+            return p;
+        }
+        var running = roles.Keys.ToDictionary(r => r, StartRole);
         var random = new Random(4122026);
         for (var kill = 0; kill < Kills; kill++)
         {
@@ -74,7 +85,7 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
             running[victim].Kill();
             await running[victim].WaitForExitAsync();
             s.Violations.AddRange(Check(s, $"after kill {kill + 1} ({victim})"));
-            running[victim] = _w.Start(CliRunner.StartInfo(roles[victim]));
+            running[victim] = StartRole(victim);
         }
         // Let the restarted roles settle: one group on the pool, within a deadline.
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -87,6 +98,7 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
             p.Kill();
             await p.WaitForExitAsync();
         }
+        output.WriteLine(string.Join('\n', logs.Where(l => l.Contains("planner", StringComparison.Ordinal) || l.Contains("fail", StringComparison.Ordinal)).TakeLast(60)));
         AssertEndState(s, "detect (planner) or actuate");
     }
 
@@ -115,6 +127,7 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"{Kills} kills of {killed} at random points (0.3–4 s); isolated pids ever seen: {s.EverIsolated.Count}; " +
             $"violations: {s.Violations.Count}; final holder groups: {holders.Count}; commands: {outcomes.Commands}, with results: {outcomes.Answered}, " +
             $"conflicting outcomes: {outcomes.Conflicting.Count}; detections: {outcomes.Detections}");
+        output.WriteLine(string.Join('\n', Log));
         Assert.Empty(s.Violations);
         Assert.Single(holders);
         Assert.All(s.Workers.Where(g => g.Key != holders[0]).SelectMany(g => g.Value), w => Assert.False(Workloads.OnPool(w, Pool), $"worker {w} of a second group on the pool"));
@@ -160,6 +173,8 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         return workers;
     }
 
+    private static readonly List<string> Log = [];
+
     private sealed record Outcomes(int Detections, int Commands, int Answered, List<string> Conflicting);
 
     private static Outcomes ReadOutcomes(string bootstrap)
@@ -181,6 +196,7 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
         var ends = partitions.ToDictionary(tp => tp.Partition.Value, tp => consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).High.Value);
+        Log.Add($"{topic}: {partitions.Count} partitions, ends {string.Join(",", ends.Values)}");
         consumer.Assign(partitions.Select(tp => new TopicPartitionOffset(tp, Offset.Beginning)));
         var seen = new List<T>();
         var codec = new SafeHaven.Kafka.Serialization.SingleObjectCodec<T>();

@@ -34,7 +34,7 @@ public sealed class UpLedgerTests(ITestOutputHelper output) : IDisposable
         await Until(() => _log.Any(l => l.Contains("active (lease held)", StringComparison.Ordinal)), "the planner never became active");
 
         // Given a shell whose job is a two-process channel, and a benign process of another group
-        var shell = _w.Setsid("bash", "-c", "stress-ng --switch 1 --timeout 8s >/dev/null 2>&1; sleep 120");
+        var shell = _w.Setsid("bash", "-c", "stress-ng --switch 1 --timeout 15s >/dev/null 2>&1; sleep 120");
         var benign = _w.Setsid("sleep", "120");
         var first = await Until(() => Workloads.Below(shell.Id).Where(p => Workloads.Comm(p) == "stress-ng-switc").ToArray() is { Length: 2 } w ? w : null, "no workers");
         var stressParent = Workloads.Below(shell.Id).Single(p => Workloads.Comm(p) == "stress-ng");

@@ -58,7 +58,17 @@ internal sealed class Workloads : IDisposable
     }
 
     /// <summary>True when every thread of <paramref name="pid"/> may run only on <paramref name="pool"/>.</summary>
-    public static bool OnPool(int pid, CpuList pool) => ThreadVerifier.Verify(pid, pool).Ok;
+    public static bool OnPool(int pid, CpuList pool)
+    {
+        try
+        {
+            return ThreadVerifier.Verify(pid, pool).Ok;
+        }
+        catch (ProcessGoneException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>The command name of a process, or null once it is gone.</summary>
     public static string? Comm(int pid)

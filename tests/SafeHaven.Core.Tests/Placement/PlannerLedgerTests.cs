@@ -80,4 +80,23 @@ public sealed class PlannerLedgerTests
         Assert.Equal("dc1/h1/pid/101", _h.Book.Holder("a1", 2));
         Assert.Empty(_h.Planner.Expire());
     }
+
+    [Fact]
+    public void A_detection_that_found_no_actuator_waits_in_the_ledger_and_a_restarted_planner_places_it()
+    {
+        var early = new PlannerHarness();
+        var waiting = early.Planner.Plan(PlannerHarness.Detection(Process(101), Scopes.Core, "h1:1:r1"));
+        Assert.Null(waiting.Command);
+        var record = Assert.Single(waiting.Records);
+        Assert.Equal((LedgerEvents.Wait, "wait:dc1/h1/pid/101", MemberStatus.Waiting), (record.@event, record.slot, record.members[0].status));
+
+        var restarted = new PlannerHarness().With("a1", "h1", "2", Levels.Core);
+        restarted.Book.Apply(record);
+        Assert.Equal(1, restarted.Planner.Unplaced);
+        var placed = Assert.Single(restarted.Planner.Retry());
+
+        Assert.Equal(("h1:1:r1", "2"), (placed.Command?.detectionId, placed.Command?.target));
+        Assert.Equal([LedgerEvents.Reserve, LedgerEvents.Leave], placed.Records.Select(r => r.@event));
+        Assert.Equal(0, restarted.Planner.Unplaced);
+    }
 }

@@ -22,7 +22,7 @@ public sealed class PlannerTests
                 "level core: no free CPU in isolation pool 2-3 of a1",
                 "level container: entity is not in a container",
                 "level vm: entity is not in a vm",
-                "no level can isolate the entity (retried when the inventory changes)",
+                "no level can isolate the entity (retried when the inventory changes or a slot is freed)",
             ],
             third.Reasons);
         Assert.Equal(2, _h.Planner.Pending);
@@ -102,7 +102,7 @@ public sealed class PlannerTests
         Assert.Equal(("container", "src", "t2"), (c2.level, c2.source, c2.target));
         Assert.Equal(["level container: container moves from h1 to h2, which has no other tenant"], c1.reasons);
         Assert.Null(third.Command);
-        Assert.Equal(["level container: no free target host for level container (h2 is held for another suspect group; h3 is held for another suspect group)", "level vm: entity is not in a vm", "no level can isolate the entity (retried when the inventory changes)"], third.Reasons);
+        Assert.Equal(["level container: no free target host for level container (h2 is held for another suspect group; h3 is held for another suspect group)", "level vm: entity is not in a vm", "no level can isolate the entity (retried when the inventory changes or a slot is freed)"], third.Reasons);
         Assert.Equal(["dc1/h1/container/c1 is already pending in slot dc1/h2#host (level container)"],
             h.Planner.Plan(PlannerHarness.Detection(Container("c1"), Scopes.Machine, "h1:4:r1")).Reasons);
     }

@@ -51,7 +51,9 @@ public sealed class TenantPlacementTests
         var other = new EntityRef { datacenter = "dc1", host = "h1", container = "c2" };
         Assert.Null(h.Planner.Plan(PlannerHarness.Detection(other, Scopes.Machine, "h1:2:r1")).Command);
         h.Book.Tenants.Remove("dc1/h3/pid/8");
-        Assert.Equal("a3", h.Isolate(other, Scopes.Machine, "h1:3:r1").target);
+        Assert.Null(h.Planner.Plan(PlannerHarness.Detection(other, Scopes.Machine, "h1:3:r1")).Command); // it already waits
+        Assert.Equal("a3", Assert.Single(h.Planner.Retry()).Command?.target);
+        Assert.Equal(0, h.Planner.Unplaced);
     }
 
     [Fact]

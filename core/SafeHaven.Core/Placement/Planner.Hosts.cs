@@ -1,0 +1,49 @@
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Core.Placement;
+
+// Container and VM levels: a whole other host with no other tenant.
+public sealed partial class Planner
+{
+    private (ActuatorInfo?, Reservation?, string?, string) FindHost(EntityRef e, string entityId, string group, string level)
+    {
+        var movable = level == Levels.Container ? e.container is not null : e.vm is not null;
+        if (!movable)
+        {
+            return (null, null, null, $"entity is not in a {level}");
+        }
+        var source = book.OnHost(e.datacenter, e.host, level);
+        if (source is null)
+        {
+            return (null, null, null, $"no {level}-level actuator on host {e.host}");
+        }
+        // A target host with no other tenant: no entity of another tenant runs there and no other group holds it.
+        var tenant = book.Tenants.TenantOf(entityId);
+        var refused = new List<string>();
+        foreach (var t in book.Actuators.Where(a => a.Levels.Contains(level) && a.Host != e.host)
+                     .OrderBy(a => a.ActuatorId, StringComparer.Ordinal))
+        {
+            if (book.Tenants.OtherTenants(t.Datacenter, t.Host, tenant) is { Count: > 0 } others)
+            {
+                refused.Add($"{t.Host} runs tenant {string.Join(", ", others)}");
+                continue;
+            }
+            if (level == Levels.Vm && t.CapacityMiB is { } free && book.Tenants.VmMemoryOf(entityId) is { } needed && free < needed)
+            {
+                refused.Add($"{t.Host} has {free} MiB free, the VM needs {needed} MiB");
+                continue;
+            }
+            if (book.ReserveHost(t, level, group) is { } hostSlot)
+            {
+                if (book.Slot(hostSlot.Slot)?.members.Any(m => m.entityId == entityId) == true)
+                {
+                    refused.Add($"{t.Host} already holds the entity");
+                    continue;
+                }
+                return (source, hostSlot, t.ActuatorId, $"{level} moves from {source.Host} to {t.Host}, which has no other tenant");
+            }
+            refused.Add($"{t.Host} is held for another suspect group");
+        }
+        return (null, null, null, $"no free target host for level {level}{(refused.Count > 0 ? " (" + string.Join("; ", refused) + ")" : "")}");
+    }
+}
