@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace SafeHaven.Cli.Tests.Commands;
 
 /// <summary>The main job, end to end on the embedded broker, with real cgroups and /proc.</summary>
+[Collection(SafeHaven.Cli.Tests.Pipeline.PoolCpuTests.Name)]
 public sealed class DemoCommandTests
 {
     [SkippableFact]

@@ -5,6 +5,7 @@ using SafeHaven.Core;
 namespace SafeHaven.Cli.Tests.Commands;
 
 /// <summary><c>safehaven up</c>: every role in one process on the embedded broker, against a real noisy process.</summary>
+[Collection(SafeHaven.Cli.Tests.Pipeline.PoolCpuTests.Name)]
 public sealed class UpCommandTests : IDisposable
 {
     private readonly string _cgroup = "safehaven-test-" + Guid.NewGuid().ToString("N")[..8];

@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace SafeHaven.Cli.Tests.Commands;
 
 /// <summary><c>demo --vm</c> end to end: a real TCG guest detected, escalated and migrated post-copy on the embedded broker.</summary>
+[Collection(SafeHaven.Cli.Tests.Pipeline.PoolCpuTests.Name)]
 public sealed class VmDemoCommandTests
 {
     [SkippableTheory]

@@ -15,6 +15,7 @@ namespace SafeHaven.Cli.Tests.Pipeline;
 /// and no isolated process moved back; at the end one group holds the CPU, the other and a benign process stay on
 /// the shared CPUs, and every command has results that agree on its outcome.
 /// </summary>
+[Collection(SafeHaven.Cli.Tests.Pipeline.PoolCpuTests.Name)]
 public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
 {
     private const int Kills = 20;

@@ -12,6 +12,7 @@ namespace SafeHaven.Cli.Tests.Pipeline;
 /// isolated in one slot (not the shell, not a benign process); when it exits the slot comes back, and the next
 /// channel, of another process group, gets the same CPU.
 /// </summary>
+[Collection(SafeHaven.Cli.Tests.Pipeline.PoolCpuTests.Name)]
 public sealed class UpLedgerTests(ITestOutputHelper output) : IDisposable
 {
     private readonly Workloads _w = new();
