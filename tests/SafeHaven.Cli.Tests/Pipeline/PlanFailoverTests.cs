@@ -50,8 +50,14 @@ public sealed class PlanFailoverTests(ITestOutputHelper output)
             await producer.ProduceAsync(clients.Topics.Detections, Message(d1), ct);
             var c1 = await ConsumeLoop.OnOwnThread(() => TopicReader.Next<IsolationCommand>(commands, clients.Topics.Commands, ct), ct);
             Assert.Equal((101, "2"), (c1.entity.pid, c1.target));
-            var active = planners.Where(p => p.Lines.Any(l => l.Contains("active (lease held)", StringComparison.Ordinal) && l.Contains($"planner {p.Name}:", StringComparison.Ordinal))).ToList();
-            var killed = Assert.Single(active, p => p.Lines.Any(l => l.Contains("exclusive CPU 2", StringComparison.Ordinal)));
+            // The planner that booked CPU 2 is the active one; its log line may reach us after the command does.
+            bool Booked((string Name, Process Process, ConcurrentQueue<string> Lines) p) => p.Lines.Any(l => l.Contains("exclusive CPU 2", StringComparison.Ordinal));
+            var logged = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (!planners.Any(Booked) && DateTime.UtcNow < logged)
+            {
+                await Task.Delay(20, ct);
+            }
+            var killed = Assert.Single(planners, Booked);
 
             var clock = Stopwatch.StartNew();
             killed.Process.Kill();
