@@ -6,13 +6,19 @@
 # status, and packages are unpacked with dpkg-deb -x, never installed.
 #
 #   usage: install-criu.sh [FOLDER]        (default /opt/safehaven/criu; run as root)
-#   env:   SAFEHAVEN_DEBIAN_MIRROR         (default http://deb.debian.org/debian)
+#   env:   SAFEHAVEN_DEBIAN_MIRROR         (default: the first Debian archive of this machine's apt sources)
 #
 # Idempotent: when FOLDER/criu already runs criu 4.1.x it exits at once.
 set -euo pipefail
 
 dest="${1:-/opt/safehaven/criu}"
-mirror="${SAFEHAVEN_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The archive this machine already uses (deb822 .sources first, then one-line .list entries), never a fixed host.
+configured_mirror() {
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' || true
+    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | sed 's/\[[^]]*\]//' | awk '{print $2}' || true
+  } | grep -v -- '-security' | head -n 1 || true
+}
+mirror="${SAFEHAVEN_DEBIAN_MIRROR:-$(configured_mirror)}"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 want='^4\.1\.'
 
@@ -35,6 +41,7 @@ for tool in apt-get apt-cache dpkg-deb; do
   command -v "$tool" >/dev/null || { echo "install-criu: $tool is missing" >&2; exit 1; }
 done
 [ -r "$keyring" ] || { echo "install-criu: $keyring is missing (debian-archive-keyring)" >&2; exit 1; }
+[ -n "$mirror" ] || { echo "install-criu: no Debian archive in this machine's apt sources; set SAFEHAVEN_DEBIAN_MIRROR" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/install-criu.XXXXXX)"
 trap 'rm -rf "$work"' EXIT

@@ -92,7 +92,7 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (HoldersOf(s).Count != 1 && DateTime.UtcNow < until)
         {
-            await Task.Delay(100);
+            await Task.Delay(50);
         }
         foreach (var p in running.Values)
         {
