@@ -24,6 +24,12 @@ internal sealed partial class PlannerSession
                 Value = _ledger.Serialize(record, new SerializationContext(MessageComponentType.Value, topics.Placements)),
             }, OnDelivery);
         }
+        if (decision.Records.Count > 0 && (decision.Receive is not null || decision.Command is not null))
+        {
+            // The booking is on the broker before the command leaves: a crash in between leaves a booking and no command
+            // (re-sent on expiry), never a command the ledger does not know.
+            Acknowledge(CancellationToken.None);
+        }
         if (decision.Receive is { } receive)
         {
             signer.Sign(receive);

@@ -35,7 +35,7 @@ public sealed class UpLedgerTests(ITestOutputHelper output) : IDisposable
         await Until(() => _log.Any(l => l.Contains("active (lease held)", StringComparison.Ordinal)), "the planner never became active");
 
         // Given a shell whose job is a two-process channel, and a benign process of another group
-        var shell = _w.Setsid("bash", "-c", "stress-ng --switch 1 --timeout 15s >/dev/null 2>&1; sleep 120");
+        var shell = _w.Setsid("bash", "-c", "stress-ng --switch 1 --timeout 300s >/dev/null 2>&1; sleep 120");
         var benign = _w.Setsid("sleep", "120");
         var first = await Until(() => Workloads.Below(shell.Id).Where(p => Workloads.Comm(p) == "stress-ng-switc").ToArray() is { Length: 2 } w ? w : null, "no workers");
         var stressParent = Workloads.Below(shell.Id).Single(p => Workloads.Comm(p) == "stress-ng");
@@ -46,6 +46,10 @@ public sealed class UpLedgerTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(_log, l => l.Contains("joins CPU 1", StringComparison.Ordinal));
 
         // When the channel exits, and another channel of another group starts storming
+        using (var channel = Process.GetProcessById(stressParent))
+        {
+            channel.Kill(entireProcessTree: true);
+        }
         await Until(() => first.All(w => !File.Exists($"/proc/{w}/stat")), "the first channel did not exit");
         await Until(() => _log.Count(l => l.Contains("exited: left 1 slot(s)", StringComparison.Ordinal)) >= 2, "the slot was not given back");
         var started = Stopwatch.StartNew();
