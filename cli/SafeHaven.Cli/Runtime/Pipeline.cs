@@ -45,6 +45,9 @@ internal static class Pipeline
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         CliLogging.Configure(builder.Logging, level);
+        // SIGINT and SIGTERM belong to the command line, whose token ends the verb and stops the host. The host's own
+        // console lifetime would take SIGTERM, stop the services and leave the verb waiting forever.
+        builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new KafkaClients(spec.Kafka));
         if (spec.Probe is not null)
@@ -74,4 +77,19 @@ internal static class Pipeline
         extra?.Invoke(builder.Services);
         return builder.Build();
     }
+}
+
+/// <summary>A host lifetime that leaves signals alone: the command line's cancellation token stops the host.</summary>
+internal sealed partial class CommandLineLifetime(IHostApplicationLifetime lifetime, ILogger<CommandLineLifetime> logger) : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStarted.Register(() => LogStarted(logger));
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Application started; SIGINT or SIGTERM stops it")]
+    private static partial void LogStarted(ILogger logger);
 }
