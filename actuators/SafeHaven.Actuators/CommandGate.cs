@@ -34,9 +34,13 @@ public sealed class CommandGate
         {
             Remember(id);
         }
+        // Only for the ids still remembered: the outcomes are bounded like the ids.
         foreach (var (id, status) in journal?.Outcomes ?? new Dictionary<string, string>())
         {
-            _outcomes[id] = status;
+            if (_started.Contains(id))
+            {
+                _outcomes[id] = status;
+            }
         }
     }
 
@@ -123,7 +127,9 @@ public sealed class CommandGate
             _startedOrder.Enqueue(commandId);
             if (_startedOrder.Count > RememberedCommands)
             {
-                _started.Remove(_startedOrder.Dequeue());
+                var forgotten = _startedOrder.Dequeue();
+                _started.Remove(forgotten);
+                _outcomes.Remove(forgotten);
             }
         }
     }
