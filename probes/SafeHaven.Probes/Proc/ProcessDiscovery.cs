@@ -66,9 +66,16 @@ public sealed class ProcessDiscovery
             var key = (pid, stat.StartTime, stat.Comm);
             if (!_guests.TryGetValue(key, out var guest))
             {
-                guest = ReadGuest(pid);
+                guest = ReadGuest(pid, out bool settled);
+                if (settled)
+                {
+                    guests[key] = guest;
+                }
             }
-            guests[key] = guest;
+            else
+            {
+                guests[key] = guest;
+            }
             var identity = new ProcessIdentity(pid, stat.Comm, stat.StartTime, cg.Container) { Vm = guest?.Name };
             found.Add(new DiscoveredProcess(identity, cg.Primary, cg.Unit, guest));
         }
@@ -94,8 +101,11 @@ public sealed class ProcessDiscovery
 
     private sealed record CgroupFacts(IReadOnlyList<string> Paths, string? Container, string? Primary, string? Unit);
 
-    private QemuGuest? ReadGuest(int pid)
+    // Unsettled: the kernel already shows the new exe and comm of an exec in progress, but not yet
+    // its argv (cmdline reads empty); caching that answer would hide a VM for the process's lifetime.
+    private QemuGuest? ReadGuest(int pid, out bool settled)
     {
+        settled = true;
         string dir = Path.Combine(_proc.Root, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
         string path = Path.Combine(dir, "cmdline");
         try
@@ -116,6 +126,7 @@ public sealed class ProcessDiscovery
                 {
                     total += n;
                 }
+                settled = total > 0;
                 return QemuCommandLine.Parse(QemuCommandLine.SplitArgs(buffer.AsSpan(0, total)));
             }
             finally

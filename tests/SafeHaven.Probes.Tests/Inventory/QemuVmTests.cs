@@ -23,8 +23,9 @@ public sealed class QemuVmTests
         Skip.IfNot(File.Exists(Qemu), $"{Qemu} is absent: apt-get install -y qemu-system-x86");
         var qemu = ChildProcess.Start(Qemu, "-name", $"guest={name},debug-threads=on", "-uuid", uuid.ToString("D"),
             "-machine", "none", "-nodefaults", "-display", "none", "-S");
-        // The child may still be between fork and exec for a moment.
-        await Poll.Require(() => ProcFs.Default.ReadStat(qemu.Pid)?.Comm == "qemu-system-x86", "qemu to exec");
+        // The child may still be between fork and exec for a moment; comm changes before argv is in place.
+        await Poll.Require(() => ProcFs.Default.ReadStat(qemu.Pid)?.Comm == "qemu-system-x86"
+            && File.ReadAllBytes($"/proc/{qemu.Pid}/cmdline").Length > 0, "qemu to exec");
         return qemu;
     }
 
@@ -75,7 +76,9 @@ public sealed class QemuVmTests
         Skip.IfNot(File.Exists(Qemu), $"{Qemu} is absent: apt-get install -y qemu-system-x86");
         // QEMU accepts any name; ours is refused before it can reach a key or a migration command.
         using var qemu = ChildProcess.Start(Qemu, "-name", "guest=bad name;x,debug-threads=on", "-machine", "none", "-nodefaults", "-display", "none", "-S");
-        await Poll.Require(() => ProcFs.Default.ReadStat(qemu.Pid)?.Comm == "qemu-system-x86", "qemu to exec");
+        // comm changes before argv is in place (cmdline reads empty meanwhile), so wait for argv too.
+        await Poll.Require(() => ProcFs.Default.ReadStat(qemu.Pid)?.Comm == "qemu-system-x86"
+            && File.ReadAllBytes($"/proc/{qemu.Pid}/cmdline").Length > 0, "qemu to exec");
 
         var found = Assert.Single(new ProcessDiscovery(pids: [qemu.Pid]).DiscoverDetailed());
         Assert.Null(found.Identity.Vm);

@@ -64,4 +64,16 @@ public sealed class ProcessDiscoveryTests
             Directory.Delete(root, recursive: true);
         }
     }
+
+    [Fact]
+    public void A_qemu_caught_mid_exec_is_recognised_once_its_argv_appears()
+    {
+        // Between the kernel swapping exe/comm and writing argv, cmdline reads empty.
+        using var proc = new FakeProc().Add(20, "qemu-system-x86", argv: [], exe: "/usr/bin/qemu-system-x86_64");
+        var discovery = new ProcessDiscovery(proc: new ProcFs(proc.Root));
+        Assert.Null(Assert.Single(discovery.DiscoverDetailed()).Vm);
+
+        File.WriteAllText(Path.Combine(proc.Root, "20", "cmdline"), "/usr/bin/qemu-system-x86_64\0-name\0guest=g1\0");
+        Assert.Equal("g1", Assert.Single(discovery.DiscoverDetailed()).Identity.Vm);
+    }
 }
