@@ -57,10 +57,16 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
     /// Plans again every detection that found no target, after the inventory changed (a new
     /// actuator, a freed host) or a slot was freed. Returns the decisions that produced a command.
     /// </summary>
-    public IReadOnlyList<PlanDecision> Retry()
+    public IReadOnlyList<PlanDecision> Retry() => Retry(book.Waiting);
+
+    /// <summary>Plans again the detection of <paramref name="entityId"/> if it waits (e.g. its inventory record just arrived).</summary>
+    public IReadOnlyList<PlanDecision> RetryEntity(string entityId) =>
+        book.WaitingOf(entityId) is { } waiting ? Retry([waiting]) : [];
+
+    private List<PlanDecision> Retry(IReadOnlyList<SlotRecord> waitingSlots)
     {
         var decisions = new List<PlanDecision>();
-        foreach (var waiting in book.Waiting)
+        foreach (var waiting in waitingSlots)
         {
             var m = waiting.members[0];
             if (!Scopes.All.Contains(m.scope))
@@ -144,7 +150,14 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
     {
         ledger ??= [];
         var group = GroupOf(d.entity, entityId);
-        for (string? l = level; l is not null; l = Levels.Next(l))
+        // A bare process's group (its process group) comes with its inventory record; placed before that, it
+        // would take a slot of its own that its siblings could never join. So it waits for the record.
+        bool groupKnown = d.entity.pid is null || d.entity.container is not null || d.entity.vm is not null || book.Tenants.Knows(entityId);
+        if (!groupKnown)
+        {
+            reasons.Add($"inventory record of {entityId} not seen yet: its suspect group is unknown");
+        }
+        for (string? l = groupKnown ? level : null; l is not null; l = Levels.Next(l))
         {
             var (source, slot, target, why) = FindSlot(d.entity, entityId, group, l);
             reasons.Add($"level {l}: {why}");
@@ -171,7 +184,9 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
             reasons.Add("no level above can isolate the entity: it stays where it is");
             return new PlanDecision(null, reasons, Ledger: ledger);
         }
-        reasons.Add("no level can isolate the entity (retried when the inventory changes or a slot is freed)");
+        reasons.Add(groupKnown
+            ? "no level can isolate the entity (retried when the inventory changes or a slot is freed)"
+            : "waits for its inventory record (retried when it arrives)");
         if (book.WaitingOf(entityId)?.members[0].detectionId != d.detectionId)
         {
             var now = NowNs();

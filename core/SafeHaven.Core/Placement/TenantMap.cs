@@ -18,6 +18,9 @@ public sealed class TenantMap
     public void Set(string entityId, string datacenter, string host, string? tenant) =>
         _entities[entityId] = (HostKey(datacenter, host), tenant);
 
+    /// <summary>True once an inventory record of the entity has arrived (and no tombstone since).</summary>
+    public bool Knows(string entityId) => _entities.ContainsKey(entityId);
+
     /// <summary>Forgets an entity (its tombstone arrived).</summary>
     public void Remove(string entityId)
     {

@@ -138,7 +138,14 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
                 RetryUnplaced();
                 return;
             }
-            InventoryView.Tenancy(cr.Message.Key, state, _book.Tenants);
+            if (InventoryView.Tenancy(cr.Message.Key, state, _book.Tenants) && state is not null)
+            {
+                // A process detected before its record arrived waits for it: its group decides its slot.
+                foreach (var retried in planner.RetryEntity(state.entityId))
+                {
+                    Send(retried);
+                }
+            }
             if (state is null && cr.Message.Key is { } gone)
             {
                 // Whatever went away may have held a slot, or been the other tenant that kept a host unfit.

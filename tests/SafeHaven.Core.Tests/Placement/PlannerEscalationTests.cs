@@ -16,7 +16,7 @@ public sealed class PlannerEscalationTests
     {
         _h.Isolate(Process(50), Scopes.Core, "h1:1:r1");
 
-        var d = _h.Planner.Plan(PlannerHarness.Detection(Process(101, container: "c1"), Scopes.Core, "h1:2:r1"));
+        var d = _h.Plan(PlannerHarness.Detection(Process(101, container: "c1"), Scopes.Core, "h1:2:r1"));
 
         var c = Assert.IsType<Schemas.IsolationCommand>(d.Command);
         Assert.Equal(("container", "a1", "t1"), (c.level, c.source, c.target));
@@ -29,7 +29,7 @@ public sealed class PlannerEscalationTests
     [Fact]
     public void Non_process_at_core_scope_escalates()
     {
-        var d = _h.Planner.Plan(PlannerHarness.Detection(Container("c1"), Scopes.Core));
+        var d = _h.Plan(PlannerHarness.Detection(Container("c1"), Scopes.Core));
 
         Assert.Equal(Levels.Container, d.Command?.level);
         Assert.Equal((Actions.Receive, "t1", "a1"), (d.Receive?.action, d.Receive?.target, d.Receive?.source));
@@ -102,7 +102,7 @@ public sealed class PlannerEscalationTests
         Assert.Equal([$"dc1/h1/pid/101 isolated at level core in slot a1#cpu:2 ({status})"], d.Reasons);
         Assert.Equal("dc1/h1/pid/101", _h.Book.Holder("a1", 2));
         Assert.Equal(0, _h.Planner.Pending);
-        Assert.Null(_h.Planner.Plan(PlannerHarness.Detection(Process(102), Scopes.Core, "h1:2:r1")).Command);
+        Assert.Null(_h.Plan(PlannerHarness.Detection(Process(102), Scopes.Core, "h1:2:r1")).Command);
     }
 
     [Fact]

@@ -51,9 +51,19 @@ internal sealed class PlannerHarness
         phases = new Dictionary<string, long>(StringComparer.Ordinal),
     };
 
+    /// <summary>Plans <paramref name="detection"/> after the entity's inventory record, as the probe sends it first.</summary>
+    public PlanDecision Plan(Detection detection)
+    {
+        if (detection.entity.pid is > 0 && !Book.Tenants.Knows(EntityIds.Of(detection.entity)))
+        {
+            Book.Tenants.Set(EntityIds.Of(detection.entity), detection.entity.datacenter, detection.entity.host, null);
+        }
+        return Planner.Plan(detection);
+    }
+
     public IsolationCommand Isolate(EntityRef entity, string scope, string id = "h1:1:r1")
     {
-        var decision = Planner.Plan(Detection(entity, scope, id));
+        var decision = Plan(Detection(entity, scope, id));
         Assert.True(decision.Command is not null, string.Join(" | ", decision.Reasons));
         return decision.Command;
     }

@@ -17,8 +17,8 @@ public sealed class PlannerLedgerTests
         _h.Book.Tenants.SetGroup("dc1/h1/pid/201", "pgid:200");
 
         var sender = _h.Isolate(Process(101), Scopes.Core, "h1:1:r1");
-        var receiver = _h.Planner.Plan(PlannerHarness.Detection(Process(102), Scopes.Core, "h1:2:r1"));
-        var stranger = _h.Planner.Plan(PlannerHarness.Detection(Process(201), Scopes.Core, "h1:3:r1"));
+        var receiver = _h.Plan(PlannerHarness.Detection(Process(102), Scopes.Core, "h1:2:r1"));
+        var stranger = _h.Plan(PlannerHarness.Detection(Process(201), Scopes.Core, "h1:3:r1"));
 
         Assert.Equal(("2", "pgid:100@dc1/h1"), (sender.target, sender.group));
         Assert.Equal(("2", "pgid:100@dc1/h1"), (receiver.Command?.target, receiver.Command?.group));
@@ -33,7 +33,7 @@ public sealed class PlannerLedgerTests
     {
         var first = _h.Isolate(Process(101), Scopes.Core, "h1:1:r1");
         _h.Planner.OnResult(PlannerHarness.Result(first, ResultStatus.Succeeded));
-        Assert.Null(_h.Planner.Plan(PlannerHarness.Detection(Process(102), Scopes.Core, "h1:2:r1")).Command);
+        Assert.Null(_h.Plan(PlannerHarness.Detection(Process(102), Scopes.Core, "h1:2:r1")).Command);
 
         var gone = _h.Planner.OnGone("dc1/h1/pid/101");
 
@@ -51,7 +51,7 @@ public sealed class PlannerLedgerTests
         var quiet = PlannerHarness.Detection(Process(101), Scopes.Core, "h1:9:r1:quiet");
         quiet.kind = DetectionKinds.Quiet;
 
-        var release = _h.Planner.Plan(quiet);
+        var release = _h.Plan(quiet);
 
         var cmd = Assert.IsType<IsolationCommand>(release.Command);
         Assert.Equal((Actions.Release, "a1", "2"), (cmd.action, cmd.source, cmd.target));
@@ -82,16 +82,42 @@ public sealed class PlannerLedgerTests
     }
 
     [Fact]
+    public void A_process_detected_before_its_inventory_record_waits_for_it_then_joins_its_groups_slot()
+    {
+        // One CPU. 101 is detected before the planner has read its record: placed then, it would take the CPU as
+        // a group of one, and its sibling 102 (same process group) would be refused.
+        _h.Book.Tenants.SetGroup("dc1/h1/pid/101", "pgid:100");
+        _h.Book.Tenants.SetGroup("dc1/h1/pid/102", "pgid:100");
+        var d101 = PlannerHarness.Detection(Process(101), Scopes.Core, "h1:1:r1");
+        var waiting = _h.Planner.Plan(d101);
+        Assert.Null(waiting.Command);
+        Assert.Contains(waiting.Reasons, r => r.Contains("inventory record of dc1/h1/pid/101 not seen yet", StringComparison.Ordinal));
+        Assert.Equal((LedgerEvents.Wait, "wait:dc1/h1/pid/101"), (Assert.Single(waiting.Records).@event, waiting.Records[0].slot));
+        Assert.Empty(_h.Planner.Retry());
+        Assert.Empty(_h.Planner.RetryEntity("dc1/h1/pid/102"));
+
+        _h.Book.Tenants.Set("dc1/h1/pid/101", "dc1", "h1", null);
+        var placed = Assert.Single(_h.Planner.RetryEntity("dc1/h1/pid/101"));
+        Assert.Equal(("h1:1:r1", "2"), (placed.Command?.detectionId, placed.Command?.target));
+        Assert.Equal("pgid:100@dc1/h1", placed.Command?.group);
+        Assert.Equal(0, _h.Planner.Unplaced);
+
+        var sibling = _h.Plan(PlannerHarness.Detection(Process(102), Scopes.Core, "h1:2:r1"));
+        Assert.Equal("2", sibling.Command?.target);
+    }
+
+    [Fact]
     public void A_detection_that_found_no_actuator_waits_in_the_ledger_and_a_restarted_planner_places_it()
     {
         var early = new PlannerHarness();
-        var waiting = early.Planner.Plan(PlannerHarness.Detection(Process(101), Scopes.Core, "h1:1:r1"));
+        var waiting = early.Plan(PlannerHarness.Detection(Process(101), Scopes.Core, "h1:1:r1"));
         Assert.Null(waiting.Command);
         var record = Assert.Single(waiting.Records);
         Assert.Equal((LedgerEvents.Wait, "wait:dc1/h1/pid/101", MemberStatus.Waiting), (record.@event, record.slot, record.members[0].status));
 
         var restarted = new PlannerHarness().With("a1", "h1", "2", Levels.Core);
         restarted.Book.Apply(record);
+        restarted.Book.Tenants.Set("dc1/h1/pid/101", "dc1", "h1", null); // the restarted planner re-reads the inventory
         Assert.Equal(1, restarted.Planner.Unplaced);
         var placed = Assert.Single(restarted.Planner.Retry());
 

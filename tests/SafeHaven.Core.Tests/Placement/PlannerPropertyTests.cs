@@ -9,8 +9,8 @@ namespace SafeHaven.Core.Tests.Placement;
 
 /// <summary>
 /// Property-based tests of the planner and its ledger: random inventories, entities with and without shared
-/// groups, and random sequences of detections (redeliveries included), results, quiet signals, exits, expiry
-/// and planner restarts from the ledger log. After every step: no slot is held by two groups, no held slot is
+/// groups, and random sequences of detections (redeliveries included), inventory records arriving before or
+/// after their entity's detection, results, quiet signals, exits, expiry and planner restarts from the ledger log. After every step: no slot is held by two groups, no held slot is
 /// empty, and the ledger rebuilt from every record written so far equals the live one.
 /// </summary>
 public sealed class PlannerPropertyTests
@@ -29,16 +29,17 @@ public sealed class PlannerPropertyTests
     }
 
     /// <summary>An entity; <paramref name="Pgid"/> is the process group the probe reports (shared groups).</summary>
-    internal sealed record EntitySpec(string Host, int? Pid, string? Container, string? Vm, int Pgid)
+    /// <param name="Early">Its inventory record is on the topic from the start; otherwise an Inventory op brings it.</param>
+    internal sealed record EntitySpec(string Host, int? Pid, string? Container, string? Vm, int Pgid, bool Early)
     {
         public EntityRef Ref => new() { datacenter = DcOf(Host), host = Host, pid = Pid, container = Container, vm = Vm };
 
         public string Id => EntityIds.Of(Ref);
 
-        public override string ToString() => $"{Id} pgid {Pgid}";
+        public override string ToString() => $"{Id} pgid {Pgid}{(Early ? "" : " late")}";
     }
 
-    internal enum OpKind { Detect, Redeliver, Result, Quiet, Gone, Expire, Restart }
+    internal enum OpKind { Detect, Redeliver, Result, Quiet, Gone, Expire, Restart, Inventory }
 
     internal readonly record struct Op(OpKind Kind, int A, int B);
 
@@ -57,17 +58,18 @@ public sealed class PlannerPropertyTests
         .Select(xs => xs.Select((x, i) => new ActuatorSpec("a" + i.ToString(CultureInfo.InvariantCulture), HostNames[x.Item1], x.Item2, x.Item3))
             .DistinctBy(a => a.Host, StringComparer.Ordinal).ToArray());
 
-    private static readonly Gen<EntitySpec[]> GenEntities = Gen.Select(Gen.Int[0, 6], Gen.Int[0, 3], Gen.Int[0, 2]).Array[1, 8]
+    private static readonly Gen<EntitySpec[]> GenEntities = Gen.Select(Gen.Int[0, 6], Gen.Int[0, 3], Gen.Int[0, 2], Gen.Bool).Array[1, 8]
         .Select(xs => xs.Select((x, i) =>
         {
             var n = i.ToString(CultureInfo.InvariantCulture);
             return new EntitySpec(HostNames[x.Item2], x.Item1 <= 3 ? 100 + i : null, x.Item1 is 1 or 2 or 4 or 5 ? "c" + n : null,
-                x.Item1 is 2 or 3 or 5 or 6 ? "v" + n : null, x.Item3);
+                x.Item1 is 2 or 3 or 5 or 6 ? "v" + n : null, x.Item3, x.Item4);
         }).ToArray());
 
-    private static readonly Gen<Op> GenOp = Gen.Select(Gen.Int[0, 19], Gen.Int[0, 63], Gen.Int[0, 63]).Select(x => new Op(x.Item1 switch
+    private static readonly Gen<Op> GenOp = Gen.Select(Gen.Int[0, 21], Gen.Int[0, 63], Gen.Int[0, 63]).Select(x => new Op(x.Item1 switch
     {
-        <= 6 => OpKind.Detect, 7 => OpKind.Redeliver, <= 12 => OpKind.Result, 13 => OpKind.Quiet, <= 15 => OpKind.Gone, <= 17 => OpKind.Expire, _ => OpKind.Restart,
+        <= 6 => OpKind.Detect, 7 => OpKind.Redeliver, <= 12 => OpKind.Result, 13 => OpKind.Quiet, <= 15 => OpKind.Gone, <= 17 => OpKind.Expire,
+        <= 19 => OpKind.Restart, _ => OpKind.Inventory,
     }, x.Item2, x.Item3));
 
     private static readonly Gen<Scenario> GenScenario = Gen.Select(GenInventory, GenEntities, GenOp.Array[1, 50], (i, e, o) => new Scenario(i, e, o));
@@ -77,6 +79,8 @@ public sealed class PlannerPropertyTests
         public FakeTimeProvider Time { get; } = new(PlannerHarness.Start);
         public List<SlotRecord> Log { get; } = [];
         public List<Detection> Detections { get; } = [];
+        // Entities whose inventory record is on the (compacted) topic: a restarted planner reads them again.
+        public HashSet<string> Known { get; } = [.. s.Entities.Where(e => e.Early).Select(e => e.Id)];
         public Dictionary<string, int> CommandsPerDetection { get; } = new(StringComparer.Ordinal);
         public PlacementBook Book { get; private set; } = null!;
         public Planner Planner { get; private set; } = null!;
@@ -89,12 +93,18 @@ public sealed class PlannerPropertyTests
             {
                 Book.Upsert(a.Info);
             }
-            foreach (var e in s.Entities)
+            foreach (var e in s.Entities.Where(e => Known.Contains(e.Id)))
             {
-                Book.Tenants.Set(e.Id, DcOf(e.Host), e.Host, null);
-                Book.Tenants.SetGroup(e.Id, "pgid:" + e.Pgid.ToString(CultureInfo.InvariantCulture));
+                Announce(e);
             }
             Planner = new Planner(Book, Time, new PlannerSettings(TimeSpan.FromSeconds(5), ExpiryGrace: TimeSpan.FromSeconds(1)));
+        }
+
+        public void Announce(EntitySpec e)
+        {
+            Known.Add(e.Id);
+            Book.Tenants.Set(e.Id, DcOf(e.Host), e.Host, null);
+            Book.Tenants.SetGroup(e.Id, "pgid:" + e.Pgid.ToString(CultureInfo.InvariantCulture));
         }
 
         public void Take(PlanDecision d)
@@ -144,7 +154,14 @@ public sealed class PlannerPropertyTests
                     w.Take(w.Planner.Plan(q));
                     break;
                 case OpKind.Gone:
+                    // As the service does with a tombstone: forget the entity, then release what it held.
+                    w.Known.Remove(e.Id);
+                    w.Book.Tenants.Remove(e.Id);
                     w.Take(w.Planner.OnGone(e.Id));
+                    break;
+                case OpKind.Inventory:
+                    w.Announce(e);
+                    w.Planner.RetryEntity(e.Id).ToList().ForEach(w.Take);
                     break;
                 case OpKind.Expire:
                     w.Time.Advance(TimeSpan.FromSeconds(op.B % 8));

@@ -12,7 +12,7 @@ public sealed class PlannerTests
     {
         var c1 = _h.Isolate(Process(101), Scopes.Core, "h1:1:r1");
         var c2 = _h.Isolate(Process(102), Scopes.Core, "h1:2:r1");
-        var third = _h.Planner.Plan(PlannerHarness.Detection(Process(103), Scopes.Core, "h1:3:r1"));
+        var third = _h.Plan(PlannerHarness.Detection(Process(103), Scopes.Core, "h1:3:r1"));
 
         Assert.Equal(("core", "a1", "2"), (c1.level, c1.source, c1.target));
         Assert.Equal(("core", "a1", "3"), (c2.level, c2.source, c2.target));
@@ -34,8 +34,8 @@ public sealed class PlannerTests
         _h.Isolate(Process(101), Scopes.Core, "h1:1:r1");
         _h.Isolate(Process(102), Scopes.Core, "h1:2:r1");
 
-        var again = _h.Planner.Plan(PlannerHarness.Detection(Process(101), Scopes.Core, "h1:3:r1"));
-        var redelivered = _h.Planner.Plan(PlannerHarness.Detection(Process(101), Scopes.Core, "h1:1:r1"));
+        var again = _h.Plan(PlannerHarness.Detection(Process(101), Scopes.Core, "h1:3:r1"));
+        var redelivered = _h.Plan(PlannerHarness.Detection(Process(101), Scopes.Core, "h1:1:r1"));
 
         Assert.Null(again.Command);
         Assert.Equal(["dc1/h1/pid/101 is already pending in slot a1#cpu:2 (level core)"], again.Reasons);
@@ -52,7 +52,7 @@ public sealed class PlannerTests
         h.Time.Advance(TimeSpan.FromSeconds(7));
         var entity = Process(101);
 
-        var decision = h.Planner.Plan(PlannerHarness.Detection(entity, Scopes.Core, "h1:9:cs"));
+        var decision = h.Plan(PlannerHarness.Detection(entity, Scopes.Core, "h1:9:cs"));
 
         var c = Assert.IsType<Schemas.IsolationCommand>(decision.Command);
         var issued = PlannerHarness.StartNs + 7_000_000_000;
@@ -96,7 +96,7 @@ public sealed class PlannerTests
 
         var c1 = h.Isolate(Container("c1"), Scopes.Machine, "h1:1:r1");
         var c2 = h.Isolate(Container("c2"), Scopes.Machine, "h1:2:r1");
-        var third = h.Planner.Plan(PlannerHarness.Detection(Container("c3"), Scopes.Machine, "h1:3:r1"));
+        var third = h.Plan(PlannerHarness.Detection(Container("c3"), Scopes.Machine, "h1:3:r1"));
 
         Assert.Equal(("container", "src", "t1"), (c1.level, c1.source, c1.target));
         Assert.Equal(("container", "src", "t2"), (c2.level, c2.source, c2.target));
@@ -104,7 +104,7 @@ public sealed class PlannerTests
         Assert.Null(third.Command);
         Assert.Equal(["level container: no free target host for level container (h2 is held for another suspect group; h3 is held for another suspect group)", "level vm: entity is not in a vm", "no level can isolate the entity (retried when the inventory changes or a slot is freed)"], third.Reasons);
         Assert.Equal(["dc1/h1/container/c1 is already pending in slot dc1/h2#host (level container)"],
-            h.Planner.Plan(PlannerHarness.Detection(Container("c1"), Scopes.Machine, "h1:4:r1")).Reasons);
+            h.Plan(PlannerHarness.Detection(Container("c1"), Scopes.Machine, "h1:4:r1")).Reasons);
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public sealed class PlannerTests
     {
         var h = new PlannerHarness().With("t1", "h2", "", Levels.Container);
 
-        var d = h.Planner.Plan(PlannerHarness.Detection(Container("c1"), Scopes.Machine));
+        var d = h.Plan(PlannerHarness.Detection(Container("c1"), Scopes.Machine));
 
         Assert.Null(d.Command);
         Assert.Equal("level container: no container-level actuator on host h1", d.Reasons[0]);
@@ -135,7 +135,7 @@ public sealed class PlannerTests
     {
         var h = new PlannerHarness().With("hv1", "h1", "", Levels.Vm).With("hv2", "h2", "", Levels.Vm);
 
-        var d = h.Planner.Plan(PlannerHarness.Detection(Vm("v1"), Scopes.Vm));
+        var d = h.Plan(PlannerHarness.Detection(Vm("v1"), Scopes.Vm));
 
         var (move, receive) = (d.Command!, d.Receive!);
         Assert.Equal((move.commandId + Actions.ReceiveIdSuffix, Actions.Receive), (receive.commandId, receive.action));
@@ -144,17 +144,17 @@ public sealed class PlannerTests
         // Only the source's result settles the move: the receive result is the destination's report.
         Assert.Contains("is not outstanding", h.Planner.OnResult(new Schemas.IsolationResult { commandId = receive.commandId, status = ResultStatus.Failed }).Reasons[0], StringComparison.Ordinal);
         Assert.Equal(1, h.Planner.Pending);
-        Assert.Null(h.Planner.Plan(PlannerHarness.Detection(Process(5), Scopes.Core)).Receive);
+        Assert.Null(h.Plan(PlannerHarness.Detection(Process(5), Scopes.Core)).Receive);
     }
 
     [Fact]
     public void Unknown_scope_and_invalid_entity_give_no_command()
     {
-        var unknown = _h.Planner.Plan(PlannerHarness.Detection(Process(101), "cache"));
+        var unknown = _h.Plan(PlannerHarness.Detection(Process(101), "cache"));
         Assert.Null(unknown.Command);
         Assert.Contains("unknown scope 'cache'", Assert.Single(unknown.Reasons), StringComparison.Ordinal);
 
-        var invalid = _h.Planner.Plan(PlannerHarness.Detection(Process(0), Scopes.Core));
+        var invalid = _h.Plan(PlannerHarness.Detection(Process(0), Scopes.Core));
         Assert.Null(invalid.Command);
         Assert.StartsWith("invalid entity: pid", Assert.Single(invalid.Reasons), StringComparison.Ordinal);
         Assert.Equal(0, _h.Book.HeldCount);

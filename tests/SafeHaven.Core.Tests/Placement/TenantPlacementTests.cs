@@ -33,7 +33,7 @@ public sealed class TenantPlacementTests
         h.Book.Tenants.Set("dc1/h2/pid/7", "dc1", "h2", "alice");
         h.Book.Tenants.Set("dc1/h3/pid/8", "dc1", "h3", "bob");
 
-        var decision = h.Planner.Plan(PlannerHarness.Detection(Suspect(), Scopes.Machine));
+        var decision = h.Plan(PlannerHarness.Detection(Suspect(), Scopes.Machine));
 
         Assert.Null(decision.Command);
         Assert.Contains(decision.Reasons, r => r.Contains("h2 runs tenant alice", StringComparison.Ordinal) && r.Contains("h3 runs tenant bob", StringComparison.Ordinal));
@@ -49,9 +49,9 @@ public sealed class TenantPlacementTests
         Assert.Equal("a2", h.Isolate(Suspect(), Scopes.Machine).target);
 
         var other = new EntityRef { datacenter = "dc1", host = "h1", container = "c2" };
-        Assert.Null(h.Planner.Plan(PlannerHarness.Detection(other, Scopes.Machine, "h1:2:r1")).Command);
+        Assert.Null(h.Plan(PlannerHarness.Detection(other, Scopes.Machine, "h1:2:r1")).Command);
         h.Book.Tenants.Remove("dc1/h3/pid/8");
-        Assert.Null(h.Planner.Plan(PlannerHarness.Detection(other, Scopes.Machine, "h1:3:r1")).Command); // it already waits
+        Assert.Null(h.Plan(PlannerHarness.Detection(other, Scopes.Machine, "h1:3:r1")).Command); // it already waits
         Assert.Equal("a3", Assert.Single(h.Planner.Retry()).Command?.target);
         Assert.Equal(0, h.Planner.Unplaced);
     }
@@ -83,7 +83,7 @@ public sealed class TenantPlacementTests
         h.Book.Tenants.Set("dc1/h1/pid/77", "dc1", "h1", null);
         h.Book.Tenants.SetVmMemory("dc1/h1/pid/77", 2048);
 
-        var decision = h.Planner.Plan(PlannerHarness.Detection(vm, Scopes.Vm));
+        var decision = h.Plan(PlannerHarness.Detection(vm, Scopes.Vm));
 
         Assert.Equal("hv-c", decision.Command?.target);
         Assert.Equal(2048, h.Book.Tenants.VmMemoryOf("dc1/h1/pid/77"));
@@ -109,7 +109,7 @@ public sealed class TenantPlacementTests
         var h = new PlannerHarness();
         var suspect = new EntityRef { datacenter = "dc1", host = "h1", pid = 9 };
 
-        var early = h.Planner.Plan(PlannerHarness.Detection(suspect, Scopes.Core, "h1:5:r1"));
+        var early = h.Plan(PlannerHarness.Detection(suspect, Scopes.Core, "h1:5:r1"));
         Assert.Null(early.Command);
         Assert.Equal(1, h.Planner.Unplaced);
         Assert.Empty(h.Planner.Retry()); // nothing changed yet: still no target, still waiting

@@ -37,6 +37,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
             isolationPool = "2-3", levels = [Levels.Core], attributes = new Dictionary<string, string> { ["actuatorId"] = "h1-agent" },
             counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
         })));
+        await producer.ProduceAsync(topics.Inventory, Message("dc1/h1/pid/101", Process(101)));
         var group = "planner-" + Guid.NewGuid().ToString("N");
         using var first = Planner(kafka, signer, group, "pa");
         using var second = Planner(kafka, signer, group, "pb");
@@ -59,9 +60,12 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         Assert.True(await Eventually.True(() => second.Active, TimeSpan.FromSeconds(15)), "the standby did not take over within 15 s");
         var takeoverMs = stopped.Elapsed.TotalMilliseconds;
 
-        // The same detection again (a redelivery), then a new suspect: one command, to the other CPU.
+        // The same detection again (a redelivery), then a new suspect whose inventory record comes after its
+        // detection: it waits for the record (its group decides its slot), then one command, to the other CPU.
         await producer.ProduceAsync(topics.Detections, Message("dc1/h1/pid/101", Encode(d1)));
         await producer.ProduceAsync(topics.Detections, Message("dc1/h1/pid/102", Encode(Detection(102, "h1:2:r1"))));
+        Assert.Null(commands.Consume(TimeSpan.FromSeconds(1))?.Message);
+        await producer.ProduceAsync(topics.Inventory, Message("dc1/h1/pid/102", Process(102)));
         var c2 = NextCommand(commands);
         Assert.Equal((102, "3"), (c2.entity.pid, c2.target));
         Assert.Null(commands.Consume(TimeSpan.FromSeconds(2))?.Message);
@@ -89,6 +93,13 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         detectionId = id, entity = new EntityRef { datacenter = "dc1", host = "h1", pid = pid }, rule = "r1", counter = "context-switches",
         rate = 5000, threshold = 1000, scope = Scopes.Core, detectedAtNs = 10, firstSampleAtNs = 5, kind = DetectionKinds.Detected,
     };
+
+    private static byte[] Process(int pid) => new SingleObjectCodec<EntityState>().Encode(new EntityState
+    {
+        entityId = $"dc1/h1/pid/{pid}", kind = "process", entity = new EntityRef { datacenter = "dc1", host = "h1", pid = pid },
+        levels = [Levels.Core], attributes = new Dictionary<string, string> { ["group"] = $"pgid:{pid}" },
+        counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
+    });
 
     private static byte[] Encode(Schemas.Detection d) => new SingleObjectCodec<Schemas.Detection>().Encode(d);
 
