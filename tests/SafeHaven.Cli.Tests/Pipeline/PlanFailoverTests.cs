@@ -45,6 +45,14 @@ public sealed class PlanFailoverTests(ITestOutputHelper output)
             using var commands = new ConsumerBuilder<string, byte[]>(clients.Consumer("observer-" + suffix, "observer")).Build();
             commands.Subscribe(clients.Topics.Commands);
             await producer.ProduceAsync(clients.Topics.Inventory, new Message<string, byte[]> { Key = "dc1/h1", Value = new SingleObjectCodec<EntityState>().Encode(Actuator()) }, ct);
+            // The probe's records of the suspects: a process is placed only once its group is known.
+            foreach (var pid in new[] { 101, 102 })
+            {
+                await producer.ProduceAsync(clients.Topics.Inventory, new Message<string, byte[]>
+                {
+                    Key = $"dc1/h1/pid/{pid}", Value = new SingleObjectCodec<EntityState>().Encode(ProcessRecord(pid)),
+                }, ct);
+            }
 
             var d1 = Detection(101, "h1:1:r1");
             await producer.ProduceAsync(clients.Topics.Detections, Message(d1), ct);
@@ -95,6 +103,13 @@ public sealed class PlanFailoverTests(ITestOutputHelper output)
     {
         entityId = "dc1/h1", kind = "actuator", entity = new EntityRef { datacenter = "dc1", host = "h1" }, isolationPool = "2-3",
         levels = [Levels.Core], attributes = new Dictionary<string, string> { ["actuatorId"] = "h1-agent" },
+        counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
+    };
+
+    private static EntityState ProcessRecord(int pid) => new()
+    {
+        entityId = $"dc1/h1/pid/{pid}", kind = "process", entity = new EntityRef { datacenter = "dc1", host = "h1", pid = pid },
+        levels = [Levels.Core], attributes = new Dictionary<string, string> { ["group"] = $"pgid:{pid}" },
         counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
     };
 
