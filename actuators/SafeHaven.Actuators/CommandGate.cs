@@ -81,7 +81,13 @@ public sealed class CommandGate
         }
         if (nowNs > cmd.deadlineNs)
         {
-            return Results.Reject($"expired: deadline passed {(nowNs - cmd.deadlineNs) / 1_000_000} ms ago");
+            // A result names its command id, not which copy it answers: when an expired copy and the planner's
+            // re-send of the same id both wait in the topic, running the second after rejecting the first would
+            // give one id two outcomes. So the id is answered: every later copy gets the same rejection. Only a
+            // signed, addressed command gets here, so a forger cannot burn a genuine id this way.
+            var expired = Results.Reject($"expired: deadline passed {(nowNs - cmd.deadlineNs) / 1_000_000} ms ago");
+            Answered(cmd.commandId!, expired.Status);
+            return expired;
         }
         return null;
     }
@@ -118,6 +124,20 @@ public sealed class CommandGate
                 _outcomes[result.commandId] = result.status;
             }
         }
+    }
+
+    private void Answered(string commandId, string status)
+    {
+        try
+        {
+            _journal?.Answered(commandId, status);
+        }
+        catch (IOException)
+        {
+            // Remembered in memory still; only a restart could forget it, and the planner retries a rejection under a new id.
+        }
+        Remember(commandId);
+        _outcomes[commandId] = status;
     }
 
     private void Remember(string commandId)

@@ -22,8 +22,8 @@ public sealed record JournalEntry(string CommandId, string Level, string Action,
 /// redelivered after a restart is recognised as a duplicate and never runs twice, and a move cut
 /// short by a crash is found again and reconciled from the real state.
 /// Lines: <c>start TAB id TAB level TAB action TAB pid TAB starttime TAB source TAB target TAB vm TAB container</c>
-/// and <c>done TAB id TAB status</c>; every field is validated, a torn last line is dropped on load,
-/// and a bare id (the first format) counts as finished.
+/// and <c>done TAB id TAB status</c> (also for a command answered without starting, e.g. expired); every field
+/// is validated, a torn last line is dropped on load, and a bare id (the first format) counts as finished.
 /// </summary>
 public sealed class CommandJournal : IDisposable
 {
@@ -54,6 +54,7 @@ public sealed class CommandJournal : IDisposable
         // The journal decides what never runs again: nobody else may replace it.
         PrivateDirectory.Ensure(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var executed = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var unfinished = new Dictionary<string, JournalEntry>(StringComparer.Ordinal);
         var outcomes = new Dictionary<string, string>(StringComparer.Ordinal);
         if (File.Exists(path))
@@ -62,7 +63,7 @@ public sealed class CommandJournal : IDisposable
             var complete = text[..(text.LastIndexOf('\n') + 1)];
             foreach (var line in complete.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
-                Load(line, executed, unfinished, outcomes);
+                Load(line, executed, seen, unfinished, outcomes);
             }
             if (complete.Length < text.Length)
             {
@@ -81,16 +82,23 @@ public sealed class CommandJournal : IDisposable
         return new CommandJournal(new StreamWriter(stream) { AutoFlush = false }, executed, unfinished, outcomes);
     }
 
-    private static void Load(string line, List<string> executed, Dictionary<string, JournalEntry> unfinished, Dictionary<string, string> outcomes)
+    private static void Load(string line, List<string> order, HashSet<string> executed, Dictionary<string, JournalEntry> unfinished,
+        Dictionary<string, string> outcomes)
     {
         var f = line.Split('\t');
         if (f.Length == 1 && Identifiers.IsId(f[0]))
         {
-            executed.Add(f[0]);
+            if (executed.Add(f[0]))
+            {
+                order.Add(f[0]);
+            }
         }
         else if (f.Length == 10 && f[0] == "start" && Identifiers.IsId(f[1]) && Parse(f) is { } entry)
         {
-            executed.Add(f[1]);
+            if (executed.Add(f[1]))
+            {
+                order.Add(f[1]);
+            }
             unfinished[f[1]] = entry;
         }
         else if (f.Length == 3 && f[0] == "done")
@@ -98,6 +106,11 @@ public sealed class CommandJournal : IDisposable
             unfinished.Remove(f[1]);
             if (Identifiers.IsId(f[1]) && Identifiers.IsToken(f[2]))
             {
+                if (executed.Add(f[1]))
+                {
+                    // Answered without starting (an expired copy): never to be run either.
+                    order.Add(f[1]);
+                }
                 outcomes[f[1]] = f[2];
             }
         }
@@ -134,6 +147,14 @@ public sealed class CommandJournal : IDisposable
         Write(string.Join('\t', "start", entry.CommandId, entry.Level, entry.Action, Opt(entry.Pid), Opt(entry.StartTime),
             entry.Source, entry.Target, Opt(entry.Vm), Opt(entry.Container)));
         _unfinished[entry.CommandId] = entry;
+    }
+
+    /// <summary>Records that <paramref name="commandId"/> was answered with <paramref name="status"/> without starting (e.g. expired).</summary>
+    public void Answered(string commandId, string status)
+    {
+        Identifiers.RequireId(commandId, nameof(commandId));
+        Identifiers.RequireToken(status, nameof(status));
+        Write($"done\t{commandId}\t{status}");
     }
 
     /// <summary>Records that the result of <paramref name="commandId"/> was published.</summary>

@@ -8,13 +8,16 @@ public sealed partial class Planner
 {
     private long NowNs() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
 
+    // The step of a second attempt at a level after a rejection (see OnResult).
+    private const string RetryStep = "-retry";
+
     private IsolationCommand NewCommand(string? detectionId, EntityRef entity, string source, string level, string action, string target,
-        string? group, List<string> reasons)
+        string? group, List<string> reasons, bool retry = false)
     {
         var nowNs = NowNs();
         return new IsolationCommand
         {
-            commandId = CommandId(detectionId ?? "", action == Actions.Release ? Actions.Release : level),
+            commandId = CommandId(detectionId ?? "", (action == Actions.Release ? Actions.Release : level) + (retry ? RetryStep : "")),
             detectionId = detectionId,
             entity = entity,
             level = level,

@@ -42,6 +42,13 @@ public sealed partial class Planner
         Settle(m.detectionId);
         var reasons = new List<string> { $"level {slot.level}: actuator reported {result.status}: {result.error}" };
         List<SlotRecord> ledger = [book.Remove(slot.slot, m.entityId, LedgerEvents.Leave, reasons[0], now)];
+        // A rejection means the agent never started the move (e.g. it was down past the deadline): the same
+        // level is tried once more, under a new id, since the agent answers every copy of the old one alike.
+        if (result.status == ResultStatus.Rejected && m.commandId?.EndsWith(RetryStep, StringComparison.Ordinal) == false)
+        {
+            reasons.Add($"rejected, so never started: level {slot.level} is tried once more");
+            return PlanFrom(AsDetection(m), m.entityId, slot.level, reasons, ledger, wait: false, retry: true);
+        }
         var next = Levels.Next(slot.level);
         if (next is null)
         {

@@ -146,7 +146,9 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
     }
 
     // wait: a detection no level can place waits in the ledger; false after a failure, whose level will not be tried again.
-    private PlanDecision PlanFrom(DetectionRecord d, string entityId, string level, List<string> reasons, List<SlotRecord>? ledger = null, bool wait = true)
+    // retry: the command ids get the retry step, so they differ from those the agent already answered.
+    private PlanDecision PlanFrom(DetectionRecord d, string entityId, string level, List<string> reasons, List<SlotRecord>? ledger = null,
+        bool wait = true, bool retry = false)
     {
         ledger ??= [];
         var group = GroupOf(d.entity, entityId);
@@ -165,7 +167,7 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
             {
                 continue;
             }
-            var command = NewCommand(d.detectionId, d.entity, source.ActuatorId, l, Actions.Isolate, target!, group, reasons);
+            var command = NewCommand(d.detectionId, d.entity, source.ActuatorId, l, Actions.Isolate, target!, group, reasons, retry);
             var member = new SlotMember
             {
                 entityId = entityId, entity = d.entity, detectionId = d.detectionId, rule = d.rule, scope = d.scope,

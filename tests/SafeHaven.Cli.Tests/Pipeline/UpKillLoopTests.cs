@@ -59,11 +59,6 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
     [SkippableFact]
     public async Task Kill_9_of_the_planner_or_the_agent_alone_at_random_points_never_double_books_nor_moves_back()
     {
-        // Open (issue 9): with the roles as separate processes, a detection can reach the planner before the worker's
-        // inventory record (its group unknown), so the pair's two ends land in different groups; and after a killed
-        // agent one command got results that disagree. Both were seen in 2 of the last 6 runs; never a double booking.
-        Skip.IfNot(Environment.GetEnvironmentVariable("SAFEHAVEN_KNOWN_RACES") == "1",
-            "known open race (issue 9): group unknown at first detection, conflicting results after an agent kill; set SAFEHAVEN_KNOWN_RACES=1 to run");
         var s = await SetUpAsync();
         var roles = new Dictionary<string, string[]>
         {

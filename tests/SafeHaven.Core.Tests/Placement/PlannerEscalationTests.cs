@@ -64,11 +64,16 @@ public sealed class PlannerEscalationTests
     }
 
     [Fact]
-    public void Rejected_result_also_escalates_and_never_downward()
+    public void Rejected_result_is_retried_once_at_its_level_under_a_new_id_then_escalates_and_never_downward()
     {
         var container = _h.Isolate(Process(101, container: "c1", vm: "v1"), Scopes.Machine);
 
-        var next = _h.Planner.OnResult(PlannerHarness.Result(container, ResultStatus.Rejected, "deadline passed"));
+        // Rejected means never started (the agent was down past the deadline): the same level once more, new id.
+        var retry = _h.Planner.OnResult(PlannerHarness.Result(container, ResultStatus.Rejected, "expired: deadline passed"));
+        Assert.Equal((Levels.Container, container.commandId + "-retry"), (retry.Command?.level, retry.Command?.commandId));
+        Assert.Contains(retry.Reasons, r => r.Contains("never started", StringComparison.Ordinal));
+
+        var next = _h.Planner.OnResult(PlannerHarness.Result(retry.Command!, ResultStatus.Rejected, "expired: deadline passed"));
 
         Assert.Equal(Levels.Vm, next.Command?.level);
         Assert.Equal("hv2", next.Command?.target);

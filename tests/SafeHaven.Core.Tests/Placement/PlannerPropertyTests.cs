@@ -82,6 +82,7 @@ public sealed class PlannerPropertyTests
         // Entities whose inventory record is on the (compacted) topic: a restarted planner reads them again.
         public HashSet<string> Known { get; } = [.. s.Entities.Where(e => e.Early).Select(e => e.Id)];
         public Dictionary<string, int> CommandsPerDetection { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, int> AttemptsPerLevel { get; } = new(StringComparer.Ordinal);
         public PlacementBook Book { get; private set; } = null!;
         public Planner Planner { get; private set; } = null!;
 
@@ -110,9 +111,13 @@ public sealed class PlannerPropertyTests
         public void Take(PlanDecision d)
         {
             Log.AddRange(d.Records);
-            if (d.Command is { action: Actions.Isolate, detectionId: { } id } c && !c.reasons.Any(r => r.StartsWith("reconcile", StringComparison.Ordinal)))
+            // Each command id goes out once (re-sends to reconcile aside): agents answer every copy of an id alike.
+            if (d.Command is { action: Actions.Isolate } c && !c.reasons.Any(r => r.StartsWith("reconcile", StringComparison.Ordinal)))
             {
-                CommandsPerDetection[id + "/" + c.level] = CommandsPerDetection.GetValueOrDefault(id + "/" + c.level) + 1;
+                CommandsPerDetection[c.commandId] = CommandsPerDetection.GetValueOrDefault(c.commandId) + 1;
+                // ...and a detection gets at most two attempts at a level (the second only after a rejection).
+                var perLevel = c.detectionId + "/" + c.level;
+                AttemptsPerLevel[perLevel] = AttemptsPerLevel.GetValueOrDefault(perLevel) + 1;
             }
         }
     }
@@ -200,7 +205,8 @@ public sealed class PlannerPropertyTests
         var rebuilt = new PlacementBook("r");
         w.Log.ForEach(rebuilt.Apply);
         Assert.Equal(w.Book.Render(), rebuilt.Render());
-        Assert.All(w.CommandsPerDetection, kv => Assert.True(kv.Value == 1, $"step {step}: detection/level {kv.Key} got {kv.Value} commands"));
+        Assert.All(w.CommandsPerDetection, kv => Assert.True(kv.Value == 1, $"step {step}: command {kv.Key} sent {kv.Value} times"));
+        Assert.All(w.AttemptsPerLevel, kv => Assert.True(kv.Value <= 2, $"step {step}: detection/level {kv.Key} got {kv.Value} commands"));
     }
 
     [Fact]
