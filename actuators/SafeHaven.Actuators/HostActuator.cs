@@ -187,6 +187,10 @@ public sealed partial class HostActuator
         {
             return Results.Reject($"pid {pid} now belongs to another process (start time {started}, not {expected})");
         }
+        if (cmd.action == Actions.Isolate && ProtectedProcesses.Why(pid) is { } protectedWhy)
+        {
+            return Results.Reject(protectedWhy);
+        }
         if (cmd.action == Actions.Isolate && HolderOf(pid, cpus, cmd.group) is { } holder)
         {
             return Results.Reject($"target cpus {cpus} are held by pid {holder} of another group");

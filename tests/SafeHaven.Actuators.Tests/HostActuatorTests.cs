@@ -85,6 +85,9 @@ public sealed class HostActuatorTests : IDisposable
         AssertVerdict(Command(Environment.ProcessId, level: "quantum"), ResultStatus.Rejected, "unknown level 'quantum'");
         AssertVerdict(Command(Environment.ProcessId, level: Levels.Vm), ResultStatus.Rejected, "level 'vm' is not handled");
         AssertVerdict(Command(Environment.ProcessId, action: "explode"), ResultStatus.Rejected, "unknown action 'explode'");
+        AssertVerdict(Command(1), ResultStatus.Rejected, "pid 1 (init) is never moved");
+        AssertVerdict(Command(Environment.ProcessId), ResultStatus.Rejected, "the agent's own process is never moved");
+        AssertVerdict(Command(2), ResultStatus.Rejected, "pid 2 is a kernel thread");
         AssertVerdict(Command(0), ResultStatus.Rejected, "not a valid pid");
         AssertVerdict(Command(-42), ResultStatus.Rejected, "not a valid pid");
         AssertVerdict(Command(null), ResultStatus.Rejected, "not a valid pid");

@@ -14,6 +14,12 @@ namespace SafeHaven.Core.Placement;
 public sealed record PlanDecision(IsolationCommand? Command, IReadOnlyList<string> Reasons, IsolationCommand? Receive = null,
     IReadOnlyList<SlotRecord>? Ledger = null)
 {
+    /// <summary>Why the input record is refused outright (stale, a protected entity): dead-letter it; nothing changed.</summary>
+    public string? DeadLetter { get; init; }
+
+    /// <summary>A <c>skipped</c> result to publish instead of a move (a budget or the cooldown), naming why.</summary>
+    public IsolationResult? Skipped { get; init; }
+
     /// <summary>Ledger records to write; empty when none.</summary>
     public IReadOnlyList<SlotRecord> Records => Ledger ?? [];
 }
@@ -22,10 +28,14 @@ public sealed record PlanDecision(IsolationCommand? Command, IReadOnlyList<strin
 /// <param name="CommandTtl">How long an actuator may still start a command (deadline = issued + ttl).</param>
 /// <param name="DryRun">Mark every command as a dry run.</param>
 /// <param name="ExpiryGrace">After a command's deadline, how long its result may still take before the command is reconciled.</param>
-public sealed record PlannerSettings(TimeSpan CommandTtl, bool DryRun = false, TimeSpan? ExpiryGrace = null)
+/// <param name="Policy">What the planner refuses, and its move budgets; <see cref="PlannerPolicy.Default"/> when null.</param>
+public sealed record PlannerSettings(TimeSpan CommandTtl, bool DryRun = false, TimeSpan? ExpiryGrace = null, PlannerPolicy? Policy = null)
 {
     /// <summary>The grace in force: 5 s unless set.</summary>
     public TimeSpan Grace => ExpiryGrace ?? TimeSpan.FromSeconds(5);
+
+    /// <summary>The policy in force.</summary>
+    public PlannerPolicy Rules => Policy ?? PlannerPolicy.Default;
 }
 
 /// <summary>
@@ -74,7 +84,8 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
                 continue;
             }
             var d = PlanFrom(AsDetection(m), m.entityId, Scopes.MinimumLevel(m.scope), []);
-            if (d.Command is not null)
+            // Placed, or settled another way (over a budget): either wrote ledger records the caller must persist.
+            if (d.Command is not null || d.Skipped is not null || d.Records.Count > 0)
             {
                 decisions.Add(d);
             }
@@ -121,6 +132,10 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         {
             return new PlanDecision(null, [$"detection {detection.detectionId} is already in the ledger: nothing to do"]);
         }
+        if (Refusal(detection, entityId) is { } refused)
+        {
+            return new PlanDecision(null, [refused]) { DeadLetter = refused };
+        }
         if (book.WaitingOf(entityId) is { } waiting)
         {
             return new PlanDecision(null, [$"{entityId} already waits for a slot (detection {waiting.members[0].detectionId})"]);
@@ -151,6 +166,10 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         bool wait = true, bool retry = false)
     {
         ledger ??= [];
+        if (OverBudget(d, entityId, level, reasons, ledger) is { } skipped)
+        {
+            return skipped;
+        }
         var group = GroupOf(d.entity, entityId);
         // A bare process's group (its process group) comes with its inventory record; placed before that, it
         // would take a slot of its own that its siblings could never join. So it waits for the record.
@@ -175,6 +194,7 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
                 deadlineNs = command.deadlineNs, attempts = 1,
             };
             ledger.Add(book.Add(slot!, member, string.Join("; ", reasons), command.issuedAtNs));
+            Spend(d.entity, entityId, d.detectionId, command.issuedAtNs);
             if (book.Unwait(entityId, $"placed at level {l}", command.issuedAtNs) is { } placed)
             {
                 ledger.Add(placed);

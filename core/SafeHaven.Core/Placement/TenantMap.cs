@@ -10,13 +10,32 @@ public sealed class TenantMap
     private readonly Dictionary<string, (string HostKey, string? Tenant)> _entities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _vmMemory = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _startTimes = new(StringComparer.Ordinal);
 
     /// <summary>Number of entities known.</summary>
     public int Count => _entities.Count;
 
     /// <summary>Records (or updates) an entity of <paramref name="datacenter"/>/<paramref name="host"/>.</summary>
-    public void Set(string entityId, string datacenter, string host, string? tenant) =>
+    /// <param name="entityId">The entity.</param>
+    /// <param name="datacenter">Its datacenter.</param>
+    /// <param name="host">Its host.</param>
+    /// <param name="tenant">Its tenant label, or null.</param>
+    /// <param name="startTime">For a process, its start time as the probe read it; a detection must name the same one.</param>
+    public void Set(string entityId, string datacenter, string host, string? tenant, long? startTime = null)
+    {
         _entities[entityId] = (HostKey(datacenter, host), tenant);
+        if (startTime is { } t)
+        {
+            _startTimes[entityId] = t;
+        }
+        else
+        {
+            _startTimes.Remove(entityId);
+        }
+    }
+
+    /// <summary>The start time the inventory gives for a process entity, or null.</summary>
+    public long? StartTimeOf(string entityId) => _startTimes.TryGetValue(entityId, out var t) ? t : null;
 
     /// <summary>True once an inventory record of the entity has arrived (and no tombstone since).</summary>
     public bool Knows(string entityId) => _entities.ContainsKey(entityId);
@@ -27,6 +46,7 @@ public sealed class TenantMap
         _entities.Remove(entityId);
         _vmMemory.Remove(entityId);
         _groups.Remove(entityId);
+        _startTimes.Remove(entityId);
     }
 
     /// <summary>Records the suspect group the probe reported for an entity (e.g. its process group), or forgets it when null.</summary>

@@ -48,7 +48,7 @@ public static class InventoryView
             return false;
         }
         var tenant = state.tenant is { } t && Identifiers.IsToken(t) ? t : null;
-        tenants.Set(state.entityId, state.entity.datacenter, state.entity.host, tenant);
+        tenants.Set(state.entityId, state.entity.datacenter, state.entity.host, tenant, state.entity.startTime);
         tenants.SetGroup(state.entityId, state.attributes.TryGetValue("group", out var g) && Identifiers.IsId(g) ? g : null);
         if (state.attributes.TryGetValue("vm.memoryMiB", out var m) &&
             long.TryParse(m, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mib))

@@ -32,6 +32,25 @@ public sealed class PlannerOptions
     /// <summary>This instance's name in logs and in the ledger records it writes. Defaults to the host name and process id.</summary>
     public string InstanceId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
 
+    /// <summary>A detection dated further than this from now (either way) is dead-lettered, never planned. Defaults to 30 s.</summary>
+    public TimeSpan DetectionTtl { get; set; } = SafeHaven.Core.Placement.PlannerPolicy.Default.DetectionTtl;
+
+    /// <summary>After a move of an entity, a new detection of it gets a skipped result for this long (wall clock). Defaults to 10 s.</summary>
+    public TimeSpan Cooldown { get; set; } = SafeHaven.Core.Placement.PlannerPolicy.Default.Cooldown;
+
+    /// <summary>Isolation moves per host per minute; more get a skipped result. 0 = no limit. Defaults to 30.</summary>
+    public int MovesPerHostPerMinute { get; set; } = 30;
+
+    /// <summary>Isolation moves per entity per hour. 0 = no limit. Defaults to 6.</summary>
+    public int MovesPerEntityPerHour { get; set; } = 6;
+
+    /// <summary>Isolation moves per datacenter per minute. 0 = no limit. Defaults to 300.</summary>
+    public int MovesPerDatacenterPerMinute { get; set; } = 300;
+
+    /// <summary>The policy these settings give the planner.</summary>
+    public SafeHaven.Core.Placement.PlannerPolicy Policy() =>
+        new(DetectionTtl, Cooldown, new SafeHaven.Core.Placement.MoveBudgets(MovesPerHostPerMinute, MovesPerEntityPerHour, MovesPerDatacenterPerMinute));
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -51,6 +70,7 @@ public sealed class PlannerOptions
         {
             throw new ArgumentException($"expiry grace must not be negative, got {ExpiryGrace}");
         }
+        Policy().Validate();
         if (!SafeHaven.Core.Identifiers.IsId(InstanceId))
         {
             throw new ArgumentException($"planner instance id '{InstanceId}' must be letters, digits, '.', '_', ':' or '-'");

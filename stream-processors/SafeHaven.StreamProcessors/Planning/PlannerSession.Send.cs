@@ -40,6 +40,11 @@ internal sealed partial class PlannerSession
             signer.Sign(cmd);
             ConsumeLoop.Produce(producer, _commands, topics.Commands, cmd.source, cmd, OnDelivery);
         }
+        if (decision.Skipped is { } skipped)
+        {
+            // Over a budget or in cooldown: the SIEM sees a skipped outcome naming why, and nothing moves.
+            ConsumeLoop.Produce(producer, _skipped, topics.Results, skipped.commandId, skipped, OnDelivery);
+        }
     }
 
     private void OnDelivery(DeliveryReport<string, byte[]> report)
@@ -73,6 +78,9 @@ internal sealed partial class PlannerSession
     [LoggerMessage(Level = LogLevel.Information, Message = "planner: {Reasons}")]
     private static partial void LogDecision(ILogger logger, IReadOnlyList<string> reasons);
 }
+
+/// <summary>An input the planner's policy refuses outright (stale, a protected entity): dead-lettered with the reason.</summary>
+internal sealed class RefusedRecordException(string message) : Exception(message);
 
 /// <summary>A ledger record or command the broker did not acknowledge: the planner stops rather than commit past it.</summary>
 internal sealed class PlannerDeliveryException(string message) : Exception(message);

@@ -25,6 +25,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
     private readonly IDeserializer<EntityState> _inventory = kafka.Serdes.Deserializer<EntityState>();
     private readonly IDeserializer<SafeHaven.Schemas.Detection> _detections = kafka.Serdes.Deserializer<SafeHaven.Schemas.Detection>();
     private readonly IDeserializer<IsolationResult> _results = kafka.Serdes.Deserializer<IsolationResult>();
+    private readonly ISerializer<IsolationResult> _skipped = kafka.Serdes.Serializer<IsolationResult>();
     private readonly LogStartWatch _lost = new("planner", logger);
     private Planner? _planner;
     private IConsumer<string, byte[]>? _work;
@@ -70,7 +71,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
     /// <summary>Starts acting: assigns every partition of inventory (from the start), detections and results (from the committed offsets).</summary>
     public void Activate()
     {
-        _planner = new Planner(_book, time, new PlannerSettings(options.CommandTtl, options.DryRun, options.ExpiryGrace));
+        _planner = new Planner(_book, time, new PlannerSettings(options.CommandTtl, options.DryRun, options.ExpiryGrace, options.Policy()));
         var config = kafka.Consumer(options.GroupId, "planner");
         config.EnableAutoCommit = false;
         _work = new ConsumerBuilder<string, byte[]>(config).Build();
@@ -157,6 +158,11 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         var decision = cr.Topic == topics.Detections
             ? planner.Plan(KafkaSerdes.Decode(_detections, cr.Message.Value, cr.Topic))
             : planner.OnResult(KafkaSerdes.Decode(_results, cr.Message.Value, cr.Topic));
+        if (decision.DeadLetter is { } refused)
+        {
+            // Changes nothing: Step's handler dead-letters the record with this reason.
+            throw new RefusedRecordException(refused);
+        }
         SendAndRetry(decision);
     }
 

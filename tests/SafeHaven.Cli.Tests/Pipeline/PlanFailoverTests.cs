@@ -116,11 +116,13 @@ public sealed class PlanFailoverTests(ITestOutputHelper output)
     private static Detection Detection(int pid, string id) => new()
     {
         detectionId = id, entity = new EntityRef { datacenter = "dc1", host = "h1", pid = pid }, rule = "r1", counter = "context-switches",
-        rate = 5000, threshold = 1000, scope = Scopes.Core, detectedAtNs = 10, firstSampleAtNs = 5, kind = DetectionKinds.Detected,
+        rate = 5000, threshold = 1000, scope = Scopes.Core, detectedAtNs = NowNs(), firstSampleAtNs = NowNs() - 1_000_000_000, kind = DetectionKinds.Detected,
     };
 
     private static Message<string, byte[]> Message(Detection d) => new()
     {
         Key = "dc1/h1/pid/" + d.entity.pid?.ToString(CultureInfo.InvariantCulture), Value = new SingleObjectCodec<Detection>().Encode(d),
     };
+
+    private static long NowNs() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
 }

@@ -136,6 +136,7 @@ public sealed class PlannerEscalationTests
         var entity = Process(101, container: "c1");
         var core = _h.Isolate(entity, Scopes.Core, "h1:1:core-rule");
         _h.Planner.OnResult(PlannerHarness.Result(core, ResultStatus.Succeeded));
+        _h.Time.Advance(TimeSpan.FromSeconds(11)); // past the planner's wall-clock cooldown
         var container = _h.Isolate(entity, Scopes.Machine, "h1:2:machine-rule");
 
         _h.Planner.OnResult(PlannerHarness.Result(container, ResultStatus.Failed, "criu"));

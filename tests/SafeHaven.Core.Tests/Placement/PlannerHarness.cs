@@ -10,10 +10,10 @@ internal sealed class PlannerHarness
     public static readonly DateTimeOffset Start = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
     public static readonly long StartNs = (Start - DateTimeOffset.UnixEpoch).Ticks * 100;
 
-    public PlannerHarness(TimeSpan? ttl = null, bool dryRun = false)
+    public PlannerHarness(TimeSpan? ttl = null, bool dryRun = false, PlannerPolicy? policy = null)
     {
         Time = new FakeTimeProvider(Start);
-        Planner = new Planner(Book, Time, new PlannerSettings(ttl ?? TimeSpan.FromSeconds(5), dryRun));
+        Planner = new Planner(Book, Time, new PlannerSettings(ttl ?? TimeSpan.FromSeconds(5), dryRun, Policy: policy));
     }
 
     public PlacementBook Book { get; } = new();
@@ -37,8 +37,8 @@ internal sealed class PlannerHarness
         rate = 5000,
         threshold = 1000,
         scope = scope,
-        detectedAtNs = 10,
-        firstSampleAtNs = 5,
+        detectedAtNs = StartNs,
+        firstSampleAtNs = StartNs - 1_000_000_000,
     };
 
     public static IsolationResult Result(IsolationCommand command, string status, string? error = null) => new()

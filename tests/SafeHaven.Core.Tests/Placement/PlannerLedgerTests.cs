@@ -58,6 +58,7 @@ public sealed class PlannerLedgerTests
         Assert.Equal(MemberStatus.Releasing, Assert.Single(Assert.Single(release.Records).members).status);
         Assert.Equal(LedgerEvents.Free, Assert.Single(_h.Planner.OnResult(PlannerHarness.Result(cmd, ResultStatus.Succeeded)).Records).@event);
         Assert.Null(_h.Book.Holder("a1", 2));
+        _h.Time.Advance(TimeSpan.FromSeconds(11)); // past the planner's wall-clock cooldown
         Assert.Equal("2", _h.Isolate(Process(101), Scopes.Core, "h1:20:r1").target);
     }
 

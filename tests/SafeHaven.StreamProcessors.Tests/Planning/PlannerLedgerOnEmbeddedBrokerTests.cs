@@ -72,6 +72,73 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         Assert.True(takeoverMs < 15_000, $"takeover took {takeoverMs:F0} ms");
     }
 
+    [Fact]
+    public async Task A_stale_detection_is_dead_lettered_and_a_flood_gets_the_host_budget_of_commands_and_skipped_results()
+    {
+        using var broker = EmbeddedBroker.Start();
+        var prefix = "pol" + Guid.NewGuid().ToString("N") + ".";
+        var topics = new TopicNames(prefix);
+        await new MockTopicProvisioner(broker).EnsureAsync(topics.All(1), CancellationToken.None);
+        using var kafka = new KafkaClients(new KafkaOptions { BootstrapServers = broker.BootstrapServers, TopicPrefix = prefix, Partitions = 1 });
+        using var signer = CommandSigner.Ephemeral(out _);
+        using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("test")).Build();
+        await producer.ProduceAsync(topics.Inventory, Message("dc1/h1", new SingleObjectCodec<EntityState>().Encode(new EntityState
+        {
+            entityId = "dc1/h1", kind = InventoryView.ActuatorKind, entity = new EntityRef { datacenter = "dc1", host = "h1" },
+            isolationPool = "0-63", levels = [Levels.Core], attributes = new Dictionary<string, string> { ["actuatorId"] = "h1-agent" },
+            counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
+        })));
+        for (var pid = 101; pid <= 106; pid++)
+        {
+            await producer.ProduceAsync(topics.Inventory, Message($"dc1/h1/pid/{pid}", Process(pid)));
+        }
+        var options = new PlannerOptions { GroupId = "planner-" + Guid.NewGuid().ToString("N"), InstanceId = "pp", MovesPerHostPerMinute = 2 };
+        using var planner = new PlannerService(kafka, options, signer, TimeProvider.System, NullLogger<PlannerService>.Instance);
+        await planner.StartAsync(CancellationToken.None);
+        Assert.True(await Eventually.True(() => planner.Active, Deadline), "the planner never took the lease");
+
+        var stale = Detection(106, "h1:0:r1");
+        stale.detectedAtNs = NowNs() - 60_000_000_000;
+        await producer.ProduceAsync(topics.Detections, Message("dc1/h1/pid/106", Encode(stale)));
+        for (var pid = 101; pid <= 105; pid++)
+        {
+            await producer.ProduceAsync(topics.Detections, Message($"dc1/h1/pid/{pid}", Encode(Detection(pid, $"h1:{pid}:r1"))));
+        }
+
+        using var reader = new ConsumerBuilder<string, byte[]>(kafka.Consumer("reader-" + Guid.NewGuid().ToString("N"), "reader")).Build();
+        reader.Subscribe([topics.Commands, topics.Results, topics.Dlq]);
+        var (commands, skipped, dead) = (new List<IsolationCommand>(), new List<IsolationResult>(), new List<DeadLetter>());
+        var until = DateTime.UtcNow + Deadline;
+        while ((commands.Count < 2 || skipped.Count < 3 || dead.Count < 1) && DateTime.UtcNow < until)
+        {
+            if (reader.Consume(TimeSpan.FromMilliseconds(200)) is { Message: not null } r)
+            {
+                if (r.Topic == topics.Commands)
+                {
+                    commands.Add(new SingleObjectCodec<IsolationCommand>().Decode(r.Message.Value));
+                }
+                else if (r.Topic == topics.Results)
+                {
+                    skipped.Add(new SingleObjectCodec<IsolationResult>().Decode(r.Message.Value));
+                }
+                else
+                {
+                    dead.Add(new SingleObjectCodec<DeadLetter>().Decode(r.Message.Value));
+                }
+            }
+        }
+        await planner.StopAsync(CancellationToken.None);
+
+        Assert.True(dead.Count == 1 && skipped.Count == 3, $"dead letters: {dead.Count} ({string.Join("; ", dead.Select(d => d.reason))}), skipped: {skipped.Count}");
+        Assert.Equal([101, 102], commands.Select(c => c.entity.pid!.Value).Order());
+        Assert.Equal([103, 104, 105], skipped.Select(r => r.entity.pid!.Value).Order());
+        Assert.All(skipped, r => Assert.Equal((ResultStatus.Skipped, "budget of 2 moves per host per minute spent on dc1/h1"), (r.status, r.error)));
+        var letter = Assert.Single(dead);
+        Assert.Equal(topics.Detections, letter.topic);
+        Assert.Contains("stale detection h1:0:r1: detected 60.", letter.reason, StringComparison.Ordinal);
+        Assert.Null(reader.Consume(TimeSpan.FromSeconds(1))?.Message);
+    }
+
     private static PlannerService Planner(KafkaClients kafka, CommandSigner signer, string group, string instance) =>
         new(kafka, new PlannerOptions { GroupId = group, InstanceId = instance }, signer, TimeProvider.System, NullLogger<PlannerService>.Instance);
 
@@ -91,7 +158,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
     private static Schemas.Detection Detection(int pid, string id) => new()
     {
         detectionId = id, entity = new EntityRef { datacenter = "dc1", host = "h1", pid = pid }, rule = "r1", counter = "context-switches",
-        rate = 5000, threshold = 1000, scope = Scopes.Core, detectedAtNs = 10, firstSampleAtNs = 5, kind = DetectionKinds.Detected,
+        rate = 5000, threshold = 1000, scope = Scopes.Core, detectedAtNs = NowNs(), firstSampleAtNs = NowNs() - 1_000_000_000, kind = DetectionKinds.Detected,
     };
 
     private static byte[] Process(int pid) => new SingleObjectCodec<EntityState>().Encode(new EntityState
@@ -104,4 +171,6 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
     private static byte[] Encode(Schemas.Detection d) => new SingleObjectCodec<Schemas.Detection>().Encode(d);
 
     private static Message<string, byte[]> Message(string key, byte[] value) => new() { Key = key, Value = value };
+
+    private static long NowNs() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
 }

@@ -1,0 +1,74 @@
+using System.Globalization;
+
+namespace SafeHaven.Actuators.Cpu;
+
+/// <summary>
+/// Processes the host agent never moves, whatever a signed command says: init, kernel threads, the agent itself
+/// and any other SafeHaven process running as the agent's user. The planner refuses them too; this is the last
+/// line, for a planner key that leaked.
+/// </summary>
+public static class ProtectedProcesses
+{
+    // include/linux/sched.h: PF_KTHREAD. /proc/PID/stat field 9.
+    private const uint KernelThreadFlag = 0x00200000;
+
+    /// <summary>Why <paramref name="pid"/> must not be moved, or null when it may be.</summary>
+    public static string? Why(int pid)
+    {
+        if (pid == 1)
+        {
+            return "pid 1 (init) is never moved";
+        }
+        if (pid == Environment.ProcessId)
+        {
+            return "the agent's own process is never moved";
+        }
+        string dir = Path.Join("/proc", pid.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            var stat = File.ReadAllText(Path.Join(dir, "stat"));
+            var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length > 6 && uint.TryParse(fields[6], NumberStyles.None, CultureInfo.InvariantCulture, out var flags)
+                && (flags & KernelThreadFlag) != 0)
+            {
+                return $"pid {pid} is a kernel thread";
+            }
+            return IsSafeHaven(dir) ? $"pid {pid} is a SafeHaven process" : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // gone: the caller's own checks report it
+        }
+    }
+
+    // Same executable, same entry assembly on its command line and the same owner as this agent. argv alone would
+    // let any process claim to be SafeHaven and dodge isolation; the exe link and the owner are the kernel's word.
+    private static bool IsSafeHaven(string dir)
+    {
+        var self = new FileInfo("/proc/self/exe").LinkTarget;
+        var entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
+        if (self is null || string.IsNullOrEmpty(entry) || new FileInfo(Path.Join(dir, "exe")).LinkTarget != self)
+        {
+            return false;
+        }
+        if (OwnerOf(dir) != OwnerOf("/proc/self"))
+        {
+            return false;
+        }
+        var argv = File.ReadAllText(Path.Join(dir, "cmdline")).Split('\0');
+        return argv.Contains(entry, StringComparer.Ordinal);
+    }
+
+    private static uint? OwnerOf(string dir)
+    {
+        foreach (var line in File.ReadLines(Path.Join(dir, "status")))
+        {
+            if (line.StartsWith("Uid:", StringComparison.Ordinal))
+            {
+                var f = line.Split('\t', StringSplitOptions.RemoveEmptyEntries);
+                return f.Length > 1 && uint.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var uid) ? uid : null;
+            }
+        }
+        return null;
+    }
+}
