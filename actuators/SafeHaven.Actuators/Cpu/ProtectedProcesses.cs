@@ -4,7 +4,7 @@ namespace SafeHaven.Actuators.Cpu;
 
 /// <summary>
 /// Processes the host agent never moves, whatever a signed command says: init, kernel threads, the agent itself
-/// and any other SafeHaven process running as the agent's user. The planner refuses them too; this is the last
+/// and any other SafeHaven role process running as the agent's user (the demo's <c>workload</c> verb excepted). The planner refuses them too; this is the last
 /// line, for a planner key that leaked.
 /// </summary>
 public static class ProtectedProcesses
@@ -56,7 +56,9 @@ public static class ProtectedProcesses
             return false;
         }
         var argv = File.ReadAllText(Path.Join(dir, "cmdline")).Split('\0');
-        return argv.Contains(entry, StringComparer.Ordinal);
+        var at = Array.IndexOf(argv, entry);
+        // `safehaven workload` is the demo's synthetic load, there to be isolated: not part of SafeHaven's machinery.
+        return at >= 0 && (at + 1 >= argv.Length || argv[at + 1] != "workload");
     }
 
     private static uint? OwnerOf(string dir)
