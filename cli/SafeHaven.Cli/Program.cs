@@ -24,7 +24,13 @@ if (parse.Errors.Count > 0)
 }
 try
 {
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+    return await parse.InvokeAsync(new InvocationConfiguration
+    {
+        EnableDefaultExceptionHandler = false,
+        // A verb stops its roles within RoleHost.StopExit of SIGTERM and exits 0; only a verb that hangs beyond this
+        // is cut short with 143 (the default, 2 s, cut clean stops short too).
+        ProcessTerminationTimeout = TimeSpan.FromSeconds(9.5),
+    }).ConfigureAwait(false);
 }
 catch (Exception e) when (e is UsageException or ArgumentException or FormatException or SafeHaven.Security.KeyFileException)
 {

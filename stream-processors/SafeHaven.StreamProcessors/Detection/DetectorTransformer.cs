@@ -74,7 +74,16 @@ internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string,
         }
         _metrics.Samples++;
         _detections.Clear();
-        _engine.Evaluate(sample, _store!, _detections);
+        try
+        {
+            _engine.Evaluate(sample, _store!, _detections);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException)
+        {
+            // A sample the engine cannot evaluate is this record's problem, not the detector's: Streamiz would otherwise
+            // hand the exception to its inner handler and stop the stream thread.
+            return DeadLetter(record, $"{e.GetType().Name}: {e.Message}");
+        }
         foreach (var d in _detections)
         {
             _metrics.Detections++;
@@ -87,7 +96,7 @@ internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string,
     {
         _metrics.DeadLetters++;
         var ctx = _context!;
-        var key = record.Key is null ? "" : Encoding.UTF8.GetString(record.Key);
+        var key = DeadLetters.Key(record.Key is null ? null : Encoding.UTF8.GetString(record.Key));
         var dead = DeadLetters.Create(ctx.Topic, ctx.Partition.Value, ctx.Offset, record.Key, record.Value, reason, "detector", _time);
         ctx.Forward(key, new DetectorOutput(null, dead));
         return null;
