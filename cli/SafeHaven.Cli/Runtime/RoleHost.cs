@@ -14,13 +14,13 @@ namespace SafeHaven.Cli.Runtime;
 internal static partial class RoleHost
 {
     /// <summary>How long the roles get to stop cleanly before they are abandoned.</summary>
-    public static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(4);
+    public static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(3);
 
     /// <summary>The bound from a role's death to the process's exit.</summary>
-    public static readonly TimeSpan FailureExit = TimeSpan.FromSeconds(4.5);
+    public static readonly TimeSpan FailureExit = TimeSpan.FromSeconds(4);
 
     /// <summary>The bound from a stop request to the process's exit.</summary>
-    public static readonly TimeSpan StopExit = TimeSpan.FromSeconds(8);
+    public static readonly TimeSpan StopExit = TimeSpan.FromSeconds(6);
 
     /// <summary>Starts <paramref name="app"/>, waits, stops it; returns the exit code.</summary>
     public static async Task<int> RunAsync(IHost app, TimeSpan? duration, CancellationToken ct)

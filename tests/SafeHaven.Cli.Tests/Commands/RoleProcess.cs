@@ -11,12 +11,16 @@ internal sealed class RoleProcess
     private readonly ConcurrentQueue<string> _stderr = new();
     private readonly ConcurrentQueue<(string Needle, TaskCompletionSource<TimeSpan> Seen)> _waits = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly TaskCompletionSource<string> _firstStdout = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private RoleProcess(Process process) => Process = process;
 
     public Process Process { get; }
 
     public string Stderr => string.Join('\n', _stderr);
+
+    /// <summary>The first line the process printed on stdout (the broker's "bootstrap: …").</summary>
+    public Task<string> FirstStdoutLine => _firstStdout.Task;
 
     /// <summary>Starts <paramref name="args"/> under <paramref name="w"/> (killed on dispose), with extra environment variables.</summary>
     public static RoleProcess Start(Workloads w, string[] args, params (string Name, string Value)[] environment)
@@ -43,7 +47,13 @@ internal sealed class RoleProcess
                 }
             }
         };
-        role.Process.OutputDataReceived += (_, _) => { };
+        role.Process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                role._firstStdout.TrySetResult(line);
+            }
+        };
         role.Process.BeginErrorReadLine();
         role.Process.BeginOutputReadLine();
         return role;

@@ -62,7 +62,7 @@ public sealed class SignalTests(ITestOutputHelper output) : IDisposable
 
     private static async Task<string> BootstrapAsync(RoleProcess broker)
     {
-        var line = await broker.Process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        var line = await broker.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(60));
         return line?.StartsWith("bootstrap: ", StringComparison.Ordinal) == true ? line["bootstrap: ".Length..]
             : throw new InvalidOperationException($"broker printed '{line}'; stderr:\n{broker.Stderr}");
     }
