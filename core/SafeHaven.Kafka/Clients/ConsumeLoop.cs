@@ -91,7 +91,7 @@ public static partial class ConsumeLoop
         string component, TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(error);
-        var reason = error is AvroDecodeException ? error.Message : $"{error.GetType().Name}: {error.Message}";
+        var reason = error is AvroDecodeException or RecordRejectedException ? error.Message : $"{error.GetType().Name}: {error.Message}";
         return DeadLetter(producer, kafka, cr, reason, component, time, logger);
     }
 

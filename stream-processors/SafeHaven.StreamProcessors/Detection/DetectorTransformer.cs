@@ -1,5 +1,6 @@
 using System.Text;
 using SafeHaven.Core;
+using SafeHaven.Core.Bounds;
 using SafeHaven.Core.Detector;
 using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Serialization;
@@ -25,6 +26,7 @@ internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string,
     private readonly string _storeName;
     private readonly TimeProvider _time;
     private readonly DetectorMetrics _metrics;
+    private readonly RecordBounds _bounds;
     private ProcessorContext<string, DetectorOutput>? _context;
     private StoreAdapter? _store;
     private readonly List<SafeHaven.Schemas.Detection> _detections = [];
@@ -38,11 +40,13 @@ internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string,
         _storeName = "";
         _time = TimeProvider.System;
         _metrics = new DetectorMetrics();
+        _bounds = RecordBounds.Default;
     }
 
     public DetectorTransformer(DetectorEngine engine, Confluent.Kafka.IDeserializer<CounterSample> deserializer,
-        string storeName, TimeProvider time, DetectorMetrics metrics)
+        string storeName, TimeProvider time, DetectorMetrics metrics, RecordBounds bounds)
     {
+        _bounds = bounds;
         _engine = engine;
         _deserializer = deserializer;
         _storeName = storeName;
@@ -67,6 +71,10 @@ internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string,
         catch (AvroDecodeException e)
         {
             return DeadLetter(record, e.Message);
+        }
+        if (_bounds.Problem(sample, DeadLetters.UnixNanos(_time)) is { } outOfBounds)
+        {
+            return DeadLetter(record, "CounterSample out of bounds: " + outOfBounds);
         }
         if (SampleValidator.Problem(sample) is { } problem)
         {
