@@ -18,6 +18,9 @@ public sealed partial record RecordBounds
     /// <summary>The defaults.</summary>
     public static RecordBounds Default { get; } = new();
 
+    /// <summary>The defaults without the time window: for traces replayed through the same code, whose times are past.</summary>
+    public static RecordBounds Replay { get; } = new() { MaxAge = null, MaxAhead = null };
+
     /// <summary>Ids (entity, command, detection, slot, group, key): at most this many characters. Default 512.</summary>
     public int MaxIdLength { get; init; } = 512;
 
