@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using SafeHaven.Cli;
 using SafeHaven.Cli.Commands;
 
@@ -22,9 +23,26 @@ if (parse.Errors.Count > 0)
     Console.Error.WriteLine("(see 'safehaven --help')");
     return ExitCodes.BadUsage;
 }
+// SIGINT and SIGTERM are taken here, before any verb runs: System.CommandLine registers its own handlers only once
+// the action first awaits, and a signal before that (a supervisor stopping a role right after it started) got the
+// runtime's default and exit 143. The token stops the verb, which exits 0 within RoleHost.StopExit; the watchdog
+// ends a verb that hangs anyway.
+using var stop = new CancellationTokenSource();
+void OnSignal(PosixSignalContext context)
+{
+    context.Cancel = true;
+    SafeHaven.Cli.Runtime.ExitWatchdog.Arm(ExitCodes.Ok, SafeHaven.Cli.Runtime.RoleHost.StopExit);
+    stop.Cancel();
+}
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 try
 {
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+    return await parse.InvokeAsync(new InvocationConfiguration
+    {
+        EnableDefaultExceptionHandler = false,
+        ProcessTerminationTimeout = null,
+    }, stop.Token).ConfigureAwait(false);
 }
 catch (Exception e) when (e is UsageException or ArgumentException or FormatException or SafeHaven.Security.KeyFileException)
 {

@@ -32,7 +32,10 @@ public static class SigningKeys
         {
             throw new PlatformNotSupportedException("key files rely on Unix file modes");
         }
-        Directory.CreateDirectory(directory);
+        if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         using var key = Key.Create(Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
         var pub = key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
         var id = KeyId(pub);
@@ -46,7 +49,11 @@ public static class SigningKeys
         {
             w.Write($"{PrivateHeader}\n{Convert.ToBase64String(key.Export(KeyBlobFormat.RawPrivateKey))}\n");
         }
-        File.WriteAllText(Path.Combine(directory, id + ".pub"), $"{PublicHeader}\n{Convert.ToBase64String(pub)}\n");
+        var pubFile = Path.Combine(directory, id + ".pub");
+        File.WriteAllText(pubFile, $"{PublicHeader}\n{Convert.ToBase64String(pub)}\n");
+        // The create modes above are cut by the umask (which may also be looser than ours): set both explicitly.
+        File.SetUnixFileMode(priv, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.SetUnixFileMode(pubFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         return id;
     }
 
@@ -76,13 +83,32 @@ public static class SigningKeys
     public static CommandVerifier LoadVerifier(string path)
     {
         var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.pub") : [path];
+        if (Directory.Exists(path))
+        {
+            RefuseWritableByOthers(path, "trusted key directory");
+        }
         var keys = new Dictionary<string, PublicKey>(StringComparer.Ordinal);
         foreach (var file in files.Order(StringComparer.Ordinal))
         {
+            // Whoever can write a trusted key can sign commands that root actuators execute.
+            RefuseWritableByOthers(file, "trusted key");
             var raw = ReadKey(file, PublicHeader, 32);
             keys[KeyId(raw)] = PublicKey.Import(Ed25519, raw, KeyBlobFormat.RawPublicKey);
         }
         return keys.Count > 0 ? new CommandVerifier(keys) : throw new KeyFileException($"trusted keys {path}: no .pub file");
+    }
+
+    private static void RefuseWritableByOthers(string path, string what)
+    {
+        if (OperatingSystem.IsWindows() || !Path.Exists(path))
+        {
+            return;
+        }
+        var mode = File.GetUnixFileMode(path);
+        if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            throw new KeyFileException($"{what} {path}: writable by group or others (mode {Convert.ToString((int)mode, 8)}); chmod go-w it");
+        }
     }
 
     private static byte[] ReadKey(string path, string header, int length)

@@ -29,6 +29,7 @@ public static class StreamProcessorsServiceCollectionExtensions
         services.TryAddSingleton(detector);
         services.TryAddSingleton(new DetectorEngine(rules));
         services.TryAddSingleton<DetectorMetrics>();
+        services.TryAddSingleton<SafeHaven.Kafka.Clients.RoleFailures>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DetectorService>());
         return services.AddSafeHavenPlanner(planner, signer);
     }

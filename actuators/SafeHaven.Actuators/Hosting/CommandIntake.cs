@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
 
@@ -53,6 +54,8 @@ internal static partial class CommandIntake
                 return;
             }
             var cmd = KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic);
+            // Bounded before use: out-of-bounds fields are dead-lettered by the loop and never reach the actuator.
+            RecordRejectedException.Require(cmd, kafka.Options.Bounds.Problem(cmd, DeadLetters.UnixNanos(time)));
             if (cmd.level != level && (Levels.All.Contains(cmd.level) || !answerUnknownLevels))
             {
                 if (logger.IsEnabled(LogLevel.Debug))

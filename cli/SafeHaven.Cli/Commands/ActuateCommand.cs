@@ -20,10 +20,7 @@ internal static class ActuateCommand
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var verifier = flags.Verifier(parse) ?? throw new UsageException("actuate needs --trusted-keys (the planner's .pub file or directory)");
             using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Actuator = actuator, Identity = identity, Verifier = verifier }, LogLevel.Information);
-            await app.StartAsync(ct).ConfigureAwait(false);
-            await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
-            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            return ExitCodes.Ok;
+            return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;
     }

@@ -22,10 +22,7 @@ internal static class DetectCommand
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var signer = flags.Signer(parse) ?? throw new UsageException("detect needs --signing-key (safehaven keys generate --dir DIR)");
             using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Planner = planner, Rules = rules, Signer = signer }, LogLevel.Information);
-            await app.StartAsync(ct).ConfigureAwait(false);
-            await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
-            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            return ExitCodes.Ok;
+            return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;
     }

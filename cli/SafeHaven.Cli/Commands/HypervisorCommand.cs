@@ -38,10 +38,7 @@ internal static class HypervisorCommand
             var verifier = flags.Verifier(parse) ?? throw new UsageException("hypervisor needs --trusted-keys (the planner's .pub file or directory)");
             using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)), LogLevel.Information,
                 services => services.AddSafeHavenHypervisor(options, identity, verifier, journal));
-            await app.StartAsync(ct).ConfigureAwait(false);
-            await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
-            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            return ExitCodes.Ok;
+            return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;
     }

@@ -39,10 +39,7 @@ internal static class PlanCommand
                 throw new UsageException("--instance: " + e.Message);
             }
             using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Planner = planner, Signer = signer }, LogLevel.Information);
-            await app.StartAsync(ct).ConfigureAwait(false);
-            await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
-            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            return ExitCodes.Ok;
+            return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;
     }

@@ -56,10 +56,7 @@ internal static class ProbeCommand
             var server = parse.GetValue(bootstrap) ?? throw new UsageException("probe needs --bootstrap, or --stdout to print samples");
             var kafka = new KafkaOptions { BootstrapServers = server, SchemaRegistryUrl = parse.GetValue(registry) ?? "", TopicPrefix = parse.GetValue(prefix)! };
             using var app = Pipeline.Build(new PipelineSpec(kafka) { Probe = options }, LogLevel.Information);
-            await app.StartAsync(cts.Token).ConfigureAwait(false);
-            await Wait.UntilCancelledOr(null, cts.Token).ConfigureAwait(false);
-            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            return ExitCodes.Ok;
+            return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;
     }

@@ -68,10 +68,7 @@ internal static class UpCommand
                         ? $"up: pid {pid} left where it is: {enrolled.Summary}"
                         : $"up: pid {pid} enrolled on shared CPUs {hostActuator.SharedCpus}");
             }
-            await app.StartAsync(ct).ConfigureAwait(false);
-            await Wait.UntilCancelledOr(stopAfter, ct).ConfigureAwait(false);
-            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            return ExitCodes.Ok;
+            return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;
     }

@@ -50,6 +50,7 @@ internal static class Pipeline
         builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new KafkaClients(spec.Kafka));
+        builder.Services.AddSingleton<RoleFailures>();
         if (spec.Probe is not null)
         {
             builder.Services.AddSafeHavenProbe(spec.Probe);

@@ -39,6 +39,7 @@ public static partial class ConsumeLoop
         var lost = new LogStartWatch(component, logger);
         try
         {
+            FaultInjection.ThrowIfInjected(component);
             while (!ct.IsCancellationRequested)
             {
                 ConsumeResult<string, byte[]> cr;
@@ -78,23 +79,59 @@ public static partial class ConsumeLoop
         }
     }
 
-    /// <summary>Sends a record whose handling threw <paramref name="error"/> to the dead-letter topic, with the reason.</summary>
-    public static void DeadLetter(IProducer<string, byte[]> producer, KafkaClients kafka, ConsumeResult<string, byte[]> cr, Exception error,
+    /// <summary>
+    /// Sends a record whose handling threw <paramref name="error"/> to the dead-letter topic, with the reason. Never throws:
+    /// this is the error path of every consume loop, and a dead letter that cannot be built or produced must not stop
+    /// the role. The bytes kept are bounded (<see cref="DeadLetters.DeadLetters.MaxValueBytes"/>), so a record of any
+    /// size the broker accepted yields a dead letter the broker accepts too. Failures are logged and counted
+    /// (<see cref="DeadLetterMetrics"/>).
+    /// </summary>
+    /// <returns>True when the dead letter was handed to the producer (its delivery is counted when it fails).</returns>
+    public static bool DeadLetter(IProducer<string, byte[]> producer, KafkaClients kafka, ConsumeResult<string, byte[]> cr, Exception error,
+        string component, TimeProvider time, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var reason = error is AvroDecodeException or RecordRejectedException ? error.Message : $"{error.GetType().Name}: {error.Message}";
+        return DeadLetter(producer, kafka, cr, reason, component, time, logger);
+    }
+
+    /// <summary>Sends a record rejected for <paramref name="reason"/> to the dead-letter topic; never throws (see the other overload).</summary>
+    public static bool DeadLetter(IProducer<string, byte[]> producer, KafkaClients kafka, ConsumeResult<string, byte[]> cr, string reason,
         string component, TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(cr);
-        ArgumentNullException.ThrowIfNull(error);
-        var reason = error is AvroDecodeException ? error.Message : $"{error.GetType().Name}: {error.Message}";
-        var dead = DeadLetters.DeadLetters.Create(cr.Topic, cr.Partition.Value, cr.Offset.Value,
-            cr.Message.Key is null ? null : Encoding.UTF8.GetBytes(cr.Message.Key), cr.Message.Value, reason, component, time);
-        producer.Produce(kafka.Topics.Dlq, new Message<string, byte[]>
+        ArgumentNullException.ThrowIfNull(reason);
+        var (topic, partition, offset) = (cr.Topic, cr.Partition.Value, cr.Offset.Value);
+        try
         {
-            Key = cr.Message.Key ?? "",
-            Value = kafka.Serdes.Serializer<DeadLetter>().Serialize(dead, new SerializationContext(MessageComponentType.Value, kafka.Topics.Dlq)),
-        });
-        LogDeadLetter(logger, component, cr.Topic, cr.Partition.Value, cr.Offset.Value, reason);
+            var key = cr.Message.Key;
+            var dead = DeadLetters.DeadLetters.Create(topic, partition, offset, key is null ? null : Encoding.UTF8.GetBytes(key),
+                cr.Message.Value, reason, component, time);
+            var dlq = kafka.Topics.Dlq;
+            producer.Produce(dlq, new Message<string, byte[]>
+            {
+                Key = DeadLetters.DeadLetters.Key(key),
+                Value = kafka.Serdes.Serializer<DeadLetter>().Serialize(dead, new SerializationContext(MessageComponentType.Value, dlq)),
+            }, report =>
+            {
+                if (report.Error.IsError)
+                {
+                    DeadLetterMetrics.CountFailed(component, topic);
+                    LogDeadLetterLost(logger, component, topic, partition, offset, report.Error.Reason);
+                }
+            });
+            DeadLetterMetrics.CountSent(component, topic);
+            LogDeadLetter(logger, component, topic, partition, offset, dead.reason);
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            DeadLetterMetrics.CountFailed(component, topic);
+            LogDeadLetterLost(logger, component, topic, partition, offset, $"{e.GetType().Name}: {e.Message}");
+            return false;
+        }
     }
 
     /// <summary>Produces an Avro record with the deployment's serializer.</summary>
@@ -116,4 +153,7 @@ public static partial class ConsumeLoop
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Component}: dead-lettered {Topic}/{Partition}@{Offset}: {Reason}")]
     private static partial void LogDeadLetter(ILogger logger, string component, string topic, int partition, long offset, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Component}: could not dead-letter {Topic}/{Partition}@{Offset} (skipped, going on): {Error}")]
+    private static partial void LogDeadLetterLost(ILogger logger, string component, string topic, int partition, long offset, string error);
 }

@@ -34,6 +34,12 @@ public sealed class KafkaOptions
     /// </summary>
     public int SampleLingerMs { get; set; } = 5;
 
+    /// <summary>
+    /// Limits every consumer checks a decoded record against before it can change any state (field lengths, map sizes,
+    /// pid range, timestamps within a window of now); records outside them are dead-lettered with the reason.
+    /// </summary>
+    public SafeHaven.Core.Bounds.RecordBounds Bounds { get; set; } = SafeHaven.Core.Bounds.RecordBounds.Default;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {

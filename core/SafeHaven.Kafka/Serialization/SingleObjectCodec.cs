@@ -9,6 +9,14 @@ namespace SafeHaven.Kafka.Serialization;
 /// <summary>A value could not be decoded; the message says why (it goes to the dead-letter topic).</summary>
 public sealed class AvroDecodeException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>A decoded record outside the consumer's bounds (<c>RecordBounds</c>): dead-lettered with the message as the reason.</summary>
+public sealed class RecordRejectedException(string reason) : Exception(reason)
+{
+    /// <summary>Throws when <paramref name="problem"/> is not null; the message names the record type.</summary>
+    public static T Require<T>(T record, string? problem) =>
+        problem is null ? record : throw new RecordRejectedException($"{typeof(T).Name} out of bounds: {problem}");
+}
+
 /// <summary>
 /// Avro single-object encoding (Avro specification): <c>C3 01</c>, the 8-byte little-endian
 /// CRC-64-AVRO fingerprint of the writer schema, then the Avro binary body. The fingerprint is

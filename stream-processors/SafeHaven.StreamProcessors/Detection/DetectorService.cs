@@ -11,9 +11,10 @@ namespace SafeHaven.StreamProcessors.Detection;
 
 /// <summary>Hosts the detector topology in a Streamiz <see cref="KafkaStream"/>.</summary>
 internal sealed class DetectorService(KafkaClients kafka, DetectorOptions options, DetectorEngine engine,
-    DetectorMetrics metrics, TimeProvider time, ILoggerFactory loggers) : IHostedService, IDisposable
+    DetectorMetrics metrics, TimeProvider time, ILoggerFactory loggers, RoleFailures failures) : IHostedService, IDisposable
 {
     private KafkaStream? _stream;
+    private volatile bool _stopping;
     private RulesWatcher? _rules;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -26,13 +27,23 @@ internal sealed class DetectorService(KafkaClients kafka, DetectorOptions option
             _rules.Start();
         }
         WarmUp.Codecs(kafka.Serdes);
-        var topology = DetectorTopology.Build(kafka.Topics, engine, kafka.Serdes, time, metrics);
+        var topology = DetectorTopology.Build(kafka.Topics, engine, kafka.Serdes, time, metrics, kafka.Options.Bounds);
         _stream = new KafkaStream(topology, config);
+        // Streamiz ends a stream whose threads died in ERROR (or NOT_RUNNING) without telling anyone: the process
+        // would stay up with no detector. Any end we did not ask for is the role's death.
+        _stream.StateChanged += (_, now) =>
+        {
+            if (!_stopping && (now == KafkaStream.State.ERROR || now == KafkaStream.State.NOT_RUNNING || now == KafkaStream.State.PENDING_SHUTDOWN))
+            {
+                failures.Report("detector", $"the Streamiz application went {now}");
+            }
+        };
         await _stream.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopping = true;
         _rules?.Dispose();
         _rules = null;
         _stream?.Dispose();
@@ -42,6 +53,7 @@ internal sealed class DetectorService(KafkaClients kafka, DetectorOptions option
 
     public void Dispose()
     {
+        _stopping = true;
         _rules?.Dispose();
         _stream?.Dispose();
     }

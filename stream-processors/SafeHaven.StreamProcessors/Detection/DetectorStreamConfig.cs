@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.DeadLetters;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.SerDes;
 
@@ -33,6 +34,19 @@ public static class DetectorStreamConfig
             // (the other roles use the same), or a restarted detector waits Kafka's 45 s default before it reads a sample.
             SessionTimeoutMs = 6000,
             HeartbeatIntervalMs = 1000,
+            // No record may stop the detector (issue 10). Samples are read as raw bytes and decoded in the transformer,
+            // which dead-letters what it cannot use, so these handlers are the last line: a record Streamiz itself cannot
+            // read, or a detection or dead letter the broker refuses, is skipped and counted, never fatal.
+            DeserializationExceptionHandler = (_, _, _) =>
+            {
+                DeadLetterMetrics.CountFailed("detector", "(deserialization)");
+                return ExceptionHandlerResponse.CONTINUE;
+            },
+            ProductionExceptionHandler = report =>
+            {
+                DeadLetterMetrics.CountFailed("detector", report.Topic ?? "(production)");
+                return ProductionExceptionHandlerResponse.CONTINUE;
+            },
         };
         // Streamiz keeps the logger factory beyond the stream's life: pass only one that outlives it.
         // Its consumers' offset resets reach us only as librdkafka log lines through that factory.

@@ -1,3 +1,4 @@
+using SafeHaven.Core.Bounds;
 using SafeHaven.Core.Detector;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Kafka.Topics;
@@ -24,8 +25,13 @@ public static class DetectorTopology
     public static IReadOnlyList<TopicSpec> InternalTopics(string applicationId, int partitions) =>
         [new TopicSpec($"{applicationId}-{StoreName}-changelog", partitions, Compacted: true)];
 
-    /// <summary>Builds the topology.</summary>
-    public static Topology Build(TopicNames topics, DetectorEngine engine, KafkaSerdes serdes, TimeProvider time, DetectorMetrics metrics)
+    /// <summary>
+    /// Builds the topology; samples outside <paramref name="bounds"/> are dead-lettered. The default,
+    /// <see cref="RecordBounds.Replay"/>, checks sizes but not the time window, since recorded traces replay through this
+    /// same topology; the live detector passes the deployment's windowed bounds.
+    /// </summary>
+    public static Topology Build(TopicNames topics, DetectorEngine engine, KafkaSerdes serdes, TimeProvider time, DetectorMetrics metrics,
+        RecordBounds? bounds = null)
     {
         ArgumentNullException.ThrowIfNull(topics);
         ArgumentNullException.ThrowIfNull(serdes);
@@ -35,7 +41,7 @@ public static class DetectorTopology
         var outputs = builder.Stream<byte[], byte[], ByteArraySerDes, ByteArraySerDes>(topics.Samples)
             .Transform(
                 TransformerBuilder.New<byte[], byte[], string, DetectorOutput>()
-                    .Transformer<DetectorTransformer>(engine, deserializer, StoreName, time, metrics)
+                    .Transformer<DetectorTransformer>(engine, deserializer, StoreName, time, metrics, bounds ?? RecordBounds.Replay)
                     .StateStore(store)
                     .Build(),
                 "detector");

@@ -1,5 +1,6 @@
 using System.Text;
 using SafeHaven.Core;
+using SafeHaven.Core.Bounds;
 using SafeHaven.Core.Detector;
 using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Serialization;
@@ -25,6 +26,7 @@ internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string,
     private readonly string _storeName;
     private readonly TimeProvider _time;
     private readonly DetectorMetrics _metrics;
+    private readonly RecordBounds _bounds;
     private ProcessorContext<string, DetectorOutput>? _context;
     private StoreAdapter? _store;
     private readonly List<SafeHaven.Schemas.Detection> _detections = [];
@@ -38,11 +40,13 @@ internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string,
         _storeName = "";
         _time = TimeProvider.System;
         _metrics = new DetectorMetrics();
+        _bounds = RecordBounds.Default;
     }
 
     public DetectorTransformer(DetectorEngine engine, Confluent.Kafka.IDeserializer<CounterSample> deserializer,
-        string storeName, TimeProvider time, DetectorMetrics metrics)
+        string storeName, TimeProvider time, DetectorMetrics metrics, RecordBounds bounds)
     {
+        _bounds = bounds;
         _engine = engine;
         _deserializer = deserializer;
         _storeName = storeName;
@@ -68,13 +72,26 @@ internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string,
         {
             return DeadLetter(record, e.Message);
         }
+        if (_bounds.Problem(sample, DeadLetters.UnixNanos(_time)) is { } outOfBounds)
+        {
+            return DeadLetter(record, "CounterSample out of bounds: " + outOfBounds);
+        }
         if (SampleValidator.Problem(sample) is { } problem)
         {
             return DeadLetter(record, problem);
         }
         _metrics.Samples++;
         _detections.Clear();
-        _engine.Evaluate(sample, _store!, _detections);
+        try
+        {
+            _engine.Evaluate(sample, _store!, _detections);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException)
+        {
+            // A sample the engine cannot evaluate is this record's problem, not the detector's: Streamiz would otherwise
+            // hand the exception to its inner handler and stop the stream thread.
+            return DeadLetter(record, $"{e.GetType().Name}: {e.Message}");
+        }
         foreach (var d in _detections)
         {
             _metrics.Detections++;
@@ -87,7 +104,7 @@ internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string,
     {
         _metrics.DeadLetters++;
         var ctx = _context!;
-        var key = record.Key is null ? "" : Encoding.UTF8.GetString(record.Key);
+        var key = DeadLetters.Key(record.Key is null ? null : Encoding.UTF8.GetString(record.Key));
         var dead = DeadLetters.Create(ctx.Topic, ctx.Partition.Value, ctx.Offset, record.Key, record.Value, reason, "detector", _time);
         ctx.Forward(key, new DetectorOutput(null, dead));
         return null;

@@ -55,10 +55,11 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
                 last = cr.Offset.Value;
                 try
                 {
-                    _book.Apply(KafkaSerdes.Decode(_slots, cr.Message.Value, cr.Topic));
+                    var slot = KafkaSerdes.Decode(_slots, cr.Message.Value, cr.Topic);
+                    _book.Apply(RecordRejectedException.Require(slot, Bounds.Problem(slot, Now)));
                     applied++;
                 }
-                catch (AvroDecodeException e)
+                catch (Exception e) when (e is AvroDecodeException or RecordRejectedException)
                 {
                     ConsumeLoop.DeadLetter(producer, kafka, cr, e, "planner", time, logger);
                 }
@@ -132,6 +133,10 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         {
             // Null values are tombstones of entities that went away.
             var state = cr.Message.Value is null ? null : KafkaSerdes.Decode(_inventory, cr.Message.Value, cr.Topic);
+            if (state is not null)
+            {
+                RecordRejectedException.Require(state, Bounds.Problem(state, Now));
+            }
             if (state is not null && InventoryView.Actuator(state) is { } actuator)
             {
                 _book.Upsert(actuator);
@@ -155,9 +160,10 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
             }
             return;
         }
+        // Every record is bounded before it can change the ledger: out of bounds, it is dead-lettered by Step.
         var decision = cr.Topic == topics.Detections
-            ? planner.Plan(KafkaSerdes.Decode(_detections, cr.Message.Value, cr.Topic))
-            : planner.OnResult(KafkaSerdes.Decode(_results, cr.Message.Value, cr.Topic));
+            ? planner.Plan(Bounded(KafkaSerdes.Decode(_detections, cr.Message.Value, cr.Topic)))
+            : planner.OnResult(Bounded(KafkaSerdes.Decode(_results, cr.Message.Value, cr.Topic)));
         if (decision.DeadLetter is { } refused)
         {
             // Changes nothing: Step's handler dead-letters the record with this reason.
@@ -165,6 +171,14 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         }
         SendAndRetry(decision);
     }
+
+    private SafeHaven.Core.Bounds.RecordBounds Bounds => kafka.Options.Bounds;
+
+    private long Now => SafeHaven.Kafka.DeadLetters.DeadLetters.UnixNanos(time);
+
+    private SafeHaven.Schemas.Detection Bounded(SafeHaven.Schemas.Detection d) => RecordRejectedException.Require(d, Bounds.Problem(d, Now));
+
+    private IsolationResult Bounded(IsolationResult r) => RecordRejectedException.Require(r, Bounds.Problem(r, Now));
 
     private void SendAndRetry(PlanDecision decision)
     {

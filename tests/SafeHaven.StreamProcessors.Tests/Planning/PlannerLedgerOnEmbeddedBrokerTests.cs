@@ -158,8 +158,11 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
     private static Schemas.Detection Detection(int pid, string id) => new()
     {
         detectionId = id, entity = new EntityRef { datacenter = "dc1", host = "h1", pid = pid }, rule = "r1", counter = "context-switches",
+        // Dated now: the planner dead-letters detections outside its TTL.
         rate = 5000, threshold = 1000, scope = Scopes.Core, detectedAtNs = NowNs(), firstSampleAtNs = NowNs() - 1_000_000_000, kind = DetectionKinds.Detected,
     };
+
+    private static long NowNs() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
 
     private static byte[] Process(int pid) => new SingleObjectCodec<EntityState>().Encode(new EntityState
     {
@@ -171,6 +174,4 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
     private static byte[] Encode(Schemas.Detection d) => new SingleObjectCodec<Schemas.Detection>().Encode(d);
 
     private static Message<string, byte[]> Message(string key, byte[] value) => new() { Key = key, Value = value };
-
-    private static long NowNs() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
 }

@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using SafeHaven.Cli.Tests.Pipeline;
+
+namespace SafeHaven.Cli.Tests.Commands;
+
+/// <summary>A CLI verb run as a child process, its stderr kept, with waits for a line and for its exit.</summary>
+internal sealed class RoleProcess
+{
+    private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly ConcurrentQueue<(string Needle, TaskCompletionSource<TimeSpan> Seen)> _waits = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly TaskCompletionSource<string> _firstStdout = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private RoleProcess(Process process) => Process = process;
+
+    public Process Process { get; }
+
+    public string Stderr => string.Join('\n', _stderr);
+
+    /// <summary>The first line the process printed on stdout (the broker's "bootstrap: …").</summary>
+    public Task<string> FirstStdoutLine => _firstStdout.Task;
+
+    /// <summary>Starts <paramref name="args"/> under <paramref name="w"/> (killed on dispose), with extra environment variables.</summary>
+    public static RoleProcess Start(Workloads w, string[] args, params (string Name, string Value)[] environment)
+    {
+        var info = CliRunner.StartInfo(args);
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+        var role = new RoleProcess(w.Start(info, drained: false));
+        role.Process.StandardInput.Close();
+        role.Process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not { } line)
+            {
+                return;
+            }
+            role._stderr.Enqueue(line);
+            foreach (var (needle, seen) in role._waits)
+            {
+                if (line.Contains(needle, StringComparison.Ordinal))
+                {
+                    seen.TrySetResult(role._clock.Elapsed);
+                }
+            }
+        };
+        role.Process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                role._firstStdout.TrySetResult(line);
+            }
+        };
+        role.Process.BeginErrorReadLine();
+        role.Process.BeginOutputReadLine();
+        return role;
+    }
+
+    /// <summary>Waits until a stderr line contains <paramref name="needle"/> (one seen already counts); returns when, on this role's clock.</summary>
+    public async Task<TimeSpan> LineAsync(string needle, TimeSpan timeout)
+    {
+        var seen = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _waits.Enqueue((needle, seen));
+        if (_stderr.Any(l => l.Contains(needle, StringComparison.Ordinal)))
+        {
+            seen.TrySetResult(_clock.Elapsed);
+        }
+        var exited = Process.WaitForExitAsync();
+        var first = await Task.WhenAny(seen.Task, exited).WaitAsync(timeout);
+        return first == seen.Task || seen.Task.IsCompleted
+            ? await seen.Task
+            : throw new InvalidOperationException($"exited {Process.ExitCode} before printing '{needle}'; stderr:\n{Stderr}");
+    }
+
+    /// <summary>Waits for the exit (at most <paramref name="timeout"/>) and returns when it happened, on this role's clock.</summary>
+    public async Task<TimeSpan> ExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await Process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"still running {timeout.TotalSeconds} s later; stderr:\n{Stderr}");
+        }
+        return _clock.Elapsed;
+    }
+
+    /// <summary>Sends SIGTERM, the way a supervisor asks a service to stop; returns when, on this role's clock.</summary>
+    public async Task<TimeSpan> TerminateAsync()
+    {
+        var at = _clock.Elapsed;
+        using var kill = Process.Start("/bin/kill", ["-TERM", Process.Id.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        return at;
+    }
+}
