@@ -12,7 +12,7 @@ public sealed class KeyFileException(string message, Exception? inner = null) : 
 /// header line and the base64 raw key. The key id is the first 8 bytes of SHA-256 of the public
 /// key, in hex, so a command names the key that signed it and keys can rotate.
 /// </summary>
-public static class SigningKeys
+public static partial class SigningKeys
 {
     /// <summary>Header of private key files.</summary>
     public const string PrivateHeader = "SAFEHAVEN ED25519 PRIVATE KEY";
@@ -26,8 +26,12 @@ public static class SigningKeys
     public static string KeyId(ReadOnlySpan<byte> publicKey) => Convert.ToHexStringLower(SHA256.HashData(publicKey)[..8]);
 
     /// <summary>Creates a new key pair in <paramref name="directory"/>; returns the key id. Never overwrites.</summary>
-    public static string Generate(string directory)
+    public static string Generate(string directory) => Generate(directory, KeyRoles.Planner, null);
+
+    /// <summary>Creates a new key pair of <paramref name="role"/> speaking for <paramref name="subject"/>; returns the key id.</summary>
+    public static string Generate(string directory, string role, string? subject)
     {
+        var roleLine = RoleLine(role, subject);
         if (OperatingSystem.IsWindows())
         {
             throw new PlatformNotSupportedException("key files rely on Unix file modes");
@@ -47,10 +51,10 @@ public static class SigningKeys
         }))
         using (var w = new StreamWriter(stream))
         {
-            w.Write($"{PrivateHeader}\n{Convert.ToBase64String(key.Export(KeyBlobFormat.RawPrivateKey))}\n");
+            w.Write($"{PrivateHeader}\n{Convert.ToBase64String(key.Export(KeyBlobFormat.RawPrivateKey))}\n{roleLine}");
         }
         var pubFile = Path.Combine(directory, id + ".pub");
-        File.WriteAllText(pubFile, $"{PublicHeader}\n{Convert.ToBase64String(pub)}\n");
+        File.WriteAllText(pubFile, $"{PublicHeader}\n{Convert.ToBase64String(pub)}\n{roleLine}");
         // The create modes above are cut by the umask (which may also be looser than ours): set both explicitly.
         File.SetUnixFileMode(priv, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         File.SetUnixFileMode(pubFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
@@ -69,6 +73,10 @@ public static class SigningKeys
         var raw = ReadKey(path, PrivateHeader, 32);
         try
         {
+            if (RoleOf(path) is { Role: not KeyRoles.Planner } other)
+            {
+                throw new KeyFileException($"signing key {path}: a {other.Role} key, not a planner key");
+            }
             var key = Key.Import(Ed25519, raw, KeyBlobFormat.RawPrivateKey);
             return new CommandSigner(key, KeyId(key.PublicKey.Export(KeyBlobFormat.RawPublicKey)));
         }
@@ -93,12 +101,16 @@ public static class SigningKeys
             // Whoever can write a trusted key can sign commands that root actuators execute.
             RefuseWritableByOthers(file, "trusted key");
             var raw = ReadKey(file, PublicHeader, 32);
-            keys[KeyId(raw)] = PublicKey.Import(Ed25519, raw, KeyBlobFormat.RawPublicKey);
+            // Only planner keys sign commands: a probe's or an actuator's key in the same directory must not.
+            if (RoleOf(file).Role == KeyRoles.Planner)
+            {
+                keys[KeyId(raw)] = PublicKey.Import(Ed25519, raw, KeyBlobFormat.RawPublicKey);
+            }
         }
-        return keys.Count > 0 ? new CommandVerifier(keys) : throw new KeyFileException($"trusted keys {path}: no .pub file");
+        return keys.Count > 0 ? new CommandVerifier(keys) : throw new KeyFileException($"trusted keys {path}: no planner .pub file");
     }
 
-    private static void RefuseWritableByOthers(string path, string what)
+    internal static void RefuseWritableByOthers(string path, string what)
     {
         if (OperatingSystem.IsWindows() || !Path.Exists(path))
         {
@@ -111,7 +123,7 @@ public static class SigningKeys
         }
     }
 
-    private static byte[] ReadKey(string path, string header, int length)
+    internal static byte[] ReadKey(string path, string header, int length)
     {
         string[] lines;
         try

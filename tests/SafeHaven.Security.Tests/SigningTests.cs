@@ -95,7 +95,7 @@ public sealed class SigningTests : IDisposable
         Assert.Contains("must be 32 bytes", Assert.Throws<KeyFileException>(() => SigningKeys.LoadVerifier(wrongHeader)).Message, StringComparison.Ordinal);
 
         var empty = Directory.CreateTempSubdirectory("safehaven-nokeys-");
-        Assert.Contains("no .pub file", Assert.Throws<KeyFileException>(() => SigningKeys.LoadVerifier(empty.FullName)).Message, StringComparison.Ordinal);
+        Assert.Contains("no planner .pub file", Assert.Throws<KeyFileException>(() => SigningKeys.LoadVerifier(empty.FullName)).Message, StringComparison.Ordinal);
         empty.Delete();
     }
 

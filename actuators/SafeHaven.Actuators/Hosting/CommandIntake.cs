@@ -37,7 +37,8 @@ internal static partial class CommandIntake
         using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer($"{role}-{id}")).Build();
         var results = kafka.Serdes.Serializer<IsolationResult>();
         var commands = kafka.Serdes.Deserializer<IsolationCommand>();
-        ConsumeLoop.Produce(producer, kafka.Serdes.Serializer<EntityState>(), topics.Inventory, capabilities.entityId, capabilities);
+        ConsumeLoop.Produce(producer, kafka.Serdes.Serializer<EntityState>(), topics.Inventory, capabilities.entityId, capabilities,
+            seal: RoleSeals.With(kafka.Seals.Actuator, Seals.Kinds.Inventory));
         producer.Flush(TimeSpan.FromSeconds(10));
         WarmUp.Codecs(kafka.Serdes);
         WarmUp.Metadata(producer, [topics.Results, topics.Dlq], TimeSpan.FromSeconds(10));
@@ -72,7 +73,7 @@ internal static partial class CommandIntake
         // result again after the restart (consumers key results by command id).
         void Publish(IsolationResult result)
         {
-            ConsumeLoop.Produce(producer, results, topics.Results, result.commandId, result);
+            ConsumeLoop.Produce(producer, results, topics.Results, result.commandId, result, seal: RoleSeals.With(kafka.Seals.Actuator, Seals.Kinds.Results));
             // Only a result the broker acknowledged closes the command in the journal; otherwise the restarted
             // agent reconciles it and publishes again.
             if (producer.Flush(TimeSpan.FromSeconds(5)) == 0)

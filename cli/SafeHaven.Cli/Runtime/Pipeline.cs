@@ -35,6 +35,13 @@ internal sealed record PipelineSpec(KafkaOptions Kafka)
     public CommandVerifier? Verifier { get; init; }
 
     public MovingTargetOptions? MovingTarget { get; init; }
+
+    /// <summary>Role keys to seal with and keys to trust (docs/SECURITY.md); none unless set.</summary>
+    public RoleSeals Seals { get; init; } = RoleSeals.None;
+
+    /// <summary>For the roles of one process: fresh in-memory keys for the probe of <paramref name="identity"/> and the actuator <paramref name="actuatorId"/>.</summary>
+    public static RoleSeals AllInOne(ActuatorIdentity identity, string actuatorId) =>
+        RoleSeals.Ephemeral(SafeHaven.Core.EntityIds.OfHost(identity.Datacenter, identity.Host), actuatorId);
 }
 
 /// <summary>Builds the generic host that runs the chosen roles, logging to stderr.</summary>
@@ -49,7 +56,7 @@ internal static class Pipeline
         // console lifetime would take SIGTERM, stop the services and leave the verb waiting forever.
         builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new KafkaClients(spec.Kafka));
+        builder.Services.AddSingleton(new KafkaClients(spec.Kafka) { Seals = spec.Seals });
         builder.Services.AddSingleton<RoleFailures>();
         if (spec.Probe is not null)
         {

@@ -11,7 +11,9 @@ public sealed partial class Planner
     /// (the last one out frees the slot) and tries the next level up. For a release: the member leaves.
     /// Results of commands the ledger does not hold as outstanding change nothing.
     /// </summary>
-    public PlanDecision OnResult(IsolationResult result)
+    /// <param name="result">The result.</param>
+    /// <param name="fromActuator">The actuator whose key sealed it, when results are authenticated; it must be the command's own.</param>
+    public PlanDecision OnResult(IsolationResult result, string? fromActuator = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         if (book.ByCommand(result.commandId) is not { } found || found.Member.status == MemberStatus.Held)
@@ -19,6 +21,11 @@ public sealed partial class Planner
             return new PlanDecision(null, [$"result for command {result.commandId} that is not outstanding: nothing to do"]);
         }
         var (slot, m) = found;
+        if (fromActuator is not null && fromActuator != m.source)
+        {
+            var forged = $"result for command {result.commandId} sealed by actuator '{fromActuator}', not by its own actuator '{m.source}'";
+            return new PlanDecision(null, [forged]) { DeadLetter = forged };
+        }
         var now = NowNs();
         var ok = result.status is ResultStatus.Succeeded or ResultStatus.Skipped;
         if (m.status == MemberStatus.Releasing)

@@ -135,8 +135,15 @@ public static partial class ConsumeLoop
     }
 
     /// <summary>Produces an Avro record with the deployment's serializer.</summary>
+    /// <param name="producer">The producer.</param>
+    /// <param name="serializer">The value's serializer.</param>
+    /// <param name="topic">The topic.</param>
+    /// <param name="key">The record key.</param>
+    /// <param name="value">The record.</param>
+    /// <param name="onDelivery">Delivery callback, or null.</param>
+    /// <param name="seal">The role's signer and the record kind it seals (docs/SECURITY.md); null leaves the record unsealed.</param>
     public static void Produce<T>(IProducer<string, byte[]> producer, Confluent.Kafka.ISerializer<T> serializer, string topic, string key, T value,
-        Action<DeliveryReport<string, byte[]>>? onDelivery = null)
+        Action<DeliveryReport<string, byte[]>>? onDelivery = null, (SafeHaven.Security.RecordSigner Signer, string Kind)? seal = null)
     {
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(serializer);
@@ -145,6 +152,10 @@ public static partial class ConsumeLoop
             Key = key,
             Value = serializer.Serialize(value, new SerializationContext(MessageComponentType.Value, topic)),
         };
+        if (seal is { } s)
+        {
+            message.Headers = Seals.Headers(s.Signer, s.Kind, key, message.Value);
+        }
         producer.Produce(topic, message, onDelivery);
     }
 

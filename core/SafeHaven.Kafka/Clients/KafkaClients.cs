@@ -37,6 +37,9 @@ public sealed class KafkaClients : IDisposable
     /// <summary>Topic names under the configured prefix.</summary>
     public TopicNames Topics { get; }
 
+    /// <summary>The role keys this process seals with and the keys it trusts; <see cref="RoleSeals.None"/> unless set.</summary>
+    public RoleSeals Seals { get; init; } = RoleSeals.None;
+
     /// <summary>Avro serializers for the configured wire format.</summary>
     public KafkaSerdes Serdes { get; }
 

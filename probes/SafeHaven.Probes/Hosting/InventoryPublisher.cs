@@ -19,6 +19,7 @@ namespace SafeHaven.Probes.Hosting;
 public sealed partial class InventoryPublisher : IDisposable
 {
     private readonly IProducer<string, byte[]> _producer;
+    private readonly RoleSeals _seals;
     private readonly ISerializer<EntityState> _serializer;
     private readonly string _topic;
     private readonly ProbeOptions _options;
@@ -53,6 +54,7 @@ public sealed partial class InventoryPublisher : IDisposable
         _producer = new ProducerBuilder<string, byte[]>(kafka.Producer("probe-inventory-" + options.HostId)).Build();
         _serializer = kafka.Serdes.Serializer<EntityState>();
         _topic = kafka.Topics.Inventory;
+        _seals = kafka.Seals;
     }
 
     /// <summary>Inventory records whose delivery failed (each is sent again on the next round).</summary>
@@ -116,6 +118,11 @@ public sealed partial class InventoryPublisher : IDisposable
                     // A null value is the tombstone compaction removes the key for.
                     Value = change.State is null ? null! : _serializer.Serialize(change.State, new SerializationContext(MessageComponentType.Value, _topic)),
                 };
+                if (_seals.Probe is { } probeKey)
+                {
+                    // Tombstones too: a forged one would free a slot its entity still holds.
+                    message.Headers = Seals.Headers(probeKey, Seals.Kinds.Inventory, message.Key, message.Value);
+                }
                 _producer.Produce(_topic, message, OnDelivery);
             }
             catch (ProduceException<string, byte[]> e)

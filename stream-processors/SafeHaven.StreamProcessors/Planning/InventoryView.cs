@@ -57,4 +57,35 @@ public static class InventoryView
         }
         return true;
     }
+
+    /// <summary>
+    /// Null when the key that sealed an inventory record may speak for it: an actuator for its own capability record,
+    /// a probe for the entities of its own host (DATACENTER/HOST); else why not.
+    /// </summary>
+    public static string? SpeaksFor(SafeHaven.Security.KeyIdentity who, string? key, EntityState? state)
+    {
+        ArgumentNullException.ThrowIfNull(who);
+        if (state is not null && state.kind == ActuatorKind)
+        {
+            var id = state.attributes.TryGetValue("actuatorId", out var a) ? a : state.entity?.host;
+            return who.Role == SafeHaven.Security.KeyRoles.Actuator && who.Subject == id
+                ? null
+                : $"capability record of actuator '{Printable(id)}' sealed by {who.Role} key {who.KeyId} of '{who.Subject}'";
+        }
+        // A process, container or VM record, or a tombstone: keyed DATACENTER/HOST/...
+        var host = state?.entity is { } e ? $"{e.datacenter}/{e.host}" : string.Join('/', (key ?? "").Split('/').Take(2));
+        if (who.Role == SafeHaven.Security.KeyRoles.Probe && who.Subject == host && (key is null || key.StartsWith(host + "/", StringComparison.Ordinal)))
+        {
+            return null;
+        }
+        // An actuator may remove its own capability record (tombstone keyed .../actuator/ID).
+        if (state is null && who.Role == SafeHaven.Security.KeyRoles.Actuator && key?.EndsWith("/actuator/" + who.Subject, StringComparison.Ordinal) == true)
+        {
+            return null;
+        }
+        return $"inventory record '{Printable(key)}' of host '{Printable(host)}' sealed by {who.Role} key {who.KeyId} of '{who.Subject}'";
+    }
+
+    private static string Printable(string? value) =>
+        value is null ? "null" : new string([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
 }

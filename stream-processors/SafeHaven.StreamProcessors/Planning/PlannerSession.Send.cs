@@ -18,11 +18,16 @@ internal sealed partial class PlannerSession
         foreach (var record in decision.Records)
         {
             // Partition 0 explicitly: the ledger's one partition is also the lease.
-            producer.Produce(new TopicPartition(topics.Placements, 0), new Message<string, byte[]>
+            var message = new Message<string, byte[]>
             {
                 Key = record.slot,
                 Value = _ledger.Serialize(record, new SerializationContext(MessageComponentType.Value, topics.Placements)),
-            }, OnDelivery);
+            };
+            if (kafka.Seals.Planner is { } key)
+            {
+                message.Headers = Seals.Headers(key, Seals.Kinds.Placements, message.Key, message.Value);
+            }
+            producer.Produce(new TopicPartition(topics.Placements, 0), message, OnDelivery);
         }
         if (decision.Records.Count > 0 && (decision.Receive is not null || decision.Command is not null))
         {
@@ -43,7 +48,8 @@ internal sealed partial class PlannerSession
         if (decision.Skipped is { } skipped)
         {
             // Over a budget or in cooldown: the SIEM sees a skipped outcome naming why, and nothing moves.
-            ConsumeLoop.Produce(producer, _skipped, topics.Results, skipped.commandId, skipped, OnDelivery);
+            ConsumeLoop.Produce(producer, _skipped, topics.Results, skipped.commandId, skipped, OnDelivery,
+                RoleSeals.With(kafka.Seals.Planner, Seals.Kinds.Results));
         }
     }
 

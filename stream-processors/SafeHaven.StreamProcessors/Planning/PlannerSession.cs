@@ -55,6 +55,8 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
                 last = cr.Offset.Value;
                 try
                 {
+                    // A forged ledger record could hold or free any slot: only the planner's key may write one.
+                    kafka.Seals.Require(Seals.Kinds.Placements, cr.Message);
                     var slot = KafkaSerdes.Decode(_slots, cr.Message.Value, cr.Topic);
                     _book.Apply(RecordRejectedException.Require(slot, Bounds.Problem(slot, Now)));
                     applied++;
@@ -132,10 +134,15 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         if (cr.Topic == topics.Inventory)
         {
             // Null values are tombstones of entities that went away.
+            var sealedBy = kafka.Seals.Require(Seals.Kinds.Inventory, cr.Message);
             var state = cr.Message.Value is null ? null : KafkaSerdes.Decode(_inventory, cr.Message.Value, cr.Topic);
             if (state is not null)
             {
                 RecordRejectedException.Require(state, Bounds.Problem(state, Now));
+            }
+            if (sealedBy is not null && InventoryView.SpeaksFor(sealedBy, cr.Message.Key, state) is { } impostor)
+            {
+                throw new RecordRejectedException(impostor);
             }
             if (state is not null && InventoryView.Actuator(state) is { } actuator)
             {
@@ -161,9 +168,15 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
             return;
         }
         // Every record is bounded before it can change the ledger: out of bounds, it is dead-lettered by Step.
-        var decision = cr.Topic == topics.Detections
+        var kind = cr.Topic == topics.Detections ? Seals.Kinds.Detections : Seals.Kinds.Results;
+        var from = kafka.Seals.Require(kind, cr.Message);
+        if (from is { Role: SafeHaven.Security.KeyRoles.Planner })
+        {
+            return; // a skipped outcome this planner wrote itself (a budget): it names no outstanding command
+        }
+        var decision = kind == Seals.Kinds.Detections
             ? planner.Plan(Bounded(KafkaSerdes.Decode(_detections, cr.Message.Value, cr.Topic)))
-            : planner.OnResult(Bounded(KafkaSerdes.Decode(_results, cr.Message.Value, cr.Topic)));
+            : planner.OnResult(Bounded(KafkaSerdes.Decode(_results, cr.Message.Value, cr.Topic)), from?.Subject);
         if (decision.DeadLetter is { } refused)
         {
             // Changes nothing: Step's handler dead-letters the record with this reason.

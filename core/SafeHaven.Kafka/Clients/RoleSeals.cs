@@ -1,0 +1,58 @@
+using Confluent.Kafka;
+using SafeHaven.Security;
+
+namespace SafeHaven.Kafka.Clients;
+
+/// <summary>
+/// The keys of the roles this process runs, and the keys it trusts (docs/SECURITY.md). A consumer checks the seal of
+/// a record kind once it trusts some key allowed to write that kind: an operator enrols a role's keys, and from then
+/// on nothing unsealed of that kind changes any state. <see cref="None"/> seals and checks nothing.
+/// </summary>
+public sealed class RoleSeals
+{
+    /// <summary>No keys: records are neither sealed nor checked (unit tests, tools).</summary>
+    public static RoleSeals None { get; } = new();
+
+    /// <summary>The probe's key (samples, inventory of its host), or null.</summary>
+    public RecordSigner? Probe { get; init; }
+
+    /// <summary>The detector's key (detections), or null.</summary>
+    public RecordSigner? Detector { get; init; }
+
+    /// <summary>The actuator's key (results, its capability record), or null.</summary>
+    public RecordSigner? Actuator { get; init; }
+
+    /// <summary>The planner's key for ledger records, or null.</summary>
+    public RecordSigner? Planner { get; init; }
+
+    /// <summary>The trusted keys of every role, or null.</summary>
+    public RecordVerifier? Verifier { get; init; }
+
+    /// <summary>True when records of <paramref name="kind"/> must carry a valid seal here.</summary>
+    public bool Checks(string kind) =>
+        Verifier is { } v && RecordSeal.Writers.Any(w => w.Value.Contains(kind) && v.Trusts(w.Key));
+
+    /// <summary>
+    /// The identity that sealed <paramref name="message"/>, null when this kind is not checked here; throws
+    /// <see cref="SafeHaven.Kafka.Serialization.RecordRejectedException"/> when it must be and is not authentic.
+    /// </summary>
+    public KeyIdentity? Require(string kind, Message<string, byte[]> message) =>
+        Checks(kind) ? Seals.Require(Verifier!, kind, message) : null;
+
+    /// <summary>A seal for <see cref="ConsumeLoop.Produce{T}"/>, or null without a key.</summary>
+    public static (RecordSigner, string)? With(RecordSigner? signer, string kind) => signer is null ? null : (signer, kind);
+
+    /// <summary>Keys for every role of one process (<c>up</c>, the demo): fresh, in memory, trusted by this process only.</summary>
+    public static RoleSeals Ephemeral(string probeSubject, string actuatorSubject)
+    {
+        var probe = RecordSigner.Ephemeral(KeyRoles.Probe, probeSubject);
+        var actuator = RecordSigner.Ephemeral(KeyRoles.Actuator, actuatorSubject);
+        var planner = RecordSigner.Ephemeral(KeyRoles.Planner, KeyRoles.Planner);
+        // No detector key yet: the detector does not seal its output, so detections are not checked (docs/SECURITY.md).
+        return new RoleSeals
+        {
+            Probe = probe, Actuator = actuator, Planner = planner,
+            Verifier = RecordVerifier.Trusting(probe, actuator, planner),
+        };
+    }
+}
