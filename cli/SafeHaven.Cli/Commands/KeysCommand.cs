@@ -13,11 +13,21 @@ internal static class KeysCommand
     public static Command Create()
     {
         var dir = new Option<DirectoryInfo>("--dir") { Description = "Key directory", Required = true };
-        var generate = new Command("generate", "Create a new Ed25519 key pair (KEYID.key, mode 0600, and KEYID.pub); prints the key id") { dir };
+        var role = new Option<string>("--role") { Description = $"Whose key: {string.Join(", ", RecordSeal.Writers.Keys)} (docs/SECURITY.md)", DefaultValueFactory = _ => KeyRoles.Planner };
+        var subject = new Option<string?>("--subject") { Description = "What the key speaks for: DATACENTER/HOST for a probe, the actuator id, a detector name" };
+        var generate = new Command("generate", "Create a new Ed25519 key pair (KEYID.key, mode 0600, and KEYID.pub); prints the key id") { dir, role, subject };
         generate.SetAction(parse =>
         {
             var d = parse.GetValue(dir)!;
-            var id = SigningKeys.Generate(d.FullName);
+            string id;
+            try
+            {
+                id = SigningKeys.Generate(d.FullName, parse.GetValue(role)!, parse.GetValue(subject));
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--role/--subject: {e.Message}", e);
+            }
             Console.Out.WriteLine(id);
             Console.Error.WriteLine($"keys: private {Path.Combine(d.FullName, id + ".key")} (planner only), public {Path.Combine(d.FullName, id + ".pub")} (actuators)");
             return ExitCodes.Ok;

@@ -16,7 +16,7 @@ internal static class PlanCommand
         var flags = new RoleFlags();
         var instance = new Option<string?>("--instance") { Description = "This planner's name in logs and ledger records (default: host name and pid)" };
         var command = new Command("plan", "Run the planner (isolation ledger, targets, escalation, release) against --bootstrap; run two for a standby");
-        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, flags.DryRun, flags.SigningKey, instance })
+        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, flags.DryRun, flags.SigningKey, flags.TrustedKeys, instance })
         {
             command.Options.Add(o);
         }
@@ -38,7 +38,7 @@ internal static class PlanCommand
             {
                 throw new UsageException("--instance: " + e.Message);
             }
-            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Planner = planner, Signer = signer }, LogLevel.Information);
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Planner = planner, Signer = signer, Seals = flags.PlannerSeals(parse) }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;

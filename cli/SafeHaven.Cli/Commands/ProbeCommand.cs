@@ -24,9 +24,10 @@ internal static class ProbeCommand
         var host = CommonOptions.HostId();
         var dc = CommonOptions.Datacenter();
         var prefix = CommonOptions.Prefix();
+        var key = new Option<string?>("--signing-key") { Description = "This host's probe key (file, or a directory: its newest probe key), which seals the inventory (docs/SECURITY.md)" };
         var command = new Command("probe", "Sample per-process event counters (perf_event_open, /proc) of this host")
         {
-            stdout, pids, counters, period, duration, bootstrap, registry, host, dc, prefix,
+            stdout, pids, counters, period, duration, bootstrap, registry, host, dc, prefix, key,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -55,7 +56,10 @@ internal static class ProbeCommand
             }
             var server = parse.GetValue(bootstrap) ?? throw new UsageException("probe needs --bootstrap, or --stdout to print samples");
             var kafka = new KafkaOptions { BootstrapServers = server, SchemaRegistryUrl = parse.GetValue(registry) ?? "", TopicPrefix = parse.GetValue(prefix)! };
-            using var app = Pipeline.Build(new PipelineSpec(kafka) { Probe = options }, LogLevel.Information);
+            var seals = parse.GetValue(key) is { } path
+                ? RoleSeals.From(null, KeyFiles.RecordSigner(path, SafeHaven.Security.KeyRoles.Probe, SafeHaven.Core.EntityIds.OfHost(options.Datacenter, options.HostId)))
+                : RoleSeals.None;
+            using var app = Pipeline.Build(new PipelineSpec(kafka) { Probe = options, Seals = seals }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;

@@ -11,8 +11,10 @@ internal static class KeyFiles
         var file = path;
         if (System.IO.Directory.Exists(path))
         {
-            file = new DirectoryInfo(path).GetFiles("*.key").OrderByDescending(f => f.LastWriteTimeUtc).FirstOrDefault()?.FullName
-                ?? throw new UsageException($"--signing-key {path}: no .key file in the directory (safehaven keys generate --dir {path})");
+            // Role keys (probe, actuator, ...) may share the directory: only a planner key signs commands.
+            file = new DirectoryInfo(path).GetFiles("*.key").OrderByDescending(f => f.LastWriteTimeUtc)
+                .FirstOrDefault(f => IsPlannerKey(f.FullName))?.FullName
+                ?? throw new UsageException($"--signing-key {path}: no planner .key file in the directory (safehaven keys generate --dir {path})");
         }
         try
         {
@@ -29,6 +31,50 @@ internal static class KeyFiles
         try
         {
             return SigningKeys.LoadVerifier(path);
+        }
+        catch (KeyFileException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    /// <summary>The key of <paramref name="role"/> for record seals: the file, or the newest of that role in a directory; it must speak for <paramref name="subject"/>.</summary>
+    public static RecordSigner RecordSigner(string path, string role, string subject)
+    {
+        try
+        {
+            var signer = SigningKeys.LoadRecordSigner(path, role);
+            if (signer.Identity.Subject != subject)
+            {
+                signer.Dispose();
+                throw new UsageException($"--signing-key {path}: the {role} key speaks for '{signer.Identity.Subject}', not '{subject}'");
+            }
+            return signer;
+        }
+        catch (KeyFileException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    /// <summary>Every trusted key with its role, for checking record seals.</summary>
+    public static RecordVerifier RecordVerifier(string path)
+    {
+        try
+        {
+            return SigningKeys.LoadRecordVerifier(path);
+        }
+        catch (KeyFileException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    private static bool IsPlannerKey(string file)
+    {
+        try
+        {
+            return SigningKeys.RoleOf(file).Role == KeyRoles.Planner;
         }
         catch (KeyFileException e)
         {

@@ -26,8 +26,8 @@ internal sealed class RoleFlags
     public Option<string> Datacenter { get; } = CommonOptions.Datacenter();
     public Option<string> Prefix { get; } = CommonOptions.Prefix();
     public Option<int> Partitions { get; } = CommonOptions.Partitions();
-    public Option<string?> SigningKey { get; } = new("--signing-key") { Description = "Planner's Ed25519 private key file, or a directory whose newest .key signs (safehaven keys generate)" };
-    public Option<string?> TrustedKeys { get; } = new("--trusted-keys") { Description = "Actuator's trusted planner public keys: a .pub file or a directory of them" };
+    public Option<string?> SigningKey { get; } = new("--signing-key") { Description = "This role's Ed25519 private key file, or a directory whose newest key of the role signs (safehaven keys generate; docs/SECURITY.md)" };
+    public Option<string?> TrustedKeys { get; } = new("--trusted-keys") { Description = "Trusted public keys (.pub file or directory): planner keys for agents; every role's keys for the planner (default: the --signing-key directory)" };
     public Option<string> StateDir { get; } = new("--state-dir") { Description = "Actuator state directory (journal of executed commands); empty: memory only", DefaultValueFactory = _ => "/var/lib/safehaven" };
     public Option<string> Cgroup { get; } = new("--cgroup") { Description = "Name of SafeHaven's parent cpuset, under which each monitored workload gets its own", DefaultValueFactory = _ => "safehaven" };
 
@@ -41,11 +41,15 @@ internal sealed class RoleFlags
         {
             command.Options.Add(Rules);
             command.Options.Add(DryRun);
-            command.Options.Add(SigningKey);
+        }
+        // Planners sign commands and ledger records; agents seal their results: both take this role's key.
+        command.Options.Add(SigningKey);
+        if (actuator || rules)
+        {
+            command.Options.Add(TrustedKeys);
         }
         if (actuator)
         {
-            command.Options.Add(TrustedKeys);
             command.Options.Add(IsolationCpus);
             command.Options.Add(Id);
             command.Options.Add(Cgroup);
@@ -89,6 +93,23 @@ internal sealed class RoleFlags
         }
         var trusted = parse.GetValue(TrustedKeys) ?? KeyFiles.Directory(parse.GetValue(SigningKey)!);
         return (signer, KeyFiles.Verifier(trusted));
+    }
+
+    /// <summary>An agent's seal for its results from --signing-key (its actuator key, speaking for <paramref name="actuatorId"/>); none without the flag.</summary>
+    public RoleSeals ActuatorSeals(ParseResult parse, string actuatorId) =>
+        parse.GetValue(SigningKey) is { } path
+            ? RoleSeals.From(null, KeyFiles.RecordSigner(path, KeyRoles.Actuator, actuatorId))
+            : RoleSeals.None;
+
+    /// <summary>
+    /// A planner's keys: its --signing-key seals ledger records, and it checks every kind whose producing role has a key
+    /// in --trusted-keys (default: the --signing-key directory).
+    /// </summary>
+    public RoleSeals PlannerSeals(ParseResult parse)
+    {
+        var path = parse.GetValue(SigningKey) ?? throw new UsageException("the planner needs --signing-key");
+        var trusted = parse.GetValue(TrustedKeys) ?? KeyFiles.Directory(path);
+        return RoleSeals.From(KeyFiles.RecordVerifier(trusted), KeyFiles.RecordSigner(path, KeyRoles.Planner, KeyRoles.Planner));
     }
 
     /// <summary>Moving-target settings from --mtd-pid/--mtd-period; null (off) when no pid is given.</summary>

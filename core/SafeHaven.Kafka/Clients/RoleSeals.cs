@@ -28,9 +28,21 @@ public sealed class RoleSeals
     /// <summary>The trusted keys of every role, or null.</summary>
     public RecordVerifier? Verifier { get; init; }
 
-    /// <summary>True when records of <paramref name="kind"/> must carry a valid seal here.</summary>
+    // The roles whose enrolment turns checking of a kind on. The planner may also write results (its skipped
+    // outcomes), but trusting the planner's key must not make every agent's results need a seal.
+    private static readonly Dictionary<string, string[]> Producers = new(StringComparer.Ordinal)
+    {
+        [Seals.Kinds.Samples] = [KeyRoles.Probe],
+        [Seals.Kinds.Inventory] = [KeyRoles.Probe, KeyRoles.Actuator],
+        [Seals.Kinds.Detections] = [KeyRoles.Detector],
+        [Seals.Kinds.Results] = [KeyRoles.Actuator],
+        [Seals.Kinds.Commands] = [KeyRoles.Planner],
+        [Seals.Kinds.Placements] = [KeyRoles.Planner],
+    };
+
+    /// <summary>True when records of <paramref name="kind"/> must carry a valid seal here: a key of their producing role is trusted.</summary>
     public bool Checks(string kind) =>
-        Verifier is { } v && RecordSeal.Writers.Any(w => w.Value.Contains(kind) && v.Trusts(w.Key));
+        Verifier is { } v && Producers.TryGetValue(kind, out var roles) && roles.Any(v.Trusts);
 
     /// <summary>
     /// The identity that sealed <paramref name="message"/>, null when this kind is not checked here; throws
@@ -41,6 +53,16 @@ public sealed class RoleSeals
 
     /// <summary>A seal for <see cref="ConsumeLoop.Produce{T}"/>, or null without a key.</summary>
     public static (RecordSigner, string)? With(RecordSigner? signer, string kind) => signer is null ? null : (signer, kind);
+
+    /// <summary>Keys from disk for the roles of one verb: <paramref name="signers"/> seal, <paramref name="verifier"/> checks.</summary>
+    public static RoleSeals From(RecordVerifier? verifier, params RecordSigner[] signers) => new()
+    {
+        Probe = signers.FirstOrDefault(s => s.Identity.Role == KeyRoles.Probe),
+        Detector = signers.FirstOrDefault(s => s.Identity.Role == KeyRoles.Detector),
+        Actuator = signers.FirstOrDefault(s => s.Identity.Role == KeyRoles.Actuator),
+        Planner = signers.FirstOrDefault(s => s.Identity.Role == KeyRoles.Planner),
+        Verifier = verifier,
+    };
 
     /// <summary>Keys for every role of one process (<c>up</c>, the demo): fresh, in memory, trusted by this process only.</summary>
     public static RoleSeals Ephemeral(string probeSubject, string actuatorSubject)
