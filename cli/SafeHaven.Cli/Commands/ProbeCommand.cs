@@ -24,10 +24,12 @@ internal static class ProbeCommand
         var host = CommonOptions.HostId();
         var dc = CommonOptions.Datacenter();
         var prefix = CommonOptions.Prefix();
+        var security = new SecurityFlags();
         var command = new Command("probe", "Sample per-process event counters (perf_event_open, /proc) of this host")
         {
             stdout, pids, counters, period, duration, bootstrap, registry, host, dc, prefix,
         };
+        security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var options = new ProbeOptions
@@ -54,7 +56,7 @@ internal static class ProbeCommand
                 return ExitCodes.Ok;
             }
             var server = parse.GetValue(bootstrap) ?? throw new UsageException("probe needs --bootstrap, or --stdout to print samples");
-            var kafka = new KafkaOptions { BootstrapServers = server, SchemaRegistryUrl = parse.GetValue(registry) ?? "", TopicPrefix = parse.GetValue(prefix)! };
+            var kafka = new KafkaOptions { BootstrapServers = server, SchemaRegistryUrl = parse.GetValue(registry) ?? "", TopicPrefix = parse.GetValue(prefix)!, Security = security.Read(parse) };
             using var app = Pipeline.Build(new PipelineSpec(kafka) { Probe = options }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
