@@ -93,6 +93,24 @@ public sealed class SecurityFlagsTests : IDisposable
         Assert.StartsWith("SAFEHAVEN__KAFKA__SECURITY__SSLCALOCATION: '/nonexistent/ca.pem' does not exist", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Role_verbs_hand_the_settings_to_every_client_they_build()
+    {
+        var flags = new RoleFlags();
+        var command = new RootCommand();
+        flags.AddTo(command, rules: true, actuator: true);
+        var parse = command.Parse(["--security-protocol", "sasl_plaintext", "--sasl-mechanism", "SCRAM-SHA-512",
+            "--sasl-username", "actuator", "--sasl-password-file", Secret("actuator.password", 0)]);
+        Assert.Empty(parse.Errors);
+
+        using var kafka = new SafeHaven.Kafka.Clients.KafkaClients(flags.Kafka(parse, "kafka-secured:9094"));
+        var producer = kafka.Producer("p").ToDictionary(kv => kv.Key, kv => kv.Value);
+        var consumer = kafka.Consumer("g", "c").ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Equal("sasl_plaintext", producer["security.protocol"]);
+        Assert.Equal("actuator", consumer["sasl.username"]);
+        Assert.Equal("pw", consumer["sasl.password"]);
+    }
+
     public void Dispose() => _dir.Delete(recursive: true);
 
     private static ParseResult Parse(SecurityFlags flags, params string[] args)
