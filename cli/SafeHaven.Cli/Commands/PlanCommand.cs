@@ -20,6 +20,7 @@ internal static class PlanCommand
         {
             command.Options.Add(o);
         }
+        flags.Security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("plan needs --bootstrap");

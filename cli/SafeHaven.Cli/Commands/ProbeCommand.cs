@@ -25,10 +25,12 @@ internal static class ProbeCommand
         var dc = CommonOptions.Datacenter();
         var prefix = CommonOptions.Prefix();
         var key = new Option<string?>("--signing-key") { Description = "This host's probe key (file, or a directory: its newest probe key), which seals the inventory (docs/SECURITY.md)" };
+        var security = new SecurityFlags();
         var command = new Command("probe", "Sample per-process event counters (perf_event_open, /proc) of this host")
         {
             stdout, pids, counters, period, duration, bootstrap, registry, host, dc, prefix, key,
         };
+        security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var options = new ProbeOptions
@@ -55,7 +57,7 @@ internal static class ProbeCommand
                 return ExitCodes.Ok;
             }
             var server = parse.GetValue(bootstrap) ?? throw new UsageException("probe needs --bootstrap, or --stdout to print samples");
-            var kafka = new KafkaOptions { BootstrapServers = server, SchemaRegistryUrl = parse.GetValue(registry) ?? "", TopicPrefix = parse.GetValue(prefix)! };
+            var kafka = new KafkaOptions { BootstrapServers = server, SchemaRegistryUrl = parse.GetValue(registry) ?? "", TopicPrefix = parse.GetValue(prefix)!, Security = security.Read(parse) };
             var seals = parse.GetValue(key) is { } path
                 ? RoleSeals.From(null, KeyFiles.RecordSigner(path, SafeHaven.Security.KeyRoles.Probe, SafeHaven.Core.EntityIds.OfHost(options.Datacenter, options.HostId)))
                 : RoleSeals.None;

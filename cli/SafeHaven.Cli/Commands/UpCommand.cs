@@ -43,7 +43,7 @@ internal static class UpCommand
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var (signer, verifier) = flags.KeysForAllInOne(parse);
             var names = new TopicNames(parse.GetValue(flags.Prefix)!);
-            using var broker = await BrokerSession.OpenAsync(parse.GetValue(flags.Bootstrap),
+            using var broker = await flags.OpenBrokerAsync(parse,
                 BrokerSession.AllTopics(names, parse.GetValue(flags.Partitions), detector.ApplicationId), ct).ConfigureAwait(false);
             if (broker.Embedded)
             {

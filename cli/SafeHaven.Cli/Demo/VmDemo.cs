@@ -97,7 +97,7 @@ internal static class VmDemo
             }
             var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
             var (detector, planner) = flags.Processors(parse, rules.Source, appId);
-            using var broker = await BrokerSession.OpenAsync(parse.GetValue(flags.Bootstrap),
+            using var broker = await flags.OpenBrokerAsync(parse,
                 BrokerSession.AllTopics(new TopicNames(parse.GetValue(flags.Prefix)!), parse.GetValue(flags.Partitions), appId), ct).ConfigureAwait(false);
             var kafka = flags.Kafka(parse, broker.Bootstrap);
             var (signer, verifier) = flags.KeysForAllInOne(parse);

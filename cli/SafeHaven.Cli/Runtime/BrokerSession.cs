@@ -1,3 +1,5 @@
+using Confluent.Kafka;
+using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Embedded;
 using SafeHaven.Kafka.Topics;
 using SafeHaven.StreamProcessors.Detection;
@@ -29,10 +31,15 @@ internal sealed class BrokerSession : IDisposable
         [.. names.All(partitions), .. DetectorTopology.InternalTopics(detectorApplicationId, partitions)];
 
     /// <summary>Connects to <paramref name="bootstrap"/>, or starts the embedded broker when it is null, and ensures the topics.</summary>
-    public static async Task<BrokerSession> OpenAsync(string? bootstrap, IReadOnlyList<TopicSpec> topics, CancellationToken ct)
+    public static Task<BrokerSession> OpenAsync(string? bootstrap, IReadOnlyList<TopicSpec> topics, CancellationToken ct) =>
+        OpenAsync(bootstrap, new KafkaSecurityOptions(), topics, ct);
+
+    /// <summary>As <see cref="OpenAsync(string?, IReadOnlyList{TopicSpec}, CancellationToken)"/>, connecting to an external cluster with <paramref name="security"/>.</summary>
+    public static async Task<BrokerSession> OpenAsync(string? bootstrap, KafkaSecurityOptions security, IReadOnlyList<TopicSpec> topics, CancellationToken ct)
     {
         if (bootstrap is null)
         {
+            SecurityFlags.RequirePlaintextForEmbedded(security);
             var broker = EmbeddedBroker.Start(1);
             try
             {
@@ -45,8 +52,16 @@ internal sealed class BrokerSession : IDisposable
                 throw;
             }
         }
-        await new AdminTopicProvisioner(bootstrap).EnsureAsync(topics, ct).ConfigureAwait(false);
+        await new AdminTopicProvisioner(AdminConfig(bootstrap, security)).EnsureAsync(topics, ct).ConfigureAwait(false);
         return new BrokerSession(null, bootstrap);
+    }
+
+    /// <summary>Admin client settings for <paramref name="bootstrap"/> with <paramref name="security"/> applied.</summary>
+    public static AdminClientConfig AdminConfig(string bootstrap, KafkaSecurityOptions security)
+    {
+        var config = new AdminClientConfig { BootstrapServers = bootstrap, ClientId = "safehaven-topics" };
+        security.Resolve().ApplyTo(config);
+        return config;
     }
 
     public void Dispose() => _embedded?.Dispose();

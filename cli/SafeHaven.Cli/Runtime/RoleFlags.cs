@@ -29,6 +29,7 @@ internal sealed class RoleFlags
     public Option<string?> SigningKey { get; } = new("--signing-key") { Description = "This role's Ed25519 private key file, or a directory whose newest key of the role signs (safehaven keys generate; docs/SECURITY.md)" };
     public Option<string?> TrustedKeys { get; } = new("--trusted-keys") { Description = "Trusted public keys (.pub file or directory): planner keys for agents; every role's keys for the planner (default: the --signing-key directory)" };
     public Option<string> StateDir { get; } = new("--state-dir") { Description = "Actuator state directory (journal of executed commands); empty: memory only", DefaultValueFactory = _ => "/var/lib/safehaven" };
+    public SecurityFlags Security { get; } = new();
     public Option<string> Cgroup { get; } = new("--cgroup") { Description = "Name of SafeHaven's parent cpuset, under which each monitored workload gets its own", DefaultValueFactory = _ => "safehaven" };
 
     public void AddTo(Command command, bool rules, bool actuator)
@@ -37,6 +38,7 @@ internal sealed class RoleFlags
         {
             command.Options.Add(o);
         }
+        Security.AddTo(command);
         if (rules)
         {
             command.Options.Add(Rules);
@@ -63,7 +65,15 @@ internal sealed class RoleFlags
         SchemaRegistryUrl = parse.GetValue(Registry) ?? "",
         TopicPrefix = parse.GetValue(Prefix)!,
         Partitions = parse.GetValue(Partitions),
+        Security = Security.Read(parse),
     };
+
+    /// <summary>
+    /// The cluster: the embedded broker when --bootstrap is absent (plaintext only, so security settings are refused
+    /// there), otherwise the given one with its topics checked through a secured admin client.
+    /// </summary>
+    public Task<BrokerSession> OpenBrokerAsync(ParseResult parse, IReadOnlyList<Kafka.Topics.TopicSpec> topics, CancellationToken ct) =>
+        BrokerSession.OpenAsync(parse.GetValue(Bootstrap), Security.Read(parse), topics, ct);
 
     public string HostId(ParseResult parse) => parse.GetValue(Host) ?? Environment.MachineName;
 

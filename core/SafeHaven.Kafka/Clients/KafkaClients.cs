@@ -20,6 +20,8 @@ public sealed class KafkaClients : IDisposable
         options.Validate();
         Options = options;
         Topics = new TopicNames(options.TopicPrefix);
+        // The secret files are read once, here, at start: a rotated password takes effect on restart.
+        Security = options.Security.Resolve();
         if (options.SchemaRegistryUrl.Length > 0)
         {
             _registry = new CachedSchemaRegistryClient(new SchemaRegistryConfig { Url = options.SchemaRegistryUrl });
@@ -43,8 +45,11 @@ public sealed class KafkaClients : IDisposable
     /// <summary>Avro serializers for the configured wire format.</summary>
     public KafkaSerdes Serdes { get; }
 
+    /// <summary>The connection security every configuration built here carries (Streamiz's too: pass it to its config).</summary>
+    public KafkaSecurity Security { get; }
+
     /// <summary>Producer settings: idempotent, acks=all, latency-tuned unless disabled.</summary>
-    public ProducerConfig Producer(string clientId) => new()
+    public ProducerConfig Producer(string clientId) => Secured(new ProducerConfig
     {
         BootstrapServers = Options.BootstrapServers,
         ClientId = clientId,
@@ -54,10 +59,10 @@ public sealed class KafkaClients : IDisposable
         // Nagle plus delayed ACKs holds small requests for tens of milliseconds on loopback.
         SocketNagleDisable = true,
         BatchNumMessages = 10_000,
-    };
+    });
 
     /// <summary>Consumer settings for group <paramref name="groupId"/>, reading from the earliest offset.</summary>
-    public ConsumerConfig Consumer(string groupId, string clientId) => new()
+    public ConsumerConfig Consumer(string groupId, string clientId) => Secured(new ConsumerConfig
     {
         BootstrapServers = Options.BootstrapServers,
         GroupId = groupId,
@@ -70,7 +75,22 @@ public sealed class KafkaClients : IDisposable
         FetchQueueBackoffMs = 10,
         SessionTimeoutMs = 6000,
         HeartbeatIntervalMs = 1000,
-    };
+    });
+
+    /// <summary>Admin client settings (topic provisioning, metadata).</summary>
+    public AdminClientConfig Admin(string clientId) => Secured(new AdminClientConfig
+    {
+        BootstrapServers = Options.BootstrapServers,
+        ClientId = clientId,
+        SocketNagleDisable = true,
+    });
+
+    private T Secured<T>(T config)
+        where T : ClientConfig
+    {
+        Security.ApplyTo(config);
+        return config;
+    }
 
     /// <inheritdoc/>
     public void Dispose() => _registry?.Dispose();

@@ -40,6 +40,9 @@ public sealed class KafkaOptions
     /// </summary>
     public SafeHaven.Core.Bounds.RecordBounds Bounds { get; set; } = SafeHaven.Core.Bounds.RecordBounds.Default;
 
+    /// <summary>Authentication and encryption of every client's connections (TLS, SASL/SCRAM, mTLS). Defaults to plaintext.</summary>
+    public KafkaSecurityOptions Security { get; set; } = new();
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -68,5 +71,6 @@ public sealed class KafkaOptions
             throw new ArgumentException($"partitions must be 1..1000, got {Partitions}");
         }
         _ = new TopicNames(TopicPrefix);
+        Security.Validate();
     }
 }

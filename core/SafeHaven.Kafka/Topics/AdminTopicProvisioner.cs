@@ -12,16 +12,27 @@ public sealed class AdminTopicProvisioner : ITopicProvisioner
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
+    private readonly AdminClientConfig _config;
     private readonly string _bootstrapServers;
     private readonly TimeSpan _timeout;
 
-    /// <summary>Creates a provisioner for the cluster at <paramref name="bootstrapServers"/>.</summary>
+    /// <summary>Creates a provisioner for the plaintext cluster at <paramref name="bootstrapServers"/>.</summary>
     /// <param name="bootstrapServers">Comma-separated <c>host:port</c> list.</param>
     /// <param name="timeout">Timeout of each metadata and admin request; 30 s by default.</param>
     public AdminTopicProvisioner(string bootstrapServers, TimeSpan? timeout = null)
+        : this(new AdminClientConfig { BootstrapServers = bootstrapServers }, timeout)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(bootstrapServers);
-        _bootstrapServers = bootstrapServers;
+    }
+
+    /// <summary>Creates a provisioner with a full admin client configuration (security included: <c>KafkaClients.Admin</c>).</summary>
+    /// <param name="config">The admin client's settings; its bootstrap servers are required.</param>
+    /// <param name="timeout">Timeout of each metadata and admin request; 30 s by default.</param>
+    public AdminTopicProvisioner(AdminClientConfig config, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentException.ThrowIfNullOrWhiteSpace(config.BootstrapServers, nameof(config));
+        _config = config;
+        _bootstrapServers = config.BootstrapServers;
         _timeout = timeout ?? TimeSpan.FromSeconds(30);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_timeout, TimeSpan.Zero, nameof(timeout));
     }
@@ -36,7 +47,7 @@ public sealed class AdminTopicProvisioner : ITopicProvisioner
             return [];
         }
 
-        using var admin = TopicPlan.CreateAdmin(_bootstrapServers);
+        using var admin = TopicPlan.CreateAdmin(_config);
         var existing = await TopicPlan.PartitionCountsAsync(admin, _timeout, ct).ConfigureAwait(false);
         TopicPlan.CheckPartitions(specs, existing, _bootstrapServers);
         var missing = specs.Where(s => !existing.ContainsKey(s.Name)).ToList();
@@ -89,6 +100,12 @@ public sealed class AdminTopicProvisioner : ITopicProvisioner
     // times out; the mock cluster has neither a controller nor CreateTopics. Ask first.
     private async Task EnsureCanCreateTopicsAsync(List<TopicSpec> missing, CancellationToken ct)
     {
+        // The probe speaks plaintext, and the mock cluster it looks for has no TLS or SASL listener: a secured
+        // cluster is a real one, and plaintext bytes to its listener would only wait for the probe's timeout.
+        if (_config.SecurityProtocol is not (null or SecurityProtocol.Plaintext))
+        {
+            return;
+        }
         var probeTimeout = _timeout < ProbeTimeout ? _timeout : ProbeTimeout;
         var apis = await KafkaApiProbe.TryGetApiKeysAsync(_bootstrapServers, probeTimeout, ct).ConfigureAwait(false);
         if (apis is not null && !apis.Contains(KafkaApiProbe.CreateTopicsKey))

@@ -73,4 +73,6 @@ internal static class TopicPlan
 
     internal static IAdminClient CreateAdmin(string bootstrapServers) =>
         new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+
+    internal static IAdminClient CreateAdmin(AdminClientConfig config) => new AdminClientBuilder(config).Build();
 }

@@ -19,7 +19,7 @@ internal sealed class DetectorService(KafkaClients kafka, DetectorOptions option
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var config = DetectorStreamConfig.Create(options.ApplicationId, kafka.Options.BootstrapServers, options.Threads, loggers);
+        var config = DetectorStreamConfig.Create(options.ApplicationId, kafka.Options.BootstrapServers, options.Threads, loggers, kafka.Security);
         // Built-in rule sets (the demo's) are labels, not files: nothing to watch then.
         if (File.Exists(options.RulesFile))
         {

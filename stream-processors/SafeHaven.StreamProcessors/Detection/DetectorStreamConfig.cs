@@ -12,10 +12,11 @@ public static class DetectorStreamConfig
     /// <summary>
     /// A stream config for <paramref name="applicationId"/> at <paramref name="bootstrapServers"/>,
     /// tuned for latency as measured on the embedded broker (MACHINE.md): poll and fetch wait 1 ms,
-    /// no producer linger, Nagle off, a deep fetch queue without the 1 s backoff.
+    /// no producer linger, Nagle off, a deep fetch queue without the 1 s backoff. <paramref name="security"/>
+    /// (default plaintext) reaches every client Streamiz creates: consumers, producers, admin and restore consumers.
     /// </summary>
     public static StreamConfig<StringSerDes, ByteArraySerDes> Create(string applicationId, string bootstrapServers,
-        int threads = 1, ILoggerFactory? loggers = null)
+        int threads = 1, ILoggerFactory? loggers = null, KafkaSecurity? security = null)
     {
         var config = new StreamConfig<StringSerDes, ByteArraySerDes>
         {
@@ -48,6 +49,7 @@ public static class DetectorStreamConfig
                 return ProductionExceptionHandlerResponse.CONTINUE;
             },
         };
+        (security ?? KafkaSecurity.Plaintext).ApplyTo(config);
         // Streamiz keeps the logger factory beyond the stream's life: pass only one that outlives it.
         // Its consumers' offset resets reach us only as librdkafka log lines through that factory.
         if (loggers is not null)
