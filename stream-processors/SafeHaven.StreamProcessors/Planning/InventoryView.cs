@@ -74,7 +74,9 @@ public static class InventoryView
         }
         // A process, container or VM record, or a tombstone: keyed DATACENTER/HOST/...
         var host = state?.entity is { } e ? $"{e.datacenter}/{e.host}" : string.Join('/', (key ?? "").Split('/').Take(2));
-        if (who.Role == SafeHaven.Security.KeyRoles.Probe && who.Subject == host && (key is null || key.StartsWith(host + "/", StringComparison.Ordinal)))
+        // The host's own record is keyed DATACENTER/HOST; its entities' records DATACENTER/HOST/....
+        if (who.Role == SafeHaven.Security.KeyRoles.Probe && who.Subject == host
+            && (key is null || key == host || key.StartsWith(host + "/", StringComparison.Ordinal)))
         {
             return null;
         }

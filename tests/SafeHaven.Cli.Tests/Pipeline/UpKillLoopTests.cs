@@ -62,9 +62,9 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         var s = await SetUpAsync();
         var roles = new Dictionary<string, string[]>
         {
-            ["probe"] = ["probe", "--bootstrap", s.Bootstrap, "--counters", "context-switches", "--period", "500ms"],
+            ["probe"] = ["probe", "--bootstrap", s.Bootstrap, "--counters", "context-switches", "--period", "500ms", "--signing-key", s.Keys],
             ["detect"] = ["detect", "--bootstrap", s.Bootstrap, "--rules", s.Rules, "--signing-key", s.Keys],
-            ["actuate"] = ["actuate", "--bootstrap", s.Bootstrap, "--trusted-keys", s.Keys, "--isolation-cpus", Pool.ToString(), "--cgroup", _w.Cgroup, "--state-dir", s.State],
+            ["actuate"] = ["actuate", "--bootstrap", s.Bootstrap, "--trusted-keys", s.Keys, "--signing-key", s.Keys, "--isolation-cpus", Pool.ToString(), "--cgroup", _w.Cgroup, "--state-dir", s.State],
         };
         var logs = new System.Collections.Concurrent.ConcurrentQueue<string>();
         Process StartRole(string role)
@@ -110,6 +110,10 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         var bootstrap = (await broker.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)))!["bootstrap: ".Length..];
         var keys = Path.Join(_w.Dir.FullName, "keys");
         Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys)).ExitCode);
+        // The roles' own keys (docs/SECURITY.md): the probe seals its host's inventory, the agent its results, and the
+        // planner, trusting the directory, accepts nothing unsealed of either kind.
+        Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys, "--role", "probe", "--subject", $"local/{Environment.MachineName}")).ExitCode);
+        Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys, "--role", "actuator", "--subject", Environment.MachineName)).ExitCode);
         var rules = Path.Join(_w.Dir.FullName, "rules.yaml");
         await File.WriteAllTextAsync(rules, "rules:\n  - name: storm\n    counter: context-switches\n    threshold: 20000\n    scope: core\n    cooldown: 5s\n");
         // Two channels, each a stress-ng pair in a process group of its own, and a benign process in a third.
