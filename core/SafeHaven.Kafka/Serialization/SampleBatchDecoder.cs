@@ -64,7 +64,8 @@ public sealed class SampleBatchDecoder
         try
         {
             var d = new BinaryDecoder(stream);
-            ReadHost(d.ReadString(), d.ReadString());
+            var host = d.ReadString();
+            ReadHost(datacenter: d.ReadString(), host);
             var timestampNs = d.ReadLong();
             var firstSeq = d.ReadLong();
             DroppedSamples = d.ReadLong();
