@@ -1,0 +1,62 @@
+using SafeHaven.Core.Samples;
+using SafeHaven.Kafka.Serialization;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Kafka.Tests.Serialization;
+
+/// <summary>The detector's schema-specialised decoder agrees with Apache.Avro's generic reader.</summary>
+public sealed class SampleBatchDecoderTests
+{
+    private readonly SingleObjectCodec<SampleBatch> _codec = new();
+
+    [Fact]
+    public void Decodes_every_entry_exactly_as_the_generic_reader_and_Expand()
+    {
+        var batch = SampleRecords.FullBatch();
+        var bytes = _codec.Encode(batch);
+        var decoder = new SampleBatchDecoder();
+
+        Assert.True(SampleBatchDecoder.IsSampleBatch(bytes));
+        Assert.Equal(2, decoder.Decode(bytes));
+        var expected = SampleBatches.Expand(_codec.Decode(bytes));
+        for (var i = 0; i < 2; i++)
+        {
+            var actual = decoder[i].ToCounterSample(i == 0 ? decoder.DroppedSamples : 0);
+            RecordAssert.Equal(expected[i], actual, $"entry {i}");
+        }
+        Assert.Null(decoder.HostProblem);
+    }
+
+    [Fact]
+    public void Reuses_its_views_and_a_second_batch_replaces_the_first()
+    {
+        var decoder = new SampleBatchDecoder();
+        decoder.Decode(_codec.Encode(SampleRecords.FullBatch()));
+        var first = decoder[0];
+        Assert.Equal(0, decoder.Decode(_codec.Encode(SampleRecords.MinimalBatch())));
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoder[0]);
+        Assert.Equal(2, decoder.Decode(_codec.Encode(SampleRecords.FullBatch())));
+        Assert.Same(first, decoder[0]);
+    }
+
+    [Fact]
+    public void A_CounterSample_is_not_a_batch_and_a_truncated_batch_does_not_decode()
+    {
+        var decoder = new SampleBatchDecoder();
+        var single = new SingleObjectCodec<CounterSample>().Encode(SampleRecords.FullSample());
+        Assert.False(SampleBatchDecoder.IsSampleBatch(single));
+        Assert.Throws<AvroDecodeException>(() => decoder.Decode(single));
+        var bytes = _codec.Encode(SampleRecords.FullBatch());
+        Assert.Contains("does not decode", Assert.Throws<AvroDecodeException>(() => decoder.Decode(bytes[..^3])).Message, StringComparison.Ordinal);
+        Assert.Contains("bytes left", Assert.Throws<AvroDecodeException>(() => decoder.Decode([.. bytes, 0])).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_topic_reader_reads_batches_and_single_samples()
+    {
+        var reader = new SamplesTopicReader(new KafkaSerdes());
+        Assert.Equal(2, reader.Read(_codec.Encode(SampleRecords.FullBatch()), "t").Count);
+        var single = Assert.Single(reader.Read(new SingleObjectCodec<CounterSample>().Encode(SampleRecords.FullSample()), "t"));
+        RecordAssert.Equal(SampleRecords.FullSample(), single);
+    }
+}
