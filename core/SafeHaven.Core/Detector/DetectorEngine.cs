@@ -45,13 +45,15 @@ public sealed class DetectorEngine
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(detections);
-        foreach (var rule in _rules.Rules)
+        var rules = _rules;
+        for (var i = 0; i < rules.Rules.Count; i++)
         {
+            var rule = rules.Rules[i];
             if (!sample.TryGetCount(rule.Counter, out var count))
             {
                 continue;
             }
-            var key = StateKey(sample.EntityId, rule.Name);
+            var key = sample.StateKey(rules, i);
             var state = store.Find(key) ?? default;
             var rate = Rate(count, sample.IntervalNs);
             var next = Step(rule, state, rate, sample);

@@ -1,3 +1,4 @@
+using SafeHaven.Core.Rules;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.Core.Detector;
@@ -14,6 +15,7 @@ public sealed class SampleView
     private bool[] _present = [];
     private EntityRef? _entity;
     private string? _entityId;
+    private EntityKeys? _keys;
 
     /// <summary>Host id of the probe (the record key).</summary>
     public string Host { get; private set; } = "";
@@ -60,6 +62,7 @@ public sealed class SampleView
         (Datacenter, Host, HostId) = (datacenter, host, hostId);
         _entity = null;
         _entityId = null;
+        _keys = null;
     }
 
     /// <summary>Starts a new entry over <paramref name="counters"/>: every count absent, entity fields cleared.</summary>
@@ -73,7 +76,7 @@ public sealed class SampleView
             _present = new bool[counters.Length];
         }
         Array.Clear(_present, 0, counters.Length);
-        (Pid, StartTime, Comm, Container, Vm, DecodeProblem, _entity, _entityId) = (null, null, null, null, null, null, null, null);
+        (Pid, StartTime, Comm, Container, Vm, DecodeProblem, _entity, _entityId, _keys) = (null, null, null, null, null, null, null, null, null);
     }
 
     /// <summary>Sets the count of <c>Counters[index]</c>.</summary>
@@ -107,6 +110,20 @@ public sealed class SampleView
 
     /// <summary>The entity id; throws <see cref="ArgumentException"/> when a part is invalid.</summary>
     public string EntityId => _entityId ??= EntityIds.Within(HostId, Pid, Container, Vm);
+
+    /// <summary>
+    /// Uses ids cached by the caller for this entity (a decoder keeps one <see cref="EntityKeys"/> per
+    /// entity it has seen), so neither the entity id nor the state keys are rebuilt per sample.
+    /// </summary>
+    public void UseKeys(EntityKeys keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        (_keys, _entityId) = (keys, keys.EntityId);
+    }
+
+    /// <summary>The state key of this entity and rule <paramref name="index"/> of <paramref name="rules"/>.</summary>
+    internal string StateKey(RuleSet rules, int index) =>
+        _keys is { } keys ? keys.StateKey(rules, index) : DetectorEngine.StateKey(EntityId, rules.Rules[index].Name);
 
     /// <summary>The entity as a record (built on first use: only detections and dead letters need it).</summary>
     public EntityRef Entity => _entity ??= new EntityRef
@@ -150,5 +167,29 @@ public sealed class SampleView
             host = Host, entity = Entity, values = values, intervalNs = IntervalNs, timestampNs = TimestampNs, seq = Seq,
             droppedSamples = droppedSamples,
         };
+    }
+}
+
+/// <summary>
+/// An entity's id and its rule-state keys, built once and reused for every later sample of the entity.
+/// Not thread-safe: owned by one decoder (one stream task).
+/// </summary>
+/// <param name="entityId">A valid entity id (<see cref="EntityIds"/>).</param>
+public sealed class EntityKeys(string entityId)
+{
+    private RuleSet? _rules;
+    private string?[] _stateKeys = [];
+
+    /// <summary>The entity id.</summary>
+    public string EntityId { get; } = entityId ?? throw new ArgumentNullException(nameof(entityId));
+
+    /// <summary>The state key for rule <paramref name="index"/>; rebuilt when the rules were replaced.</summary>
+    internal string StateKey(RuleSet rules, int index)
+    {
+        if (!ReferenceEquals(rules, _rules))
+        {
+            (_rules, _stateKeys) = (rules, new string?[rules.Rules.Count]);
+        }
+        return _stateKeys[index] ??= DetectorEngine.StateKey(EntityId, rules.Rules[index].Name);
     }
 }

@@ -20,6 +20,9 @@ public sealed class SampleBatchDecoder
 {
     private static readonly long ContractFingerprint = SchemaNormalization.ParsingFingerprint64(ContractSchemas.Get(nameof(SampleBatch)));
 
+    // Entities seen before (host id, pid) → their ids and state keys: most samples are of known processes.
+    private const int MaxKnownEntities = 500_000;
+    private readonly Dictionary<(string HostId, int Pid), EntityKeys> _known = [];
     private readonly List<SampleView> _views = [];
     private string[] _counters = [];
     private string _host = "";
@@ -77,6 +80,7 @@ public sealed class SampleBatchDecoder
                     var view = Next(counters);
                     view.Seq = firstSeq + Count - 1;
                     ReadEntry(d, view, timestampNs);
+                    Identify(view);
                 }
             }
             if (stream.Position != stream.Length)
@@ -170,6 +174,33 @@ public sealed class SampleBatchDecoder
         {
             view.DecodeProblem = $"{index} values for {expected} counters";
         }
+    }
+
+    // A process is identified by its pid alone (EntityIds: the most specific part wins).
+    private void Identify(SampleView view)
+    {
+        if (view.Pid is not { } pid || HostProblem is not null)
+        {
+            return;
+        }
+        if (!_known.TryGetValue((_hostId!, pid), out var keys))
+        {
+            string id;
+            try
+            {
+                id = view.EntityId;
+            }
+            catch (ArgumentException)
+            {
+                return; // invalid pid: the validator names it
+            }
+            if (_known.Count >= MaxKnownEntities)
+            {
+                _known.Clear();
+            }
+            _known[(_hostId!, pid)] = keys = new EntityKeys(id);
+        }
+        view.UseKeys(keys);
     }
 
     // ["null", T]: branch 0 is null, 1 the value; anything else cannot be this schema.

@@ -1,3 +1,5 @@
+using SafeHaven.Core.Detector;
+using SafeHaven.Core.Rules;
 using SafeHaven.Core.Samples;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
@@ -49,6 +51,46 @@ public sealed class SampleBatchDecoderTests
         var bytes = _codec.Encode(SampleRecords.FullBatch());
         Assert.Contains("does not decode", Assert.Throws<AvroDecodeException>(() => decoder.Decode(bytes[..^3])).Message, StringComparison.Ordinal);
         Assert.Contains("bytes left", Assert.Throws<AvroDecodeException>(() => decoder.Decode([.. bytes, 0])).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cached_state_keys_follow_a_rule_reload_that_reorders_the_rules()
+    {
+        const string Two = """
+            rules:
+              - { name: a, counter: context-switches, threshold: 1, scope: core }
+              - { name: b, counter: bus-lock, threshold: 1, scope: core }
+            """;
+        var engine = new DetectorEngine(RulesParser.Parse(Two, "r.yaml"));
+        var decoder = new SampleBatchDecoder();
+        var store = new KeyRecorder();
+        decoder.Decode(_codec.Encode(SampleRecords.FullBatch()));
+        engine.Evaluate(decoder[0], store, new List<Detection>());
+        engine.Replace(RulesParser.Parse("""
+            rules:
+              - { name: b, counter: context-switches, threshold: 1, scope: core }
+              - { name: c, counter: bus-lock, threshold: 1, scope: core }
+            """, "r.yaml"));
+        decoder.Decode(_codec.Encode(SampleRecords.FullBatch()));
+        engine.Evaluate(decoder[0], store, new List<Detection>());
+
+        var id = decoder[0].EntityId;
+        Assert.Equal([$"{id}#a", $"{id}#b", $"{id}#b", $"{id}#c"], store.Keys);
+    }
+
+    private sealed class KeyRecorder : IRuleStateStore
+    {
+        public List<string> Keys { get; } = [];
+
+        public RuleState? Find(string key)
+        {
+            Keys.Add(key);
+            return null;
+        }
+
+        public void Put(string key, RuleState state) { }
+
+        public void Delete(string key) { }
     }
 
     [Fact]
