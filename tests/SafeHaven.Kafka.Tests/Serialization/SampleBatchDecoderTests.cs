@@ -94,6 +94,19 @@ public sealed class SampleBatchDecoderTests
     }
 
     [Fact]
+    public void With_a_schema_registry_the_topic_reader_tells_a_batch_from_a_single_sample()
+    {
+        var serdes = new KafkaSerdes(new InMemorySchemaRegistryClient());
+        var context = new Confluent.Kafka.SerializationContext(Confluent.Kafka.MessageComponentType.Value, "t");
+        var reader = new SamplesTopicReader(serdes);
+        var batch = serdes.Serializer<SampleBatch>().Serialize(SampleRecords.FullBatch(), context);
+        var single = serdes.Serializer<CounterSample>().Serialize(SampleRecords.FullSample(), context);
+
+        Assert.Equal(2, reader.Read(batch, "t").Count);
+        RecordAssert.Equal(SampleRecords.FullSample(), Assert.Single(reader.Read(single, "t")));
+    }
+
+    [Fact]
     public void The_topic_reader_reads_batches_and_single_samples()
     {
         var reader = new SamplesTopicReader(new KafkaSerdes());
