@@ -86,8 +86,9 @@ internal sealed class DeliveryWindow<T> where T : class
 
     /// <summary>
     /// <see cref="TryNext"/>, then also takes the items right behind the first while
-    /// <paramref name="together"/> holds for neighbours, none was dropped between them, there is room
-    /// in flight and <paramref name="run"/> has fewer than <paramref name="max"/>. Each taken item is in flight.
+    /// <paramref name="together"/> holds for neighbours, there is room in flight and <paramref name="run"/>
+    /// has fewer than <paramref name="max"/>. Each taken item is in flight. The ring drops its oldest
+    /// items only, so drops always come before a run's first item (which carries them), never inside it.
     /// </summary>
     public bool TryNextRun(List<T> run, Func<T, T, bool> together, int max, out long carried)
     {
