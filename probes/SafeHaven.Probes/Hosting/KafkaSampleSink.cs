@@ -12,7 +12,8 @@ namespace SafeHaven.Probes.Hosting;
 /// <summary>
 /// Publishes samples to <c>safehaven.samples</c>, keyed by host id, through an idempotent
 /// producer: one <see cref="SampleBatch"/> record per sampling tick (docs/SAMPLES.md), or several
-/// when the tick is larger than <see cref="MaxSamplesPerRecord"/> or the in-flight window is full. <see cref="Publish"/> only appends to a bounded ring and returns: a sender thread
+/// when the tick is larger than <see cref="MaxSamplesPerRecord"/> or the in-flight window is full.
+/// <see cref="Publish"/> only appends to a bounded ring and returns: a sender thread
 /// serialises samples and hands them to librdkafka, keeping at most a fixed number in flight
 /// there, so while the broker is unreachable the ring fills and then drops its oldest samples.
 /// Every lost sample is counted in the <see cref="ProbeMetrics.SamplesDroppedName"/> metric and
