@@ -24,11 +24,11 @@ internal static class Bench
         """;
 
     /// <summary>Starts a one-broker embedded cluster with every SafeHaven topic and the detector's changelog.</summary>
-    public static async Task<EmbeddedBroker> StartBrokerAsync(TopicNames topics, string detectorAppId)
+    public static async Task<EmbeddedBroker> StartBrokerAsync(TopicNames topics, params string[] detectorAppIds)
     {
         var broker = EmbeddedBroker.Start(1);
         await new MockTopicProvisioner(broker).EnsureAsync(
-            topics.All(Partitions).Concat(DetectorTopology.InternalTopics(detectorAppId, Partitions)), CancellationToken.None);
+            topics.All(Partitions).Concat(detectorAppIds.SelectMany(id => DetectorTopology.InternalTopics(id, Partitions))), CancellationToken.None);
         return broker;
     }
 

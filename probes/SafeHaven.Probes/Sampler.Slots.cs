@@ -1,3 +1,5 @@
+using SafeHaven.Schemas;
+
 namespace SafeHaven.Probes;
 
 // The operations RoundRobinScheduler drives at its slot boundaries; it decides when and which.
@@ -40,17 +42,19 @@ public sealed partial class Sampler
                 long refTs = _time.GetTimestamp();
                 long refEpochNs = EpochNs();
                 var continuing = new HashSet<WatchedProcess>(starting);
+                var tick = new List<CounterSample>(ending.Count);
                 foreach (var w in ending.Where(w => !w.IsClosed))
                 {
                     if ((continuing.Contains(w) ? w.Read() : w.End()) is { } r)
                     {
-                        Publish(w, r, refTs, refEpochNs);
+                        tick.Add(ToSample(w, r, refTs, refEpochNs));
                     }
                     else
                     {
                         Drop(w);
                     }
                 }
+                Publish(tick);
                 foreach (var w in starting.Where(w => !w.IsClosed))
                 {
                     if (w.IsCounting || w.Begin())

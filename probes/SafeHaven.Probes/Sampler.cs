@@ -8,7 +8,8 @@ namespace SafeHaven.Probes;
 
 /// <summary>
 /// The sampling loop: once per period, reads every watched process's counters together and
-/// publishes one <see cref="CounterSample"/> per process; rediscovers processes every period.
+/// publishes one <see cref="CounterSample"/> per process (all of a tick together, see
+/// <see cref="ISampleSink.PublishTick"/>); rediscovers processes every period.
 /// With more processes than <see cref="ProbeOptions.MaxConcurrentProcesses"/>, counts them
 /// round-robin instead (still one sample per process per period).
 /// </summary>
@@ -132,32 +133,48 @@ public sealed partial class Sampler : IDisposable
         {
             long tickTs = _time.GetTimestamp();
             long tickEpochNs = EpochNs();
-            int published = 0;
+            var tick = new List<CounterSample>(_watched.Count);
             long minWindow = _options.Period.Ticks * _time.TimestampFrequency / TimeSpan.TicksPerSecond / 2;
-            foreach (var w in _watched.Values.ToList())
+            try
             {
-                // A late slot followed by an on-time one would publish a sliver of a window whose
-                // rate is mostly noise: such a process waits for the next slot instead.
-                if (tickTs - w.LastReadTs < minWindow)
+                foreach (var w in _watched.Values.ToList())
                 {
-                    continue;
+                    // A late slot followed by an on-time one would publish a sliver of a window whose
+                    // rate is mostly noise: such a process waits for the next slot instead.
+                    if (tickTs - w.LastReadTs < minWindow)
+                    {
+                        continue;
+                    }
+                    if (w.Read() is not { } r)
+                    {
+                        Drop(w);
+                        continue;
+                    }
+                    tick.Add(ToSample(w, r, tickTs, tickEpochNs));
                 }
-                if (w.Read() is not { } r)
-                {
-                    Drop(w);
-                    continue;
-                }
-                Publish(w, r, tickTs, tickEpochNs);
-                published++;
+            }
+            finally
+            {
+                // A read that throws half-way still lets the samples already taken out.
+                Publish(tick);
             }
             Rediscover();
             _status.Update(_watched.Values);
-            return published;
+            return tick.Count;
         }
     }
 
-    private void Publish(WatchedProcess w, WatchedProcess.Reading r, long refTs, long refEpochNs) =>
-        _sink.Publish(new CounterSample
+    // One tick's samples go out together: the Kafka sink makes them one SampleBatch record.
+    private void Publish(List<CounterSample> tick)
+    {
+        if (tick.Count > 0)
+        {
+            _sink.PublishTick(tick);
+        }
+    }
+
+    private CounterSample ToSample(WatchedProcess w, WatchedProcess.Reading r, long refTs, long refEpochNs) =>
+        new()
         {
             host = _options.HostId,
             entity = Entity(w.Identity),
@@ -165,7 +182,7 @@ public sealed partial class Sampler : IDisposable
             intervalNs = r.IntervalNs,
             timestampNs = refEpochNs + ToNs(r.EndTs - refTs),
             seq = _seq++,
-        });
+        };
 
     private long EpochNs() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
 

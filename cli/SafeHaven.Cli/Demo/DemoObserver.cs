@@ -27,7 +27,7 @@ internal sealed class DemoObserver(KafkaClients kafka, Func<long> nowNs)
         var t = kafka.Topics;
         using var consumer = new ConsumerBuilder<string, byte[]>(kafka.Consumer("demo-observer-" + Guid.NewGuid().ToString("N"), "demo-observer")).Build();
         consumer.Subscribe([t.Samples, t.Detections, t.Commands, t.Results]);
-        var samples = kafka.Serdes.Deserializer<CounterSample>();
+        var samples = new SamplesTopicReader(kafka.Serdes);
         var detections = kafka.Serdes.Deserializer<Detection>();
         var commands = kafka.Serdes.Deserializer<IsolationCommand>();
         var results = kafka.Serdes.Deserializer<IsolationResult>();
@@ -43,7 +43,11 @@ internal sealed class DemoObserver(KafkaClients kafka, Func<long> nowNs)
                         var at = nowNs();
                         if (cr.Topic == t.Samples)
                         {
-                            Samples.Add((at, KafkaSerdes.Decode(samples, v, cr.Topic)));
+                            // A probe's batch is one record for many samples: each is observed at the record's arrival.
+                            foreach (var sample in samples.Read(v, cr.Topic))
+                            {
+                                Samples.Add((at, sample));
+                            }
                         }
                         else if (cr.Topic == t.Detections)
                         {

@@ -32,19 +32,30 @@ public sealed class DetectorEngine
     public void Evaluate(CounterSample sample, IRuleStateStore store, ICollection<Detection> detections)
     {
         ArgumentNullException.ThrowIfNull(sample);
+        Evaluate(SampleView.Of(sample), store, detections);
+    }
+
+    /// <summary>
+    /// Evaluates every rule against one valid sample view (a batch entry or a single record) and
+    /// appends the detections it causes. State is written only when it changes, so a quiet
+    /// entity costs reads only.
+    /// </summary>
+    public void Evaluate(SampleView sample, IRuleStateStore store, ICollection<Detection> detections)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(detections);
-        string? entityId = null;
-        foreach (var rule in _rules.Rules)
+        var rules = _rules;
+        for (var i = 0; i < rules.Rules.Count; i++)
         {
-            if (!sample.values.TryGetValue(rule.Counter, out var count))
+            var rule = rules.Rules[i];
+            if (!sample.TryGetCount(rule.Counter, out var count))
             {
                 continue;
             }
-            entityId ??= EntityIds.Of(sample.entity);
-            var key = StateKey(entityId, rule.Name);
+            var key = sample.StateKey(rules, i);
             var state = store.Find(key) ?? default;
-            var rate = Rate(count, sample.intervalNs);
+            var rate = Rate(count, sample.IntervalNs);
             var next = Step(rule, state, rate, sample);
             if (next != state)
             {
@@ -64,15 +75,15 @@ public sealed class DetectorEngine
     /// <summary>The state store key of an entity and rule.</summary>
     public static string StateKey(string entityId, string rule) => entityId + "#" + rule;
 
-    private static RuleState Step(Rule rule, RuleState s, double rate, CounterSample sample)
+    private static RuleState Step(Rule rule, RuleState s, double rate, SampleView sample)
     {
         if (rate > rule.Threshold)
         {
-            var runStart = s.Above == 0 ? sample.timestampNs - sample.intervalNs : s.RunStartNs;
+            var runStart = s.Above == 0 ? sample.TimestampNs - sample.IntervalNs : s.RunStartNs;
             var above = s.Above == int.MaxValue ? s.Above : s.Above + 1;
-            var fires = !s.Hot && above >= rule.Sustain && sample.timestampNs >= s.CooldownUntilNs;
+            var fires = !s.Hot && above >= rule.Sustain && sample.TimestampNs >= s.CooldownUntilNs;
             return fires
-                ? new RuleState(above, runStart, true, sample.timestampNs + rule.Cooldown.Ticks * 100, Armed: rule.ReleaseAfter is not null)
+                ? new RuleState(above, runStart, true, sample.TimestampNs + rule.Cooldown.Ticks * 100, Armed: rule.ReleaseAfter is not null)
                 : s with { Above = above, RunStartNs = runStart, QuietSinceNs = 0 };
         }
         // Below ε the run ends; the entity stays hot until it also drops below the clear bound.
@@ -86,14 +97,14 @@ public sealed class DetectorEngine
             return next with { QuietSinceNs = 0 };
         }
         // Quiet is measured in sample time from the start of the first quiet window, so a replay releases at the same sample.
-        var quietSince = s.QuietSinceNs != 0 ? s.QuietSinceNs : sample.timestampNs - sample.intervalNs;
-        return sample.timestampNs - quietSince >= after.Ticks * 100
+        var quietSince = s.QuietSinceNs != 0 ? s.QuietSinceNs : sample.TimestampNs - sample.IntervalNs;
+        return sample.TimestampNs - quietSince >= after.Ticks * 100
             ? next with { Armed = false, QuietSinceNs = quietSince }
             : next with { QuietSinceNs = quietSince };
     }
 
     // The signal that lifts an isolation: same shape as a detection, kind "quiet", rate = the last quiet sample's.
-    private static Detection NewQuiet(Rule rule, CounterSample sample, double rate, long quietSinceNs)
+    private static Detection NewQuiet(Rule rule, SampleView sample, double rate, long quietSinceNs)
     {
         var d = NewDetection(rule, sample, rate, quietSinceNs);
         d.detectionId += ":quiet";
@@ -101,20 +112,20 @@ public sealed class DetectorEngine
         return d;
     }
 
-    private static Detection NewDetection(Rule rule, CounterSample sample, double rate, long runStartNs) => new()
+    private static Detection NewDetection(Rule rule, SampleView sample, double rate, long runStartNs) => new()
     {
         // From the sample alone, so a replay gives the same id; the window end keeps ids unique
         // when a restarted probe starts its seq again.
-        detectionId = string.Create(CultureInfo.InvariantCulture, $"{sample.host}:{sample.timestampNs}:{sample.seq}:{rule.Name}"),
-        entity = sample.entity,
+        detectionId = string.Create(CultureInfo.InvariantCulture, $"{sample.Host}:{sample.TimestampNs}:{sample.Seq}:{rule.Name}"),
+        entity = sample.Entity,
         rule = rule.Name,
         counter = rule.Counter,
         rate = rate,
         threshold = rule.Threshold,
         scope = rule.Scope,
-        detectedAtNs = sample.timestampNs,
+        detectedAtNs = sample.TimestampNs,
         firstSampleAtNs = runStartNs,
-        sampleSeq = sample.seq,
+        sampleSeq = sample.Seq,
         kind = DetectionKinds.Detected,
     };
 }

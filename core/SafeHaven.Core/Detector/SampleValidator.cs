@@ -45,4 +45,37 @@ public static class SampleValidator
         }
         return null;
     }
+
+    /// <summary>
+    /// Null when one entry of a batch is usable, else the reason it is not. The batch's host and
+    /// datacenter were validated once for all its entries (see <see cref="SampleView.HostId"/>).
+    /// </summary>
+    public static string? Problem(SampleView sample)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        if (sample.DecodeProblem is { } decode)
+        {
+            return decode;
+        }
+        if (sample.IntervalNs <= 0)
+        {
+            return $"intervalNs must be > 0, got {sample.IntervalNs}";
+        }
+        try
+        {
+            _ = sample.EntityId;
+        }
+        catch (ArgumentException e)
+        {
+            return $"unknown entity: {e.Message}";
+        }
+        for (var i = 0; i < sample.Counters.Count; i++)
+        {
+            if (sample.TryGetCount(i, out var value) && value < 0)
+            {
+                return $"counter '{sample.Counters[i]}' has a negative count {value}";
+            }
+        }
+        return null;
+    }
 }

@@ -25,6 +25,14 @@ public static class WarmUp
         RoundTrip(serdes, new IsolationResult { commandId = "w", entity = entity, level = "core", status = "skipped", actuator = "w", phases = new Dictionary<string, long> { ["w"] = 1 } });
         RoundTrip(serdes, new EntityState { entityId = "w", kind = "host", entity = entity, levels = [], counterStatus = new Dictionary<string, string>(), attributes = new Dictionary<string, string>() });
         RoundTrip(serdes, new DeadLetter { topic = "w", reason = "w", consumer = "w" });
+        // The probe's record and the detector's decoder of it.
+        var batch = new SampleBatch
+        {
+            host = "warm", datacenter = "warm", counters = ["cs"],
+            samples = [new SampleEntry { pid = 1, comm = "warm", intervalNs = 1, values = [1] }],
+        };
+        RoundTrip(serdes, batch);
+        new SampleBatchDecoder().Decode(serdes.Serializer<SampleBatch>().Serialize(batch, new SerializationContext(MessageComponentType.Value, "warm")));
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SafeHaven.Core.Samples;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Probes.Hosting.Delivery;
 using SafeHaven.Schemas;
@@ -10,7 +11,9 @@ namespace SafeHaven.Probes.Hosting;
 
 /// <summary>
 /// Publishes samples to <c>safehaven.samples</c>, keyed by host id, through an idempotent
-/// producer. <see cref="Publish"/> only appends to a bounded ring and returns: a sender thread
+/// producer: one <see cref="SampleBatch"/> record per sampling tick (docs/SAMPLES.md), or several
+/// when the tick is larger than <see cref="MaxSamplesPerRecord"/> or the in-flight window is full.
+/// <see cref="Publish"/> only appends to a bounded ring and returns: a sender thread
 /// serialises samples and hands them to librdkafka, keeping at most a fixed number in flight
 /// there, so while the broker is unreachable the ring fills and then drops its oldest samples.
 /// Every lost sample is counted in the <see cref="ProbeMetrics.SamplesDroppedName"/> metric and
@@ -27,16 +30,20 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
     /// <summary>Most samples handed to librdkafka and not yet acknowledged (fewer when the ring is smaller).</summary>
     public const int DefaultMaxInFlight = 1000;
 
+    /// <summary>Most samples in one record (about 30–60 bytes each, far below Kafka's 1 MB message limit).</summary>
+    public const int MaxSamplesPerRecord = 5000;
+
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
 
-    private readonly DeliveryWindow<CounterSample> _window;
+    private readonly DeliveryWindow<QueuedSample> _window;
     private readonly IProducer<string, byte[]> _producer;
-    private readonly ISerializer<CounterSample> _serializer;
+    private readonly ISerializer<SampleBatch> _serializer;
     private readonly string _topic;
     private readonly string _clientId;
     private readonly Thread _sender;
     private readonly DropWarnings _dropWarnings;
     private bool _closed;
+    private long _ticks;
 
     /// <summary>Creates the sink with its own idempotent producer and a ring of <see cref="ProbeOptions.DefaultBufferSamples"/>.</summary>
     public KafkaSampleSink(KafkaClients kafka, string clientId)
@@ -71,8 +78,8 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentException.ThrowIfNullOrEmpty(clientId);
         _dropWarnings = new DropWarnings(logger ?? NullLogger.Instance, time ?? TimeProvider.System, clientId, DropWarnings.DefaultInterval);
-        _window = new DeliveryWindow<CounterSample>(bufferSamples, maxInFlight);
-        _serializer = kafka.Serdes.Serializer<CounterSample>();
+        _window = new DeliveryWindow<QueuedSample>(bufferSamples, maxInFlight);
+        _serializer = kafka.Serdes.Serializer<SampleBatch>();
         _topic = kafka.Topics.Samples;
         _clientId = clientId;
         var config = kafka.Producer(clientId);
@@ -101,9 +108,22 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
     {
         ArgumentNullException.ThrowIfNull(sample);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed), this);
-        if (_window.Enqueue(sample))
+        if (_window.Enqueue(new QueuedSample(sample, Interlocked.Increment(ref _ticks))))
         {
             RecordDropped(1, ProbeMetrics.BufferFull);
+        }
+    }
+
+    /// <summary>Appends one tick's samples to the ring at once (they leave as one record) and returns.</summary>
+    /// <exception cref="ObjectDisposedException">The sink is closed.</exception>
+    public void PublishTick(IReadOnlyList<CounterSample> samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed), this);
+        var tick = Interlocked.Increment(ref _ticks);
+        if (_window.EnqueueAll(samples.Select(s => new QueuedSample(s, tick))) is > 0 and var dropped)
+        {
+            RecordDropped(dropped, ProbeMetrics.BufferFull);
         }
     }
 
@@ -144,30 +164,38 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
 
     private void Send()
     {
-        while (_window.TryNext(out var sample, out long carried))
+        var run = new List<QueuedSample>();
+        // Neighbours of one tick with consecutive seq: exactly what a SampleBatch can carry.
+        static bool Together(QueuedSample a, QueuedSample b) => a.Tick == b.Tick && b.Sample.seq == a.Sample.seq + 1;
+        while (_window.TryNextRun(run, Together, MaxSamplesPerRecord, out long carried))
         {
-            sample.droppedSamples = carried;
+            int count = run.Count;
             try
             {
-                ConsumeLoop.Produce(_producer, _serializer, _topic, sample.host, sample,
-                    report => Completed(report.Error.IsError, carried));
+                run[0].Sample.droppedSamples = carried;
+                var batch = SampleBatches.From(run.ConvertAll(q => q.Sample), carried);
+                ConsumeLoop.Produce(_producer, _serializer, _topic, batch.host, batch,
+                    report => Completed(report.Error.IsError, carried, count));
             }
-#pragma warning disable CA1031 // Any failure (queue full, a registry serializer's I/O) loses this sample only; the sender must live on.
+#pragma warning disable CA1031 // Any failure (queue full, a registry serializer's I/O) loses this record's samples only; the sender must live on.
             catch (Exception)
 #pragma warning restore CA1031
             {
-                Completed(failed: true, carried);
+                Completed(failed: true, carried, count);
             }
         }
     }
 
-    /// <summary>A delivery report (on Confluent's poll thread) or a failed hand-over.</summary>
-    private void Completed(bool failed, long carried)
+    /// <summary>A delivery report (on Confluent's poll thread) or a failed hand-over, for the <paramref name="count"/> samples of one record.</summary>
+    private void Completed(bool failed, long carried, int count)
     {
-        _window.Complete(failed, carried);
+        for (var i = 0; i < count; i++)
+        {
+            _window.Complete(failed, i == 0 ? carried : 0);
+        }
         if (failed)
         {
-            RecordDropped(1, ProbeMetrics.DeliveryFailed);
+            RecordDropped(count, ProbeMetrics.DeliveryFailed);
         }
     }
 
@@ -177,3 +205,6 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
         _dropWarnings.Add(count, reason);
     }
 }
+
+/// <summary>A sample in the ring with the tick it was published in (samples of one tick share one record).</summary>
+internal sealed record QueuedSample(CounterSample Sample, long Tick);

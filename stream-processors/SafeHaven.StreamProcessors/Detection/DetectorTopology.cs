@@ -12,8 +12,9 @@ using Streamiz.Kafka.Net.Stream;
 namespace SafeHaven.StreamProcessors.Detection;
 
 /// <summary>
-/// The detector: <c>samples</c> → per-entity rule state → <c>detections</c>, with undecodable
-/// or invalid samples to <c>dlq</c>. Samples are keyed by host and an entity never changes host,
+/// The detector: <c>samples</c> (batches of one host's tick, or single samples) → per-entity rule
+/// state → <c>detections</c>, with undecodable or invalid samples to <c>dlq</c> (one dead letter per
+/// bad entry of a batch). Samples are keyed by host and an entity never changes host,
 /// so per-entity state lives in the sample's own partition and no repartition topic is needed.
 /// </summary>
 public static class DetectorTopology
@@ -35,13 +36,12 @@ public static class DetectorTopology
     {
         ArgumentNullException.ThrowIfNull(topics);
         ArgumentNullException.ThrowIfNull(serdes);
-        var deserializer = serdes.Deserializer<CounterSample>();
         var builder = new StreamBuilder();
         var store = Stores.KeyValueStoreBuilder(Stores.InMemoryKeyValueStore(StoreName), new StringSerDes(), new ByteArraySerDes());
         var outputs = builder.Stream<byte[], byte[], ByteArraySerDes, ByteArraySerDes>(topics.Samples)
             .Transform(
                 TransformerBuilder.New<byte[], byte[], string, DetectorOutput>()
-                    .Transformer<DetectorTransformer>(engine, deserializer, StoreName, time, metrics, bounds ?? RecordBounds.Replay)
+                    .Transformer<DetectorTransformer>(engine, serdes, StoreName, time, metrics, bounds ?? RecordBounds.Replay)
                     .StateStore(store)
                     .Build(),
                 "detector");

@@ -16,70 +16,91 @@ namespace SafeHaven.StreamProcessors.Detection;
 public sealed record DetectorOutput(SafeHaven.Schemas.Detection? Detection, DeadLetter? DeadLetter);
 
 /// <summary>
-/// Decodes each raw sample, dead-letters what is undecodable or invalid, and runs the pure
+/// Decodes each raw record of the samples topic, a <see cref="SampleBatch"/> or a single
+/// <see cref="CounterSample"/> (told apart by the writer schema's fingerprint), dead-letters what
+/// is undecodable or invalid (a bad entry of a batch alone), and runs the pure
 /// <see cref="DetectorEngine"/> against the task's state store.
 /// </summary>
-internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string, DetectorOutput>
+internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[], string, DetectorOutput>
 {
     private readonly DetectorEngine _engine;
-    private readonly Confluent.Kafka.IDeserializer<CounterSample> _deserializer;
+    private readonly KafkaSerdes _serdes;
     private readonly string _storeName;
     private readonly TimeProvider _time;
     private readonly DetectorMetrics _metrics;
     private readonly RecordBounds _bounds;
-    private ProcessorContext<string, DetectorOutput>? _context;
-    private StoreAdapter? _store;
+    private readonly Confluent.Kafka.IDeserializer<CounterSample> _deserializer;
+    private readonly SampleBatchDecoder _batches = new();
     private readonly List<SafeHaven.Schemas.Detection> _detections = [];
+    private ProcessorContext<string, DetectorOutput>? _context;
+    private CachedRuleStateStore? _store;
 
     // Streamiz's TransformerBuilder makes a prototype with this constructor, then creates one
     // transformer per task with the arguments given to Transformer<T>(args).
     public DetectorTransformer()
+        : this(null!, new KafkaSerdes(), "", TimeProvider.System, new DetectorMetrics(), RecordBounds.Default)
     {
-        _engine = null!;
-        _deserializer = null!;
-        _storeName = "";
-        _time = TimeProvider.System;
-        _metrics = new DetectorMetrics();
-        _bounds = RecordBounds.Default;
     }
 
-    public DetectorTransformer(DetectorEngine engine, Confluent.Kafka.IDeserializer<CounterSample> deserializer,
-        string storeName, TimeProvider time, DetectorMetrics metrics, RecordBounds bounds)
+    public DetectorTransformer(DetectorEngine engine, KafkaSerdes serdes, string storeName, TimeProvider time, DetectorMetrics metrics, RecordBounds bounds)
     {
         _bounds = bounds;
         _engine = engine;
-        _deserializer = deserializer;
+        _serdes = serdes;
         _storeName = storeName;
         _time = time;
         _metrics = metrics;
+        _deserializer = serdes.Deserializer<CounterSample>();
     }
 
     public void Init(ProcessorContext<string, DetectorOutput> context)
     {
         _context = context;
-        _store = new StoreAdapter((IKeyValueStore<string, byte[]>)context.GetStateStore(_storeName));
+        _store = new CachedRuleStateStore((IKeyValueStore<string, byte[]>)context.GetStateStore(_storeName));
     }
 
     public Record<string, DetectorOutput>? Process(Record<byte[], byte[]> record)
     {
-        var ctx = _context!;
+        if (record.Value is { } value && SampleBatchDecoder.IsSampleBatch(value))
+        {
+            ProcessBatch(record, value);
+            return null;
+        }
+        if (_serdes.UsesRegistry && TryRegistryBatch(record))
+        {
+            return null;
+        }
         CounterSample sample;
         try
         {
-            sample = KafkaSerdes.Decode(_deserializer, record.Value, ctx.Topic);
+            sample = KafkaSerdes.Decode(_deserializer, record.Value, _context!.Topic);
         }
         catch (AvroDecodeException e)
         {
-            return DeadLetter(record, e.Message);
+            DeadLetter(record, record.Value, e.Message);
+            return null;
         }
         if (_bounds.Problem(sample, DeadLetters.UnixNanos(_time)) is { } outOfBounds)
         {
-            return DeadLetter(record, "CounterSample out of bounds: " + outOfBounds);
+            DeadLetter(record, record.Value, "CounterSample out of bounds: " + outOfBounds);
+            return null;
         }
         if (SampleValidator.Problem(sample) is { } problem)
         {
-            return DeadLetter(record, problem);
+            DeadLetter(record, record.Value, problem);
+            return null;
         }
+        if (Evaluate(SampleView.Of(sample)) is { } failed)
+        {
+            DeadLetter(record, record.Value, failed);
+        }
+        return null;
+    }
+
+    // Null, or why the engine could not evaluate the sample: that is the record's problem, not the detector's
+    // (Streamiz would otherwise hand the exception to its inner handler and stop the stream thread).
+    private string? Evaluate(SampleView sample)
+    {
         _metrics.Samples++;
         _detections.Clear();
         try
@@ -88,49 +109,40 @@ internal sealed class DetectorTransformer : ITransformer<byte[], byte[], string,
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or OverflowException)
         {
-            // A sample the engine cannot evaluate is this record's problem, not the detector's: Streamiz would otherwise
-            // hand the exception to its inner handler and stop the stream thread.
-            return DeadLetter(record, $"{e.GetType().Name}: {e.Message}");
+            return $"{e.GetType().Name}: {e.Message}";
         }
         foreach (var d in _detections)
         {
             _metrics.Detections++;
-            ctx.Forward(EntityIds.Of(d.entity), new DetectorOutput(d, null));
+            _context!.Forward(sample.EntityId, new DetectorOutput(d, null));
         }
         return null;
     }
 
-    private Record<string, DetectorOutput>? DeadLetter(Record<byte[], byte[]> record, string reason)
+    private void DeadLetter(Record<byte[], byte[]> record, byte[]? value, string reason)
     {
         _metrics.DeadLetters++;
         var ctx = _context!;
         var key = DeadLetters.Key(record.Key is null ? null : Encoding.UTF8.GetString(record.Key));
-        var dead = DeadLetters.Create(ctx.Topic, ctx.Partition.Value, ctx.Offset, record.Key, record.Value, reason, "detector", _time);
+        var dead = DeadLetters.Create(ctx.Topic, ctx.Partition.Value, ctx.Offset, record.Key, value, reason, "detector", _time);
         ctx.Forward(key, new DetectorOutput(null, dead));
-        return null;
     }
 
     public void Close() { }
-
-    private sealed class StoreAdapter(IKeyValueStore<string, byte[]> store) : IRuleStateStore
-    {
-        public RuleState? Find(string key) => store.Get(key) is { } b ? RuleState.FromBytes(b) : null;
-
-        public void Put(string key, RuleState state) => store.Put(key, state.ToBytes());
-
-        public void Delete(string key) => store.Delete(key);
-    }
 }
 
 /// <summary>Counters of the detector, readable while it runs.</summary>
 public sealed class DetectorMetrics
 {
-    /// <summary>Valid samples evaluated.</summary>
+    /// <summary>Valid samples evaluated (each entry of a batch counts once).</summary>
     public long Samples { get; set; }
+
+    /// <summary>Batch records decoded (each carries many samples).</summary>
+    public long Batches { get; set; }
 
     /// <summary>Detections emitted.</summary>
     public long Detections { get; set; }
 
-    /// <summary>Samples sent to the dead-letter topic.</summary>
+    /// <summary>Samples (or whole undecodable records) sent to the dead-letter topic.</summary>
     public long DeadLetters { get; set; }
 }

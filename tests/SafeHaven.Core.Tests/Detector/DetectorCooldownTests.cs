@@ -125,7 +125,7 @@ public sealed class DetectorCooldownTests
     {
         var list = new List<Detection>();
         var sample = Sample(_entity, 1, Second, Second, (Cs, 1));
-        Assert.Throws<ArgumentNullException>(() => _engine.Evaluate(null!, _store, list));
+        Assert.Throws<ArgumentNullException>(() => _engine.Evaluate((CounterSample)null!, _store, list));
         Assert.Throws<ArgumentNullException>(() => _engine.Evaluate(sample, null!, list));
         Assert.Throws<ArgumentNullException>(() => _engine.Evaluate(sample, _store, null!));
         Assert.Throws<ArgumentNullException>(() => new DetectorEngine(null!));

@@ -81,5 +81,5 @@ public sealed class SampleValidatorTests
     }
 
     [Fact]
-    public void Null_sample_throws() => Assert.Throws<ArgumentNullException>(() => SampleValidator.Problem(null!));
+    public void Null_sample_throws() => Assert.Throws<ArgumentNullException>(() => SampleValidator.Problem((CounterSample)null!));
 }

@@ -1,3 +1,4 @@
+using SafeHaven.Core.Samples;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.Kafka.Tests.Serialization;
@@ -49,6 +50,23 @@ internal static class SampleRecords
         timestampNs = 0,
         seq = 0,
         droppedSamples = 0,
+    };
+
+    /// <summary>A probe's tick as the probe packs it: a full sample, then one whose entity has only a container.</summary>
+    public static SampleBatch FullBatch()
+    {
+        var first = FullSample();
+        var second = FullSample();
+        second.seq = first.seq + 1;
+        second.timestampNs = first.timestampNs + 4_321;
+        second.entity = new EntityRef { datacenter = first.entity.datacenter, host = first.host, container = "c0ffee" };
+        second.values = new Dictionary<string, long> { ["bus-lock"] = 77, ["cpu-migrations"] = 1 };
+        return SampleBatches.From([first, second], droppedSamples: 5);
+    }
+
+    public static SampleBatch MinimalBatch() => new()
+    {
+        host = "", datacenter = "", timestampNs = 0, firstSeq = 0, droppedSamples = 0, counters = [], samples = [],
     };
 
     public static Detection FullDetection() => new()

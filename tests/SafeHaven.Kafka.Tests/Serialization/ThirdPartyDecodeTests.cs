@@ -47,6 +47,8 @@ public sealed class ThirdPartyDecodeTests
         // Offset 0: every field set; offset 1: nullable fields null, collections empty.
         var cases = new List<Case>();
         cases.AddRange(await Produce(broker, topics.Samples, "host-7", SampleRecords.FullSample(), SampleRecords.MinimalSample()));
+        // Offsets 2 and 3: what probes publish now, one SampleBatch per tick (docs/SAMPLES.md).
+        cases.AddRange(await Produce(broker, topics.Samples, "host-7", SampleRecords.FullBatch(), SampleRecords.MinimalBatch()));
         cases.AddRange(await Produce(broker, topics.Inventory, "dc-eu-1/host-7/pid/424242", SampleRecords.FullState(), SampleRecords.MinimalState()));
         cases.AddRange(await Produce(broker, topics.Detections, "dc-eu-1/host-7/pid/424242", SampleRecords.FullDetection(), SampleRecords.MinimalDetection()));
         cases.AddRange(await Produce(broker, topics.Commands, "host-7", SampleRecords.FullCommand(), SampleRecords.MinimalCommand()));
@@ -84,6 +86,17 @@ public sealed class ThirdPartyDecodeTests
             Assert.Equal(long.MinValue, sample.GetProperty("values").GetProperty("proc:majflt").GetInt64());
             Assert.Equal(424_242, sample.GetProperty("entity").GetProperty("pid").GetInt32());
             Assert.Equal(JsonValueKind.Null, decoded[$"{topics.Samples}-1.bin"].GetProperty("record").GetProperty("entity").GetProperty("pid").ValueKind);
+            var batch = decoded[$"{topics.Samples}-2.bin"].GetProperty("record");
+            Assert.Equal(["context-switches", "bus-lock", "raw:0x01a2", "tp:sched:sched_switch", "proc:majflt", "cpu-migrations"],
+                batch.GetProperty("counters").EnumerateArray().Select(e => e.GetString()));
+            var entries = batch.GetProperty("samples").EnumerateArray().ToList();
+            Assert.Equal(424_242, entries[0].GetProperty("pid").GetInt32());
+            Assert.Equal(long.MinValue, entries[0].GetProperty("values")[4].GetInt64());
+            Assert.Equal(JsonValueKind.Null, entries[0].GetProperty("values")[5].ValueKind);
+            Assert.Equal(JsonValueKind.Null, entries[1].GetProperty("pid").ValueKind);
+            Assert.Equal("c0ffee", entries[1].GetProperty("container").GetString());
+            Assert.Equal(4_321, entries[1].GetProperty("endOffsetNs").GetInt64());
+            Assert.Equal(SampleRecords.FullSample().seq, batch.GetProperty("firstSeq").GetInt64());
             Assert.Equal(12_345.678_901_234_5, decoded[$"{topics.Detections}-0.bin"].GetProperty("record").GetProperty("rate").GetDouble());
             Assert.Equal(98_765, decoded[$"{topics.Results}-0.bin"].GetProperty("record").GetProperty("phases").GetProperty("cpuset").GetInt64());
             Assert.Equal(Convert.ToHexStringLower(SampleRecords.FullCommand().signature),

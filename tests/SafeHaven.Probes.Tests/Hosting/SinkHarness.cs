@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Embedded;
+using SafeHaven.Kafka.Serialization;
 using SafeHaven.Probes.Hosting;
 using SafeHaven.Schemas;
 
@@ -50,21 +51,24 @@ internal sealed class SinkHarness : IDisposable
     };
 
     /// <summary>Reads the topic from the start until <paramref name="distinct"/> different seqs arrived or the deadline.</summary>
-    public List<CounterSample> Read(int distinct)
+    public List<CounterSample> Read(int distinct) => [.. ReadRecords(distinct).SelectMany(r => r)];
+
+    /// <summary>Like <see cref="Read"/>, but keeps the samples of each record (a batch) together.</summary>
+    public List<IReadOnlyList<CounterSample>> ReadRecords(int distinct)
     {
-        var records = new List<CounterSample>();
+        var records = new List<IReadOnlyList<CounterSample>>();
         var seqs = new HashSet<long>();
-        using var consumer = new ConsumerBuilder<string, CounterSample>(Kafka.Consumer("g-" + ClientId, "reader-" + ClientId))
-            .SetValueDeserializer(Kafka.Serdes.Deserializer<CounterSample>())
-            .Build();
+        var reader = new SamplesTopicReader(Kafka.Serdes);
+        using var consumer = new ConsumerBuilder<string, byte[]>(Kafka.Consumer("g-" + ClientId, "reader-" + ClientId)).Build();
         consumer.Subscribe(Kafka.Topics.Samples);
         var deadline = DateTime.UtcNow + Deadline;
         while (seqs.Count < distinct && DateTime.UtcNow < deadline)
         {
             if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { Message: { } m })
             {
-                records.Add(m.Value);
-                seqs.Add(m.Value.seq);
+                var samples = reader.Read(m.Value, Kafka.Topics.Samples);
+                records.Add(samples);
+                seqs.UnionWith(samples.Select(s => s.seq));
             }
         }
         consumer.Close();

@@ -61,6 +61,57 @@ internal sealed class DeliveryWindow<T> where T : class
         }
     }
 
+    /// <summary>Appends every item of <paramref name="items"/> at once, so a sender never sees part of them.</summary>
+    /// <returns>How many buffered items were dropped to make room.</returns>
+    /// <exception cref="InvalidOperationException">The window is stopping.</exception>
+    public int EnqueueAll(IEnumerable<T> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                throw new InvalidOperationException("the delivery window is closed");
+            }
+            int dropped = 0;
+            foreach (var item in items)
+            {
+                dropped += _buffer.Add(item) ? 1 : 0;
+            }
+            _dropped += dropped;
+            Monitor.PulseAll(_gate);
+            return dropped;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="TryNext"/>, then also takes the items right behind the first while
+    /// <paramref name="together"/> holds for neighbours, there is room in flight and <paramref name="run"/>
+    /// has fewer than <paramref name="max"/>. Each taken item is in flight. The ring drops its oldest
+    /// items only, so drops always come before a run's first item (which carries them), never inside it.
+    /// </summary>
+    public bool TryNextRun(List<T> run, Func<T, T, bool> together, int max, out long carried)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(together);
+        run.Clear();
+        if (!TryNext(out var first, out carried))
+        {
+            return false;
+        }
+        run.Add(first);
+        lock (_gate)
+        {
+            while (run.Count < max && _inFlight < _maxInFlight && _buffer.PendingDrops == 0
+                   && _buffer.TryPeek(out var next) && together(run[^1], next) && _buffer.TryTake(out next, out _))
+            {
+                _inFlight++;
+                run.Add(next);
+            }
+        }
+        return true;
+    }
+
     /// <summary>
     /// Blocks the sender until an item can go in flight, and takes it with the drops to report.
     /// Returns false once stopping and the ring is empty, or the stop deadline has passed.

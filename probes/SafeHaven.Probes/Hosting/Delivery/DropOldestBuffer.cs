@@ -52,6 +52,13 @@ internal sealed class DropOldestBuffer<T>
         return dropped;
     }
 
+    /// <summary>The oldest item without removing it; false when the buffer is empty.</summary>
+    public bool TryPeek(out T item)
+    {
+        item = _count == 0 ? default! : _items[_head];
+        return _count > 0;
+    }
+
     /// <summary>
     /// Removes the oldest item and hands over the drops counted since the previous take, which
     /// then start again from zero.

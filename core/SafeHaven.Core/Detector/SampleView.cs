@@ -1,0 +1,195 @@
+using SafeHaven.Core.Rules;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Core.Detector;
+
+/// <summary>
+/// One entity's sample as the detector evaluates it, whether it came as a <see cref="CounterSample"/>
+/// or as an entry of a <see cref="SampleBatch"/>. Mutable and reusable: a batch decoder refills the
+/// same views batch after batch, so the hot path allocates no sample objects and no counter map.
+/// </summary>
+public sealed class SampleView
+{
+    private string[] _counters = [];
+    private long[] _values = [];
+    private bool[] _present = [];
+    private EntityRef? _entity;
+    private string? _entityId;
+    private EntityKeys? _keys;
+
+    /// <summary>Host id of the probe (the record key).</summary>
+    public string Host { get; private set; } = "";
+
+    /// <summary>Datacenter of the host.</summary>
+    public string Datacenter { get; private set; } = "";
+
+    /// <summary>Host part of the entity id (<see cref="EntityIds.OfHost"/>), validated once per batch.</summary>
+    public string HostId { get; private set; } = "";
+
+    /// <summary>Entity's pid, or null.</summary>
+    public int? Pid { get; set; }
+
+    /// <summary>Entity's process start time (ticks since boot), or null.</summary>
+    public long? StartTime { get; set; }
+
+    /// <summary>Entity's command name, or null.</summary>
+    public string? Comm { get; set; }
+
+    /// <summary>Entity's container id, or null.</summary>
+    public string? Container { get; set; }
+
+    /// <summary>Entity's VM name, or null.</summary>
+    public string? Vm { get; set; }
+
+    /// <summary>End of the window, Unix epoch ns.</summary>
+    public long TimestampNs { get; set; }
+
+    /// <summary>Length of the window, ns.</summary>
+    public long IntervalNs { get; set; }
+
+    /// <summary>Per-probe sample sequence number.</summary>
+    public long Seq { get; set; }
+
+    /// <summary>Counter names (shared by every view of a batch).</summary>
+    public IReadOnlyList<string> Counters => _counters;
+
+    /// <summary>A structural problem found while decoding (e.g. values not aligned with the counters); null when none.</summary>
+    public string? DecodeProblem { get; set; }
+
+    /// <summary>Sets the host part; <paramref name="hostId"/> must be <see cref="EntityIds.OfHost"/> of the two.</summary>
+    public void SetHost(string datacenter, string host, string hostId)
+    {
+        (Datacenter, Host, HostId) = (datacenter, host, hostId);
+        _entity = null;
+        _entityId = null;
+        _keys = null;
+    }
+
+    /// <summary>Starts a new entry over <paramref name="counters"/>: every count absent, entity fields cleared.</summary>
+    public void Reset(string[] counters)
+    {
+        ArgumentNullException.ThrowIfNull(counters);
+        _counters = counters;
+        if (_values.Length < counters.Length)
+        {
+            _values = new long[counters.Length];
+            _present = new bool[counters.Length];
+        }
+        Array.Clear(_present, 0, counters.Length);
+        (Pid, StartTime, Comm, Container, Vm, DecodeProblem, _entity, _entityId, _keys) = (null, null, null, null, null, null, null, null, null);
+    }
+
+    /// <summary>Sets the count of <c>Counters[index]</c>.</summary>
+    public void SetCount(int index, long count)
+    {
+        _values[index] = count;
+        _present[index] = true;
+    }
+
+    /// <summary>The count of counter <c>Counters[index]</c>, when present.</summary>
+    public bool TryGetCount(int index, out long count)
+    {
+        count = _values[index];
+        return _present[index];
+    }
+
+    /// <summary>The count of <paramref name="counter"/>, when this sample has it.</summary>
+    public bool TryGetCount(string counter, out long count)
+    {
+        var names = _counters;
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (ReferenceEquals(names[i], counter) || string.Equals(names[i], counter, StringComparison.Ordinal))
+            {
+                return TryGetCount(i, out count);
+            }
+        }
+        count = 0;
+        return false;
+    }
+
+    /// <summary>The entity id; throws <see cref="ArgumentException"/> when a part is invalid.</summary>
+    public string EntityId => _entityId ??= EntityIds.Within(HostId, Pid, Container, Vm);
+
+    /// <summary>
+    /// Uses ids cached by the caller for this entity (a decoder keeps one <see cref="EntityKeys"/> per
+    /// entity it has seen), so neither the entity id nor the state keys are rebuilt per sample.
+    /// </summary>
+    public void UseKeys(EntityKeys keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        (_keys, _entityId) = (keys, keys.EntityId);
+    }
+
+    /// <summary>The state key of this entity and rule <paramref name="index"/> of <paramref name="rules"/>.</summary>
+    internal string StateKey(RuleSet rules, int index) =>
+        _keys is { } keys ? keys.StateKey(rules, index) : DetectorEngine.StateKey(EntityId, rules.Rules[index].Name);
+
+    /// <summary>The entity as a record (built on first use: only detections and dead letters need it).</summary>
+    public EntityRef Entity => _entity ??= new EntityRef
+    {
+        datacenter = Datacenter, host = Host, vm = Vm, container = Container, pid = Pid, comm = Comm, startTime = StartTime,
+    };
+
+    /// <summary>A view of <paramref name="sample"/> (allocates: for single records, not the batch path).</summary>
+    /// <exception cref="ArgumentException">Datacenter or host is not a valid id.</exception>
+    public static SampleView Of(CounterSample sample)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        var e = sample.entity;
+        var view = new SampleView();
+        view.SetHost(e.datacenter, sample.host, EntityIds.OfHost(e.datacenter, e.host));
+        var counters = sample.values.Keys.ToArray();
+        view.Reset(counters);
+        for (var i = 0; i < counters.Length; i++)
+        {
+            view.SetCount(i, sample.values[counters[i]]);
+        }
+        (view.Pid, view.StartTime, view.Comm, view.Container, view.Vm) = (e.pid, e.startTime, e.comm, e.container, e.vm);
+        (view.TimestampNs, view.IntervalNs, view.Seq) = (sample.timestampNs, sample.intervalNs, sample.seq);
+        view._entity = e;
+        return view;
+    }
+
+    /// <summary>This view as a standalone <see cref="CounterSample"/> (dead letters, JSON, replay).</summary>
+    public CounterSample ToCounterSample(long droppedSamples = 0)
+    {
+        var values = new Dictionary<string, long>(_counters.Length, StringComparer.Ordinal);
+        for (var i = 0; i < _counters.Length; i++)
+        {
+            if (_present[i])
+            {
+                values[_counters[i]] = _values[i];
+            }
+        }
+        return new CounterSample
+        {
+            host = Host, entity = Entity, values = values, intervalNs = IntervalNs, timestampNs = TimestampNs, seq = Seq,
+            droppedSamples = droppedSamples,
+        };
+    }
+}
+
+/// <summary>
+/// An entity's id and its rule-state keys, built once and reused for every later sample of the entity.
+/// Not thread-safe: owned by one decoder (one stream task).
+/// </summary>
+/// <param name="entityId">A valid entity id (<see cref="EntityIds"/>).</param>
+public sealed class EntityKeys(string entityId)
+{
+    private RuleSet? _rules;
+    private string?[] _stateKeys = [];
+
+    /// <summary>The entity id.</summary>
+    public string EntityId { get; } = entityId ?? throw new ArgumentNullException(nameof(entityId));
+
+    /// <summary>The state key for rule <paramref name="index"/>; rebuilt when the rules were replaced.</summary>
+    internal string StateKey(RuleSet rules, int index)
+    {
+        if (!ReferenceEquals(rules, _rules))
+        {
+            (_rules, _stateKeys) = (rules, new string?[rules.Rules.Count]);
+        }
+        return _stateKeys[index] ??= DetectorEngine.StateKey(EntityId, rules.Rules[index].Name);
+    }
+}
