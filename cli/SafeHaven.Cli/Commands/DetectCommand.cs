@@ -21,7 +21,7 @@ internal static class DetectCommand
             var (detector, planner) = flags.Processors(parse, rules.Source, new DetectorOptions().ApplicationId);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var signer = flags.Signer(parse) ?? throw new UsageException("detect needs --signing-key (safehaven keys generate --dir DIR)");
-            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.PlannerSeals(parse) }, LogLevel.Information);
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse) }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;

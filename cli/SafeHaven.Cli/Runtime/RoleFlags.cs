@@ -122,6 +122,27 @@ internal sealed class RoleFlags
         return RoleSeals.From(KeyFiles.RecordVerifier(trusted), KeyFiles.RecordSigner(path, KeyRoles.Planner, KeyRoles.Planner));
     }
 
+    /// <summary>
+    /// <c>detect</c> runs detector and planner: the planner's keys as <see cref="PlannerSeals"/>, plus the newest
+    /// detector key of the --signing-key directory, if it holds one, to seal detections.
+    /// </summary>
+    public RoleSeals DetectSeals(ParseResult parse)
+    {
+        var planner = PlannerSeals(parse);
+        var dir = KeyFiles.Directory(parse.GetValue(SigningKey)!);
+        try
+        {
+            var hasDetectorKey = new DirectoryInfo(dir).GetFiles("*.key").Any(f => SigningKeys.RoleOf(f.FullName).Role == KeyRoles.Detector);
+            return hasDetectorKey
+                ? RoleSeals.From(planner.Verifier, planner.Planner!, SigningKeys.LoadRecordSigner(dir, KeyRoles.Detector))
+                : planner;
+        }
+        catch (KeyFileException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
     /// <summary>Moving-target settings from --mtd-pid/--mtd-period; null (off) when no pid is given.</summary>
     public static MovingTargetOptions? MovingTarget(int[]? pids, string? period, ActuatorIdentity identity)
     {

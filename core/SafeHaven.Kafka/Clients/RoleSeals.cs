@@ -68,13 +68,13 @@ public sealed class RoleSeals
     public static RoleSeals Ephemeral(string probeSubject, string actuatorSubject)
     {
         var probe = RecordSigner.Ephemeral(KeyRoles.Probe, probeSubject);
+        var detector = RecordSigner.Ephemeral(KeyRoles.Detector, "detector");
         var actuator = RecordSigner.Ephemeral(KeyRoles.Actuator, actuatorSubject);
         var planner = RecordSigner.Ephemeral(KeyRoles.Planner, KeyRoles.Planner);
-        // No detector key yet: the detector does not seal its output, so detections are not checked (docs/SECURITY.md).
         return new RoleSeals
         {
-            Probe = probe, Actuator = actuator, Planner = planner,
-            Verifier = RecordVerifier.Trusting(probe, actuator, planner),
+            Probe = probe, Detector = detector, Actuator = actuator, Planner = planner,
+            Verifier = RecordVerifier.Trusting(probe, detector, actuator, planner),
         };
     }
 }

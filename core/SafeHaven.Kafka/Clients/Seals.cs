@@ -48,11 +48,17 @@ public static class Seals
     /// </summary>
     public static KeyIdentity Require(RecordVerifier verifier, string kind, Message<string, byte[]> message)
     {
-        ArgumentNullException.ThrowIfNull(verifier);
         ArgumentNullException.ThrowIfNull(message);
+        return Require(verifier, kind, KeyBytes(message.Key), message.Value, message.Headers);
+    }
+
+    /// <summary>As <see cref="Require(RecordVerifier, string, Message{string, byte[]})"/>, for a record seen as raw key bytes (a Streamiz record).</summary>
+    public static KeyIdentity Require(RecordVerifier verifier, string kind, byte[]? key, byte[]? value, Headers? headers)
+    {
+        ArgumentNullException.ThrowIfNull(verifier);
         string? keyId = null;
         byte[]? signature = null;
-        if (message.Headers is { } headers)
+        if (headers is not null)
         {
             // The last header of a name counts, as in Kafka's own lookups; a bounded read keeps a hostile header cheap.
             if (headers.TryGetLastBytes(RecordSeal.KeyHeader, out var k) && k.Length <= 64)
@@ -64,7 +70,7 @@ public static class Seals
                 signature = sig;
             }
         }
-        var (who, problem) = verifier.Verify(kind, KeyBytes(message.Key), message.Value ?? [], keyId, signature ?? []);
+        var (who, problem) = verifier.Verify(kind, key ?? [], value ?? [], keyId, signature ?? []);
         return who ?? throw new RecordRejectedException(problem!);
     }
 

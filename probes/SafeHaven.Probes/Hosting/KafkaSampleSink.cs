@@ -35,6 +35,7 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
 
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
 
+    private readonly RoleSeals _seals;
     private readonly DeliveryWindow<QueuedSample> _window;
     private readonly IProducer<string, byte[]> _producer;
     private readonly ISerializer<SampleBatch> _serializer;
@@ -81,6 +82,7 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
         _window = new DeliveryWindow<QueuedSample>(bufferSamples, maxInFlight);
         _serializer = kafka.Serdes.Serializer<SampleBatch>();
         _topic = kafka.Topics.Samples;
+        _seals = kafka.Seals;
         _clientId = clientId;
         var config = kafka.Producer(clientId);
         config.LingerMs = kafka.Options.SampleLingerMs;
@@ -174,8 +176,9 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
             {
                 run[0].Sample.droppedSamples = carried;
                 var batch = SampleBatches.From(run.ConvertAll(q => q.Sample), carried);
+                // One seal per batch: a signature per host per tick, not per sample (docs/SECURITY.md).
                 ConsumeLoop.Produce(_producer, _serializer, _topic, batch.host, batch,
-                    report => Completed(report.Error.IsError, carried, count));
+                    report => Completed(report.Error.IsError, carried, count), RoleSeals.With(_seals.Probe, Seals.Kinds.Samples));
             }
 #pragma warning disable CA1031 // Any failure (queue full, a registry serializer's I/O) loses this record's samples only; the sender must live on.
             catch (Exception)

@@ -27,7 +27,7 @@ internal sealed class DetectorService(KafkaClients kafka, DetectorOptions option
             _rules.Start();
         }
         WarmUp.Codecs(kafka.Serdes);
-        var topology = DetectorTopology.Build(kafka.Topics, engine, kafka.Serdes, time, metrics, kafka.Options.Bounds);
+        var topology = DetectorTopology.Build(kafka.Topics, engine, kafka.Serdes, time, metrics, kafka.Options.Bounds, kafka.Seals);
         _stream = new KafkaStream(topology, config);
         // Streamiz ends a stream whose threads died in ERROR (or NOT_RUNNING) without telling anyone: the process
         // would stay up with no detector. Any end we did not ask for is the role's death.

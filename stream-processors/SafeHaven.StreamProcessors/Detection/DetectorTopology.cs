@@ -31,8 +31,15 @@ public static class DetectorTopology
     /// <see cref="RecordBounds.Replay"/>, checks sizes but not the time window, since recorded traces replay through this
     /// same topology; the live detector passes the deployment's windowed bounds.
     /// </summary>
+    /// <param name="topics">Topic names.</param>
+    /// <param name="engine">The rules engine.</param>
+    /// <param name="serdes">The deployment's serdes.</param>
+    /// <param name="time">Clock of dead letters and bounds.</param>
+    /// <param name="metrics">Counters.</param>
+    /// <param name="bounds">Record bounds (default <see cref="RecordBounds.Replay"/>).</param>
+    /// <param name="seals">Probe keys to check samples against and the detector's key to seal detections (docs/SECURITY.md); none by default.</param>
     public static Topology Build(TopicNames topics, DetectorEngine engine, KafkaSerdes serdes, TimeProvider time, DetectorMetrics metrics,
-        RecordBounds? bounds = null)
+        RecordBounds? bounds = null, SafeHaven.Kafka.Clients.RoleSeals? seals = null)
     {
         ArgumentNullException.ThrowIfNull(topics);
         ArgumentNullException.ThrowIfNull(serdes);
@@ -41,7 +48,8 @@ public static class DetectorTopology
         var outputs = builder.Stream<byte[], byte[], ByteArraySerDes, ByteArraySerDes>(topics.Samples)
             .Transform(
                 TransformerBuilder.New<byte[], byte[], string, DetectorOutput>()
-                    .Transformer<DetectorTransformer>(engine, serdes, StoreName, time, metrics, bounds ?? RecordBounds.Replay)
+                    .Transformer<DetectorTransformer>(engine, serdes, StoreName, time, metrics, bounds ?? RecordBounds.Replay,
+                        seals ?? SafeHaven.Kafka.Clients.RoleSeals.None, topics.Detections)
                     .StateStore(store)
                     .Build(),
                 "detector");

@@ -30,6 +30,11 @@ internal sealed partial class DetectorTransformer
             DeadLetter(record, value, hostProblem);
             return;
         }
+        if (count > 0 && ForeignHost(_batches[0].Datacenter, _batches[0].Host) is { } foreign)
+        {
+            DeadLetter(record, value, foreign);
+            return;
+        }
         for (var i = 0; i < count; i++)
         {
             var sample = _batches[i];

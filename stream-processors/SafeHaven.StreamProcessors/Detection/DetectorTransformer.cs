@@ -2,6 +2,7 @@ using System.Text;
 using SafeHaven.Core;
 using SafeHaven.Core.Bounds;
 using SafeHaven.Core.Detector;
+using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
@@ -29,6 +30,11 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
     private readonly TimeProvider _time;
     private readonly DetectorMetrics _metrics;
     private readonly RecordBounds _bounds;
+    private readonly RoleSeals _seals;
+    private readonly string _detectionsTopic;
+    private readonly Confluent.Kafka.ISerializer<SafeHaven.Schemas.Detection> _detectionWriter;
+    // The probe key that sealed the record in hand (null when samples are not checked here).
+    private SafeHaven.Security.KeyIdentity? _sealedBy;
     private readonly Confluent.Kafka.IDeserializer<CounterSample> _deserializer;
     private readonly SampleBatchDecoder _batches = new();
     private readonly List<SafeHaven.Schemas.Detection> _detections = [];
@@ -38,13 +44,17 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
     // Streamiz's TransformerBuilder makes a prototype with this constructor, then creates one
     // transformer per task with the arguments given to Transformer<T>(args).
     public DetectorTransformer()
-        : this(null!, new KafkaSerdes(), "", TimeProvider.System, new DetectorMetrics(), RecordBounds.Default)
+        : this(null!, new KafkaSerdes(), "", TimeProvider.System, new DetectorMetrics(), RecordBounds.Default, RoleSeals.None, "detections")
     {
     }
 
-    public DetectorTransformer(DetectorEngine engine, KafkaSerdes serdes, string storeName, TimeProvider time, DetectorMetrics metrics, RecordBounds bounds)
+    public DetectorTransformer(DetectorEngine engine, KafkaSerdes serdes, string storeName, TimeProvider time, DetectorMetrics metrics, RecordBounds bounds,
+        RoleSeals seals, string detectionsTopic)
     {
         _bounds = bounds;
+        _seals = seals;
+        _detectionsTopic = detectionsTopic;
+        _detectionWriter = serdes.Serializer<SafeHaven.Schemas.Detection>();
         _engine = engine;
         _serdes = serdes;
         _storeName = storeName;
@@ -61,6 +71,19 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
 
     public Record<string, DetectorOutput>? Process(Record<byte[], byte[]> record)
     {
+        _sealedBy = null;
+        if (_seals.Checks(SafeHaven.Kafka.Clients.Seals.Kinds.Samples))
+        {
+            try
+            {
+                _sealedBy = SafeHaven.Kafka.Clients.Seals.Require(_seals.Verifier!, SafeHaven.Kafka.Clients.Seals.Kinds.Samples, record.Key, record.Value, record.Headers);
+            }
+            catch (RecordRejectedException e)
+            {
+                DeadLetter(record, record.Value, e.Message);
+                return null;
+            }
+        }
         if (record.Value is { } value && SampleBatchDecoder.IsSampleBatch(value))
         {
             ProcessBatch(record, value);
@@ -90,6 +113,11 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
             DeadLetter(record, record.Value, problem);
             return null;
         }
+        if (ForeignHost(sample.entity.datacenter, sample.entity.host) is { } foreign)
+        {
+            DeadLetter(record, record.Value, foreign);
+            return null;
+        }
         if (Evaluate(SampleView.Of(sample)) is { } failed)
         {
             DeadLetter(record, record.Value, failed);
@@ -114,9 +142,28 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
         foreach (var d in _detections)
         {
             _metrics.Detections++;
+            // Not the sample record's headers (its probe seal): the detection's own seal, or none.
+            _context!.SetHeaders(SealOf(sample.EntityId, d));
             _context!.Forward(sample.EntityId, new DetectorOutput(d, null));
         }
         return null;
+    }
+
+    // Why a probe key may not speak for this host's samples, or null (also when samples are not checked here).
+    private string? ForeignHost(string datacenter, string host) =>
+        _sealedBy is { } who && who.Subject != datacenter + "/" + host
+            ? $"samples of host '{datacenter}/{host}' sealed by the probe key {who.KeyId} of '{who.Subject}'"
+            : null;
+
+    private Confluent.Kafka.Headers SealOf(string key, SafeHaven.Schemas.Detection d)
+    {
+        if (_seals.Detector is not { } signer)
+        {
+            return [];
+        }
+        // The sink serializes the same record with the same serializer: the bytes signed are the bytes written.
+        var bytes = _detectionWriter.Serialize(d, new Confluent.Kafka.SerializationContext(Confluent.Kafka.MessageComponentType.Value, _detectionsTopic));
+        return SafeHaven.Kafka.Clients.Seals.Headers(signer, SafeHaven.Kafka.Clients.Seals.Kinds.Detections, key, bytes);
     }
 
     private void DeadLetter(Record<byte[], byte[]> record, byte[]? value, string reason)
