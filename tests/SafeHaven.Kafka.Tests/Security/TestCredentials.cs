@@ -12,13 +12,15 @@ internal sealed class TestCredentials : IDisposable
 
     public TestCredentials()
     {
+        // One clock reading: a client certificate may not outlive its CA, even by the milliseconds between two reads.
+        var now = DateTimeOffset.UtcNow;
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var caRequest = new CertificateRequest("CN=safehaven-test-ca", caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
         using var clientKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var clientRequest = new CertificateRequest("CN=probe", clientKey, HashAlgorithmName.SHA256);
-        using var client = clientRequest.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3, 4]);
+        using var client = clientRequest.Create(ca, now.AddMinutes(-5), now.AddDays(1).AddMinutes(-1), [1, 2, 3, 4]);
         CaFile = Write("ca.pem", ca.ExportCertificatePem(), Private | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         CertificateFile = Write("client.pem", client.ExportCertificatePem(), Private | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         KeyFile = Write("client.key", clientKey.ExportPkcs8PrivateKeyPem(), Private);
