@@ -61,7 +61,9 @@ public static partial class Identifiers
         return value;
     }
 
-    // Echo bad input back without control characters, so an error message cannot forge log lines.
-    private static string Printable(string? value) =>
+    /// <summary>
+    /// Bad input fit for an error message: at most 80 characters, control characters replaced, so it cannot forge log lines.
+    /// </summary>
+    public static string Printable(string? value) =>
         value is null ? "null" : new string([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
 }

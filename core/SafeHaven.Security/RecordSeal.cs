@@ -35,14 +35,17 @@ public static class RecordSeal
         var buffer = new byte[tag.Length + 12 + kindBytes.Length + key.Length + value.Length];
         var span = buffer.AsSpan();
         tag.CopyTo(span);
-        var at = tag.Length;
-        foreach (var part in new[] { kindBytes, key.ToArray(), value.ToArray() })
-        {
-            BinaryPrimitives.WriteInt32BigEndian(span[at..], part.Length);
-            part.CopyTo(span[(at + 4)..]);
-            at += 4 + part.Length;
-        }
+        var at = Put(span, tag.Length, kindBytes);
+        at = Put(span, at, key);
+        Put(span, at, value);
         return buffer;
+    }
+
+    private static int Put(Span<byte> buffer, int at, ReadOnlySpan<byte> part)
+    {
+        BinaryPrimitives.WriteInt32BigEndian(buffer[at..], part.Length);
+        part.CopyTo(buffer[(at + 4)..]);
+        return at + 4 + part.Length;
     }
 }
 

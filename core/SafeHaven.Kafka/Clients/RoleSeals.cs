@@ -40,9 +40,17 @@ public sealed class RoleSeals
         [Seals.Kinds.Placements] = [KeyRoles.Planner],
     };
 
+    private HashSet<string>? _checked;
+
     /// <summary>True when records of <paramref name="kind"/> must carry a valid seal here: a key of their producing role is trusted.</summary>
-    public bool Checks(string kind) =>
-        Verifier is { } v && Producers.TryGetValue(kind, out var roles) && roles.Any(v.Trusts);
+    public bool Checks(string kind)
+    {
+        // Asked once per record on the detector's path: worked out once, since the keys never change.
+        _checked ??= Verifier is { } v
+            ? Producers.Where(p => p.Value.Any(v.Trusts)).Select(p => p.Key).ToHashSet(StringComparer.Ordinal)
+            : [];
+        return _checked.Contains(kind);
+    }
 
     /// <summary>
     /// The identity that sealed <paramref name="message"/>, null when this kind is not checked here; throws

@@ -70,7 +70,7 @@ public static class InventoryView
             var id = state.attributes.TryGetValue("actuatorId", out var a) ? a : state.entity?.host;
             return who.Role == SafeHaven.Security.KeyRoles.Actuator && who.Subject == id
                 ? null
-                : $"capability record of actuator '{Printable(id)}' sealed by {who.Role} key {who.KeyId} of '{who.Subject}'";
+                : $"capability record of actuator '{Identifiers.Printable(id)}' sealed by {who.Role} key {who.KeyId} of '{who.Subject}'";
         }
         // A process, container or VM record, or a tombstone: keyed DATACENTER/HOST/...
         var host = state?.entity is { } e ? $"{e.datacenter}/{e.host}" : string.Join('/', (key ?? "").Split('/').Take(2));
@@ -85,9 +85,6 @@ public static class InventoryView
         {
             return null;
         }
-        return $"inventory record '{Printable(key)}' of host '{Printable(host)}' sealed by {who.Role} key {who.KeyId} of '{who.Subject}'";
+        return $"inventory record '{Identifiers.Printable(key)}' of host '{Identifiers.Printable(host)}' sealed by {who.Role} key {who.KeyId} of '{who.Subject}'";
     }
-
-    private static string Printable(string? value) =>
-        value is null ? "null" : new string([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
 }
