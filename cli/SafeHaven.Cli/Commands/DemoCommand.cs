@@ -80,7 +80,7 @@ internal static class DemoCommand
                 Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuatorOptions, Identity = identity,
                 Signer = signer, Verifier = verifier,
                 // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
-                Seals = PipelineSpec.AllInOne(identity, actuatorOptions.Id),
+                Seals = PipelineSpec.AllInOne(identity, actuatorOptions.Id, actuatorOptions.StateDirectory),
             };
             try
             {

@@ -55,7 +55,7 @@ internal static class UpCommand
                 Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuator, Identity = identity,
                 Signer = signer, Verifier = verifier, MovingTarget = movingTarget,
                 // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
-                Seals = PipelineSpec.AllInOne(identity, actuator.Id),
+                Seals = PipelineSpec.AllInOne(identity, actuator.Id, actuator.StateDirectory),
             };
             using var app = Pipeline.Build(spec, LogLevel.Information);
             // Listed workloads get their own cpuset on the shared CPUs now, so they stay off the

@@ -39,9 +39,27 @@ internal sealed record PipelineSpec(KafkaOptions Kafka)
     /// <summary>Role keys to seal with and keys to trust (docs/SECURITY.md); none unless set.</summary>
     public RoleSeals Seals { get; init; } = RoleSeals.None;
 
-    /// <summary>For the roles of one process: fresh in-memory keys for the probe of <paramref name="identity"/> and the actuator <paramref name="actuatorId"/>.</summary>
-    public static RoleSeals AllInOne(ActuatorIdentity identity, string actuatorId) =>
-        RoleSeals.Ephemeral(SafeHaven.Core.EntityIds.OfHost(identity.Datacenter, identity.Host), actuatorId);
+    /// <summary>
+    /// For the roles of one process: keys for the probe of <paramref name="identity"/> and the actuator <paramref name="actuatorId"/>,
+    /// kept under <paramref name="stateDirectory"/> (so a restart still verifies what was sealed before it), or only in
+    /// memory when it is empty.
+    /// </summary>
+    public static RoleSeals AllInOne(ActuatorIdentity identity, string actuatorId, string stateDirectory)
+    {
+        var host = SafeHaven.Core.EntityIds.OfHost(identity.Datacenter, identity.Host);
+        if (string.IsNullOrEmpty(stateDirectory))
+        {
+            return RoleSeals.Ephemeral(host, actuatorId);
+        }
+        try
+        {
+            return RoleSeals.Persistent(Path.Join(stateDirectory, "record-keys"), host, actuatorId);
+        }
+        catch (Exception e) when (e is KeyFileException or IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--state-dir {stateDirectory}: cannot keep the roles' keys there: {e.Message}", e);
+        }
+    }
 }
 
 /// <summary>Builds the generic host that runs the chosen roles, logging to stderr.</summary>

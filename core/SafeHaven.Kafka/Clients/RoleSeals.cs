@@ -72,6 +72,32 @@ public sealed class RoleSeals
         Verifier = verifier,
     };
 
+    /// <summary>
+    /// Keys for every role of one process that outlive it: kept in <paramref name="directory"/> (0700, keys 0600) and
+    /// reused at the next start, so the records this process sealed before a crash (the ledger, the inventory on their
+    /// compacted topics) still verify after it.
+    /// </summary>
+    public static RoleSeals Persistent(string directory, string probeSubject, string actuatorSubject)
+    {
+        RecordSigner Load(string role, string subject)
+        {
+            var existing = Directory.Exists(directory)
+                ? new DirectoryInfo(directory).GetFiles("*.key").Where(f => SigningKeys.RoleOf(f.FullName) == (role, subject))
+                    .OrderByDescending(f => f.LastWriteTimeUtc).FirstOrDefault()?.FullName
+                : null;
+            return SigningKeys.LoadRecordSigner(existing ?? Path.Combine(directory, SigningKeys.Generate(directory, role, subject) + ".key"), role);
+        }
+        var probe = Load(KeyRoles.Probe, probeSubject);
+        var detector = Load(KeyRoles.Detector, "detector");
+        var actuator = Load(KeyRoles.Actuator, actuatorSubject);
+        var planner = Load(KeyRoles.Planner, KeyRoles.Planner);
+        return new RoleSeals
+        {
+            Probe = probe, Detector = detector, Actuator = actuator, Planner = planner,
+            Verifier = RecordVerifier.Trusting(probe, detector, actuator, planner),
+        };
+    }
+
     /// <summary>Keys for every role of one process (<c>up</c>, the demo): fresh, in memory, trusted by this process only.</summary>
     public static RoleSeals Ephemeral(string probeSubject, string actuatorSubject)
     {
