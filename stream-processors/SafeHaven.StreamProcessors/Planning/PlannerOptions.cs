@@ -32,7 +32,7 @@ public sealed class PlannerOptions
     /// <summary>This instance's name in logs and in the ledger records it writes. Defaults to the host name and process id.</summary>
     public string InstanceId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
 
-    /// <summary>A detection dated further than this from now (either way) is dead-lettered, never planned. Defaults to 30 s.</summary>
+    /// <summary>A detection dated further than this from now (either way) is dead-lettered, never planned. Defaults to 5 min.</summary>
     public TimeSpan DetectionTtl { get; set; } = SafeHaven.Core.Placement.PlannerPolicy.Default.DetectionTtl;
 
     /// <summary>After a move of an entity, a new detection of it gets a skipped result for this long (wall clock). Defaults to 10 s.</summary>

@@ -10,8 +10,8 @@ public sealed class PlannerPolicyTests
     private readonly PlannerHarness _h = new PlannerHarness().With("a1", "h1", "2-3", Levels.Core);
 
     [Theory]
-    [InlineData(-31, "stale detection h1:1:r1: detected 31.0 s ago, beyond the 30 s TTL")]
-    [InlineData(31, "detection h1:1:r1 is dated 31.0 s in the future, beyond the 30 s TTL")]
+    [InlineData(-301, "stale detection h1:1:r1: detected 301.0 s ago, beyond the 300 s TTL")]
+    [InlineData(301, "detection h1:1:r1 is dated 301.0 s in the future, beyond the 300 s TTL")]
     public void A_detection_outside_the_ttl_is_dead_lettered_and_changes_nothing(int offsetSeconds, string reason)
     {
         var d = PlannerHarness.Detection(Process(101), Scopes.Core);

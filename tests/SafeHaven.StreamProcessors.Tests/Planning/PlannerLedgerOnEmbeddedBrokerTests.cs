@@ -98,7 +98,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         Assert.True(await Eventually.True(() => planner.Active, Deadline), "the planner never took the lease");
 
         var stale = Detection(106, "h1:0:r1");
-        stale.detectedAtNs = NowNs() - 60_000_000_000;
+        stale.detectedAtNs = NowNs() - 600_000_000_000;
         await producer.ProduceAsync(topics.Detections, Message("dc1/h1/pid/106", Encode(stale)));
         for (var pid = 101; pid <= 105; pid++)
         {
@@ -135,7 +135,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         Assert.All(skipped, r => Assert.Equal((ResultStatus.Skipped, "budget of 2 moves per host per minute spent on dc1/h1"), (r.status, r.error)));
         var letter = Assert.Single(dead);
         Assert.Equal(topics.Detections, letter.topic);
-        Assert.Contains("stale detection h1:0:r1: detected 60.", letter.reason, StringComparison.Ordinal);
+        Assert.Contains("stale detection h1:0:r1: detected 600.", letter.reason, StringComparison.Ordinal);
         Assert.Null(reader.Consume(TimeSpan.FromSeconds(1))?.Message);
     }
 
