@@ -10,6 +10,7 @@ using SafeHaven.Kafka.Topics;
 using SafeHaven.Schemas;
 using SafeHaven.Security;
 using SafeHaven.StreamProcessors.Planning;
+using static SafeHaven.StreamProcessors.Tests.Planning.PlannerRecords;
 
 namespace SafeHaven.StreamProcessors.Tests.Planning;
 
@@ -31,12 +32,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         using var kafka = new KafkaClients(new KafkaOptions { BootstrapServers = broker.BootstrapServers, TopicPrefix = prefix, Partitions = 2 });
         using var signer = CommandSigner.Ephemeral(out var verifier);
         using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("test")).Build();
-        await producer.ProduceAsync(topics.Inventory, Message("dc1/h1", new SingleObjectCodec<EntityState>().Encode(new EntityState
-        {
-            entityId = "dc1/h1", kind = InventoryView.ActuatorKind, entity = new EntityRef { datacenter = "dc1", host = "h1" },
-            isolationPool = "2-3", levels = [Levels.Core], attributes = new Dictionary<string, string> { ["actuatorId"] = "h1-agent" },
-            counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
-        })));
+        await producer.ProduceAsync(topics.Inventory, Message("dc1/h1", new SingleObjectCodec<EntityState>().Encode(Actuator("h1", "h1-agent", "2-3"))));
         await producer.ProduceAsync(topics.Inventory, Message("dc1/h1/pid/101", Process(101)));
         var group = "planner-" + Guid.NewGuid().ToString("N");
         using var first = Planner(kafka, signer, group, "pa");
@@ -47,7 +43,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
 
         using var commands = new ConsumerBuilder<string, byte[]>(kafka.Consumer("reader-" + Guid.NewGuid().ToString("N"), "reader")).Build();
         commands.Subscribe(topics.Commands);
-        var d1 = Detection(101, "h1:1:r1");
+        var d1 = DetectionOf(101, "h1:1:r1");
         await producer.ProduceAsync(topics.Detections, Message("dc1/h1/pid/101", Encode(d1)));
         var c1 = NextCommand(commands);
         Assert.Equal("2", c1.target);
@@ -63,7 +59,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         // The same detection again (a redelivery), then a new suspect whose inventory record comes after its
         // detection: it waits for the record (its group decides its slot), then one command, to the other CPU.
         await producer.ProduceAsync(topics.Detections, Message("dc1/h1/pid/101", Encode(d1)));
-        await producer.ProduceAsync(topics.Detections, Message("dc1/h1/pid/102", Encode(Detection(102, "h1:2:r1"))));
+        await producer.ProduceAsync(topics.Detections, Message("dc1/h1/pid/102", Encode(DetectionOf(102, "h1:2:r1"))));
         Assert.Null(commands.Consume(TimeSpan.FromSeconds(1))?.Message);
         await producer.ProduceAsync(topics.Inventory, Message("dc1/h1/pid/102", Process(102)));
         var c2 = NextCommand(commands);
@@ -82,12 +78,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         using var kafka = new KafkaClients(new KafkaOptions { BootstrapServers = broker.BootstrapServers, TopicPrefix = prefix, Partitions = 1 });
         using var signer = CommandSigner.Ephemeral(out _);
         using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("test")).Build();
-        await producer.ProduceAsync(topics.Inventory, Message("dc1/h1", new SingleObjectCodec<EntityState>().Encode(new EntityState
-        {
-            entityId = "dc1/h1", kind = InventoryView.ActuatorKind, entity = new EntityRef { datacenter = "dc1", host = "h1" },
-            isolationPool = "0-63", levels = [Levels.Core], attributes = new Dictionary<string, string> { ["actuatorId"] = "h1-agent" },
-            counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
-        })));
+        await producer.ProduceAsync(topics.Inventory, Message("dc1/h1", new SingleObjectCodec<EntityState>().Encode(Actuator("h1", "h1-agent", "0-63"))));
         for (var pid = 101; pid <= 106; pid++)
         {
             await producer.ProduceAsync(topics.Inventory, Message($"dc1/h1/pid/{pid}", Process(pid)));
@@ -97,12 +88,12 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         await planner.StartAsync(CancellationToken.None);
         Assert.True(await Eventually.True(() => planner.Active, Deadline), "the planner never took the lease");
 
-        var stale = Detection(106, "h1:0:r1");
+        var stale = DetectionOf(106, "h1:0:r1");
         stale.detectedAtNs = NowNs() - 600_000_000_000;
         await producer.ProduceAsync(topics.Detections, Message("dc1/h1/pid/106", Encode(stale)));
         for (var pid = 101; pid <= 105; pid++)
         {
-            await producer.ProduceAsync(topics.Detections, Message($"dc1/h1/pid/{pid}", Encode(Detection(pid, $"h1:{pid}:r1"))));
+            await producer.ProduceAsync(topics.Detections, Message($"dc1/h1/pid/{pid}", Encode(DetectionOf(pid, $"h1:{pid}:r1"))));
         }
 
         using var reader = new ConsumerBuilder<string, byte[]>(kafka.Consumer("reader-" + Guid.NewGuid().ToString("N"), "reader")).Build();
@@ -155,21 +146,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         throw new TimeoutException($"no command within {Deadline}");
     }
 
-    private static Schemas.Detection Detection(int pid, string id) => new()
-    {
-        detectionId = id, entity = new EntityRef { datacenter = "dc1", host = "h1", pid = pid }, rule = "r1", counter = "context-switches",
-        // Dated now: the planner dead-letters detections outside its TTL.
-        rate = 5000, threshold = 1000, scope = Scopes.Core, detectedAtNs = NowNs(), firstSampleAtNs = NowNs() - 1_000_000_000, kind = DetectionKinds.Detected,
-    };
-
-    private static long NowNs() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
-
-    private static byte[] Process(int pid) => new SingleObjectCodec<EntityState>().Encode(new EntityState
-    {
-        entityId = $"dc1/h1/pid/{pid}", kind = "process", entity = new EntityRef { datacenter = "dc1", host = "h1", pid = pid },
-        levels = [Levels.Core], attributes = new Dictionary<string, string> { ["group"] = $"pgid:{pid}" },
-        counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
-    });
+    private static byte[] Process(int pid) => new SingleObjectCodec<EntityState>().Encode(PlannerRecords.Process(pid));
 
     private static byte[] Encode(Schemas.Detection d) => new SingleObjectCodec<Schemas.Detection>().Encode(d);
 

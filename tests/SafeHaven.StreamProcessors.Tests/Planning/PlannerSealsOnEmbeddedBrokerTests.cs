@@ -9,6 +9,7 @@ using SafeHaven.Kafka.Topics;
 using SafeHaven.Schemas;
 using SafeHaven.Security;
 using SafeHaven.StreamProcessors.Planning;
+using static SafeHaven.StreamProcessors.Tests.Planning.PlannerRecords;
 
 namespace SafeHaven.StreamProcessors.Tests.Planning;
 
@@ -65,7 +66,7 @@ public sealed class PlannerSealsOnEmbeddedBrokerTests
             // From the start: the inventory's dead letters may come before the reader joins.
             reader.Assign(new[] { topics.Commands, topics.Dlq, topics.Placements }.Select(t => new TopicPartitionOffset(t, 0, Offset.Beginning)));
             var detections = new SingleObjectCodec<Schemas.Detection>();
-            await Produce(producer, topics.Detections, "dc1/h1/pid/101", detections.Encode(Detection(101, "h1:1:r1")), null, null);
+            await Produce(producer, topics.Detections, "dc1/h1/pid/101", detections.Encode(DetectionOf(101, "h1:1:r1")), null, null);
             var seen = new List<ConsumeResult<string, byte[]>>();
             var command = new SingleObjectCodec<IsolationCommand>().Decode(Until(reader, seen, r => r.Topic == topics.Commands).Message.Value);
             Assert.Equal(("h1-agent", "2"), (command.source, command.target));
@@ -134,28 +135,6 @@ public sealed class PlannerSealsOnEmbeddedBrokerTests
         }
         throw new TimeoutException($"not seen within {Deadline}");
     }
-
-    private static EntityState Actuator(string host, string id) => new()
-    {
-        entityId = $"dc1/{host}/actuator/{id}", kind = InventoryView.ActuatorKind, entity = new EntityRef { datacenter = "dc1", host = host },
-        isolationPool = "2-3", levels = [Levels.Core], attributes = new Dictionary<string, string> { ["actuatorId"] = id },
-        counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
-    };
-
-    private static EntityState Process(int pid) => new()
-    {
-        entityId = $"dc1/h1/pid/{pid}", kind = "process", entity = new EntityRef { datacenter = "dc1", host = "h1", pid = pid },
-        levels = [Levels.Core], attributes = new Dictionary<string, string> { ["group"] = $"pgid:{pid}" },
-        counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
-    };
-
-    private static long NowNs() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
-
-    private static Schemas.Detection Detection(int pid, string id) => new()
-    {
-        detectionId = id, entity = new EntityRef { datacenter = "dc1", host = "h1", pid = pid }, rule = "r1", counter = "context-switches",
-        rate = 5000, threshold = 1000, scope = Scopes.Core, detectedAtNs = NowNs(), firstSampleAtNs = NowNs() - 1_000_000_000, kind = DetectionKinds.Detected,
-    };
 
     private static IsolationResult Result(IsolationCommand c, string status) => new()
     {
