@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using SafeHaven.PipelineBench;
 
 // Pipeline benchmarks on the embedded broker (loopback only). Usage:
-//   throughput [samples] [--per-record N (samples per SampleBatch record; 0 = one CounterSample per record)] [--poll-ms N] [--max-poll-records N] [--commit-ms N] [--fetch-wait-ms N]
+//   throughput [samples] [--per-record N (samples per SampleBatch record; 0 = one CounterSample per record)] [--seal none|mac|ed25519] [--poll-ms N] [--max-poll-records N] [--commit-ms N] [--fetch-wait-ms N]
 //   latency [rate] [seconds] [--crossings N] [--hosts N] [--linger N]
 // Bounded: a watchdog ends the process after 5 minutes whatever happens (a hung StartAsync included).
 using var watchdog = new Timer(_ =>
@@ -27,14 +27,14 @@ switch (positional.FirstOrDefault())
     case "throughput":
         await ThroughputBench.RunAsync(Pos(1, 100_000), IntFlag("--per-record") ?? 100,
             new StreamTuning(IntFlag("--poll-ms"), IntFlag("--max-poll-records"), IntFlag("--commit-ms"), IntFlag("--fetch-wait-ms")),
-            loggers, cts.Token);
+            Flag("--seal") ?? "none", loggers, cts.Token);
         break;
     case "latency":
         await LatencyBench.RunAsync(new LatencyPlan(Rate: Pos(1, 10_000), Seconds: Pos(2, 30),
             Hosts: IntFlag("--hosts") ?? 200, CrossingsPerSecond: IntFlag("--crossings") ?? 20, SampleLingerMs: IntFlag("--linger")), LogLevel.Warning, cts.Token);
         break;
     default:
-        Console.Error.WriteLine("usage: throughput [samples] [--per-record N] [--poll-ms N] [--max-poll-records N] [--commit-ms N] [--fetch-wait-ms N] | latency [rate] [seconds] [--crossings N] [--hosts N] [--linger N]");
+        Console.Error.WriteLine("usage: throughput [samples] [--per-record N] [--seal none|mac|ed25519] [--poll-ms N] [--max-poll-records N] [--commit-ms N] [--fetch-wait-ms N] | latency [rate] [seconds] [--crossings N] [--hosts N] [--linger N]");
         return 2;
 }
 Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");

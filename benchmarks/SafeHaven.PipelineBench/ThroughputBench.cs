@@ -30,15 +30,19 @@ internal static class ThroughputBench
     /// is "cold" (the JIT's unoptimised first tier, as in a detector's first second), the second is the
     /// steady state of a detector that has been running, and gives the RATIO.
     /// </summary>
-    public static async Task RunAsync(int samples, int perRecord, StreamTuning tuning, ILoggerFactory loggers, CancellationToken ct)
+    /// <param name="seal">none, mac (host MACs, as <c>up</c> seals samples) or ed25519 (the probe key's signature):
+    /// the probe seals each record and the detector checks it, so the cost of checking is this run's ratio to a
+    /// run with none.</param>
+    public static async Task RunAsync(int samples, int perRecord, StreamTuning tuning, string seal, ILoggerFactory loggers, CancellationToken ct)
     {
+        var seals = BenchSeals.For(seal, Enumerable.Range(0, Hosts).Select(Bench.Host));
         var topics = new TopicNames("tp.");
         const string appId = "bench-detector";
         using var broker = await Bench.StartBrokerAsync(topics, appId + "-cold", appId);
-        var (bytes, records) = Produce(broker.BootstrapServers, topics.Samples, samples, perRecord);
+        var (bytes, records) = Produce(broker.BootstrapServers, topics.Samples, samples, perRecord, seals);
         Bench.CheckNothingDropped(broker.BootstrapServers, topics.Samples);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"produced {samples} samples in {records} records ({(perRecord > 0 ? $"SampleBatch of {perRecord}" : "CounterSample each")}), " +
+            $"produced {samples} samples in {records} records ({(perRecord > 0 ? $"SampleBatch of {perRecord}" : "CounterSample each")}, seal {seal}), " +
             $"{bytes / (double)samples:F1} bytes per sample, {bytes / Bench.Partitions / 1024.0 / 1024.0:F2} MiB of keys+values per partition (mock keeps 5 MiB)"));
 
         var rawCold = RawConsume(broker.BootstrapServers, topics.Samples, records, "bench-raw-cold", ct);
@@ -46,8 +50,8 @@ internal static class ThroughputBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"raw consumer: {records} records = {samples} samples in {raw:F3} s = {records / raw:F0} rec/s = {samples / raw:F0} samples/s (cold pass: {samples / rawCold:F0} samples/s)"));
 
-        var cold = await DetectorAsync(broker.BootstrapServers, topics, appId + "-cold", samples, tuning, loggers, ct);
-        var d = await DetectorAsync(broker.BootstrapServers, topics, appId, samples, tuning, loggers, ct);
+        var cold = await DetectorAsync(broker.BootstrapServers, topics, appId + "-cold", samples, tuning, seals.Detector, loggers, ct);
+        var d = await DetectorAsync(broker.BootstrapServers, topics, appId, samples, tuning, seals.Detector, loggers, ct);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"detector ({tuning}): {samples} samples in {d.FromFirst:F3} s from its first sample = {samples / d.FromFirst:F0} samples/s = {records / d.FromFirst:F0} rec/s; " +
             $"{samples / d.FromStart:F0} samples/s from StartAsync (cold pass: {samples / cold.FromFirst:F0} samples/s from its first sample)"));
@@ -59,7 +63,7 @@ internal static class ThroughputBench
     }
 
     /// <summary>Batches of hundreds of records (linger 10 ms): the mock returns one batch per partition per fetch.</summary>
-    private static (long Bytes, int Records) Produce(string bootstrap, string topic, int samples, int perRecord)
+    private static (long Bytes, int Records) Produce(string bootstrap, string topic, int samples, int perRecord, BenchSeals seals)
     {
         var codec = new SingleObjectCodec<CounterSample>();
         var batchCodec = new SingleObjectCodec<SampleBatch>();
@@ -98,7 +102,7 @@ internal static class ThroughputBench
                 i += n;
             }
             bytes += value.Length + host.Length;
-            producer.Produce(topic, new Message<string, byte[]> { Key = host, Value = value });
+            producer.Produce(topic, new Message<string, byte[]> { Key = host, Value = value, Headers = seals.Headers(host, value) });
         }
         producer.Flush(TimeSpan.FromSeconds(60));
         return (bytes, records);
@@ -133,13 +137,13 @@ internal static class ThroughputBench
     private sealed record DetectorRun(double FromStart, double FromFirst, TimeSpan Cpu, long Allocated);
 
     private static async Task<DetectorRun> DetectorAsync(string bootstrap, TopicNames topics, string appId,
-        int total, StreamTuning tuning, ILoggerFactory loggers, CancellationToken ct)
+        int total, StreamTuning tuning, SafeHaven.Kafka.Clients.RoleSeals seals, ILoggerFactory loggers, CancellationToken ct)
     {
         var metrics = new DetectorMetrics();
         var engine = new DetectorEngine(RulesParser.Parse(Bench.RulesYaml, "bench.yaml"));
         var serdes = new KafkaSerdes();
         WarmUp.Codecs(serdes);
-        var topology = DetectorTopology.Build(topics, engine, serdes, TimeProvider.System, metrics);
+        var topology = DetectorTopology.Build(topics, engine, serdes, TimeProvider.System, metrics, seals: seals);
         using var stream = new KafkaStream(topology, Bench.DetectorConfig(appId, bootstrap, loggers, tuning));
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var alloc0 = GC.GetTotalAllocatedBytes(precise: true);

@@ -30,16 +30,26 @@ public static class RecordSeal
     /// <summary>The bytes a seal signs: a domain tag, then the kind, key and value, each length-prefixed.</summary>
     public static byte[] Payload(string kind, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        var tag = "safehaven.v1.record"u8;
-        var kindBytes = Encoding.UTF8.GetBytes(kind);
-        var buffer = new byte[tag.Length + 12 + kindBytes.Length + key.Length + value.Length];
-        var span = buffer.AsSpan();
-        tag.CopyTo(span);
-        var at = Put(span, tag.Length, kindBytes);
-        at = Put(span, at, key);
-        Put(span, at, value);
+        var buffer = new byte[PayloadLength(kind, key.Length, value.Length)];
+        WritePayload(buffer, kind, key, value);
         return buffer;
     }
+
+    /// <summary>The length of <see cref="Payload"/>.</summary>
+    public static int PayloadLength(string kind, int keyLength, int valueLength) =>
+        Tag.Length + 12 + Encoding.UTF8.GetByteCount(kind) + keyLength + valueLength;
+
+    /// <summary>Writes <see cref="Payload"/> into the start of <paramref name="buffer"/>.</summary>
+    public static void WritePayload(Span<byte> buffer, string kind, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        Tag.CopyTo(buffer);
+        var kindLength = Encoding.UTF8.GetBytes(kind, buffer[(Tag.Length + 4)..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(buffer[Tag.Length..], kindLength);
+        var at = Put(buffer, Tag.Length + 4 + kindLength, key);
+        Put(buffer, at, value);
+    }
+
+    private static ReadOnlySpan<byte> Tag => "safehaven.v1.record"u8;
 
     private static int Put(Span<byte> buffer, int at, ReadOnlySpan<byte> part)
     {
@@ -74,13 +84,26 @@ public sealed record KeyIdentity(string KeyId, string Role, string Subject);
 /// <summary>Seals records with one role's private key.</summary>
 public sealed class RecordSigner : IDisposable
 {
-    private readonly Key _key;
+    private readonly Key? _key;
+    private readonly byte[]? _hostMacKey;
 
     internal RecordSigner(Key key, KeyIdentity identity)
     {
         _key = key;
         Identity = identity;
     }
+
+    private RecordSigner(byte[] hostMacKey, KeyIdentity identity)
+    {
+        _hostMacKey = hostMacKey;
+        Identity = identity;
+    }
+
+    /// <summary>A sealer of samples with a host's MAC key (<see cref="SampleMacKeys"/>); its key id is the master's.</summary>
+    public static RecordSigner HostMac(byte[] hostKey, KeyIdentity identity) => new(hostKey, identity);
+
+    /// <summary>True when this seals with a host MAC key: the record must also name its subject (<see cref="SampleMacKeys.SubjectHeader"/>).</summary>
+    public bool IsHostMac => _hostMacKey is not null;
 
     /// <summary>Whose key this is.</summary>
     public KeyIdentity Identity { get; }
@@ -94,7 +117,7 @@ public sealed class RecordSigner : IDisposable
     }
 
     /// <summary>The public half, to trust in the same process.</summary>
-    public PublicKey PublicKey => _key.PublicKey;
+    public PublicKey PublicKey => _key?.PublicKey ?? throw new InvalidOperationException("a host MAC key has no public half");
 
     /// <summary>The signature of a record of <paramref name="kind"/> with <paramref name="key"/> and <paramref name="value"/>.</summary>
     public byte[] Sign(string kind, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
@@ -103,9 +126,22 @@ public sealed class RecordSigner : IDisposable
         {
             throw new InvalidOperationException($"a {Identity.Role} key does not write {kind} records");
         }
-        return SignatureAlgorithm.Ed25519.Sign(_key, RecordSeal.Payload(kind, key, value));
+        if (_hostMacKey is not null && kind != SampleMacKeys.Kind)
+        {
+            throw new InvalidOperationException($"a host MAC key seals samples only, not {kind} records");
+        }
+        return _hostMacKey is { } mac
+            ? SampleMacKeys.Mac(mac, kind, key, value)
+            : SignatureAlgorithm.Ed25519.Sign(_key!, RecordSeal.Payload(kind, key, value));
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _key.Dispose();
+    public void Dispose()
+    {
+        _key?.Dispose();
+        if (_hostMacKey is { } mac)
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(mac);
+        }
+    }
 }

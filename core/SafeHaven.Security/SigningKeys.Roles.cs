@@ -70,7 +70,7 @@ public static partial class SigningKeys
     /// <exception cref="KeyFileException">Nothing usable, writable by others, or malformed.</exception>
     public static RecordVerifier LoadRecordVerifier(string path)
     {
-        var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.pub") : [path];
+        var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.pub") : path.EndsWith(".mac", StringComparison.Ordinal) ? [] : [path];
         if (Directory.Exists(path))
         {
             RefuseWritableByOthers(path, "trusted key directory");
@@ -84,7 +84,11 @@ public static partial class SigningKeys
             var id = KeyId(raw);
             keys[id] = (PublicKey.Import(SignatureAlgorithm.Ed25519, raw, KeyBlobFormat.RawPublicKey), new KeyIdentity(id, role, subject));
         }
-        return keys.Count > 0 ? new RecordVerifier(keys) : throw new KeyFileException($"trusted keys {path}: no .pub file");
+        // A detector's trust directory may also hold the sample MAC master (secret: 0600, checked on load).
+        var masters = SampleMacKeys.LoadMasters(path);
+        return keys.Count > 0 || masters.Count > 0
+            ? new RecordVerifier(keys, masters)
+            : throw new KeyFileException($"trusted keys {path}: no .pub file");
     }
 
     private static string RoleLine(string role, string? subject)

@@ -4,9 +4,9 @@ using SafeHaven.Security;
 namespace SafeHaven.Cli.Commands;
 
 /// <summary>
-/// <c>safehaven keys generate|list</c>: the planner's command-signing keys. Rotation: generate a
-/// new pair into the same directory; the planner signs with the newest .key; actuators trust every
-/// .pub they are given until the old one is removed.
+/// <c>safehaven keys generate|list|sample-master|enrol</c>: role keys. Rotation: generate a new pair into the same
+/// directory; a role signs with its newest .key; consumers trust every .pub they are given until the old one is
+/// removed. Sample MACs: one master for the detectors, one derived key per host's probe.
 /// </summary>
 internal static class KeysCommand
 {
@@ -52,6 +52,51 @@ internal static class KeysCommand
             }
             return ExitCodes.Ok;
         });
-        return new Command("keys", "Manage the planner's command-signing keys") { generate, list };
+        return new Command("keys", "Manage the role keys that sign commands and seal records (docs/SECURITY.md)")
+        {
+            generate, list, SampleMaster(), Enrol(),
+        };
+    }
+
+    private static Command SampleMaster()
+    {
+        var dir = new Option<DirectoryInfo>("--dir") { Description = "Directory of the detectors' trusted keys", Required = true };
+        var command = new Command("sample-master", "Create the sample MAC master (KEYID.mac, 0600) that detectors check host MACs of samples with; prints its id") { dir };
+        command.SetAction(parse =>
+        {
+            var d = parse.GetValue(dir)!;
+            var id = Guard(() => SampleMacKeys.GenerateMaster(d.FullName));
+            Console.Out.WriteLine(id);
+            Console.Error.WriteLine($"keys: sample MAC master {Path.Combine(d.FullName, id + ".mac")} (detectors only; enrol each host with 'keys enrol')");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command Enrol()
+    {
+        var master = new Option<FileInfo>("--master") { Description = "The sample MAC master file (KEYID.mac)", Required = true };
+        var subject = new Option<string>("--subject") { Description = "The host: DATACENTER/HOST", Required = true };
+        var dir = new Option<DirectoryInfo>("--dir") { Description = "The host's probe key directory", Required = true };
+        var command = new Command("enrol", "Derive a host's sample MAC key from the master into its probe key directory (KEYID.hostmac, 0600)") { master, subject, dir };
+        command.SetAction(parse =>
+        {
+            var path = Guard(() => SampleMacKeys.Enrol(parse.GetValue(master)!.FullName, parse.GetValue(subject)!, parse.GetValue(dir)!.FullName));
+            Console.Out.WriteLine(path);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static T Guard<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (KeyFileException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
     }
 }

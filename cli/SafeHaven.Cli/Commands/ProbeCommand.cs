@@ -24,7 +24,7 @@ internal static class ProbeCommand
         var host = CommonOptions.HostId();
         var dc = CommonOptions.Datacenter();
         var prefix = CommonOptions.Prefix();
-        var key = new Option<string?>("--signing-key") { Description = "This host's probe key (file, or a directory: its newest probe key), which seals the inventory (docs/SECURITY.md)" };
+        var key = new Option<string?>("--signing-key") { Description = "This host's probe key (file, or a directory: its newest probe key), which seals the inventory, and the samples unless the directory holds this host's MAC key (keys enrol; docs/SECURITY.md)" };
         var security = new SecurityFlags();
         var command = new Command("probe", "Sample per-process event counters (perf_event_open, /proc) of this host")
         {
@@ -58,9 +58,7 @@ internal static class ProbeCommand
             }
             var server = parse.GetValue(bootstrap) ?? throw new UsageException("probe needs --bootstrap, or --stdout to print samples");
             var kafka = new KafkaOptions { BootstrapServers = server, SchemaRegistryUrl = parse.GetValue(registry) ?? "", TopicPrefix = parse.GetValue(prefix)!, Security = security.Read(parse) };
-            var seals = parse.GetValue(key) is { } path
-                ? RoleSeals.From(null, KeyFiles.RecordSigner(path, SafeHaven.Security.KeyRoles.Probe, SafeHaven.Core.EntityIds.OfHost(options.Datacenter, options.HostId)))
-                : RoleSeals.None;
+            var seals = parse.GetValue(key) is { } path ? KeyFiles.ProbeSeals(path, SafeHaven.Core.EntityIds.OfHost(options.Datacenter, options.HostId)) : RoleSeals.None;
             using var app = Pipeline.Build(new PipelineSpec(kafka) { Probe = options, Seals = seals }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });

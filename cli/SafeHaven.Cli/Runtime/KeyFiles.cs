@@ -1,3 +1,4 @@
+using SafeHaven.Kafka.Clients;
 using SafeHaven.Security;
 
 namespace SafeHaven.Cli.Runtime;
@@ -50,6 +51,24 @@ internal static class KeyFiles
                 throw new UsageException($"--signing-key {path}: the {role} key speaks for '{signer.Identity.Subject}', not '{subject}'");
             }
             return signer;
+        }
+        catch (KeyFileException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// A probe's seals from its --signing-key: its Ed25519 key (inventory, and samples when it has no other), and the
+    /// host MAC key of its host (samples) when the directory holds one (<c>safehaven keys enrol</c>).
+    /// </summary>
+    public static RoleSeals ProbeSeals(string path, string subject)
+    {
+        var signer = RecordSigner(path, KeyRoles.Probe, subject);
+        try
+        {
+            var mac = SampleMacKeys.LoadHostSealer(path, subject);
+            return mac is null ? RoleSeals.From(null, signer) : RoleSeals.From(null, signer, mac);
         }
         catch (KeyFileException e)
         {

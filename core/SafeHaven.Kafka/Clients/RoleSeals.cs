@@ -16,6 +16,15 @@ public sealed class RoleSeals
     /// <summary>The probe's key (samples, inventory of its host), or null.</summary>
     public RecordSigner? Probe { get; init; }
 
+    /// <summary>
+    /// The probe's host MAC key (<see cref="SampleMacKeys"/>), sealing samples in place of <see cref="Probe"/>, which
+    /// then seals only inventory; null seals samples with <see cref="Probe"/>.
+    /// </summary>
+    public RecordSigner? SampleMac { get; init; }
+
+    /// <summary>The sealer of samples: the host MAC key if there is one, else the probe's Ed25519 key.</summary>
+    public RecordSigner? Samples => SampleMac ?? Probe;
+
     /// <summary>The detector's key (detections), or null.</summary>
     public RecordSigner? Detector { get; init; }
 
@@ -65,7 +74,8 @@ public sealed class RoleSeals
     /// <summary>Keys from disk for the roles of one verb: <paramref name="signers"/> seal, <paramref name="verifier"/> checks.</summary>
     public static RoleSeals From(RecordVerifier? verifier, params RecordSigner[] signers) => new()
     {
-        Probe = signers.FirstOrDefault(s => s.Identity.Role == KeyRoles.Probe),
+        Probe = signers.FirstOrDefault(s => s.Identity.Role == KeyRoles.Probe && !s.IsHostMac),
+        SampleMac = signers.FirstOrDefault(s => s.IsHostMac),
         Detector = signers.FirstOrDefault(s => s.Identity.Role == KeyRoles.Detector),
         Actuator = signers.FirstOrDefault(s => s.Identity.Role == KeyRoles.Actuator),
         Planner = signers.FirstOrDefault(s => s.Identity.Role == KeyRoles.Planner),
@@ -91,24 +101,38 @@ public sealed class RoleSeals
         var detector = Load(KeyRoles.Detector, "detector");
         var actuator = Load(KeyRoles.Actuator, actuatorSubject);
         var planner = Load(KeyRoles.Planner, KeyRoles.Planner);
-        return new RoleSeals
+        var masters = SampleMacKeys.LoadMasters(directory);
+        if (masters.Count == 0)
         {
-            Probe = probe, Detector = detector, Actuator = actuator, Planner = planner,
-            Verifier = RecordVerifier.Trusting(probe, detector, actuator, planner),
-        };
+            SampleMacKeys.GenerateMaster(directory);
+            masters = SampleMacKeys.LoadMasters(directory);
+        }
+        return AllRoles(masters, probeSubject, probe, detector, actuator, planner);
     }
 
     /// <summary>Keys for every role of one process (<c>up</c>, the demo): fresh, in memory, trusted by this process only.</summary>
     public static RoleSeals Ephemeral(string probeSubject, string actuatorSubject)
     {
-        var probe = RecordSigner.Ephemeral(KeyRoles.Probe, probeSubject);
-        var detector = RecordSigner.Ephemeral(KeyRoles.Detector, "detector");
-        var actuator = RecordSigner.Ephemeral(KeyRoles.Actuator, actuatorSubject);
-        var planner = RecordSigner.Ephemeral(KeyRoles.Planner, KeyRoles.Planner);
+        var master = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        return AllRoles(new Dictionary<string, byte[]> { [SampleMacKeys.KeyId(master)] = master }, probeSubject,
+            RecordSigner.Ephemeral(KeyRoles.Probe, probeSubject),
+            RecordSigner.Ephemeral(KeyRoles.Detector, "detector"),
+            RecordSigner.Ephemeral(KeyRoles.Actuator, actuatorSubject),
+            RecordSigner.Ephemeral(KeyRoles.Planner, KeyRoles.Planner));
+    }
+
+    // Samples are sealed with the host's MAC key, derived from the (newest) master as an enrolled probe's would be.
+    private static RoleSeals AllRoles(Dictionary<string, byte[]> masters, string probeSubject,
+        RecordSigner probe, RecordSigner detector, RecordSigner actuator, RecordSigner planner)
+    {
+        var (masterId, master) = masters.OrderBy(m => m.Key, StringComparer.Ordinal).First();
+        var sampleMac = SampleMacKeys.IsHostSubject(probeSubject)
+            ? RecordSigner.HostMac(SampleMacKeys.Derive(master, probeSubject), new KeyIdentity(masterId, KeyRoles.Probe, probeSubject))
+            : null;
         return new RoleSeals
         {
-            Probe = probe, Detector = detector, Actuator = actuator, Planner = planner,
-            Verifier = RecordVerifier.Trusting(probe, detector, actuator, planner),
+            Probe = probe, SampleMac = sampleMac, Detector = detector, Actuator = actuator, Planner = planner,
+            Verifier = RecordVerifier.Trusting(masters, probe, detector, actuator, planner),
         };
     }
 }

@@ -35,11 +35,17 @@ public static class Seals
     {
         ArgumentNullException.ThrowIfNull(signer);
         var signature = signer.Sign(kind, KeyBytes(key), value ?? []);
-        return new Headers
+        var headers = new Headers
         {
             { RecordSeal.KeyHeader, Encoding.ASCII.GetBytes(signer.Identity.KeyId) },
             { RecordSeal.SignatureHeader, signature },
         };
+        if (signer.IsHostMac)
+        {
+            // The detector derives the host's MAC key from the subject: a wrong one yields a wrong key.
+            headers.Add(SampleMacKeys.SubjectHeader, Encoding.UTF8.GetBytes(signer.Identity.Subject));
+        }
+        return headers;
     }
 
     /// <summary>
@@ -56,7 +62,7 @@ public static class Seals
     public static KeyIdentity Require(RecordVerifier verifier, string kind, byte[]? key, byte[]? value, Headers? headers)
     {
         ArgumentNullException.ThrowIfNull(verifier);
-        string? keyId = null;
+        string? keyId = null, subject = null;
         byte[]? signature = null;
         if (headers is not null)
         {
@@ -69,8 +75,12 @@ public static class Seals
             {
                 signature = sig;
             }
+            if (headers.TryGetLastBytes(SampleMacKeys.SubjectHeader, out var s) && s.Length <= 256)
+            {
+                subject = Encoding.UTF8.GetString(s);
+            }
         }
-        var (who, problem) = verifier.Verify(kind, key ?? [], value ?? [], keyId, signature ?? []);
+        var (who, problem) = verifier.Verify(kind, key ?? [], value ?? [], keyId, signature ?? [], subject);
         return who ?? throw new RecordRejectedException(problem!);
     }
 

@@ -176,9 +176,9 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
             {
                 run[0].Sample.droppedSamples = carried;
                 var batch = SampleBatches.From(run.ConvertAll(q => q.Sample), carried);
-                // One seal per batch: a signature per host per tick, not per sample (docs/SECURITY.md).
+                // One seal per batch, a host MAC where enrolled: per host per tick, not per sample (docs/SECURITY.md).
                 ConsumeLoop.Produce(_producer, _serializer, _topic, batch.host, batch,
-                    report => Completed(report.Error.IsError, carried, count), RoleSeals.With(_seals.Probe, Seals.Kinds.Samples));
+                    report => Completed(report.Error.IsError, carried, count), RoleSeals.With(_seals.Samples, Seals.Kinds.Samples));
             }
 #pragma warning disable CA1031 // Any failure (queue full, a registry serializer's I/O) loses this record's samples only; the sender must live on.
             catch (Exception)

@@ -23,6 +23,29 @@ public sealed class KeysCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_sample_master_enrols_hosts_whose_keys_only_their_probe_uses_and_a_bad_subject_exits_2()
+    {
+        var detectors = Path.Join(_dir.FullName, "detectors");
+        var master = await CliRunner.RunAsync(Timeout, "keys", "sample-master", "--dir", detectors);
+        Assert.Equal(0, master.ExitCode);
+        var masterFile = Path.Join(detectors, master.Stdout.Trim() + ".mac");
+        var probeDir = Path.Join(_dir.FullName, "h1");
+        var enrol = await CliRunner.RunAsync(Timeout, "keys", "enrol", "--master", masterFile, "--subject", "dc1/h1", "--dir", probeDir);
+        var bad = await CliRunner.RunAsync(Timeout, "keys", "enrol", "--master", masterFile, "--subject", "dc1/../h1", "--dir", probeDir);
+
+        Assert.Equal(0, enrol.ExitCode);
+        Assert.Equal(Path.Join(probeDir, master.Stdout.Trim() + ".hostmac"), enrol.Stdout.Trim());
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(enrol.Stdout.Trim()));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("DATACENTER/HOST", bad.Stderr, StringComparison.Ordinal);
+        // The MAC key does not replace the probe's Ed25519 key (inventory): one speaking for another host is refused.
+        await CliRunner.RunAsync(Timeout, "keys", "generate", "--dir", probeDir, "--role", "probe", "--subject", "dc1/h2");
+        var wrongHost = await CliRunner.RunAsync(Timeout, "probe", "--bootstrap", "127.0.0.1:1", "--host", "h1", "--datacenter", "dc1", "--signing-key", probeDir, "--duration", "1s");
+        Assert.Equal(2, wrongHost.ExitCode);
+        Assert.Contains("speaks for 'dc1/h2', not 'dc1/h1'", wrongHost.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Detect_without_a_signing_key_exits_2()
     {
         var run = await CliRunner.RunAsync(Timeout, "detect", "--bootstrap", "127.0.0.1:1", "--rules", ExampleRules());

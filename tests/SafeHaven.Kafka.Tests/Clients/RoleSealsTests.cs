@@ -27,6 +27,11 @@ public sealed class RoleSealsTests : IDisposable
         message.Headers = Seals.Headers(stranger.Planner!, Seals.Kinds.Placements, "slot-1", value);
         Assert.Contains("untrusted key", Assert.Throws<SafeHaven.Kafka.Serialization.RecordRejectedException>(
             () => Seals.Require(after.Verifier!, Seals.Kinds.Placements, message)).Message, StringComparison.Ordinal);
+        // Samples carry the host's MAC, under the master kept beside the keys, and verify after the restart too.
+        var batch = new Confluent.Kafka.Message<string, byte[]> { Key = "h1", Value = value, Headers = Seals.Headers(before.Samples!, Seals.Kinds.Samples, "h1", value) };
+        Assert.True(before.Samples!.IsHostMac);
+        Assert.Equal(new KeyIdentity(before.SampleMac!.Identity.KeyId, KeyRoles.Probe, "dc1/h1"), Seals.Require(after.Verifier!, Seals.Kinds.Samples, batch));
+        Assert.Single(Directory.GetFiles(keys, "*.mac"));
         // A renamed host gets a key of its own beside the old one.
         Assert.NotEqual(before.Probe!.Identity.KeyId, RoleSeals.Persistent(keys, "dc1/h2", "agent-1").Probe!.Identity.KeyId);
     }

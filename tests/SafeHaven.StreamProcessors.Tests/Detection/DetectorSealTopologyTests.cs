@@ -18,7 +18,8 @@ namespace SafeHaven.StreamProcessors.Tests.Detection;
 /// <summary>
 /// The detector with probe keys trusted and a detector key (docs/SECURITY.md): a sealed batch is detected and each
 /// detection carries a valid detector seal; an unsealed batch, an altered one, and one host's probe speaking for
-/// another are dead-lettered.
+/// another are dead-lettered. The same for host MACs (the fast seal of samples): one host's key, naming another host
+/// or its own, cannot pass for the other's samples.
 /// </summary>
 public sealed class DetectorSealTopologyTests : IDisposable
 {
@@ -30,6 +31,9 @@ public sealed class DetectorSealTopologyTests : IDisposable
     private readonly RecordSigner _probe = RecordSigner.Ephemeral(KeyRoles.Probe, "dc1/h1");
     private readonly RecordSigner _otherProbe = RecordSigner.Ephemeral(KeyRoles.Probe, "dc1/h2");
     private readonly RecordSigner _detector = RecordSigner.Ephemeral(KeyRoles.Detector, "d1");
+    private static readonly byte[] Master = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+    private readonly RecordSigner _h1Mac = HostMac("dc1/h1");
+    private readonly RecordSigner _h2Mac = HostMac("dc1/h2");
     private readonly SingleObjectCodec<SampleBatch> _codec = new();
     private readonly TopicNames _topics = new();
     private readonly TopologyTestDriver _driver;
@@ -37,11 +41,40 @@ public sealed class DetectorSealTopologyTests : IDisposable
 
     public DetectorSealTopologyTests()
     {
-        var seals = new RoleSeals { Detector = _detector, Verifier = RecordVerifier.Trusting(_probe, _otherProbe, _detector) };
+        var masters = new Dictionary<string, byte[]> { [SampleMacKeys.KeyId(Master)] = Master };
+        var seals = new RoleSeals { Detector = _detector, Verifier = RecordVerifier.Trusting(masters, _probe, _otherProbe, _detector) };
         var engine = new DetectorEngine(RulesParser.Parse(RulesYaml, "rules.yaml"));
         var topology = DetectorTopology.Build(_topics, engine, new KafkaSerdes(), TimeProvider.System, new DetectorMetrics(), seals: seals);
         _driver = new TopologyTestDriver(topology, new StreamConfig<StringSerDes, ByteArraySerDes> { ApplicationId = "detector-seal-" + Guid.NewGuid().ToString("N") });
         _input = _driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Samples);
+    }
+
+    private static RecordSigner HostMac(string host) =>
+        RecordSigner.HostMac(SampleMacKeys.Derive(Master, host), new KeyIdentity(SampleMacKeys.KeyId(Master), KeyRoles.Probe, host));
+
+    private List<string> DeadLetters() =>
+        _driver.CreateOutputTopic<string, DeadLetter>(_topics.Dlq, TimeSpan.FromSeconds(1), new StringSerDes(), new StreamizAvroSerDes<DeadLetter>())
+            .ReadKeyValueList().Select(r => r.Message.Value.reason).ToList();
+
+    [Fact]
+    public void A_host_mac_passes_for_its_own_host_only()
+    {
+        var genuine = Batch(0);
+        _input.PipeInput("h1", genuine, Seals.Headers(_h1Mac, Seals.Kinds.Samples, "h1", genuine));
+        // h2's key naming itself (the subject check), and h2's MAC relabelled as h1's (a wrong derived key).
+        var claimed = Batch(1);
+        _input.PipeInput("h1", claimed, Seals.Headers(_h2Mac, Seals.Kinds.Samples, "h1", claimed));
+        var relabelled = Batch(2);
+        var headers = Seals.Headers(_h2Mac, Seals.Kinds.Samples, "h1", relabelled);
+        headers.Remove(SampleMacKeys.SubjectHeader);
+        headers.Add(SampleMacKeys.SubjectHeader, Encoding.UTF8.GetBytes("dc1/h1"));
+        _input.PipeInput("h1", relabelled, headers);
+
+        Assert.Single(_driver.CreateOutputTopic<string, byte[], StringSerDes, ByteArraySerDes>(_topics.Detections).ReadKeyValueList());
+        var dead = DeadLetters();
+        Assert.Equal(2, dead.Count);
+        Assert.Equal($"samples of host 'dc1/h1' sealed by the probe key {_h2Mac.Identity.KeyId} of 'dc1/h2'", dead[0]);
+        Assert.StartsWith("bad MAC on a samples record of 'dc1/h1'", dead[1], StringComparison.Ordinal);
     }
 
     private byte[] Batch(int tick)
@@ -71,8 +104,7 @@ public sealed class DetectorSealTopologyTests : IDisposable
         var message = new Message<string, byte[]> { Key = only.Message.Key, Value = only.Message.Value, Headers = only.Message.Headers };
         Assert.Equal(_detector.Identity, Seals.Require(verifier, Seals.Kinds.Detections, message));
 
-        var dead = _driver.CreateOutputTopic<string, DeadLetter>(_topics.Dlq, TimeSpan.FromSeconds(1), new StringSerDes(), new StreamizAvroSerDes<DeadLetter>())
-            .ReadKeyValueList().Select(r => r.Message.Value.reason).ToList();
+        var dead = DeadLetters();
         Assert.Equal(3, dead.Count);
         Assert.Equal("unsigned samples record", dead[0]);
         Assert.StartsWith("bad seal on a samples record", dead[1], StringComparison.Ordinal);
@@ -85,5 +117,7 @@ public sealed class DetectorSealTopologyTests : IDisposable
         _probe.Dispose();
         _otherProbe.Dispose();
         _detector.Dispose();
+        _h1Mac.Dispose();
+        _h2Mac.Dispose();
     }
 }
