@@ -5,6 +5,8 @@ using SafeHaven.PipelineBench;
 // Pipeline benchmarks on the embedded broker (loopback only). Usage:
 //   throughput [samples] [--per-record N (samples per SampleBatch record; 0 = one CounterSample per record)] [--seal none|mac|ed25519] [--poll-ms N] [--max-poll-records N] [--commit-ms N] [--fetch-wait-ms N]
 //   latency [rate] [seconds] [--crossings N] [--hosts N] [--linger N]
+//   planner [detections] [--hosts N] [--warm-up N] [--default-budgets]
+//   actuator [commands] [--processes N]   (root, cgroup v1 cpuset, 2+ CPUs)
 // Bounded: a watchdog ends the process after 5 minutes whatever happens (a hung StartAsync included).
 using var watchdog = new Timer(_ =>
 {
@@ -33,8 +35,15 @@ switch (positional.FirstOrDefault())
         await LatencyBench.RunAsync(new LatencyPlan(Rate: Pos(1, 10_000), Seconds: Pos(2, 30),
             Hosts: IntFlag("--hosts") ?? 200, CrossingsPerSecond: IntFlag("--crossings") ?? 20, SampleLingerMs: IntFlag("--linger")), LogLevel.Warning, cts.Token);
         break;
+    case "planner":
+        await PlannerBench.RunAsync(new PlannerPlan(Detections: Pos(1, 10_000), Hosts: IntFlag("--hosts") ?? 10_000,
+            WarmUp: IntFlag("--warm-up") ?? 1000, DefaultBudgets: args.Contains("--default-budgets")), cts.Token);
+        break;
+    case "actuator":
+        await ActuatorBench.RunAsync(Pos(1, 2000), IntFlag("--processes") ?? 4, cts.Token);
+        break;
     default:
-        Console.Error.WriteLine("usage: throughput [samples] [--per-record N] [--seal none|mac|ed25519] [--poll-ms N] [--max-poll-records N] [--commit-ms N] [--fetch-wait-ms N] | latency [rate] [seconds] [--crossings N] [--hosts N] [--linger N]");
+        Console.Error.WriteLine("usage: throughput [samples] [--per-record N] [--seal none|mac|ed25519] [--poll-ms N] [--max-poll-records N] [--commit-ms N] [--fetch-wait-ms N] | latency [rate] [seconds] [--crossings N] [--hosts N] [--linger N] | planner [detections] [--hosts N] [--warm-up N] [--default-budgets] | actuator [commands] [--processes N]");
         return 2;
 }
 Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");
