@@ -28,6 +28,11 @@ internal sealed class RoleFlags
     public Option<int> Partitions { get; } = CommonOptions.Partitions();
     public Option<string?> SigningKey { get; } = new("--signing-key") { Description = "This role's Ed25519 private key file, or a directory whose newest key of the role signs (safehaven keys generate; docs/SECURITY.md)" };
     public Option<string?> TrustedKeys { get; } = new("--trusted-keys") { Description = "Trusted public keys (.pub file or directory): planner keys for agents; every role's keys for the planner (default: the --signing-key directory)" };
+    public Option<string[]> AllowUnsealed { get; } = new("--allow-unsealed")
+    {
+        Description = "Record kinds (samples, inventory, detections, results) to accept unsealed when no key of the role that writes them is trusted; without it a planner or detector refuses to start (docs/SECURITY.md)",
+        AllowMultipleArgumentsPerToken = true,
+    };
     public Option<string> StateDir { get; } = new("--state-dir") { Description = "Actuator state directory (journal of executed commands); empty: memory only", DefaultValueFactory = _ => "/var/lib/safehaven" };
     public SecurityFlags Security { get; } = new();
     public Option<string> Cgroup { get; } = new("--cgroup") { Description = "Name of SafeHaven's parent cpuset, under which each monitored workload gets its own", DefaultValueFactory = _ => "safehaven" };
@@ -49,6 +54,10 @@ internal sealed class RoleFlags
         if (actuator || rules)
         {
             command.Options.Add(TrustedKeys);
+        }
+        if (rules)
+        {
+            command.Options.Add(AllowUnsealed);
         }
         if (actuator)
         {
@@ -115,11 +124,41 @@ internal sealed class RoleFlags
     /// A planner's keys: its --signing-key seals ledger records, and it checks every kind whose producing role has a key
     /// in --trusted-keys (default: the --signing-key directory).
     /// </summary>
-    public RoleSeals PlannerSeals(ParseResult parse)
+    public RoleSeals PlannerSeals(ParseResult parse) =>
+        RequireChecks(parse, PlannerSealsUnchecked(parse), Seals.Kinds.Detections, Seals.Kinds.Inventory, Seals.Kinds.Results);
+
+    private RoleSeals PlannerSealsUnchecked(ParseResult parse)
     {
         var path = parse.GetValue(SigningKey) ?? throw new UsageException("the planner needs --signing-key");
         var trusted = parse.GetValue(TrustedKeys) ?? KeyFiles.Directory(path);
         return RoleSeals.From(KeyFiles.RecordVerifier(trusted), KeyFiles.RecordSigner(path, KeyRoles.Planner, KeyRoles.Planner));
+    }
+
+    /// <summary>
+    /// Fail closed: a consuming role starts only if it checks the seal of every kind it consumes, or the operator
+    /// named the kind in --allow-unsealed (logged at start by the role as unchecked).
+    /// </summary>
+    private RoleSeals RequireChecks(ParseResult parse, RoleSeals seals, params string[] consumed)
+    {
+        var known = new[] { Seals.Kinds.Samples, Seals.Kinds.Inventory, Seals.Kinds.Detections, Seals.Kinds.Results };
+        var allowed = (parse.GetValue(AllowUnsealed) ?? []).SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToHashSet(StringComparer.Ordinal);
+        if (allowed.FirstOrDefault(a => !known.Contains(a)) is { } unknown)
+        {
+            throw new UsageException($"--allow-unsealed: unknown record kind '{SafeHaven.Core.Identifiers.Printable(unknown)}' (expected {string.Join(", ", known)})");
+        }
+        var missing = consumed.Where(k => !seals.Checks(k) && !allowed.Contains(k)).ToList();
+        if (missing.Count > 0)
+        {
+            var trusted = parse.GetValue(TrustedKeys) ?? KeyFiles.Directory(parse.GetValue(SigningKey)!);
+            throw new UsageException($"--trusted-keys {trusted}: no trusted key for " +
+                string.Join("; ", missing.Select(k => $"{k} (written by {string.Join(" or ", RoleSeals.ProducersOf(k))})")) +
+                $". Copy those roles' .pub files there (safehaven keys generate --role ROLE --subject ...), or accept them unsealed with --allow-unsealed {string.Join(',', missing)}");
+        }
+        foreach (var kind in consumed.Where(k => !seals.Checks(k)))
+        {
+            Console.Error.WriteLine($"warning: {kind} records are accepted unsealed (--allow-unsealed): anyone who can write that topic steers this role");
+        }
+        return seals;
     }
 
     /// <summary>
@@ -128,14 +167,15 @@ internal sealed class RoleFlags
     /// </summary>
     public RoleSeals DetectSeals(ParseResult parse)
     {
-        var planner = PlannerSeals(parse);
+        var planner = PlannerSealsUnchecked(parse);
         var dir = KeyFiles.Directory(parse.GetValue(SigningKey)!);
         try
         {
             var hasDetectorKey = new DirectoryInfo(dir).GetFiles("*.key").Any(f => SigningKeys.RoleOf(f.FullName).Role == KeyRoles.Detector);
-            return hasDetectorKey
+            var seals = hasDetectorKey
                 ? RoleSeals.From(planner.Verifier, planner.Planner!, SigningKeys.LoadRecordSigner(dir, KeyRoles.Detector))
                 : planner;
+            return RequireChecks(parse, seals, Seals.Kinds.Samples, Seals.Kinds.Detections, Seals.Kinds.Inventory, Seals.Kinds.Results);
         }
         catch (KeyFileException e)
         {

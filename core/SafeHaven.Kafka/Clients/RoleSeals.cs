@@ -49,6 +49,9 @@ public sealed class RoleSeals
         [Seals.Kinds.Placements] = [KeyRoles.Planner],
     };
 
+    /// <summary>The roles whose keys seal records of <paramref name="kind"/>, for messages naming what to enrol.</summary>
+    public static IReadOnlyList<string> ProducersOf(string kind) => Producers.TryGetValue(kind, out var roles) ? roles : [];
+
     private HashSet<string>? _checked;
 
     /// <summary>True when records of <paramref name="kind"/> must carry a valid seal here: a key of their producing role is trusted.</summary>

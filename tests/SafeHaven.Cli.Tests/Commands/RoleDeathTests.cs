@@ -26,7 +26,7 @@ public sealed class RoleDeathTests(ITestOutputHelper output) : IDisposable
         var keys = Path.Join(_w.Dir.FullName, "keys");
         Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys)).ExitCode);
 
-        var plan = RoleProcess.Start(_w, ["plan", "--bootstrap", broker.BootstrapServers, "--topic-prefix", prefix, "--signing-key", keys]);
+        var plan = RoleProcess.Start(_w, ["plan", "--bootstrap", broker.BootstrapServers, "--topic-prefix", prefix, "--signing-key", keys, "--allow-unsealed", "detections,inventory,results"]);
         var died = await plan.LineAsync("does not exist", TimeSpan.FromSeconds(60));
         var exited = await plan.ExitAsync(TimeSpan.FromSeconds(30));
 

@@ -84,8 +84,8 @@ public sealed class SignalTests(ITestOutputHelper output) : IDisposable
         {
             "broker" => ["broker"],
             "probe" => ["probe", "--bootstrap", bootstrap, "--counters", "context-switches", "--period", "500ms", "--pid", idle],
-            "detect" => ["detect", "--bootstrap", bootstrap, "--rules", rules, "--signing-key", keys],
-            "plan" => ["plan", "--bootstrap", bootstrap, "--signing-key", keys],
+            "detect" => ["detect", "--bootstrap", bootstrap, "--rules", rules, "--signing-key", keys, "--allow-unsealed", "samples,detections,inventory,results"],
+            "plan" => ["plan", "--bootstrap", bootstrap, "--signing-key", keys, "--allow-unsealed", "detections,inventory,results"],
             "actuate" => ["actuate", "--bootstrap", bootstrap, "--trusted-keys", keys, "--cgroup", _w.Cgroup, "--state-dir", state, "--id", "sigterm-actuate"],
             "container" => ["container", "--bootstrap", bootstrap, "--trusted-keys", keys, "--container-dir", dir, "--state-dir", state, "--id", "sigterm-container"],
             "hypervisor" => ["hypervisor", "--bootstrap", bootstrap, "--trusted-keys", keys, "--guest-dir", dir, "--state-dir", state, "--id", "sigterm-hv"],

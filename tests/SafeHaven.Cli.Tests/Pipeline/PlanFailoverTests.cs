@@ -34,7 +34,7 @@ public sealed class PlanFailoverTests(ITestOutputHelper output)
             Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys.FullName)).ExitCode);
             foreach (var name in new[] { "pa", "pb" })
             {
-                var p = Process.Start(CliRunner.StartInfo("plan", "--bootstrap", broker.Bootstrap, "--topic-prefix", prefix, "--signing-key", keys.FullName, "--instance", name))!;
+                var p = Process.Start(CliRunner.StartInfo("plan", "--bootstrap", broker.Bootstrap, "--topic-prefix", prefix, "--signing-key", keys.FullName, "--allow-unsealed", "detections,inventory,results", "--instance", name))!;
                 var lines = new ConcurrentQueue<string>();
                 p.ErrorDataReceived += (_, e) => { if (e.Data is { } l) { lines.Enqueue(l); } };
                 p.BeginErrorReadLine();

@@ -114,6 +114,7 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         // planner, trusting the directory, accepts nothing unsealed of either kind.
         Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys, "--role", "probe", "--subject", $"local/{Environment.MachineName}")).ExitCode);
         Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys, "--role", "actuator", "--subject", Environment.MachineName)).ExitCode);
+        Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys, "--role", "detector", "--subject", "detector")).ExitCode);
         var rules = Path.Join(_w.Dir.FullName, "rules.yaml");
         await File.WriteAllTextAsync(rules, "rules:\n  - name: storm\n    counter: context-switches\n    threshold: 20000\n    scope: core\n    cooldown: 5s\n");
         // Two channels, each a stress-ng pair in a process group of its own, and a benign process in a third.
