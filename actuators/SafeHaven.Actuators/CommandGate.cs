@@ -47,6 +47,12 @@ public sealed class CommandGate
     /// <summary>Commands a crash cut short before their result was published (empty without a journal).</summary>
     public IReadOnlyCollection<JournalEntry> Unfinished => _journal?.Unfinished ?? [];
 
+    /// <summary>
+    /// Null when <paramref name="cmd"/> is signed by a trusted planner key (or signatures are not checked), else why not.
+    /// Reads only the immutable trust store: safe outside the agent's lock.
+    /// </summary>
+    public string? Unauthentic(IsolationCommand cmd) => _verifier?.Problem(cmd);
+
     /// <summary>Null when the command may go on to the agent's own checks; else the status and reason to report.</summary>
     /// <param name="cmd">The command.</param>
     /// <param name="nowNs">Now, Unix ns (for the deadline).</param>

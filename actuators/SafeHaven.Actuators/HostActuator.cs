@@ -95,6 +95,9 @@ public sealed partial class HostActuator
     /// <summary>Validates and executes one command; never throws for anything the command holds.</summary>
     public IsolationResult Execute(IsolationCommand cmd) => Execute(cmd, verifySignature: true);
 
+    /// <summary>Null when <paramref name="cmd"/> carries a trusted planner signature, else why not (see <see cref="CommandGate.Unauthentic"/>).</summary>
+    public string? Unauthentic(IsolationCommand cmd) => _commands.Unauthentic(cmd);
+
     /// <summary>Records that <paramref name="result"/> was published: its command is no longer reconciled after a restart.</summary>
     public void Published(IsolationResult result)
     {
@@ -211,11 +214,12 @@ public sealed partial class HostActuator
     }
 
     // Another live workload of another group (or of none) isolated on an overlapping slot; slots of exited ones are freed.
+    // A zombie holds nothing: the probe already reported its exit and the planner gave its slot to the next group.
     private int? HolderOf(int pid, CpuList cpus, string? group)
     {
         foreach (var (other, slot) in _slots.ToList())
         {
-            if (!ProcFs.Exists(other))
+            if (!ProcFs.IsLive(other))
             {
                 _slots.Remove(other);
             }

@@ -13,6 +13,24 @@ public static class ProcFs
     public static bool Exists(int pid) => Directory.Exists(ProcessDir(pid));
 
     /// <summary>
+    /// True when <paramref name="pid"/> exists and has not exited. A zombie (state Z or X) has: it only waits for its
+    /// parent to reap it, which can take a while once it has been handed to init.
+    /// </summary>
+    public static bool IsLive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText(Path.Join(ProcessDir(pid), "stat"));
+            var after = stat.LastIndexOf(')') + 2;
+            return after < stat.Length && stat[after] is not ('Z' or 'X' or 'x');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Start time of <paramref name="pid"/> in clock ticks since boot (/proc/PID/stat field 22):
     /// with the pid, it tells a reused pid apart.
     /// </summary>

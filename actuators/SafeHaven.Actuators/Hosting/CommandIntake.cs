@@ -22,6 +22,8 @@ internal static partial class CommandIntake
     /// the host name): each answers only its own level, so a command never gets two results.</param>
     /// <param name="answerUnknownLevels">True for exactly one role (the host actuator): it rejects levels no agent serves.</param>
     /// <param name="capabilities">The inventory record announcing what the agent can do.</param>
+    /// <param name="unauthentic">Why a command is not signed by a trusted planner key, or null: such a command is
+    /// dead-lettered, never answered (an answer is a sealed result for whatever command id the forger chose).</param>
     /// <param name="execute">Runs one command; never throws for anything the command holds.</param>
     /// <param name="reconcile">The results of moves a crash cut short, published before new commands run.</param>
     /// <param name="published">Told once a result is on the broker, so its command is not reconciled again.</param>
@@ -29,7 +31,7 @@ internal static partial class CommandIntake
     /// <param name="logger">Where dead letters are logged.</param>
     /// <param name="ct">Stops the loop.</param>
     public static void Run(KafkaClients kafka, string id, string role, string level, bool answerUnknownLevels, EntityState capabilities,
-        Func<IsolationCommand, IsolationResult> execute, Func<IReadOnlyList<IsolationResult>> reconcile,
+        Func<IsolationCommand, string?> unauthentic, Func<IsolationCommand, IsolationResult> execute, Func<IReadOnlyList<IsolationResult>> reconcile,
         Action<IsolationResult> published, TimeProvider time, ILogger logger, CancellationToken ct)
     {
         var topics = kafka.Topics;
@@ -65,6 +67,11 @@ internal static partial class CommandIntake
                     LogOtherLevel(logger, role, id, what, which);
                 }
                 return;
+            }
+            // After the level: of agents sharing an id, only the one that would answer dead-letters a forgery.
+            if (unauthentic(cmd) is { } forged)
+            {
+                throw new RecordRejectedException($"command {CommandGate.Printable(cmd.commandId)}: {forged}");
             }
             Publish(execute(cmd));
         }, ct);

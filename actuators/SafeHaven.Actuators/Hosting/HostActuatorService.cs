@@ -20,7 +20,7 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
     private void Run(CancellationToken ct)
     {
         actuator.WarmUp();
-        CommandIntake.Run(kafka, options.Id, "actuator", Levels.Core, answerUnknownLevels: true, Capabilities(), cmd =>
+        CommandIntake.Run(kafka, options.Id, "actuator", Levels.Core, answerUnknownLevels: true, Capabilities(), actuator.Unauthentic, cmd =>
         {
             var result = actuator.Execute(cmd);
             LogResult(logger, result.commandId, result.status, result.cpus, result.error);

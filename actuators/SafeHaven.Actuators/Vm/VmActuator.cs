@@ -88,6 +88,9 @@ public sealed partial class VmActuator : IDisposable
         }
     }
 
+    /// <summary>Null when <paramref name="cmd"/> carries a trusted planner signature, else why not (see <see cref="CommandGate.Unauthentic"/>).</summary>
+    public string? Unauthentic(IsolationCommand cmd) => _commands.Unauthentic(cmd);
+
     /// <summary>Records that <paramref name="result"/> was published: its command is no longer reconciled after a restart.</summary>
     public void Published(IsolationResult result) => _commands.Finished(result);
 

@@ -57,6 +57,38 @@ public sealed partial record RecordBounds
             ?? Time(sample.timestampNs, "timestampNs", nowNs, past: true);
     }
 
+    /// <summary>
+    /// Null when the counter list of a sample batch is within bounds, else why not. Checked once per batch, since every
+    /// entry shares it: the batch path's equivalent of the values map of a single sample.
+    /// </summary>
+    public string? BatchProblem(IReadOnlyList<string> counters)
+    {
+        ArgumentNullException.ThrowIfNull(counters);
+        if (counters.Count > MaxMapEntries)
+        {
+            return $"counters has {counters.Count} entries, more than {MaxMapEntries}";
+        }
+        foreach (var counter in counters)
+        {
+            if (Name(counter, "a counter name") is { } problem)
+            {
+                return problem;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Null when one entry of a sample batch is within bounds at <paramref name="nowNs"/>, else why not. Its host and pid
+    /// are checked as it is identified and its counters with its batch (<see cref="BatchProblem"/>).
+    /// </summary>
+    public string? Problem(SafeHaven.Core.Detector.SampleView sample, long nowNs)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        return OptionalName(sample.Comm, "entity.comm") ?? OptionalName(sample.Container, "entity.container") ?? OptionalName(sample.Vm, "entity.vm")
+            ?? Time(sample.TimestampNs, "timestampNs", nowNs, past: true);
+    }
+
     /// <summary>Null when <paramref name="detection"/> is within bounds at <paramref name="nowNs"/>, else why not.</summary>
     public string? Problem(Detection detection, long nowNs)
     {

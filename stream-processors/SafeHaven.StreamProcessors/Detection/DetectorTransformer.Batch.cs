@@ -35,10 +35,17 @@ internal sealed partial class DetectorTransformer
             DeadLetter(record, value, foreign);
             return;
         }
+        // Bounded like a single sample (issue 10: a batch with a 300 KB comm, 2,000 counters or a date in 2001 was used).
+        if (count > 0 && _bounds.BatchProblem(_batches[0].Counters) is { } counters)
+        {
+            DeadLetter(record, value, "SampleBatch out of bounds: " + counters);
+            return;
+        }
+        var nowNs = SafeHaven.Kafka.DeadLetters.DeadLetters.UnixNanos(_time);
         for (var i = 0; i < count; i++)
         {
             var sample = _batches[i];
-            if (SampleValidator.Problem(sample) is { } problem)
+            if ((SampleValidator.Problem(sample) ?? _bounds.Problem(sample, nowNs)) is { } problem)
             {
                 DeadLetterEntry(record, sample.ToCounterSample(), i, count, problem);
                 continue;
@@ -78,7 +85,7 @@ internal sealed partial class DetectorTransformer
                 DeadLetter(record, record.Value, $"batch entry {i} of {batch.samples.Count}: {e.Message}");
                 continue;
             }
-            if (SampleValidator.Problem(sample) is { } problem)
+            if ((SampleValidator.Problem(sample) ?? _bounds.Problem(sample, SafeHaven.Kafka.DeadLetters.DeadLetters.UnixNanos(_time))) is { } problem)
             {
                 DeadLetterEntry(record, sample, i, batch.samples.Count, problem);
                 continue;
