@@ -29,7 +29,8 @@ internal static class KeysCommand
                 throw new UsageException($"--role/--subject: {e.Message}", e);
             }
             Console.Out.WriteLine(id);
-            Console.Error.WriteLine($"keys: private {Path.Combine(d.FullName, id + ".key")} (planner only), public {Path.Combine(d.FullName, id + ".pub")} (actuators)");
+            var who = parse.GetValue(role) == KeyRoles.Planner ? "agents" : "the planner and detectors";
+            Console.Error.WriteLine($"keys: private {Path.Combine(d.FullName, id + ".key")} ({parse.GetValue(role)} only), public {Path.Combine(d.FullName, id + ".pub")} (for {who} to trust)");
             return ExitCodes.Ok;
         });
         var listDir = new Option<DirectoryInfo>("--dir") { Description = "Key directory", Required = true };

@@ -45,6 +45,37 @@ public sealed class KeysCommandTests : IDisposable
         Assert.Contains("speaks for 'dc1/h2', not 'dc1/h1'", wrongHost.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("detect", "samples (written by probe); detections (written by detector); inventory (written by probe or actuator); results (written by actuator)")]
+    [InlineData("plan", "detections (written by detector); inventory (written by probe or actuator); results (written by actuator)")]
+    public async Task A_consuming_role_without_its_producers_keys_refuses_to_start_unless_told_which_kinds_to_accept_unsealed(string verb, string missing)
+    {
+        Assert.Equal(0, (await CliRunner.RunAsync(Timeout, "keys", "generate", "--dir", _dir.FullName)).ExitCode);
+        string[] Args(params string[] extra) => verb == "detect"
+            ? ["detect", "--bootstrap", "127.0.0.1:1", "--rules", ExampleRules(), "--signing-key", _dir.FullName, "--duration", "1s", .. extra]
+            : ["plan", "--bootstrap", "127.0.0.1:1", "--signing-key", _dir.FullName, "--duration", "1s", .. extra];
+
+        var refused = await CliRunner.RunAsync(Timeout, Args());
+        var unknown = await CliRunner.RunAsync(Timeout, Args("--allow-unsealed", "samples,commands"));
+        var partly = await CliRunner.RunAsync(Timeout, Args("--allow-unsealed", "detections"));
+
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains($"no trusted key for {missing}", refused.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("--allow-unsealed: unknown record kind 'commands'", unknown.Stderr, StringComparison.Ordinal);
+        // One kind allowed is not all of them: still refused, naming only the rest.
+        Assert.Equal(2, partly.ExitCode);
+        Assert.DoesNotContain("detections (written by", partly.Stderr, StringComparison.Ordinal);
+        // With a key of every producing role enrolled, it gets past the check (and then fails to reach the broker).
+        foreach (var (role, subject) in new[] { ("probe", "local/h1"), ("actuator", "h1"), ("detector", "detector") })
+        {
+            Assert.Equal(0, (await CliRunner.RunAsync(Timeout, "keys", "generate", "--dir", _dir.FullName, "--role", role, "--subject", subject)).ExitCode);
+        }
+        var enrolled = await CliRunner.RunAsync(Timeout, Args());
+        Assert.DoesNotContain("no trusted key", enrolled.Stderr, StringComparison.Ordinal);
+        Assert.NotEqual(2, enrolled.ExitCode);
+    }
+
     [Fact]
     public async Task Detect_without_a_signing_key_exits_2()
     {
