@@ -12,9 +12,25 @@ public sealed class DetectorEngine
 {
     private const double NsPerSecond = 1e9;
     private volatile RuleSet _rules;
+    private readonly long _repeatNs;
 
     /// <summary>Creates an engine for <paramref name="rules"/>.</summary>
-    public DetectorEngine(RuleSet rules) => _rules = rules ?? throw new ArgumentNullException(nameof(rules));
+    /// <param name="rules">The rules.</param>
+    /// <param name="repeatWhileHot">
+    /// How often a detection is repeated while its entity stays above ε (sample time; default 60 s, zero = never). A
+    /// planner that missed or dead-lettered the first one (down longer than its TTL) still isolates the entity, and a
+    /// planner that already did ignores the repeat ("already isolated").
+    /// </param>
+    public DetectorEngine(RuleSet rules, TimeSpan? repeatWhileHot = null)
+    {
+        _rules = rules ?? throw new ArgumentNullException(nameof(rules));
+        var repeat = repeatWhileHot ?? DefaultRepeatWhileHot;
+        ArgumentOutOfRangeException.ThrowIfLessThan(repeat, TimeSpan.Zero, nameof(repeatWhileHot));
+        _repeatNs = repeat.Ticks * 100;
+    }
+
+    /// <summary>The default of <c>repeatWhileHot</c>.</summary>
+    public static TimeSpan DefaultRepeatWhileHot { get; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The rules in force.</summary>
     public RuleSet Rules => _rules;
@@ -56,12 +72,13 @@ public sealed class DetectorEngine
             var key = sample.StateKey(rules, i);
             var state = store.Find(key) ?? default;
             var rate = Rate(count, sample.IntervalNs);
-            var next = Step(rule, state, rate, sample);
+            var next = Step(rule, state, rate, sample, _repeatNs);
             if (next != state)
             {
                 store.Put(key, next);
             }
-            if (next.Hot && !state.Hot)
+            // A new cooldown while hot is a repeat (Step sets one only when it fires).
+            if (next.Hot && (!state.Hot || next.CooldownUntilNs != state.CooldownUntilNs))
             {
                 detections.Add(NewDetection(rule, sample, rate, next.RunStartNs));
             }
@@ -75,15 +92,20 @@ public sealed class DetectorEngine
     /// <summary>The state store key of an entity and rule.</summary>
     public static string StateKey(string entityId, string rule) => entityId + "#" + rule;
 
-    private static RuleState Step(Rule rule, RuleState s, double rate, SampleView sample)
+    private static RuleState Step(Rule rule, RuleState s, double rate, SampleView sample, long repeatNs)
     {
         if (rate > rule.Threshold)
         {
             var runStart = s.Above == 0 ? sample.TimestampNs - sample.IntervalNs : s.RunStartNs;
             var above = s.Above == int.MaxValue ? s.Above : s.Above + 1;
-            var fires = !s.Hot && above >= rule.Sustain && sample.TimestampNs >= s.CooldownUntilNs;
+            var cooldownNs = rule.Cooldown.Ticks * 100;
+            // The last detection fired at CooldownUntilNs - cooldown; while the entity stays above ε it fires again
+            // every repeatNs, in sample time so that a replay repeats at the same samples.
+            var repeats = s.Hot && repeatNs > 0 && above >= rule.Sustain
+                && sample.TimestampNs >= Math.Max(s.CooldownUntilNs, s.CooldownUntilNs - cooldownNs + repeatNs);
+            var fires = repeats || (!s.Hot && above >= rule.Sustain && sample.TimestampNs >= s.CooldownUntilNs);
             return fires
-                ? new RuleState(above, runStart, true, sample.TimestampNs + rule.Cooldown.Ticks * 100, Armed: rule.ReleaseAfter is not null)
+                ? new RuleState(above, runStart, true, sample.TimestampNs + cooldownNs, Armed: rule.ReleaseAfter is not null)
                 : s with { Above = above, RunStartNs = runStart, QuietSinceNs = 0 };
         }
         // Below ε the run ends; the entity stays hot until it also drops below the clear bound.

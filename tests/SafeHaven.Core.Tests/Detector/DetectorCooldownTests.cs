@@ -24,6 +24,25 @@ public sealed class DetectorCooldownTests
 
     private RuleState State => _store.Find(DetectorEngine.StateKey("dc1/h1/pid/77", "r1")) ?? default;
 
+    [Theory]
+    [InlineData(60, 10, new long[] { 1, 62, 122 })]
+    [InlineData(5, 10, new long[] { 1, 11, 21, 31, 41, 51, 62, 72, 82, 92, 102, 112, 122 })] // never inside the cooldown
+    [InlineData(0, 10, new long[] { 1 })]
+    public void A_detection_is_repeated_while_the_entity_stays_above_epsilon_and_not_once_it_dips(int repeatSeconds, int cooldownSeconds, long[] expected)
+    {
+        _engine = new DetectorEngine(RuleSet(Rule(threshold: 100, cooldown: TimeSpan.FromSeconds(cooldownSeconds), clearBelow: 50)), TimeSpan.FromSeconds(repeatSeconds));
+        var fired = new List<Detection>();
+        for (var t = 1; t <= 130; t++)
+        {
+            // A dip below ε but above the clear bound at t=61 (still hot) does not repeat; the next sample above does.
+            fired.AddRange(At(t, t == 61 ? 99 : 500));
+        }
+
+        Assert.Equal(expected.Select(t => t * Second), fired.Select(d => d.detectedAtNs));
+        Assert.Equal(fired.Count, fired.Select(d => d.detectionId).Distinct().Count());
+        Assert.All(fired, d => Assert.Equal(DetectionKinds.Detected, d.kind));
+    }
+
     [Fact]
     public void Cooldown_blocks_a_second_detection_inside_the_window()
     {

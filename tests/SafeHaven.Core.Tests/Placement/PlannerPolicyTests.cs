@@ -26,6 +26,25 @@ public sealed class PlannerPolicyTests
     }
 
     [Fact]
+    public void A_repeat_while_hot_isolates_an_entity_whose_first_detection_went_stale_and_is_ignored_once_it_is_isolated()
+    {
+        // The planner was down beyond the TTL: the first detection is dead-lettered; the detector's repeat (a new id,
+        // dated now) is planned; a further repeat of the isolated entity changes nothing and sends nothing.
+        var first = PlannerHarness.Detection(Process(101), Scopes.Core, "h1:1:r1");
+        first.detectedAtNs = PlannerHarness.StartNs - 400_000_000_000;
+        Assert.NotNull(_h.Plan(first).DeadLetter);
+
+        var repeat = PlannerHarness.Detection(Process(101), Scopes.Core, "h1:61:r1");
+        Assert.NotNull(_h.Plan(repeat).Command);
+        var again = _h.Plan(PlannerHarness.Detection(Process(101), Scopes.Core, "h1:121:r1"));
+
+        Assert.Null(again.Command);
+        Assert.Null(again.Skipped);
+        Assert.Empty(again.Records);
+        Assert.Equal(1, _h.Book.HeldCount);
+    }
+
+    [Fact]
     public void Pid_1_and_a_detection_about_another_process_of_a_reused_pid_are_refused()
     {
         Assert.Equal("pid 1 (init) is never moved", _h.Plan(PlannerHarness.Detection(Process(1), Scopes.Core)).DeadLetter);
