@@ -115,6 +115,11 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys, "--role", "probe", "--subject", $"local/{Environment.MachineName}")).ExitCode);
         Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys, "--role", "actuator", "--subject", Environment.MachineName)).ExitCode);
         Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys, "--role", "detector", "--subject", "detector")).ExitCode);
+        // Samples sealed with the host's MAC key, which the separate detect process checks with the master beside it.
+        var master = await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "sample-master", "--dir", keys);
+        Assert.Equal(0, master.ExitCode);
+        Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "enrol", "--master", Path.Join(keys, master.Stdout.Trim() + ".mac"),
+            "--subject", $"local/{Environment.MachineName}", "--dir", keys)).ExitCode);
         var rules = Path.Join(_w.Dir.FullName, "rules.yaml");
         await File.WriteAllTextAsync(rules, "rules:\n  - name: storm\n    counter: context-switches\n    threshold: 20000\n    scope: core\n    cooldown: 5s\n");
         // Two channels, each a stress-ng pair in a process group of its own, and a benign process in a third.
