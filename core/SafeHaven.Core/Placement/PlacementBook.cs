@@ -29,7 +29,7 @@ public sealed record Reservation(string Slot, string Actuator, string Level, Cpu
 /// goes out; <see cref="Apply"/> replays those records, so a planner rebuilds this state from the topic.
 /// Not thread-safe: the planner owns it from one thread.
 /// </summary>
-public sealed class PlacementBook
+public sealed partial class PlacementBook
 {
     private readonly Dictionary<string, ActuatorInfo> _actuators = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SlotRecord> _slots = new(StringComparer.Ordinal);
@@ -83,16 +83,34 @@ public sealed class PlacementBook
     public void Upsert(ActuatorInfo actuator)
     {
         ArgumentNullException.ThrowIfNull(actuator);
+        if (_actuators.TryGetValue(actuator.ActuatorId, out var old))
+        {
+            UnindexActuator(old);
+        }
         _actuators[actuator.ActuatorId] = actuator;
+        IndexActuator(actuator);
     }
 
     /// <summary>The actuator with this id, or null.</summary>
     public ActuatorInfo? Find(string actuatorId) => _actuators.GetValueOrDefault(actuatorId);
 
     /// <summary>The actuator on <paramref name="host"/> offering <paramref name="level"/>, or null.</summary>
-    public ActuatorInfo? OnHost(string datacenter, string host, string level) =>
-        _actuators.Values.Where(a => a.Datacenter == datacenter && a.Host == host && a.Levels.Contains(level))
-            .OrderBy(a => a.ActuatorId, StringComparer.Ordinal).FirstOrDefault();
+    public ActuatorInfo? OnHost(string datacenter, string host, string level)
+    {
+        if (!_actuatorsOnHost.TryGetValue((datacenter, host), out var onHost))
+        {
+            return null;
+        }
+        ActuatorInfo? first = null;
+        foreach (var a in onHost)
+        {
+            if (a.Levels.Contains(level) && (first is null || string.CompareOrdinal(a.ActuatorId, first.ActuatorId) < 0))
+            {
+                first = a;
+            }
+        }
+        return first;
+    }
 
     /// <summary>
     /// Chooses a CPU of <paramref name="actuator"/>'s pool for an entity of <paramref name="group"/>: the one its
@@ -136,18 +154,35 @@ public sealed class PlacementBook
     /// <summary>The slot state of a key, or null when free.</summary>
     public SlotRecord? Slot(string slot) => _slots.GetValueOrDefault(slot);
 
-    /// <summary>Every (slot, member) of an entity.</summary>
-    public IEnumerable<(SlotRecord Slot, SlotMember Member)> MembershipsOf(string entityId) =>
-        _slots.Values.SelectMany(s => s.members.Where(m => m.entityId == entityId).Select(m => (s, m)));
+    /// <summary>Every (slot, member) of an entity, in slot key order.</summary>
+    public IEnumerable<(SlotRecord Slot, SlotMember Member)> MembershipsOf(string entityId)
+    {
+        if (!_slotsOfEntity.TryGetValue(entityId, out var keys))
+        {
+            return [];
+        }
+        var found = new List<(SlotRecord, SlotMember)>(keys.Count);
+        foreach (var key in keys.Order(StringComparer.Ordinal))
+        {
+            var slot = _slots[key];
+            found.AddRange(slot.members.Where(m => m.entityId == entityId).Select(m => (slot, m)));
+        }
+        return found;
+    }
 
     /// <summary>The (slot, member) whose outstanding command is <paramref name="commandId"/>, or null.</summary>
-    public (SlotRecord Slot, SlotMember Member)? ByCommand(string? commandId) =>
-        _slots.Values.SelectMany(s => s.members.Where(m => m.commandId == commandId).Select(m => (s, m)))
-            .Cast<(SlotRecord, SlotMember)?>().FirstOrDefault();
+    public (SlotRecord Slot, SlotMember Member)? ByCommand(string? commandId)
+    {
+        if (commandId is null || !_slotOfCommand.TryGetValue(commandId, out var key))
+        {
+            return null;
+        }
+        var slot = _slots[key];
+        return slot.members.FirstOrDefault(m => m.commandId == commandId) is { } member ? (slot, member) : null;
+    }
 
     /// <summary>True when a member of the ledger was placed by <paramref name="detectionId"/>.</summary>
-    public bool HasDetection(string detectionId) =>
-        _slots.Values.Concat(_waiting.Values).Any(s => s.members.Any(m => m.detectionId == detectionId));
+    public bool HasDetection(string detectionId) => _detections.ContainsKey(detectionId);
 
     /// <summary>Books <paramref name="member"/> into the reserved slot; returns the record to persist.</summary>
     public SlotRecord Add(Reservation reservation, SlotMember member, string reason, long nowNs)
@@ -195,13 +230,14 @@ public sealed class PlacementBook
     {
         ArgumentNullException.ThrowIfNull(record);
         var table = record.slot.StartsWith(WaitPrefix, StringComparison.Ordinal) ? _waiting : _slots;
-        if (record.members.Count == 0 || record.group is null)
+        if (table.Remove(record.slot, out var old))
         {
-            table.Remove(record.slot);
+            Unindex(old, held: table == _slots);
         }
-        else
+        if (record.members.Count > 0 && record.group is not null)
         {
             table[record.slot] = record;
+            Index(record, held: table == _slots);
         }
     }
 
