@@ -85,7 +85,7 @@ internal sealed class ResultReader
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"actuator (Kafka, real moves): {n} commands -> {measured.Count} results in {seconds:F2} s = {measured.Count / seconds:F0} commands/s; " +
             $"{ActuatorCommands.Statuses(results)}; agent time per command (started -> finished) p50 {Bench.Percentile(totals, 50):F3} ms, " +
-            $"so {1000 * seconds / measured.Count - Bench.Percentile(totals, 50):F2} ms of each command's {1000 * seconds / measured.Count:F2} ms is Kafka (consume, decode, result produce + flush); " +
+            $"so {1000 * seconds / measured.Count - Bench.Percentile(totals, 50):F2} ms of each command's {1000 * seconds / measured.Count:F2} ms is Kafka (consume, decode, result produce and its acknowledgement); " +
             $"whole process CPU {cpu.TotalMilliseconds * 1000 / measured.Count:F0} µs per command"));
         Console.WriteLine($"  phases (ms): {ActuatorCommands.Phases(results)}");
         Console.WriteLine($"RESULT actuator-kafka commands/s = {measured.Count / seconds:F0}");

@@ -87,17 +87,26 @@ public static partial class ConsumeLoop
     /// (<see cref="DeadLetterMetrics"/>).
     /// </summary>
     /// <returns>True when the dead letter was handed to the producer (its delivery is counted when it fails).</returns>
+    /// <param name="producer">The producer.</param>
+    /// <param name="kafka">Clients of the deployment (topics, serializers).</param>
+    /// <param name="cr">The record that could not be handled.</param>
+    /// <param name="error">Why.</param>
+    /// <param name="component">The role, for logs and metrics.</param>
+    /// <param name="time">Clock of the dead letter.</param>
+    /// <param name="logger">Where the dead letter is logged.</param>
+    /// <param name="acks">Counts the dead letter until its delivery report, for a caller that commits the input only after
+    /// it (a failed delivery is still only logged and counted); null for none.</param>
     public static bool DeadLetter(IProducer<string, byte[]> producer, KafkaClients kafka, ConsumeResult<string, byte[]> cr, Exception error,
-        string component, TimeProvider time, ILogger logger)
+        string component, TimeProvider time, ILogger logger, Acknowledgements? acks = null)
     {
         ArgumentNullException.ThrowIfNull(error);
         var reason = error is AvroDecodeException or RecordRejectedException ? error.Message : $"{error.GetType().Name}: {error.Message}";
-        return DeadLetter(producer, kafka, cr, reason, component, time, logger);
+        return DeadLetter(producer, kafka, cr, reason, component, time, logger, acks);
     }
 
     /// <summary>Sends a record rejected for <paramref name="reason"/> to the dead-letter topic; never throws (see the other overload).</summary>
     public static bool DeadLetter(IProducer<string, byte[]> producer, KafkaClients kafka, ConsumeResult<string, byte[]> cr, string reason,
-        string component, TimeProvider time, ILogger logger)
+        string component, TimeProvider time, ILogger logger, Acknowledgements? acks = null)
     {
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(kafka);
@@ -110,18 +119,27 @@ public static partial class ConsumeLoop
             var dead = DeadLetters.DeadLetters.Create(topic, partition, offset, key is null ? null : Encoding.UTF8.GetBytes(key),
                 cr.Message.Value, reason, component, time);
             var dlq = kafka.Topics.Dlq;
-            producer.Produce(dlq, new Message<string, byte[]>
+            var message = new Message<string, byte[]>
             {
                 Key = DeadLetters.DeadLetters.Key(key),
                 Value = kafka.Serdes.Serializer<DeadLetter>().Serialize(dead, new SerializationContext(MessageComponentType.Value, dlq)),
-            }, report =>
+            };
+            Action<DeliveryReport<string, byte[]>> delivered = report =>
             {
                 if (report.Error.IsError)
                 {
                     DeadLetterMetrics.CountFailed(component, topic);
                     LogDeadLetterLost(logger, component, topic, partition, offset, report.Error.Reason);
                 }
-            });
+            };
+            if (acks is null)
+            {
+                producer.Produce(dlq, message, delivered);
+            }
+            else
+            {
+                acks.Produce(producer, new TopicPartition(dlq, Partition.Any), message, delivered);
+            }
             DeadLetterMetrics.CountSent(component, topic);
             LogDeadLetter(logger, component, topic, partition, offset, dead.reason);
             return true;
@@ -142,8 +160,11 @@ public static partial class ConsumeLoop
     /// <param name="value">The record.</param>
     /// <param name="onDelivery">Delivery callback, or null.</param>
     /// <param name="seal">The role's signer and the record kind it seals (docs/SECURITY.md); null leaves the record unsealed.</param>
+    /// <param name="acks">Counts the record until its delivery report, so the caller can wait for exactly its own records
+    /// (<see cref="Acknowledgements.Wait"/>) instead of flushing; null for none.</param>
     public static void Produce<T>(IProducer<string, byte[]> producer, Confluent.Kafka.ISerializer<T> serializer, string topic, string key, T value,
-        Action<DeliveryReport<string, byte[]>>? onDelivery = null, (SafeHaven.Security.RecordSigner Signer, string Kind)? seal = null)
+        Action<DeliveryReport<string, byte[]>>? onDelivery = null, (SafeHaven.Security.RecordSigner Signer, string Kind)? seal = null,
+        Acknowledgements? acks = null)
     {
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(serializer);
@@ -156,7 +177,14 @@ public static partial class ConsumeLoop
         {
             message.Headers = Seals.Headers(s.Signer, s.Kind, key, message.Value);
         }
-        producer.Produce(topic, message, onDelivery);
+        if (acks is null)
+        {
+            producer.Produce(topic, message, onDelivery);
+        }
+        else
+        {
+            acks.Produce(producer, new TopicPartition(topic, Partition.Any), message, onDelivery);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Component}: consume error {Error}")]

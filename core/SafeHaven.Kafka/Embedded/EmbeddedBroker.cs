@@ -18,7 +18,7 @@ namespace SafeHaven.Kafka.Embedded;
 /// Topic configs such as <c>cleanup.policy=compact</c> are not supported.
 /// Members are thread-safe; <see cref="Dispose"/> waits for a call in progress.
 /// </remarks>
-public sealed class EmbeddedBroker : IDisposable
+public sealed partial class EmbeddedBroker : IDisposable
 {
     private const int ErrStrSize = 512;
 

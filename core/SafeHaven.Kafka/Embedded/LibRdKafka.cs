@@ -54,6 +54,12 @@ internal static unsafe partial class LibRdKafka
     [LibraryImport(Name)]
     internal static partial int rd_kafka_mock_broker_set_up(IntPtr mcluster, int brokerId);
 
+    [LibraryImport(Name, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int rd_kafka_mock_partition_set_leader(IntPtr mcluster, string topic, int partition, int brokerId);
+
+    [LibraryImport(Name)]
+    internal static partial int rd_kafka_mock_broker_set_rtt(IntPtr mcluster, int brokerId, int rttMs);
+
     // The plain rd_kafka_mock_push_request_errors is variadic, which P/Invoke cannot call portably.
     [LibraryImport(Name)]
     internal static partial void rd_kafka_mock_push_request_errors_array(IntPtr mcluster, short apiKey, nuint count, int* errors);

@@ -46,7 +46,11 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
             .SetPartitionsRevokedHandler((_, parts) => lost |= parts.Count > 0)
             .SetPartitionsLostHandler((_, parts) => lost |= parts.Count > 0)
             .Build();
-        using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("planner")).Build();
+        var producerConfig = kafka.Producer("planner");
+        // Every ledger record and command is awaited before the next is written (write-ahead): lingering only delays
+        // it, and waiting for a delivery report does not cut the linger short as Flush did.
+        producerConfig.LingerMs = 0;
+        using var producer = new ProducerBuilder<string, byte[]>(producerConfig).Build();
         lease.Subscribe(topics.Placements);
         LogStandby(logger, options.InstanceId);
         try

@@ -27,6 +27,9 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
     private readonly IDeserializer<IsolationResult> _results = kafka.Serdes.Deserializer<IsolationResult>();
     private readonly ISerializer<IsolationResult> _skipped = kafka.Serdes.Serializer<IsolationResult>();
     private readonly LogStartWatch _lost = new("planner", logger);
+
+    // The records of this term: Acknowledge waits for exactly these (a previous term's late reports are not its business).
+    private readonly Acknowledgements _acks = new();
     private Planner? _planner;
     private IConsumer<string, byte[]>? _work;
     private long _nextExpiry;
@@ -63,7 +66,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
                 }
                 catch (Exception e) when (e is AvroDecodeException or RecordRejectedException)
                 {
-                    ConsumeLoop.DeadLetter(producer, kafka, cr, e, "planner", time, logger);
+                    ConsumeLoop.DeadLetter(producer, kafka, cr, e, "planner", time, logger, _acks);
                 }
             }
         }
@@ -107,7 +110,8 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
             }
             catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException or KafkaException or PlannerDeliveryException))
             {
-                ConsumeLoop.DeadLetter(producer, kafka, cr, e, "planner", time, logger);
+                // Counted: the input's offset is committed only once its dead letter is acknowledged (or failed).
+                ConsumeLoop.DeadLetter(producer, kafka, cr, e, "planner", time, logger, _acks);
             }
             Acknowledge(ct);
             if (cr.Topic != kafka.Topics.Inventory)
