@@ -158,7 +158,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IDisposable
                 return value;
             }
             Assert.True(DateTime.UtcNow < until, $"{what} within {Within.TotalSeconds} s; up's log:\n{string.Join('\n', _up?.Stderr.Split('\n').TakeLast(40) ?? [])}");
-            await Task.Delay(100);
+            await Task.Delay(20);
         }
     }
 
