@@ -36,7 +36,7 @@ public sealed partial class Sampler
             {
                 foreach (var w in _watched.Values)
                 {
-                    if (w.PublishedEarly || w.PlannedEndTs <= now || !Triggered(w, early, ToNs(w.PlannedEndTs - w.LastReadTs)))
+                    if (w.PublishedEarly || w.PlannedEndTs <= now || !Triggered(w, early))
                     {
                         continue;
                     }
@@ -73,13 +73,28 @@ public sealed partial class Sampler
         }
     }
 
-    // The cheap test first: perf counts only (no /proc, no allocation), plus values read and deferred before.
-    private static bool Triggered(WatchedProcess w, EarlyPublication early, long plannedNs)
+    // The cheap test first: perf counts only (no /proc, no allocation), plus values read and deferred
+    // before, against counts computed once per window (integer comparisons on the fine tick).
+    private bool Triggered(WatchedProcess w, EarlyPublication early)
     {
-        var perf = w.Perf;
-        for (int i = 0; i < perf.CounterCount; i++)
+        var key = ((object?)early, w.LastReadTs, w.PlannedEndTs);
+        if (w.TriggersKey != key)
         {
-            if (perf.NameAt(i) is { } name && early.Guarantees(name, perf.Peek(i) + w.Deferred(name), plannedNs))
+            long plannedNs = ToNs(w.PlannedEndTs - w.LastReadTs);
+            var triggers = new List<(int, string, long)>();
+            for (int i = 0; i < w.Perf.CounterCount; i++)
+            {
+                if (w.Perf.NameAt(i) is { } name && early.TriggerCount(name, plannedNs) is var needed && needed != long.MaxValue)
+                {
+                    triggers.Add((i, name, needed));
+                }
+            }
+            w.Triggers = [.. triggers];
+            w.TriggersKey = key;
+        }
+        foreach (var (index, name, needed) in w.Triggers)
+        {
+            if (w.Perf.Peek(index) + w.Deferred(name) >= needed)
             {
                 return true;
             }

@@ -33,6 +33,16 @@ internal sealed class WatchedProcess : IDisposable
     /// </summary>
     public long PlannedEndTs { get; set; }
 
+    /// <summary>
+    /// The fine tick's cached trigger for the current window: perf counter index, name and the count
+    /// that guarantees the rate (<see cref="SafeHaven.Core.Samples.EarlyPublication.TriggerCount"/>),
+    /// valid for <see cref="TriggersKey"/> (thresholds, window start, planned end).
+    /// </summary>
+    public (int Index, string Name, long Needed)[] Triggers { get; set; } = [];
+
+    /// <summary>What <see cref="Triggers"/> were computed for.</summary>
+    public (object? Thresholds, long StartTs, long EndTs) TriggersKey { get; set; }
+
     /// <summary>Published early in the current period: the period's scheduled tick skips it (one sample per period).</summary>
     public bool PublishedEarly { get; set; }
 

@@ -45,9 +45,9 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
             {
                 await MeasureMode([.. children.Select(c => c.Id)], max, TimeSpan.FromSeconds(seconds));
             }
-            // Early publication: the rules watch context-switches, read every 20 ms (and 10 ms) between ticks.
+            // Early publication: the rules watch context-switches, read every 20 ms (and 50 ms) between ticks.
             await MeasureMode([.. children.Select(c => c.Id)], 0, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(20));
-            await MeasureMode([.. children.Select(c => c.Id)], 0, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(10));
+            await MeasureMode([.. children.Select(c => c.Id)], 0, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(50));
             output.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
         }
         finally

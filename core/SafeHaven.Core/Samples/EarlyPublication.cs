@@ -65,6 +65,35 @@ public sealed class EarlyPublication
         plannedNs > 0 && _thresholds.TryGetValue(counter, out var all) && DetectorEngine.Rate(count, plannedNs) > all[0];
 
     /// <summary>
+    /// The smallest count of <paramref name="counter"/> for which <see cref="Guarantees"/> holds over a window
+    /// planned to last <paramref name="plannedNs"/>, so that a fine tick compares integers only;
+    /// <see cref="long.MaxValue"/> when no rule watches the counter.
+    /// </summary>
+    public long TriggerCount(string counter, long plannedNs)
+    {
+        if (plannedNs <= 0 || !_thresholds.TryGetValue(counter, out var all))
+        {
+            return long.MaxValue;
+        }
+        double estimate = Math.Floor(all[0] * plannedNs / 1e9);
+        if (estimate >= long.MaxValue / 2)
+        {
+            return long.MaxValue;
+        }
+        // The estimate is within a count or two; settle it with the very comparison the decision makes.
+        long count = Math.Max(0, (long)estimate);
+        while (!Guarantees(counter, count, plannedNs))
+        {
+            count++;
+        }
+        while (count > 0 && Guarantees(counter, count - 1, plannedNs))
+        {
+            count--;
+        }
+        return count;
+    }
+
+    /// <summary>
     /// The whole decision on the values an early sample would carry (every counter of the process, read
     /// together), after <paramref name="elapsedNs"/> of a window planned to last <paramref name="plannedNs"/>.
     /// </summary>

@@ -90,6 +90,17 @@ public sealed class EarlyPublicationPropertyTests
     }
 
     [Fact]
+    public void The_trigger_count_is_the_smallest_count_that_guarantees_the_rate() =>
+        Gen.Select(GenRule, Gen.Long[1, 3_000_000_000]).Sample(x =>
+        {
+            var (rule, plannedNs) = x;
+            var early = new EarlyPublication([rule]);
+            long n = early.TriggerCount(rule.Counter, plannedNs);
+            Assert.True(early.Guarantees(rule.Counter, n, plannedNs), $"{n} does not guarantee");
+            Assert.True(n == 0 || !early.Guarantees(rule.Counter, n - 1, plannedNs), $"{n - 1} already guarantees");
+        }, iter: 20_000);
+
+    [Fact]
     public void Counts_that_stay_at_or_below_the_lowest_threshold_over_the_planned_window_are_never_published_early() =>
         Gen.Select(GenRule.Array[1, 4], Gen.Long[1_000_000, 3_000_000_000], Gen.Double[0, 1], Gen.Double[0, 1]).Sample(x =>
         {
