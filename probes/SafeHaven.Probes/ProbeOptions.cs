@@ -1,4 +1,5 @@
 using SafeHaven.Core;
+using SafeHaven.Core.Rules;
 using SafeHaven.Probes.Perf;
 
 namespace SafeHaven.Probes;
@@ -28,6 +29,26 @@ public sealed class ProbeOptions
     /// still one sample per process per period. Set it on hosts whose PMU has few counters.
     /// </summary>
     public int MaxConcurrentProcesses { get; set; }
+
+    /// <summary>Default of <see cref="FineTick"/>: 20 ms.</summary>
+    public static readonly TimeSpan DefaultFineTick = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
+    /// Early publication (docs/SAMPLES.md): how often, within a period, the counters that rules watch
+    /// are read to find a window whose count already guarantees a rule's rate for the whole period.
+    /// Defaults to 20 ms; zero turns early publication off. Needs <see cref="Rules"/> or
+    /// <see cref="RulesFile"/>; not used round-robin (<see cref="MaxConcurrentProcesses"/> &gt; 0).
+    /// </summary>
+    public TimeSpan FineTick { get; set; } = DefaultFineTick;
+
+    /// <summary>
+    /// Rules file whose thresholds the probe learns for early publication, re-read when it changes
+    /// (as the detector does); empty (default) = none. Takes precedence over <see cref="Rules"/>.
+    /// </summary>
+    public string RulesFile { get; set; } = "";
+
+    /// <summary>Rules already loaded (a process that runs the detector too); null (default) = none. Not bound from configuration.</summary>
+    public RuleSet? Rules { get; set; }
 
     /// <summary>Default of <see cref="BufferSamples"/>.</summary>
     public const int DefaultBufferSamples = 10_000;
@@ -83,6 +104,10 @@ public sealed class ProbeOptions
         if (MaxConcurrentProcesses < 0)
         {
             throw new ArgumentException($"{SectionName}:{nameof(MaxConcurrentProcesses)}: must be 0 (no limit) or positive, got {MaxConcurrentProcesses}", nameof(MaxConcurrentProcesses));
+        }
+        if (FineTick < TimeSpan.Zero || (FineTick > TimeSpan.Zero && FineTick < TimeSpan.FromMilliseconds(1)))
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(FineTick)}: must be zero (off) or at least 1 ms, got {FineTick}", nameof(FineTick));
         }
         if (BufferSamples <= 0)
         {

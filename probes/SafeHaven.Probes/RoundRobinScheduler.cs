@@ -46,7 +46,7 @@ internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, Ti
                 long wakeAt = Math.Max(due, earliest);
                 if (wakeAt > now)
                 {
-                    WaitUntil(wakeAt, cancellationToken);
+                    SlotClock.WaitUntil(time, wakeAt, cancellationToken);
                     now = time.GetTimestamp();
                 }
                 cancellationToken.ThrowIfCancellationRequested();
@@ -74,26 +74,6 @@ internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, Ti
                 timings.RecordSkippedPeriods(behind / periodTs);
             }
         }
-    }
-
-    private void WaitUntil(long dueTs, CancellationToken cancellationToken)
-    {
-        var remaining = time.GetElapsedTime(time.GetTimestamp(), dueTs);
-        if (time != TimeProvider.System)
-        {
-            // A test's clock: only its own timers know when its time comes.
-            Task.Delay(remaining, time, cancellationToken).GetAwaiter().GetResult();
-            return;
-        }
-        // Long waits: coarse and cancellable (a WaitHandle wakes within about a millisecond),
-        // stopping 2 ms early. Short ones (5 ms slots) skip it: one wake-up per slot instead of
-        // two, and cancellation waits at most 20 ms. Then an exact sleep to the deadline.
-        var coarse = remaining - TimeSpan.FromMilliseconds(2);
-        if (remaining > TimeSpan.FromMilliseconds(20) && cancellationToken.WaitHandle.WaitOne(coarse))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-        PerfNative.SleepFor(time.GetElapsedTime(time.GetTimestamp(), dueTs));
     }
 
     /// <summary>

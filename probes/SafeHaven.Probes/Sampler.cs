@@ -26,6 +26,10 @@ public sealed partial class Sampler : IDisposable
     private readonly Lock _gate = new();
     // Round-robin opens counters disabled: a process counts only during its slot.
     private readonly bool _roundRobin;
+    private readonly ProbeRules _rules;
+    private readonly long _periodTs;
+    // The scheduled time of the next regular tick: where the windows that start now are planned to end.
+    private long _nextDueTs;
     private long _seq;
 
     /// <summary>Creates a sampler; validates <paramref name="options"/> first.</summary>
@@ -47,6 +51,8 @@ public sealed partial class Sampler : IDisposable
         _discovery = new ProcessDiscovery(DiscoveryFilter.From(options), proc);
         _status = new CounterStatusTracker([.. options.EffectiveCounters.Select(Resolve)], _logger);
         _roundRobin = options.MaxConcurrentProcesses > 0;
+        _rules = new ProbeRules(options, _logger);
+        _periodTs = (long)((Int128)options.Period.Ticks * time.TimestampFrequency / TimeSpan.TicksPerSecond);
         if (ProcessCounters.KernelCoverage == ThreadCoverage.PerThreadFds)
         {
             LogPerThreadFallback();
@@ -80,6 +86,19 @@ public sealed partial class Sampler : IDisposable
             try
             {
                 await new RoundRobinScheduler(this, _time, _options.Period, _options.MaxConcurrentProcesses, Timings)
+                    .RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Normal shutdown.
+            }
+            return;
+        }
+        if (_rules.CanPublishEarly && _options.FineTick < _options.Period)
+        {
+            try
+            {
+                await new FineTickScheduler(this, _time, _options.Period, _options.FineTick, Timings)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -123,7 +142,14 @@ public sealed partial class Sampler : IDisposable
     /// Returns the number of samples published.
     /// </summary>
     /// <exception cref="InvalidOperationException">Round-robin mode: <see cref="RunAsync"/> drives its slots.</exception>
-    public int SampleOnce()
+    public int SampleOnce() => SampleScheduled(_time.GetTimestamp() + _periodTs);
+
+    /// <summary>
+    /// A regular tick whose successor is scheduled at <paramref name="nextDueTs"/>: every window that
+    /// starts now is planned to end there. A process published early this period is skipped: its
+    /// window runs on to the next tick, so each process still gives one sample per period.
+    /// </summary>
+    internal int SampleScheduled(long nextDueTs)
     {
         if (_roundRobin)
         {
@@ -134,11 +160,20 @@ public sealed partial class Sampler : IDisposable
             long tickTs = _time.GetTimestamp();
             long tickEpochNs = EpochNs();
             var tick = new List<CounterSample>(_watched.Count);
+            _nextDueTs = nextDueTs;
+            _rules.Refresh();
             long minWindow = _options.Period.Ticks * _time.TimestampFrequency / TimeSpan.TicksPerSecond / 2;
             try
             {
                 foreach (var w in _watched.Values.ToList())
                 {
+                    if (w.PublishedEarly)
+                    {
+                        // Its window already ends at nextDueTs (see PublishEarly).
+                        w.PublishedEarly = false;
+                        continue;
+                    }
+                    w.PlannedEndTs = nextDueTs;
                     // A late slot followed by an on-time one would publish a sliver of a window whose
                     // rate is mostly noise: such a process waits for the next slot instead.
                     if (tickTs - w.LastReadTs < minWindow)
@@ -202,6 +237,7 @@ public sealed partial class Sampler : IDisposable
             }
             if (WatchedProcess.TryOpen(_proc, _time, id, _status.Openable(), enabled: !_roundRobin) is { } opened)
             {
+                opened.PlannedEndTs = _nextDueTs;
                 _watched[id.Pid] = opened;
                 _status.RecordRefusals(opened);
             }

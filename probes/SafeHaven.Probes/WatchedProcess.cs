@@ -8,6 +8,8 @@ internal sealed class WatchedProcess : IDisposable
 {
     private readonly TimeProvider _time;
     private readonly ProcCounters _procCounters;
+    // Values of a window read early but not published (EarlyPublication said wait): added to the next read.
+    private IDictionary<string, long>? _deferred;
 
     private WatchedProcess(ProcessIdentity identity, ProcessCounters perf, ProcCounters proc, TimeProvider time, long openedTs)
     {
@@ -24,6 +26,25 @@ internal sealed class WatchedProcess : IDisposable
 
     /// <summary>Monotonic timestamp where the current window started (open or previous read).</summary>
     public long LastReadTs { get; private set; }
+
+    /// <summary>
+    /// Monotonic timestamp of the scheduled tick that will publish the current window (early
+    /// publication: the window's planned end). Set by the sampler.
+    /// </summary>
+    public long PlannedEndTs { get; set; }
+
+    /// <summary>
+    /// The fine tick's cached trigger for the current window: perf counter index, name and the count
+    /// that guarantees the rate (<see cref="SafeHaven.Core.Samples.EarlyPublication.TriggerCount"/>),
+    /// valid for <see cref="TriggersKey"/> (thresholds, window start, planned end).
+    /// </summary>
+    public (int Index, string Name, long Needed)[] Triggers { get; set; } = [];
+
+    /// <summary>What <see cref="Triggers"/> were computed for.</summary>
+    public (object? Thresholds, long StartTs, long EndTs) TriggersKey { get; set; }
+
+    /// <summary>Published early in the current period: the period's scheduled tick skips it (one sample per period).</summary>
+    public bool PublishedEarly { get; set; }
 
     /// <summary>True while the perf counters count (always, unless sampled round-robin).</summary>
     public bool IsCounting => Perf.IsCounting;
@@ -79,14 +100,36 @@ internal sealed class WatchedProcess : IDisposable
         {
             return null;
         }
-        long window = end - LastReadTs;
+        long start = LastReadTs;
         LastReadTs = end;
         var values = new Dictionary<string, long>(perf.Values, StringComparer.Ordinal);
         foreach (var (name, value) in proc)
         {
             values[name] = value;
         }
-        return new Reading(values, ToNs(window), end);
+        if (_deferred is { } deferred)
+        {
+            foreach (var (name, value) in deferred)
+            {
+                values[name] = values.TryGetValue(name, out long now) ? now + value : value;
+            }
+            _deferred = null;
+        }
+        return new Reading(values, ToNs(end - start), end, start);
+    }
+
+    /// <summary>Events of <paramref name="counter"/> read but deferred (see <see cref="Defer"/>); 0 when none.</summary>
+    public long Deferred(string counter) => _deferred is { } d && d.TryGetValue(counter, out long v) ? v : 0;
+
+    /// <summary>
+    /// Takes back a reading that is not published: its values join the next reading and the window
+    /// keeps its start, as if it had not been read.
+    /// </summary>
+    public void Defer(Reading reading)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        _deferred = reading.Values;
+        LastReadTs = reading.StartTs;
     }
 
     /// <summary>Opens the counters of <paramref name="id"/>; counting only once <see cref="Begin"/> is called unless <paramref name="enabled"/>.</summary>
@@ -116,6 +159,6 @@ internal sealed class WatchedProcess : IDisposable
         Perf.Dispose();
     }
 
-    /// <summary>One read: values, window length in ns and the monotonic timestamp of the window end.</summary>
-    public sealed record Reading(IDictionary<string, long> Values, long IntervalNs, long EndTs);
+    /// <summary>One read: values, window length in ns and the monotonic timestamps of the window end and start.</summary>
+    public sealed record Reading(IDictionary<string, long> Values, long IntervalNs, long EndTs, long StartTs);
 }

@@ -45,6 +45,9 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
             {
                 await MeasureMode([.. children.Select(c => c.Id)], max, TimeSpan.FromSeconds(seconds));
             }
+            // Early publication: the rules watch context-switches, read every 20 ms (and 50 ms) between ticks.
+            await MeasureMode([.. children.Select(c => c.Id)], 0, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(20));
+            await MeasureMode([.. children.Select(c => c.Id)], 0, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(50));
             output.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
         }
         finally
@@ -82,6 +85,13 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
             _ = CpuMsPer(50, () => once.SampleOnce());
             double sampleOnce = CpuMsPer(100, () => once.SampleOnce());
 
+            var early = new ProbeOptions { HostId = "h", Period = TimeSpan.FromSeconds(1), Pids = pids, Counters = ["context-switches"], Rules = StormRule() };
+            using var fine = new Sampler(early, TimeProvider.System, new WindowSink());
+            fine.SampleOnce();
+            long due = TimeProvider.System.GetTimestamp() + 3600 * TimeProvider.System.TimestampFrequency;
+            _ = CpuMsPer(200, () => fine.PublishEarly(due));
+            double fineTick = CpuMsPer(2000, () => fine.PublishEarly(due));
+
             var rr = new ProbeOptions { HostId = "h", Period = TimeSpan.FromSeconds(1), Pids = pids, MaxConcurrentProcesses = 1 };
             using var slots = new Sampler(rr, TimeProvider.System, new WindowSink());
             slots.Refresh();
@@ -99,6 +109,7 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
                 |---|---|---|
                 | discovery (stat + cgroup of 200 pids) | {discover:F2} | {discover / 10:F2} |
                 | all at once: one period (200 reads + discovery) | {sampleOnce:F2} | {sampleOnce / 10:F2} |
+                | early publication: one fine tick (200 peeks of context-switches, none due) | {fineTick:F3} | {fineTick * 50 / 10:F2} (50 ticks, 20 ms) |
                 | round-robin: one slot switch (end + publish + begin) | {switchSlot:F3} | {switchSlot * 200 / 10:F2} (200 slots) |
                 | one wake-up, awaited .NET timer (await Task.Delay 1 ms) | {awaited:F3} | {awaited * 200 / 10:F2} (200 slots) |
                 | one wake-up, kernel sleep on a dedicated thread (clock_nanosleep 1 ms, as the slot loop) | {slept:F3} | {slept * 200 / 10:F2} (200 slots) |
@@ -147,9 +158,17 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| no sampler (test host baseline) | - | - | {cpuPercent:F2} | - | - | - |"));
     }
 
-    private async Task MeasureMode(int[] pids, int max, TimeSpan measured)
+    private static SafeHaven.Core.Rules.RuleSet StormRule() =>
+        new([new SafeHaven.Core.Rules.Rule("storm", "context-switches", 2000, "core", 1, TimeSpan.FromSeconds(30), 1000)], "measure");
+
+    private async Task MeasureMode(int[] pids, int max, TimeSpan measured, TimeSpan? fineTick = null)
     {
         var options = new ProbeOptions { HostId = "h", Period = TimeSpan.FromSeconds(1), MaxConcurrentProcesses = max, Pids = pids };
+        if (fineTick is { } tick)
+        {
+            options.Rules = StormRule();
+            options.FineTick = tick;
+        }
         var sink = new WindowSink();
         using var sampler = new Sampler(options, TimeProvider.System, sink);
         using var cts = new CancellationTokenSource();
@@ -178,7 +197,7 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         {
             windows = [.. sink.IntervalsNs.Order()];
         }
-        string mode = max == 0 ? "all at once" : $"round-robin, max {max}";
+        string mode = fineTick is { } t ? $"all at once + fine tick {t.TotalMilliseconds:F0} ms" : max == 0 ? "all at once" : $"round-robin, max {max}";
         int slots = max == 0 ? 1 : (pids.Length + max - 1) / max;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {mode} | {slots} | {threadPercent:F2} | {cpuPercent:F2} | {Pct(late, 0.5)} / {Pct(late, 0.99)} / {Pct(late, 1)} | {Pct(windows, 0.01)} / {Pct(windows, 0.5)} / {Pct(windows, 0.99)} | {windows.Length / elapsed.TotalSeconds:F0} |"));

@@ -72,6 +72,8 @@ internal static class DemoCommand
             {
                 Datacenter = identity.Datacenter, HostId = identity.Host, Period = samplePeriod,
                 Counters = [.. rules.Counters], Pids = [benign.Pid, noisy.Pid],
+                // Early publication: the probe learns the thresholds of the rules the detector runs.
+                Rules = rules,
             };
             var kafka = flags.Kafka(parse, broker.Bootstrap);
             var (signer, verifier) = flags.KeysForAllInOne(parse);

@@ -18,6 +18,9 @@ internal static class ProbeCommand
         var pids = new Option<int[]>("--pid") { Description = "Watch only these pids (repeatable); default: every user process", AllowMultipleArgumentsPerToken = true };
         var counters = new Option<string[]>("--counters") { Description = "Counters to read (comma-separated or repeated); default: context-switches,page-faults", AllowMultipleArgumentsPerToken = true };
         var period = new Option<string>("--period") { Description = "Sampling period", DefaultValueFactory = _ => "1s" };
+        var rules = CommonOptions.Rules();
+        rules.Description = "Rules file: the probe learns each counter's lowest ε and publishes a window early once its count guarantees the period's rate exceeds it (docs/SAMPLES.md); re-read when it changes. Absent: no early publication";
+        var fineTick = new Option<string>("--fine-tick") { Description = "With --rules: how often, within a period, the counters rules watch are read for early publication (0 = off)", DefaultValueFactory = _ => "20ms" };
         var duration = CommonOptions.Duration();
         var bootstrap = CommonOptions.Bootstrap();
         var registry = CommonOptions.SchemaRegistry();
@@ -28,7 +31,7 @@ internal static class ProbeCommand
         var security = new SecurityFlags();
         var command = new Command("probe", "Sample per-process event counters (perf_event_open, /proc) of this host")
         {
-            stdout, pids, counters, period, duration, bootstrap, registry, host, dc, prefix, key,
+            stdout, pids, counters, period, rules, fineTick, duration, bootstrap, registry, host, dc, prefix, key,
         };
         security.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -40,7 +43,14 @@ internal static class ProbeCommand
                 Period = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
                 Counters = [.. (parse.GetValue(counters) ?? []).SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
                 Pids = [.. parse.GetValue(pids) ?? []],
+                FineTick = parse.GetValue(fineTick) is "0" ? TimeSpan.Zero : CommonOptions.ParseDuration(parse.GetValue(fineTick), "--fine-tick")!.Value,
             };
+            if (parse.GetValue(rules) is { } file)
+            {
+                // Loaded once here so that a bad file is a usage error; the sampler follows later edits itself.
+                _ = CommonOptions.LoadRules(file);
+                options.RulesFile = file.FullName;
+            }
             options.Validate();
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(duration), "--duration");
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);

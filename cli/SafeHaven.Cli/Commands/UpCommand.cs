@@ -38,6 +38,8 @@ internal static class UpCommand
                 Period = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
                 Counters = [.. rules.Counters],
                 Pids = [.. parse.GetValue(pids) ?? []],
+                // Early publication follows the same file the detector reloads.
+                RulesFile = rules.Source,
             };
             probe.Validate();
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");

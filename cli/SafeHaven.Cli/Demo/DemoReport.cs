@@ -90,6 +90,13 @@ internal static class DemoReport
             doc["shared"] = o.Shared.ToString();
             doc["benign"] = new JsonObject { ["pid"] = o.BenignPid, ["cpus"] = o.BenignCpusAfter, ["untouched"] = o.BenignUntouched };
             doc["noisy"] = new JsonObject { ["pid"] = o.NoisyPid, ["cpus"] = o.NoisyCpusAfter, ["isolated"] = o.NoisyIsolated, ["stormStartedAtNs"] = o.GoAtNs };
+            // How many samples each process gave and their mean window: early publication must not add benign samples.
+            foreach (var (key, pid) in new[] { ("benign", o.BenignPid), ("noisy", o.NoisyPid) })
+            {
+                var windows = o.Observed.Samples.Where(s => s.Sample.entity.pid == pid).Select(s => s.Sample.intervalNs).ToList();
+                doc[key]!["samples"] = windows.Count;
+                doc[key]!["meanWindowMs"] = windows.Count == 0 ? null : windows.Average() / 1e6;
+            }
         }
         doc["detections"] = new JsonArray([.. o.Observed.Detections.Select(d => Detection(d.Detection, d.AtNs))]);
         doc["commands"] = new JsonArray([.. o.Observed.Commands.Select(c => Command(c.Command))]);

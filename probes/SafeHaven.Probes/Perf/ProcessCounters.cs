@@ -160,6 +160,32 @@ public sealed partial class ProcessCounters : IDisposable
         return new CounterReading(CounterReadOutcome.Ok, values);
     }
 
+    /// <summary>Number of perf counters (indexes for <see cref="NameAt"/> and <see cref="Peek"/>).</summary>
+    internal int CounterCount => _counters.Length;
+
+    /// <summary>The name of perf counter <paramref name="index"/>; null when the kernel refused it.</summary>
+    internal string? NameAt(int index) => _counters[index].Status == StatusOk ? _counters[index].Spec.Name : null;
+
+    /// <summary>
+    /// Events of counter <paramref name="index"/> since the previous <see cref="Read"/>, without ending
+    /// the window: one read(2) per fd, no /proc access, no allocation (the fine tick's cost).
+    /// </summary>
+    internal long Peek(int index)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var c = _counters[index];
+        long sum = c.Carry;
+        foreach (var t in c.Fds.Values)
+        {
+            if (PerfNative.TryRead(t.Fd, out ulong value, out _, out _))
+            {
+                // Unscaled: software counters never multiplex, and a lower bound is what the caller needs.
+                sum += (long)(value >= t.Value ? value - t.Value : value);
+            }
+        }
+        return sum;
+    }
+
     /// <summary>
     /// Starts counting on every thread (a round-robin slot begins). Values frozen while disabled
     /// stay the baseline, so the next <see cref="Read"/> covers only the enabled time.

@@ -1,0 +1,199 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Time.Testing;
+using SafeHaven.Core.Rules;
+using SafeHaven.Schemas;
+using Xunit.Abstractions;
+
+namespace SafeHaven.Probes.Tests;
+
+/// <summary>Early publication against real processes: a storm is published within the period, a quiet process is not.</summary>
+public sealed class SamplerEarlyTests(ITestOutputHelper output)
+{
+    private const double Epsilon = 400;
+
+    private sealed class ListSink : ISampleSink
+    {
+        private int _ticks;
+
+        public ConcurrentQueue<CounterSample> Samples { get; } = new();
+
+        /// <summary>Which tick (regular or early) published each sample, in order.</summary>
+        public ConcurrentQueue<(int Tick, CounterSample Sample)> ByTick { get; } = new();
+
+        public void Publish(CounterSample sample) => Samples.Enqueue(sample);
+
+        public void PublishTick(IReadOnlyList<CounterSample> samples)
+        {
+            int tick = Interlocked.Increment(ref _ticks);
+            foreach (var sample in samples)
+            {
+                ByTick.Enqueue((tick, sample));
+                Samples.Enqueue(sample);
+            }
+        }
+    }
+
+    private static RuleSet Rules(double threshold) =>
+        new([new Rule("storm", "context-switches", threshold, "core", 1, TimeSpan.FromSeconds(30), threshold / 2)], "test");
+
+    [Fact]
+    public async Task A_storm_is_published_within_the_period_and_every_process_still_gives_one_sample_per_period()
+    {
+        // On "go", thousands of voluntary switches a second: more than ε × period within ≈ 0.15 s.
+        using var busy = ChildProcess.PythonScript("import sys, time\nsys.stdin.readline()\nwhile True: time.sleep(0.0002)");
+        using var idle = ChildProcess.Idle();
+        var period = TimeSpan.FromSeconds(1);
+        var options = new ProbeOptions
+        {
+            HostId = "h", Period = period, FineTick = TimeSpan.FromMilliseconds(10),
+            Counters = ["context-switches"], Pids = [busy.Pid, idle.Pid], Rules = Rules(Epsilon),
+        };
+        var sink = new ListSink();
+        using var sampler = new Sampler(options, TimeProvider.System, sink);
+        using var cts = new CancellationTokenSource();
+        var run = sampler.RunAsync(cts.Token);
+        long periodNs = (long)period.TotalNanoseconds;
+        bool Storming(CounterSample s) => s.entity.pid == busy.Pid && s.values["context-switches"] * 1e9 / s.intervalNs > Epsilon;
+
+        await Poll.Require(() => sink.Samples.Count(s => s.entity.pid == busy.Pid) >= 2, "two quiet samples of the busy process");
+        long goNs = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        busy.Signal("go");
+        await Poll.Require(() => sink.Samples.Count(Storming) >= 3, "three samples of the storm");
+        await cts.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+
+        var samples = sink.Samples.ToList();
+        var mine = samples.Where(s => s.entity.pid == busy.Pid).ToList();
+        var quiet = samples.Where(s => s.entity.pid == idle.Pid).ToList();
+        output.WriteLine($"busy: {string.Join(", ", mine.Select(s => $"{s.values["context-switches"]} in {s.intervalNs / 1_000_000} ms at +{(s.timestampNs - goNs) / 1_000_000} ms"))}");
+        output.WriteLine($"idle: {string.Join(", ", quiet.Select(s => $"{s.intervalNs / 1_000_000} ms at +{(s.timestampNs - goNs) / 1_000_000} ms"))}");
+        var first = mine.First(Storming);
+        // Published early: well before its period ended, with a count that guarantees ε over (about) the whole period.
+        Assert.True(first.intervalNs < periodNs * 9 / 10, $"first storm window {first.intervalNs} ns: not early");
+        Assert.True(first.timestampNs - goNs < periodNs * 3 / 4, $"first storm sample {(first.timestampNs - goNs) / 1e6} ms after go");
+        Assert.True(first.values["context-switches"] > Epsilon * period.TotalSeconds * 0.9, $"early sample of {first.values["context-switches"]} events");
+        // The idle process never crosses ε: exactly its regular windows, about one period each.
+        Assert.All(quiet.Skip(1), s => Assert.InRange(s.intervalNs, periodNs / 2, periodNs * 3 / 2));
+        foreach (var series in new[] { mine, quiet })
+        {
+            // Windows stay contiguous: each starts where the previous ended (no overlap, no gap).
+            for (int i = 1; i < series.Count; i++)
+            {
+                long gap = series[i].timestampNs - series[i - 1].timestampNs;
+                Assert.InRange(series[i].intervalNs, gap - 5_000_000, gap + 5_000_000);
+            }
+        }
+        // One sample per process per period: the storm's early samples replace regular ones. The ticks
+        // that carry the idle process's samples are the regular ones and mark the periods' ends.
+        var ticks = sink.ByTick.ToList();
+        int[] regular = [.. ticks.Where(t => t.Sample.entity.pid == idle.Pid).Select(t => t.Tick)];
+        for (int i = 1; i < regular.Length; i++)
+        {
+            int n = ticks.Count(t => t.Sample.entity.pid == busy.Pid && t.Tick > regular[i - 1] && t.Tick <= regular[i]);
+            Assert.True(n == 1, $"period ending at tick {regular[i]}: {n} samples of the storming process");
+        }
+    }
+
+    [Fact]
+    public async Task On_an_injected_clock_a_storm_goes_out_at_a_fine_tick_and_the_period_tick_skips_it()
+    {
+        // The counts are real (a process switching thousands of times a second), the clock is the test's:
+        // nothing happens between the ticks the test lets pass.
+        using var busy = ChildProcess.PythonScript("import time\nwhile True: time.sleep(0.0002)");
+        using var idle = ChildProcess.Idle();
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        var options = new ProbeOptions
+        {
+            HostId = "h", Period = TimeSpan.FromSeconds(1), FineTick = TimeSpan.FromMilliseconds(10),
+            Counters = ["context-switches"], Pids = [busy.Pid, idle.Pid], Rules = Rules(100),
+        };
+        var sink = new ListSink();
+        using var sampler = new Sampler(options, time, sink);
+        using var cts = new CancellationTokenSource();
+        var run = sampler.RunAsync(cts.Token);
+        int Count(int pid) => sink.Samples.Count(s => s.entity.pid == pid);
+        await Poll.Require(() => sampler.WatchedPids.Count == 2, "both processes opened");
+
+        // Fine ticks, 10 ms of the test's clock at a time, until the storm's count guarantees 100/s over the period.
+        int steps = 0;
+        while (Count(busy.Pid) == 0 && steps < 95)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(10));
+            steps++;
+            await Poll.Until(() => Count(busy.Pid) > 0, TimeSpan.FromMilliseconds(30));
+        }
+        var first = Assert.Single(sink.Samples);
+        Assert.Equal(busy.Pid, first.entity.pid);
+        Assert.True(first.intervalNs <= steps * 10_000_000L, $"window {first.intervalNs} ns after {steps} fine ticks");
+        Assert.True(first.values["context-switches"] > 100 * 0.9, $"{first.values["context-switches"]} events");
+
+        // The period's tick: the idle process's regular sample; the storm already gave this period's.
+        time.Advance(TimeSpan.FromMilliseconds(1000 - (steps * 10)));
+        await Poll.Require(() => Count(idle.Pid) == 1, "the idle process's regular sample");
+        Assert.Equal(1, Count(busy.Pid));
+        // The storm's next window runs to the tick after; a fine tick of this period publishes it once its
+        // count guarantees 100/s over that longer window.
+        steps = 0;
+        while (Count(busy.Pid) == 1 && steps < 95)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(10));
+            steps++;
+            await Poll.Until(() => Count(busy.Pid) > 1, TimeSpan.FromMilliseconds(30));
+        }
+        Assert.Equal((2, 1), (Count(busy.Pid), Count(idle.Pid)));
+        var second = sink.Samples.Last(s => s.entity.pid == busy.Pid);
+        Assert.Equal(first.timestampNs + second.intervalNs, second.timestampNs);
+        await cts.CancelAsync();
+        time.Advance(TimeSpan.FromSeconds(1));
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void The_probe_follows_its_rules_file_and_keeps_the_thresholds_of_a_broken_one()
+    {
+        string dir = Directory.CreateTempSubdirectory("safehaven-early-").FullName;
+        try
+        {
+            string file = Path.Join(dir, "rules.yaml");
+            File.WriteAllText(file, Yaml(2000));
+            var options = new ProbeOptions { HostId = "h", Counters = ["context-switches"], Pids = [Environment.ProcessId], RulesFile = file };
+            using var sampler = new Sampler(options, TimeProvider.System, new ListSink());
+            Assert.True(sampler.EarlyThresholds.TryGetLowestThreshold("context-switches", out double first));
+            Assert.Equal(2000, first);
+
+            File.WriteAllText(file, Yaml(500));
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddSeconds(5));
+            sampler.SampleOnce();
+            Assert.True(sampler.EarlyThresholds.TryGetLowestThreshold("context-switches", out double second));
+            Assert.Equal(500, second);
+
+            File.WriteAllText(file, "rules: [");
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddSeconds(10));
+            sampler.SampleOnce();
+            Assert.True(sampler.EarlyThresholds.TryGetLowestThreshold("context-switches", out double kept));
+            Assert.Equal(500, kept);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Without_rules_or_with_the_fine_tick_off_nothing_is_learnt()
+    {
+        using var none = new Sampler(new ProbeOptions { HostId = "h", Pids = [Environment.ProcessId] }, TimeProvider.System, new ListSink());
+        Assert.False(none.EarlyThresholds.IsEnabled);
+        using var off = new Sampler(new ProbeOptions { HostId = "h", Pids = [Environment.ProcessId], Rules = Rules(1), FineTick = TimeSpan.Zero }, TimeProvider.System, new ListSink());
+        Assert.False(off.EarlyThresholds.IsEnabled);
+        Assert.Throws<ArgumentException>(() => new ProbeOptions { FineTick = TimeSpan.FromMilliseconds(-1) }.Validate());
+    }
+
+    private static string Yaml(int threshold) => $"""
+        rules:
+          - name: storm
+            counter: context-switches
+            threshold: {threshold}
+            scope: core
+        """;
+}
