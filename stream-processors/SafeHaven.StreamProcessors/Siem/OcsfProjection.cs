@@ -46,6 +46,17 @@ public sealed class OcsfProjection(string cluster) : SiemProjection(cluster)
             ["uid"] = IdOf(d.entity), ["name"] = d.entity.comm ?? d.entity.container ?? d.entity.vm ?? d.entity.host,
             ["type"] = KindOf(d.entity), ["hostname"] = d.entity.host, ["region"] = d.entity.datacenter,
         });
+        // A finding has no process attribute: the suspect process (or container) is its evidence.
+        var evidence = new JsonObject { ["device"] = e["device"]!.DeepClone() };
+        foreach (var name in new[] { "process", "container" })
+        {
+            if (e[name] is { } node)
+            {
+                e.Remove(name);
+                evidence[name] = node;
+            }
+        }
+        e["evidences"] = new JsonArray(evidence);
         e["unmapped"] = new JsonObject { ["safehaven"] = DetectionFacts(d) };
         return SiemJson.Compact(e);
     }

@@ -76,7 +76,7 @@ ocsf_subset = {
         "7001": event_class(7001, 7, ["events/remediation/remediation_activity.json"]),
         "7003": event_class(7003, 7, ["events/remediation/remediation_activity.json", "events/remediation/process_remediation_activity.json"]),
     },
-    "objects": {n: obj(n) for n in ("metadata", "product", "finding_info", "analytic", "device", "process", "container", "resource_details")},
+    "objects": {n: obj(n) for n in ("metadata", "product", "finding_info", "analytic", "device", "process", "container", "resource_details", "evidences")},
 }
 ocsf_subset["objects"]["device"]["type_id"] = {k: v["caption"] for k, v in attrs(ocsf("objects/endpoint.json"))["type_id"]["enum"].items()}
 
