@@ -73,6 +73,9 @@ internal sealed class SiemTransformer : ITransformer<byte[], byte[], string, Sie
             ctx.Forward(key, new SiemOutput(json, null));
             return null;
         }
+        // Whatever a record can make the projection throw is the record's fault; an exception escaping here would go to
+        // Streamiz's inner handler and stop the stream thread (NullReferenceException included: a field the contract
+        // makes non-null but a hand-written record left out).
         catch (Exception e) when (e is AvroDecodeException or RecordRejectedException or ArgumentException or InvalidOperationException
             or FormatException or OverflowException or NullReferenceException)
         {
