@@ -16,6 +16,7 @@ internal static class UpCommand
     public static Command Create()
     {
         var flags = new RoleFlags();
+        var siem = new SiemFlags();
         var pids = new Option<int[]>("--pid") { Description = "Watch only these pids (repeatable); default: every user process", AllowMultipleArgumentsPerToken = true };
         var period = new Option<string>("--period") { Description = "Sampling period", DefaultValueFactory = _ => "1s" };
         var mtdPids = new Option<int[]>("--mtd-pid") { Description = "Moving-target defence: migrate this pid to the next CPU of the isolation pool every --mtd-period (repeatable); absent = off", AllowMultipleArgumentsPerToken = true };
@@ -25,6 +26,7 @@ internal static class UpCommand
             pids, period, mtdPids, mtdPeriod,
         };
         flags.AddTo(command, rules: true, actuator: true);
+        siem.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var rules = flags.LoadRules(parse);
@@ -55,7 +57,7 @@ internal static class UpCommand
             var spec = new PipelineSpec(flags.Kafka(parse, broker.Bootstrap))
             {
                 Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuator, Identity = identity,
-                Signer = signer, Verifier = verifier, MovingTarget = movingTarget,
+                Signer = signer, Verifier = verifier, MovingTarget = movingTarget, Siem = siem.Options(parse),
                 // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
                 Seals = PipelineSpec.AllInOne(identity, actuator.Id, actuator.StateDirectory),
             };

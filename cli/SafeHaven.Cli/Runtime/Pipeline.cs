@@ -36,6 +36,9 @@ internal sealed record PipelineSpec(KafkaOptions Kafka)
 
     public MovingTargetOptions? MovingTarget { get; init; }
 
+    /// <summary>The SIEM projector (docs/SIEM.md); off unless set.</summary>
+    public SafeHaven.StreamProcessors.Siem.SiemOptions? Siem { get; init; }
+
     /// <summary>Role keys to seal with and keys to trust (docs/SECURITY.md); none unless set.</summary>
     public RoleSeals Seals { get; init; } = RoleSeals.None;
 
@@ -99,6 +102,10 @@ internal static class Pipeline
         {
             builder.Services.AddSafeHavenMovingTarget(spec.MovingTarget,
                 spec.Signer ?? throw new UsageException("moving-target defence needs a signing key (--signing-key)"));
+        }
+        if (spec.Siem is not null)
+        {
+            SafeHaven.StreamProcessors.Siem.SiemServiceCollectionExtensions.AddSafeHavenSiem(builder.Services, spec.Siem);
         }
         extra?.Invoke(builder.Services);
         return builder.Build();

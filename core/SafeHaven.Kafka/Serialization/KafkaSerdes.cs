@@ -39,11 +39,11 @@ public sealed class KafkaSerdes
 
     /// <summary>Value serializer for <typeparamref name="T"/>.</summary>
     public ISerializer<T> Serializer<T>() where T : class, ISpecificRecord, new() =>
-        _registry is null ? new SingleObjectSerializer<T>() : new AvroSerializer<T>(_registry).AsSyncOverAsync();
+        _registry is null ? new SingleObjectSerializer<T>() : new ContractRegistrySerializer<T>(_registry);
 
     /// <summary>Value deserializer for <typeparamref name="T"/>; failures throw (callers dead-letter them).</summary>
     public IDeserializer<T> Deserializer<T>() where T : class, ISpecificRecord, new() =>
-        _registry is null ? new SingleObjectSerializer<T>() : new AvroDeserializer<T>(_registry).AsSyncOverAsync();
+        _registry is null ? new SingleObjectSerializer<T>() : new ContractRegistryDeserializer<T>(_registry);
 
     /// <summary>Decodes raw bytes, throwing <see cref="AvroDecodeException"/> for anything undecodable.</summary>
     public static T Decode<T>(IDeserializer<T> deserializer, byte[]? data, string topic) where T : class, ISpecificRecord, new()

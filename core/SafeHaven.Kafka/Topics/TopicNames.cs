@@ -53,7 +53,7 @@ public sealed class TopicNames
     /// <summary>The isolation ledger (one record per slot: its group, members and outstanding commands), keyed by slot id; compacted, one partition.</summary>
     public string Placements { get; }
 
-    /// <summary>ECS-style JSON for the SIEM, keyed by entity id.</summary>
+    /// <summary>SIEM events, OCSF 1.x (or ECS) JSON, one per detection and result, keyed by entity id (docs/SIEM.md).</summary>
     public string Siem { get; }
 
     /// <summary>Dead letters, keyed by the original key.</summary>

@@ -15,6 +15,14 @@ internal static class HostileVerdict
     {
         var mine = written.Select(w => w.At).ToHashSet();
         var problems = new List<string>();
+        // The SIEM projector reads detections and results too and dead-letters what it refuses on its own (docs/SIEM.md):
+        // at most one letter of its own per record, never for an accepted one; the verdict below is on the other roles.
+        var siem = letters.Select(l => (l.Key, Count: l.Value.Count(d => d.consumer == "siem"))).Where(l => l.Count > 0).ToDictionary(l => l.Key, l => l.Count);
+        problems.AddRange(siem.Where(l => l.Value > 1).Select(l => $"{l.Value} siem dead letters at {l.Key}"));
+        problems.AddRange(written.Where(w => w.Record.Expect == Expect.Accepted && siem.ContainsKey(w.At))
+            .Select(w => $"authentic record dead-lettered by siem: {w.Record.Topic} '{w.Record.Category}'"));
+        letters = letters.Select(l => (l.Key, Others: l.Value.Where(d => d.consumer != "siem").ToList())).Where(l => l.Others.Count > 0)
+            .ToDictionary(l => l.Key, l => l.Others);
         var figures = new StringBuilder("topic: tried, dead-lettered, accepted (authentic, idempotent or harmless), lost\n");
         foreach (var g in written.GroupBy(w => w.Record.Topic))
         {

@@ -72,11 +72,10 @@ public sealed class RegistryWireFormatTests : IDisposable
     }
 
     [Fact]
-    public void Registered_schemas_parse_as_the_records_with_the_generated_csharp_namespace()
+    public void Registered_schemas_are_the_contracts_with_their_own_namespace()
     {
-        // Known consequence of code generation: Confluent's serializer registers the generated
-        // class's own schema, whose namespace is the C# one (SafeHaven.Schemas), not the
-        // contract's safehaven.v1. Apart from the names the schema is the contract.
+        // The registry holds the contract (schemas/*.avsc, safehaven.v1), not the generated class's copy under the
+        // C# namespace: a SIEM or a Java consumer sees the published names (issue 12).
         var records = new ISpecificRecord[]
         {
             SampleRecords.FullSample(), SampleRecords.FullDetection(), SampleRecords.FullCommand(),
@@ -91,17 +90,21 @@ public sealed class RegistryWireFormatTests : IDisposable
 
             var parsed = Assert.IsType<RecordSchema>(Schema.Parse(registered.SchemaString), exactMatch: false);
             var contract = (RecordSchema)ContractSchemas.Get(name);
-            Assert.Equal(name, parsed.Name);
-            Assert.Equal("safehaven.v1", contract.Namespace);
-            Assert.Equal("SafeHaven.Schemas", parsed.Namespace);
-            Assert.Equal("SafeHaven.Schemas." + name, parsed.Fullname);
-            Assert.Equal(contract.Fields.Select(f => f.Name), parsed.Fields.Select(f => f.Name));
-
-            var registeredCanonical = SchemaNormalization.ToParsingForm(parsed);
-            var contractCanonical = SchemaNormalization.ToParsingForm(contract);
-            Assert.NotEqual(contractCanonical, registeredCanonical);
-            Assert.Equal(contractCanonical, registeredCanonical.Replace("\"SafeHaven.Schemas.", "\"safehaven.v1.", StringComparison.Ordinal));
+            Assert.Equal("safehaven.v1." + name, parsed.Fullname);
+            Assert.Equal(SchemaNormalization.ToParsingForm(contract), SchemaNormalization.ToParsingForm(parsed));
+            Assert.DoesNotContain("SafeHaven.Schemas", registered.SchemaString, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Records_registered_under_the_generated_namespace_by_earlier_versions_still_decode()
+    {
+        // What Confluent's AvroSerializer wrote before: the class's own schema, names under SafeHaven.Schemas.
+        var old = new Confluent.SchemaRegistry.Serdes.AvroSerializer<Detection>(_registry);
+        var bytes = await old.SerializeAsync(SampleRecords.FullDetection(), new SerializationContext(MessageComponentType.Value, "t.old"));
+        Assert.Contains("SafeHaven.Schemas", _registry.SchemaById(IdOf(bytes)).SchemaString, StringComparison.Ordinal);
+
+        RecordAssert.Equal(SampleRecords.FullDetection(), KafkaSerdes.Decode(_serdes.Deserializer<Detection>(), bytes, "t.old"));
     }
 
     public static TheoryData<string, byte[]> Garbage()

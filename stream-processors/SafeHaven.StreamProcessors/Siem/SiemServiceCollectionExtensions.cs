@@ -1,0 +1,24 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace SafeHaven.StreamProcessors.Siem;
+
+/// <summary>Registers the SIEM projector.</summary>
+public static class SiemServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the SIEM projector (<c>detections</c> and <c>results</c> → <c>siem</c>) as a hosted service, with its
+    /// <see cref="SiemMetrics"/>. Needs a <c>KafkaClients</c> and a <see cref="TimeProvider"/> registered. Idempotent.
+    /// </summary>
+    public static IServiceCollection AddSafeHavenSiem(this IServiceCollection services, SiemOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        services.TryAddSingleton(options);
+        services.TryAddSingleton<SiemMetrics>();
+        services.TryAddSingleton<SafeHaven.Kafka.Clients.RoleFailures>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SiemService>());
+        return services;
+    }
+}
