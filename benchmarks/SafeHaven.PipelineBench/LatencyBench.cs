@@ -77,6 +77,8 @@ internal static class LatencyBench
         Console.WriteLine($"commands for measured crossings: {commands.Count(x => x.Seq >= measuredFrom)} of {crossings}");
         if (plan.Seconds >= 120)
         {
+            // The raw consumer's hop beside the detector's: a stall in both is the machine or the broker, not the detector.
+            LatencyTimeline.Print("sample -> sample seen", samplesSeen, plan.Rate);
             LatencyTimeline.Print("sample -> detection seen", detections, plan.Rate);
         }
     }
