@@ -75,6 +75,12 @@ internal static class LatencyBench
                 $"; first 3 crossings of the run: {string.Join(", ", first)} ms");
         }
         Console.WriteLine($"commands for measured crossings: {commands.Count(x => x.Seq >= measuredFrom)} of {crossings}");
+        if (plan.Seconds >= 120)
+        {
+            // The raw consumer's hop beside the detector's: a stall in both is the machine or the broker, not the detector.
+            LatencyTimeline.Print("sample -> sample seen", samplesSeen, plan.Rate);
+            LatencyTimeline.Print("sample -> detection seen", detections, plan.Rate);
+        }
     }
 
     /// <summary>One actuator per host with an 8-CPU isolation pool, so commands keep coming for 1600 entities.</summary>

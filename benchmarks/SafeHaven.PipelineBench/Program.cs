@@ -7,13 +7,15 @@ using SafeHaven.PipelineBench;
 //   latency [rate] [seconds] [--crossings N] [--hosts N] [--linger N]
 //   planner [detections] [--hosts N] [--warm-up N] [--default-budgets]
 //   actuator [commands] [--processes N]   (root, cgroup v1 cpuset, 2+ CPUs)
-// Bounded: a watchdog ends the process after 5 minutes whatever happens (a hung StartAsync included).
+// Bounded: a watchdog ends the process whatever happens (a hung StartAsync included): 5 minutes, or for a latency run
+// its own length plus 3 minutes; the run itself is cancelled a minute before the watchdog fires.
+var bound = LatencyRunBound(args) ?? TimeSpan.FromMinutes(5);
 using var watchdog = new Timer(_ =>
 {
-    Console.Error.WriteLine("pipeline bench: 5 min watchdog fired, exiting");
+    Console.Error.WriteLine($"pipeline bench: {bound.TotalMinutes:F0} min watchdog fired, exiting");
     Environment.Exit(3);
-}, null, TimeSpan.FromMinutes(5), Timeout.InfiniteTimeSpan);
-using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+}, null, bound, Timeout.InfiniteTimeSpan);
+using var cts = new CancellationTokenSource(bound - TimeSpan.FromMinutes(1));
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
 
 var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
@@ -48,3 +50,14 @@ switch (positional.FirstOrDefault())
 }
 Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");
 return 0;
+
+// A latency run longer than the default bound (issue 11's 15-minute run) gets its duration plus 3 minutes for start,
+// warm-up and drain; every other run keeps the 5-minute bound.
+static TimeSpan? LatencyRunBound(string[] args)
+{
+    var positional = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+    return positional.FirstOrDefault() == "latency" && positional.Count > 2 &&
+        int.TryParse(positional[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds > 60
+            ? TimeSpan.FromSeconds(seconds) + TimeSpan.FromMinutes(3)
+            : null;
+}

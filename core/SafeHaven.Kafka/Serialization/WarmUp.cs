@@ -38,8 +38,10 @@ public static class WarmUp
     /// <summary>
     /// Fetches <paramref name="topics"/>' metadata through <paramref name="producer"/>'s own
     /// connection, so that its first produce to them does not wait for a metadata round trip.
+    /// Any client works (a Streamiz producer of bytes too): the lookup goes through its handle, which
+    /// also creates the handle's topic objects and so its partitions' leader connections.
     /// </summary>
-    public static void Metadata(IProducer<string, byte[]> producer, IEnumerable<string> topics, TimeSpan timeout)
+    public static void Metadata(IClient producer, IEnumerable<string> topics, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(producer);
         ArgumentNullException.ThrowIfNull(topics);

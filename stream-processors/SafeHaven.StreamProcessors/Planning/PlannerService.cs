@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.Serialization;
 using SafeHaven.Security;
 
 namespace SafeHaven.StreamProcessors.Planning;
@@ -51,6 +53,7 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
         // it, and waiting for a delivery report does not cut the linger short as Flush did.
         producerConfig.LingerMs = 0;
         using var producer = new ProducerBuilder<string, byte[]>(producerConfig).Build();
+        WarmUpFirstCommand(producer);
         lease.Subscribe(topics.Placements);
         LogStandby(logger, options.InstanceId);
         try
@@ -96,6 +99,38 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
             lease.Close();
         }
     }
+
+    // The first command of a process must cost what the others do (issue 11): the producer knows the topics it writes,
+    // and the planning, sealing and signing code has run once, before any detection arrives.
+    private void WarmUpFirstCommand(IProducer<string, byte[]> producer)
+    {
+        var topics = kafka.Topics;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            WarmUp.Metadata(producer, [topics.Placements, topics.Commands, topics.Results, topics.Dlq], TimeSpan.FromSeconds(5));
+        }
+        catch (KafkaException e)
+        {
+            LogWarmUpFailed(logger, "topic metadata", e.Message);
+        }
+        try
+        {
+            PlannerWarmUp.Run(kafka, options, signer, time);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or KeyNotFoundException)
+        {
+            LogWarmUpFailed(logger, "a scratch plan", e.Message);
+        }
+        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        LogWarm(logger, ms);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner: warmed up (topic metadata, a scratch plan, a signature) in {Ms:F1} ms")]
+    private static partial void LogWarm(ILogger logger, double ms);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "planner: warm-up of {What} failed ({Reason}); the first command will pay for it")]
+    private static partial void LogWarmUpFailed(ILogger logger, string what, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "planner {Instance}: standby, waiting for the ledger lease")]
     private static partial void LogStandby(ILogger logger, string instance);
