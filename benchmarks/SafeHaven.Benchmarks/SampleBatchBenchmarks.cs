@@ -22,14 +22,30 @@ public class SampleBatchBenchmarks
     private DetectorEngine _engine = null!;
     private InMemoryRuleStateStore _store = null!;
 
+    /// <summary>The two rules every batch benchmark evaluates.</summary>
+    internal const string RulesYaml = """
+        rules:
+          - { name: cs-storm, counter: context-switches, threshold: 2000, scope: core, sustain: 2 }
+          - { name: fault-storm, counter: page-faults, threshold: 50000, scope: machine }
+        """;
+
+    /// <summary>The detector's work on the first <paramref name="count"/> decoded samples: validate, then evaluate.</summary>
+    internal static void Detect(SampleBatchDecoder decoder, int count, DetectorEngine engine, IRuleStateStore store, List<Detection> output)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var s = decoder[i];
+            if (SampleValidator.Problem(s) is null)
+            {
+                engine.Evaluate(s, store, output);
+            }
+        }
+    }
+
     [GlobalSetup]
     public void Setup()
     {
-        _engine = new DetectorEngine(RulesParser.Parse("""
-            rules:
-              - { name: cs-storm, counter: context-switches, threshold: 2000, scope: core, sustain: 2 }
-              - { name: fault-storm, counter: page-faults, threshold: 50000, scope: machine }
-            """, "bench.yaml"));
+        _engine = new DetectorEngine(RulesParser.Parse(RulesYaml, "bench.yaml"));
         _store = new InMemoryRuleStateStore();
         var codec = new SingleObjectCodec<SampleBatch>();
         _encoded = [.. Enumerable.Range(0, Batches).Select(b => codec.Encode(SampleBatches.From(
@@ -67,14 +83,7 @@ public class SampleBatchBenchmarks
         _decoder.Decode(_encoded[0]);
         for (var round = 0; round < Batches; round++)
         {
-            for (var i = 0; i < _decoder.Count; i++)
-            {
-                var s = _decoder[i];
-                if (SampleValidator.Problem(s) is null)
-                {
-                    _engine.Evaluate(s, _store, _out);
-                }
-            }
+            Detect(_decoder, _decoder.Count, _engine, _store, _out);
         }
         return _out.Count;
     }
@@ -85,15 +94,7 @@ public class SampleBatchBenchmarks
         _out.Clear();
         foreach (var bytes in _encoded)
         {
-            var count = _decoder.Decode(bytes);
-            for (var i = 0; i < count; i++)
-            {
-                var s = _decoder[i];
-                if (SampleValidator.Problem(s) is null)
-                {
-                    _engine.Evaluate(s, _store, _out);
-                }
-            }
+            Detect(_decoder, _decoder.Decode(bytes), _engine, _store, _out);
         }
         return _out.Count;
     }

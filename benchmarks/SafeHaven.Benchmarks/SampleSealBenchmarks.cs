@@ -35,11 +35,7 @@ public class SampleSealBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _engine = new DetectorEngine(RulesParser.Parse("""
-            rules:
-              - { name: cs-storm, counter: context-switches, threshold: 2000, scope: core, sustain: 2 }
-              - { name: fault-storm, counter: page-faults, threshold: 50000, scope: machine }
-            """, "bench.yaml"));
+        _engine = new DetectorEngine(RulesParser.Parse(SampleBatchBenchmarks.RulesYaml, "bench.yaml"));
         _store = new InMemoryRuleStateStore();
         _value = new SingleObjectCodec<SampleBatch>().Encode(SampleBatches.From(
             [.. Enumerable.Range(1, PerBatch).Select(i => new CounterSample
@@ -79,15 +75,7 @@ public class SampleSealBenchmarks
             throw new InvalidOperationException("the bench's seal must verify");
         }
         _out.Clear();
-        var count = _decoder.Decode(_value);
-        for (var i = 0; i < count; i++)
-        {
-            var s = _decoder[i];
-            if (SampleValidator.Problem(s) is null)
-            {
-                _engine.Evaluate(s, _store, _out);
-            }
-        }
+        SampleBatchBenchmarks.Detect(_decoder, _decoder.Decode(_value), _engine, _store, _out);
         return _out.Count;
     }
 }

@@ -182,11 +182,7 @@ public static class SampleMacKeys
 
     private static byte[] LoadSecret(string file, string header)
     {
-        if (!OperatingSystem.IsWindows() && File.Exists(file) &&
-            (File.GetUnixFileMode(file) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-        {
-            throw new KeyFileException($"MAC key {file}: readable or writable by group or others; chmod 600 it");
-        }
+        SigningKeys.RefuseOpenToOthers(file, "MAC key");
         return SigningKeys.ReadKey(file, header, KeyLength);
     }
 

@@ -45,10 +45,7 @@ public static partial class SigningKeys
                 .FirstOrDefault(f => RoleOf(f.FullName).Role == role)?.FullName
                 ?? throw new KeyFileException($"key directory {path}: no {role} key (safehaven keys generate --dir {path} --role {role} --subject ...)");
         }
-        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(file) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-        {
-            throw new KeyFileException($"signing key {file}: readable or writable by group or others; chmod 600 it");
-        }
+        RefuseOpenToOthers(file, "signing key");
         var (keyRole, subject) = RoleOf(file);
         if (keyRole != role)
         {

@@ -65,11 +65,7 @@ public static partial class SigningKeys
     /// <exception cref="KeyFileException">Missing, unreadable, too open or malformed.</exception>
     public static CommandSigner LoadSigner(string path)
     {
-        if (!OperatingSystem.IsWindows() && File.Exists(path) &&
-            (File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-        {
-            throw new KeyFileException($"signing key {path}: readable or writable by group or others; chmod 600 it");
-        }
+        RefuseOpenToOthers(path, "signing key");
         var raw = ReadKey(path, PrivateHeader, 32);
         try
         {
@@ -108,6 +104,16 @@ public static partial class SigningKeys
             }
         }
         return keys.Count > 0 ? new CommandVerifier(keys) : throw new KeyFileException($"trusted keys {path}: no planner .pub file");
+    }
+
+    // A private key anyone else can read is a key anyone else holds.
+    internal static void RefuseOpenToOthers(string path, string what)
+    {
+        if (!OperatingSystem.IsWindows() && File.Exists(path) &&
+            (File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            throw new KeyFileException($"{what} {path}: readable or writable by group or others; chmod 600 it");
+        }
     }
 
     internal static void RefuseWritableByOthers(string path, string what)
