@@ -77,7 +77,7 @@ internal static class Bench
                 $"{name}: n={ms.Count} min {ms[0]:F2} p50 {Percentile(ms, 50):F2} p90 {Percentile(ms, 90):F2} p99 {Percentile(ms, 99):F2} p99.9 {Percentile(ms, 99.9):F2} max {ms[^1]:F2} ms");
     }
 
-    /// <summary>Fails loudly when the mock dropped the oldest records of a partition (MACHINE.md: 5 MiB / 100 000 batches).</summary>
+    /// <summary>Fails loudly when the mock dropped the oldest records of a partition (docs/MACHINE.md: 5 MiB / 100 000 batches).</summary>
     public static void CheckNothingDropped(string bootstrap, string topic)
     {
         using var probe = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "bench-probe" }).Build();

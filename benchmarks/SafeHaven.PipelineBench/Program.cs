@@ -23,7 +23,7 @@ string? Flag(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefau
 int? IntFlag(string name) => Flag(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : null;
 int Pos(int i, int fallback) => positional.Count > i ? int.Parse(positional[i], CultureInfo.InvariantCulture) : fallback;
 
-// Streamiz logs per-record noise below Warning (MACHINE.md).
+// Streamiz logs per-record noise below Warning (docs/MACHINE.md).
 using var loggers = LoggerFactory.Create(b => b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
 Console.WriteLine($"load: {File.ReadAllText("/proc/loadavg").Trim()}");
 switch (positional.FirstOrDefault())

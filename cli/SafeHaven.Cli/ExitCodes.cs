@@ -1,6 +1,6 @@
 namespace SafeHaven.Cli;
 
-/// <summary>Exit codes of every verb (DESIGN §6).</summary>
+/// <summary>Exit codes of every verb (docs/DESIGN.md §6).</summary>
 internal static class ExitCodes
 {
     /// <summary>Success.</summary>

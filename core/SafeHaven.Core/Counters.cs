@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace SafeHaven.Core;
 
 /// <summary>
-/// Counter names as probes publish them (DESIGN §5): <c>perf list</c> names, <c>raw:0xNNNN</c>
+/// Counter names as probes publish them (docs/DESIGN.md §5): <c>perf list</c> names, <c>raw:0xNNNN</c>
 /// for raw PMU events, <c>tp:subsystem:name</c> for tracepoints, <c>proc:field</c> for /proc.
 /// </summary>
 public static partial class Counters

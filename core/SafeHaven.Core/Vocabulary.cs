@@ -1,6 +1,6 @@
 namespace SafeHaven.Core;
 
-/// <summary>Channel scopes of rules (DESIGN §2), the values of <c>Detection.scope</c>.</summary>
+/// <summary>Channel scopes of rules (docs/DESIGN.md §2), the values of <c>Detection.scope</c>.</summary>
 public static class Scopes
 {
     /// <summary>L1/L2, branch predictor, SMT: needs an exclusive core.</summary>
@@ -25,7 +25,7 @@ public static class Scopes
     };
 }
 
-/// <summary>Isolation levels, cheapest first (DESIGN §2), the values of <c>IsolationCommand.level</c>.</summary>
+/// <summary>Isolation levels, cheapest first (docs/DESIGN.md §2), the values of <c>IsolationCommand.level</c>.</summary>
 public static class Levels
 {
     /// <summary>Exclusive core: cpuset and affinity.</summary>

@@ -60,7 +60,7 @@ public sealed class ProbeOptions
     /// </summary>
     public int BufferSamples { get; set; } = DefaultBufferSamples;
 
-    /// <summary>Counter names (DESIGN §5). Empty means <see cref="DefaultCounters"/>.</summary>
+    /// <summary>Counter names (docs/DESIGN.md §5). Empty means <see cref="DefaultCounters"/>.</summary>
     /// <remarks>
     /// Starts empty on purpose: the configuration binder appends to a pre-filled list, so a
     /// configured list would silently keep the defaults too.

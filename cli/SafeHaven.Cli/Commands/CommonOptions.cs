@@ -4,14 +4,14 @@ using SafeHaven.Core.Rules;
 
 namespace SafeHaven.Cli.Commands;
 
-/// <summary>The flags several verbs share (DESIGN §6), each parsed and validated in one place.</summary>
+/// <summary>The flags several verbs share (docs/DESIGN.md §6), each parsed and validated in one place.</summary>
 internal static class CommonOptions
 {
     public static Option<string?> Bootstrap() => new("--bootstrap") { Description = "Kafka bootstrap servers host:port[,…] (default: the embedded broker where a verb can start one)" };
 
     public static Option<string?> SchemaRegistry() => new("--schema-registry") { Description = "Schema Registry URL; without it values use Avro single-object encoding" };
 
-    public static Option<FileInfo?> Rules() => new("--rules") { Description = "Rules file (YAML, DESIGN §5)" };
+    public static Option<FileInfo?> Rules() => new("--rules") { Description = "Rules file (YAML, docs/DESIGN.md §5)" };
 
     public static Option<FileInfo?> Config() => new("--config") { Description = "JSON configuration file with SafeHaven:<Component> sections" };
 

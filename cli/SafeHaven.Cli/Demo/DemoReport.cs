@@ -29,7 +29,7 @@ internal static class DemoReport
             Line(w, o.Ms(dAt), $"detection {d.rule}: {d.counter} at {d.rate:N0}/s > ε {d.threshold:N0}/s, scope {d.scope} (window ended at +{o.Ms(d.detectedAtNs):F1} ms)");
             if (vm is not null)
             {
-                // Why the planner does not even try the core level: DESIGN §2, scope → minimum level.
+                // Why the planner does not even try the core level: docs/DESIGN.md §2, scope → minimum level.
                 w.WriteLine($"            plan: scope {d.scope} starts at level {Scopes.MinimumLevel(d.scope)}; an exclusive core leaves the LLC and memory bus shared");
             }
         }

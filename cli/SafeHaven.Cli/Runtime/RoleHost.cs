@@ -83,7 +83,7 @@ internal static class ExitWatchdog
         {
             return;
         }
-        // A thread of its own: on 2 busy cores a pool timer can wait seconds for a thread (MACHINE.md).
+        // A thread of its own: on 2 busy cores a pool timer can wait seconds for a thread (docs/MACHINE.md).
         var thread = new Thread(() =>
         {
             Thread.Sleep(after);

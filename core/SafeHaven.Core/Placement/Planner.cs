@@ -40,7 +40,7 @@ public sealed record PlannerSettings(TimeSpan CommandTtl, bool DryRun = false, T
 
 /// <summary>
 /// Decides where a detected entity goes. It starts at the cheapest level that breaks the rule's
-/// scope (DESIGN §2), and climbs one level at a time while a level has no actuator, no free
+/// scope (docs/DESIGN.md §2), and climbs one level at a time while a level has no actuator, no free
 /// slot, or the entity cannot move at it. Every booking is a ledger record in the returned decision.
 /// Pure: the clock is injected, I/O is the caller's.
 /// </summary>

@@ -5,7 +5,7 @@ using YamlDotNet.RepresentationModel;
 namespace SafeHaven.Core.Rules;
 
 /// <summary>
-/// Loads rules YAML (DESIGN §5) and validates everything up front, so a bad file is refused as a
+/// Loads rules YAML (docs/DESIGN.md §5) and validates everything up front, so a bad file is refused as a
 /// whole with <c>file:line: problem</c> and never half-applied.
 /// </summary>
 public static class RulesParser

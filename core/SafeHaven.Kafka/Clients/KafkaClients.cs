@@ -7,7 +7,7 @@ namespace SafeHaven.Kafka.Clients;
 
 /// <summary>
 /// Builds producer and consumer configurations for one deployment, with the settings measured
-/// to work on the embedded broker as well as on Apache Kafka (MACHINE.md: fetch wait, queue backoff).
+/// to work on the embedded broker as well as on Apache Kafka (docs/MACHINE.md: fetch wait, queue backoff).
 /// </summary>
 public sealed class KafkaClients : IDisposable
 {

@@ -22,7 +22,7 @@ public sealed class SingleObjectSerializer<T> : ISerializer<T>, IDeserializer<T>
 
 /// <summary>
 /// Picks the wire format: Confluent's (magic 0, schema id, body) when a Schema Registry is
-/// configured, Avro single-object encoding otherwise (DESIGN §4).
+/// configured, Avro single-object encoding otherwise (docs/DESIGN.md §4).
 /// </summary>
 public sealed class KafkaSerdes
 {

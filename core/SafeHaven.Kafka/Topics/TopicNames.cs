@@ -1,6 +1,6 @@
 namespace SafeHaven.Kafka.Topics;
 
-/// <summary>SafeHaven's topic names (DESIGN §3) under a configurable prefix.</summary>
+/// <summary>SafeHaven's topic names (docs/DESIGN.md §3) under a configurable prefix.</summary>
 public sealed class TopicNames
 {
     /// <summary>The prefix used when none is configured.</summary>
@@ -64,7 +64,7 @@ public sealed class TopicNames
     /// ledger has one partition: its partition 0 is the planner's lease (one active planner at a time).
     /// </summary>
     /// <param name="partitions">Partitions per topic, at least 1.</param>
-    /// <returns>The specs in DESIGN §3 order.</returns>
+    /// <returns>The specs in docs/DESIGN.md §3 order.</returns>
     public IReadOnlyList<TopicSpec> All(int partitions)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);

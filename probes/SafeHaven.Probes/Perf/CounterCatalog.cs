@@ -5,7 +5,7 @@ using SafeHaven.Probes.Proc;
 namespace SafeHaven.Probes.Perf;
 
 /// <summary>
-/// Resolves the counter names of DESIGN §5 (<c>perf list</c> names, <c>raw:0xNNNN</c>,
+/// Resolves the counter names of docs/DESIGN.md §5 (<c>perf list</c> names, <c>raw:0xNNNN</c>,
 /// <c>tp:subsystem:name</c>, <c>proc:field</c>) to what the kernel must be asked for.
 /// </summary>
 public static partial class CounterCatalog

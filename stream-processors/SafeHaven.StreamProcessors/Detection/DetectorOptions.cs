@@ -9,7 +9,7 @@ public sealed class DetectorOptions
     /// <summary>Streamiz application id (also the consumer group and internal topic prefix). Defaults to <c>safehaven-detector</c>.</summary>
     public string ApplicationId { get; set; } = "safehaven-detector";
 
-    /// <summary>Rules file (DESIGN §5). Required.</summary>
+    /// <summary>Rules file (docs/DESIGN.md §5). Required.</summary>
     public string RulesFile { get; set; } = "";
 
     /// <summary>Stream threads. Defaults to 1.</summary>

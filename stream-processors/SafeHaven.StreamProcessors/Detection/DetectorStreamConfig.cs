@@ -11,7 +11,7 @@ public static class DetectorStreamConfig
 {
     /// <summary>
     /// A stream config for <paramref name="applicationId"/> at <paramref name="bootstrapServers"/>,
-    /// tuned for latency as measured on the embedded broker (MACHINE.md): poll and fetch wait 1 ms,
+    /// tuned for latency as measured on the embedded broker (docs/MACHINE.md): poll and fetch wait 1 ms,
     /// no producer linger, Nagle off, a deep fetch queue without the 1 s backoff. <paramref name="security"/>
     /// (default plaintext) reaches every client Streamiz creates: consumers, producers, admin and restore consumers.
     /// </summary>

@@ -1,6 +1,6 @@
 namespace SafeHaven.Cli.Tests.Commands;
 
-/// <summary>Bad usage and bad input exit with 2 and a message naming the problem (DESIGN §6).</summary>
+/// <summary>Bad usage and bad input exit with 2 and a message naming the problem (docs/DESIGN.md §6).</summary>
 public sealed class BadInputTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);

@@ -22,7 +22,7 @@ public sealed class BrokerCommandTests
             using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = bootstrap }).Build();
             var delivered = await producer.ProduceAsync("safehaven.samples", new Message<string, string> { Key = "h", Value = "v" });
 
-            // Then every DESIGN §3 topic and the detector's changelog exist, and the produce landed
+            // Then every docs/DESIGN.md §3 topic and the detector's changelog exist, and the produce landed
             foreach (var t in new[] { "samples", "inventory", "detections", "commands", "results", "siem", "dlq" })
             {
                 Assert.Contains("safehaven." + t, topics);

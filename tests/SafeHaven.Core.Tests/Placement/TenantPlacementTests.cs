@@ -3,7 +3,7 @@ using SafeHaven.Schemas;
 
 namespace SafeHaven.Core.Tests.Placement;
 
-/// <summary>Machine-scope targets must run no other tenant (DESIGN §2), as the inventory reports them.</summary>
+/// <summary>Machine-scope targets must run no other tenant (docs/DESIGN.md §2), as the inventory reports them.</summary>
 public sealed class TenantPlacementTests
 {
     private static EntityRef Suspect() => new() { datacenter = "dc1", host = "h1", container = "c1" };

@@ -9,7 +9,7 @@ using SafeHaven.Schemas;
 namespace SafeHaven.Kafka.Tests.Serialization;
 
 /// <summary>
-/// Confluent's wire format through a Schema Registry (DESIGN §4): magic byte 0, the 4-byte
+/// Confluent's wire format through a Schema Registry (docs/DESIGN.md §4): magic byte 0, the 4-byte
 /// big-endian schema id the registry assigned for subject <c>&lt;topic&gt;-value</c>, then the Avro
 /// binary body. Undecodable values fail as <see cref="AvroDecodeException"/> (callers dead-letter
 /// them), and neither deserializer accepts the other wire format.

@@ -7,7 +7,7 @@ using SafeHaven.Schemas;
 
 namespace SafeHaven.Kafka.Tests.Serialization;
 
-/// <summary>Avro single-object encoding of every contract record (DESIGN §4).</summary>
+/// <summary>Avro single-object encoding of every contract record (docs/DESIGN.md §4).</summary>
 public sealed class SingleObjectCodecTests
 {
     [Fact]

@@ -12,7 +12,7 @@ using SafeHaven.Schemas;
 namespace SafeHaven.Kafka.Tests.Serialization;
 
 /// <summary>
-/// DESIGN §4's promise: any Avro library decodes every topic with the <c>.avsc</c> files alone.
+/// docs/DESIGN.md §4's promise: any Avro library decodes every topic with the <c>.avsc</c> files alone.
 /// Records go through a real broker with real Confluent clients; Debian's python3-avro decodes
 /// the raw values with nothing but <c>schemas/*.avsc</c> (see decode_with_avsc.py).
 /// </summary>

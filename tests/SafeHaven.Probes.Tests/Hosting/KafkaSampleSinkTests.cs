@@ -165,7 +165,7 @@ public sealed partial class KafkaSampleSinkTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// MACHINE.md: the mock drops duplicate retries only for transactional producers, so an
+    /// docs/MACHINE.md: the mock drops duplicate retries only for transactional producers, so an
     /// idempotent producer can duplicate across a broker outage there. Keep the first of each seq.
     /// </summary>
     private List<CounterSample> Dedupe(List<CounterSample> records)

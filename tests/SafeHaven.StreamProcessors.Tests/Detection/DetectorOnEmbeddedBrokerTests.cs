@@ -54,7 +54,7 @@ public sealed class DetectorOnEmbeddedBrokerTests(ITestOutputHelper output)
         using var stream = new KafkaStream(topology, config);
         using (var startTimeout = new CancellationTokenSource(Deadline))
         {
-            // A missing internal topic makes StartAsync hang without an error (MACHINE.md): fail instead.
+            // A missing internal topic makes StartAsync hang without an error (docs/MACHINE.md): fail instead.
             await stream.StartAsync(startTimeout.Token).WaitAsync(Deadline);
         }
         output.WriteLine($"stream started after {clock.ElapsedMilliseconds} ms");
