@@ -56,12 +56,16 @@ internal sealed class BusyProcess : IDisposable
 
     private void ExpectLine(string expected)
     {
-        var read = _process.StandardOutput.ReadLineAsync();
-        if (!read.Wait(TimeSpan.FromSeconds(20)))
+        string? line;
+        try
+        {
+            line = _process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20)).GetAwaiter().GetResult();
+        }
+        catch (TimeoutException)
         {
             throw new TimeoutException($"python3 did not print '{expected}' within 20 s");
         }
-        Assert.Equal(expected, read.Result);
+        Assert.Equal(expected, line);
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SafeHaven.Actuators.Vm;
 using SafeHaven.Actuators.Vm.Libvirt;
 
@@ -66,7 +67,7 @@ internal sealed class DemoGuest : IDisposable
     {
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
             {
                 continue;
             }

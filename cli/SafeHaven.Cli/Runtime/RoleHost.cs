@@ -86,7 +86,9 @@ internal static class ExitWatchdog
         // A thread of its own: on 2 busy cores a pool timer can wait seconds for a thread (docs/MACHINE.md).
         var thread = new Thread(() =>
         {
-            Thread.Sleep(after);
+            // Nothing ever sets the event: the wait is the watchdog's whole job, on a thread of its own.
+            using var never = new ManualResetEventSlim();
+            never.Wait(after);
             Console.Error.WriteLine($"safehaven: shutdown took longer than {after.TotalSeconds:F1} s; exiting {code}");
             Environment.Exit(code);
         })

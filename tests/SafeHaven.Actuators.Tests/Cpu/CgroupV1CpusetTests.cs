@@ -1,3 +1,4 @@
+using System.Globalization;
 using SafeHaven.Actuators.Cpu;
 using SafeHaven.Core;
 
@@ -28,7 +29,7 @@ public sealed class CgroupV1CpusetTests : IDisposable
         Assert.True(_cpusets.IsEnrolled(p.Pid));
         Assert.Equal(OnlineCpus.Read(), CpuList.Parse(File.ReadAllText(Path.Join(_cpusets.ParentPath, "cpuset.cpus"))));
         Assert.Equal(File.ReadAllText("/sys/fs/cgroup/cpuset/cpuset.mems"), File.ReadAllText(Path.Join(child, "cpuset.mems")));
-        var tasks = File.ReadAllLines(Path.Join(child, "tasks")).Select(int.Parse).ToHashSet();
+        var tasks = File.ReadAllLines(Path.Join(child, "tasks")).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToHashSet();
         Assert.Superset(ProcFs.ThreadIds(p.Pid).ToHashSet(), tasks);
         Host.AssertAllThreadsOn(p.Pid, Host.Cpu0, minThreads: 5);
     }
@@ -47,7 +48,7 @@ public sealed class CgroupV1CpusetTests : IDisposable
         _cpusets.Remove(p.Pid);
         Assert.False(Directory.Exists(child));
         Assert.False(_cpusets.IsEnrolled(p.Pid));
-        var parentTasks = File.ReadAllLines(Path.Join(_cpusets.ParentPath, "tasks")).Select(int.Parse).ToHashSet();
+        var parentTasks = File.ReadAllLines(Path.Join(_cpusets.ParentPath, "tasks")).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToHashSet();
         Assert.Contains(p.Pid, parentTasks);
         Assert.Null(_cpusets.ReadCpus(p.Pid));
     }
@@ -90,7 +91,7 @@ public sealed class CgroupV1CpusetTests : IDisposable
         _cpusets.Enrol(p.Pid, Host.Cpu0);
         _cpusets.Cleanup();
         Assert.False(Directory.Exists(_cpusets.ParentPath));
-        Assert.Contains(p.Pid, File.ReadAllLines("/sys/fs/cgroup/cpuset/tasks").Select(int.Parse));
+        Assert.Contains(p.Pid, File.ReadAllLines("/sys/fs/cgroup/cpuset/tasks").Select(s => int.Parse(s, CultureInfo.InvariantCulture)));
     }
 
     [Theory]

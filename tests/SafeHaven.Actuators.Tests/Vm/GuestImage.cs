@@ -44,7 +44,7 @@ internal static class GuestImage
             p.Kill();
             return (null, "build-guest.sh took longer than 3 minutes");
         }
-        return p.ExitCode == 0 ? (cache, null) : (null, $"build-guest.sh failed ({p.ExitCode}): {stderr.Result.Trim()}");
+        return p.ExitCode == 0 ? (cache, null) : (null, $"build-guest.sh failed ({p.ExitCode}): {stderr.GetAwaiter().GetResult().Trim()}");
     }
 
     // The binaries may live in any artifacts folder: look up from this source file and the working directory too.

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace SafeHaven.Cli.Tests.Commands;
@@ -71,7 +72,7 @@ public sealed class VmDemoCommandTests
 
     private static IEnumerable<string> QemuCommandLines()
     {
-        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
+        foreach (var dir in Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
         {
             string text;
             try

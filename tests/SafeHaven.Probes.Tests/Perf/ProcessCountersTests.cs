@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using SafeHaven.Probes.Perf;
 using SafeHaven.Probes.Proc;
@@ -102,7 +103,7 @@ public sealed class ProcessCountersTests(ITestOutputHelper output) : IDisposable
     }
 
     private static IEnumerable<int> ChildPids(int pid) =>
-        File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse);
+        File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture));
 
     /// <summary>
     /// Maps, writes and unmaps 8 MiB in a loop: every 4 KiB page faults once per round. (A plain

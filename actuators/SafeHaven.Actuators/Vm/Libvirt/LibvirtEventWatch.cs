@@ -83,7 +83,9 @@ internal sealed partial class LibvirtEventWatch : IDisposable
     public void Dispose()
     {
         Virsh.Kill(_process);
+#pragma warning disable RS0030 // Dispose is synchronous; the reader ends once virsh is killed, and the wait is bounded.
         _reader.Wait(TimeSpan.FromSeconds(2));
+#pragma warning restore RS0030
         _process.Dispose();
     }
 

@@ -94,8 +94,16 @@ public sealed class LibvirtDaemons : IDisposable
         };
         process.BeginErrorReadLine();
         // The first start of a daemon probes QEMU's capabilities (a few seconds); bounded all the same.
-        var line = process.StandardOutput.ReadLineAsync();
-        if (!line.Wait(TimeSpan.FromSeconds(90)) || line.Result is not { } ready || !ready.StartsWith("ready ", StringComparison.Ordinal))
+        string? ready;
+        try
+        {
+            ready = process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(90)).GetAwaiter().GetResult();
+        }
+        catch (TimeoutException)
+        {
+            ready = null;
+        }
+        if (ready is null || !ready.StartsWith("ready ", StringComparison.Ordinal))
         {
             lock (stderr)
             {
