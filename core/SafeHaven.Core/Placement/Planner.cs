@@ -226,27 +226,9 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         return new PlanDecision(null, reasons, Ledger: ledger);
     }
 
-    /// <summary>
-    /// The suspect group of an entity: its container, its VM, its tenant, or the process group the probe
-    /// reported; alone otherwise. Members of one group may share a slot; other groups never do.
-    /// </summary>
-    public string GroupOf(EntityRef e, string entityId)
-    {
-        ArgumentNullException.ThrowIfNull(e);
-        if (e.container is not null)
-        {
-            return $"container:{e.datacenter}/{e.host}/{e.container}";
-        }
-        if (e.vm is not null)
-        {
-            return $"vm:{e.datacenter}/{e.host}/{e.vm}";
-        }
-        if (book.Tenants.TenantOf(entityId) is { } tenant)
-        {
-            return "tenant:" + tenant;
-        }
-        return book.Tenants.GroupOf(entityId) is { } g ? $"{g}@{e.datacenter}/{e.host}" : entityId;
-    }
+    /// <summary>The suspect group of an entity (<see cref="SuspectGroups"/>), from what the inventory says of it.</summary>
+    public string GroupOf(EntityRef e, string entityId) =>
+        SuspectGroups.Of(e, entityId, book.Tenants.TenantOf(entityId), book.Tenants.GroupOf(entityId));
 
     private (ActuatorInfo? Source, Reservation? Slot, string? Target, string Why) FindSlot(EntityRef e, string entityId, string group, string level)
     {

@@ -59,6 +59,14 @@ public sealed class TopCommandTests : IDisposable
         var held = doc["isolations"]!.AsArray().SelectMany(i => i!["members"]!.AsArray().Select(m => (Cpus: (string?)i["cpus"], Pid: (int?)m!["pid"], Status: (string?)m["status"])));
         Assert.Contains(held, m => m.Cpus == pool.ToString() && m.Pid is { } pid && workers.Contains(pid) && m.Status == "held");
         Assert.Contains(doc["commands"]!.AsArray(), c => (string?)c!["status"] == "succeeded" && (string?)c["level"] == "core");
+
+        // And the utilisation report counts the pool CPU held for the storm against a core per monitored group
+        var report = await CliRunner.RunAsync(TimeSpan.FromSeconds(90), "report", "utilisation", "--bootstrap", server, "--json");
+        Assert.True(report.ExitCode == 0, $"report utilisation exited {report.ExitCode}: {report.Stderr}");
+        var core = JsonNode.Parse(report.Stdout)!["levels"]!.AsArray().Single(l => (string?)l!["level"] == "core")!;
+        Assert.True((int)core["isolations"]! >= 1, core.ToJsonString());
+        Assert.True((double)core["onDemandUnitSeconds"]! > 0, core.ToJsonString());
+        Assert.True((double)core["onDemandUnitSeconds"]! < (double)core["staticUnitSeconds"]!, core.ToJsonString());
     }
 
     private static bool Hot(string pane, int pid) =>
