@@ -11,15 +11,17 @@ public static class Scopes
     public const string Vm = "vm";
     /// <summary>Page dedup, fingerprinting: needs a hypervisor with no other tenant.</summary>
     public const string Hypervisor = "hypervisor";
+    /// <summary>Remote timing, co-located network paths: needs a host in another network segment, away from its victims.</summary>
+    public const string Network = "network";
 
     /// <summary>Every scope, in order of growing granularity.</summary>
-    public static IReadOnlyList<string> All { get; } = [Core, Machine, Vm, Hypervisor];
+    public static IReadOnlyList<string> All { get; } = [Core, Machine, Vm, Hypervisor, Network];
 
     /// <summary>The cheapest isolation level that can break a channel of <paramref name="scope"/>.</summary>
     public static string MinimumLevel(string scope) => scope switch
     {
         Core => Levels.Core,
-        Machine => Levels.Container,
+        Machine or Network => Levels.Container,
         Vm or Hypervisor => Levels.Vm,
         _ => throw new ArgumentException($"unknown scope '{scope}' (expected one of {string.Join(", ", All)})", nameof(scope)),
     };

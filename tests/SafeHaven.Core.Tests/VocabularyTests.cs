@@ -7,6 +7,7 @@ public sealed class VocabularyTests
     [InlineData("machine", "container")]
     [InlineData("vm", "vm")]
     [InlineData("hypervisor", "vm")]
+    [InlineData("network", "container")]
     public void Minimum_level_of_each_scope(string scope, string level) =>
         Assert.Equal(level, Scopes.MinimumLevel(scope));
 
@@ -23,7 +24,7 @@ public sealed class VocabularyTests
     [Fact]
     public void Scopes_and_levels_are_listed_in_order()
     {
-        Assert.Equal(["core", "machine", "vm", "hypervisor"], Scopes.All);
+        Assert.Equal(["core", "machine", "vm", "hypervisor", "network"], Scopes.All);
         Assert.Equal(["core", "container", "vm"], Levels.All);
     }
 

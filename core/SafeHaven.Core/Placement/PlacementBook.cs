@@ -9,8 +9,9 @@ namespace SafeHaven.Core.Placement;
 /// <param name="Levels">Isolation levels it executes.</param>
 /// <param name="IsolationPool">Core level: CPUs reserved for isolated entities.</param>
 /// <param name="CapacityMiB">VM level: memory free for incoming guests, when the agent reports it.</param>
+/// <param name="Segment">The network segment (rack or subnet label) of the actuator's host, when configured.</param>
 public sealed record ActuatorInfo(string ActuatorId, string Datacenter, string Host, IReadOnlySet<string> Levels, CpuList IsolationPool,
-    long? CapacityMiB = null);
+    long? CapacityMiB = null, string? Segment = null);
 
 /// <summary>A slot chosen for an entity; nothing is booked until <see cref="PlacementBook.Add"/>.</summary>
 /// <param name="Slot">Ledger key of the slot.</param>

@@ -2,10 +2,10 @@ using SafeHaven.Schemas;
 
 namespace SafeHaven.Core.Placement;
 
-// Container and VM levels: a whole other host with no other tenant.
+// Container and VM levels: a whole other host with no other tenant; for the network scope, in another segment too.
 public sealed partial class Planner
 {
-    private (ActuatorInfo?, Reservation?, string?, string) FindHost(EntityRef e, string entityId, string group, string level)
+    private (ActuatorInfo?, Reservation?, string?, string) FindHost(EntityRef e, string entityId, string group, string level, string scope)
     {
         var movable = level == Levels.Container ? e.container is not null : e.vm is not null;
         if (!movable)
@@ -19,10 +19,20 @@ public sealed partial class Planner
         }
         // A target host with no other tenant: no entity of another tenant runs there and no other group holds it.
         var tenant = book.Tenants.TenantOf(entityId);
+        var network = scope == Scopes.Network ? NetworkScope.Of(book, source, tenant) : null;
+        if (network?.Refusal is { } refusal)
+        {
+            return (null, null, null, refusal);
+        }
         var refused = new List<string>();
         foreach (var t in book.Actuators.Where(a => a.Levels.Contains(level) && a.Host != e.host)
                      .OrderBy(a => a.ActuatorId, StringComparer.Ordinal))
         {
+            if (network?.Refuses(book, t) is { } why)
+            {
+                refused.Add(why);
+                continue;
+            }
             if (book.Tenants.OtherTenants(t.Datacenter, t.Host, tenant) is { Count: > 0 } others)
             {
                 refused.Add($"{t.Host} runs tenant {string.Join(", ", others)}");
@@ -40,7 +50,9 @@ public sealed partial class Planner
                     refused.Add($"{t.Host} already holds the entity");
                     continue;
                 }
-                return (source, hostSlot, t.ActuatorId, $"{level} moves from {source.Host} to {t.Host}, which has no other tenant");
+                var segment = network is null ? "" : $", in segment {t.Segment}, where no tenant of segment {network.Segment} runs";
+                var passed = refused.Count > 0 ? $" (passed over: {string.Join("; ", refused)})" : "";
+                return (source, hostSlot, t.ActuatorId, $"{level} moves from {source.Host} to {t.Host}, which has no other tenant{segment}{passed}");
             }
             refused.Add($"{t.Host} is held for another suspect group");
         }

@@ -180,7 +180,7 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         }
         for (string? l = groupKnown ? level : null; l is not null; l = Levels.Next(l))
         {
-            var (source, slot, target, why) = FindSlot(d.entity, entityId, group, l);
+            var (source, slot, target, why) = FindSlot(d.entity, entityId, group, l, d.scope);
             reasons.Add($"level {l}: {why}");
             if (source is null)
             {
@@ -230,7 +230,7 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
     public string GroupOf(EntityRef e, string entityId) =>
         SuspectGroups.Of(e, entityId, book.Tenants.TenantOf(entityId), book.Tenants.GroupOf(entityId));
 
-    private (ActuatorInfo? Source, Reservation? Slot, string? Target, string Why) FindSlot(EntityRef e, string entityId, string group, string level)
+    private (ActuatorInfo? Source, Reservation? Slot, string? Target, string Why) FindSlot(EntityRef e, string entityId, string group, string level, string scope)
     {
         switch (level)
         {
@@ -252,7 +252,7 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
                     _ => (host, core, core.Cpus.ToString(), $"joins CPU {core.Cpus} of {host.ActuatorId}, held by its group {group}"),
                 };
             case Levels.Container or Levels.Vm:
-                return FindHost(e, entityId, group, level);
+                return FindHost(e, entityId, group, level, scope);
             default:
                 return (null, null, null, $"unknown level {level}");
         }
