@@ -29,4 +29,32 @@ if [[ -n "$output" ]]; then
     # Warnings (e.g. an unset variable) are printed but do not fail the check.
     echo "$output" >&2
 fi
-echo "compose-config: OK: docker-compose.yml is valid (${compose[*]})"
+# The two-datacenter profile (docs/SCALING.md): two KRaft clusters with a pipeline each, an aggregate cluster and
+# MirrorMaker 2 with its configuration under deploy/multi-dc/, replicating siem, detections and results only.
+if ! services="$("${compose[@]}" -f docker-compose.yml --profile multi-dc config --services 2>&1)"; then
+    echo "compose-config: FAIL: the multi-dc profile does not parse:" >&2
+    echo "$services" >&2
+    exit 1
+fi
+for service in kafka-dc1 kafka-dc2 kafka-global mirror-maker topics-dc1 topics-dc2 probe-dc1 probe-dc2 detector-dc1 detector-dc2 \
+    planner-dc1 planner-dc2 siem-dc1 siem-dc2 actuator-dc1 actuator-dc2; do
+    if ! grep -qx "$service" <<< "$services"; then
+        echo "compose-config: FAIL: the multi-dc profile has no service $service" >&2
+        exit 1
+    fi
+done
+mm2=deploy/multi-dc/mm2.properties
+for line in 'clusters = dc1, dc2, global' 'dc1->global.enabled = true' 'dc2->global.enabled = true' 'global->dc1.enabled = false' \
+    'dc1->global.topics = safehaven\.(siem|detections|results)' 'dc2->global.topics = safehaven\.(siem|detections|results)'; do
+    if ! grep -qxF "$line" "$mm2"; then
+        echo "compose-config: FAIL: $mm2 lacks the line '$line'" >&2
+        exit 1
+    fi
+done
+# Read the whole output first: grep -q stopping early would fail the pipeline (pipefail) with SIGPIPE.
+resolved="$("${compose[@]}" -f docker-compose.yml --profile multi-dc config 2>&1)"
+if ! grep -q '/etc/kafka/mm2.properties' <<< "$resolved"; then
+    echo "compose-config: FAIL: mirror-maker does not mount $mm2" >&2
+    exit 1
+fi
+echo "compose-config: OK: docker-compose.yml is valid (${compose[*]}), multi-dc profile included"

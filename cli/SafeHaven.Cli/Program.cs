@@ -8,7 +8,7 @@ foreach (var command in new Command[]
 {
     BrokerCommand.Create(), TopicsCommand.Create(), ProbeCommand.Create(), DetectCommand.Create(), PlanCommand.Create(),
     ActuateCommand.Create(), HypervisorCommand.Create(), UpCommand.Create(), DemoCommand.Create(), WorkloadCommand.Create(), KeysCommand.Create(),
-    ContainerCommand.Create(), SiemCommand.Create(), TopCommand.Create(), ReportCommand.Create(),
+    ContainerCommand.Create(), SiemCommand.Create(), TopCommand.Create(), ReportCommand.Create(), SimulateCommand.Create(),
 })
 {
     root.Subcommands.Add(command);

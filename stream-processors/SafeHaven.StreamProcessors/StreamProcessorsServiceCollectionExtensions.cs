@@ -10,7 +10,7 @@ using SafeHaven.StreamProcessors.Planning;
 
 namespace SafeHaven.StreamProcessors;
 
-/// <summary>Registers the stream processors (detector and planner).</summary>
+/// <summary>Registers the stream processors (detector and planner), together or each alone.</summary>
 public static class StreamProcessorsServiceCollectionExtensions
 {
     /// <summary>
@@ -24,14 +24,26 @@ public static class StreamProcessorsServiceCollectionExtensions
         services.TryAddSingleton(signer ?? throw new ArgumentNullException(nameof(signer)));
         ArgumentNullException.ThrowIfNull(detector);
         ArgumentNullException.ThrowIfNull(planner);
-        detector.Validate();
         planner.Validate();
+        return services.AddSafeHavenDetector(detector, rules).AddSafeHavenPlanner(planner, signer);
+    }
+
+    /// <summary>
+    /// Adds the detector alone (the <c>detect</c> role): samples in, detections out. Instances with the same
+    /// <see cref="DetectorOptions.ApplicationId"/> share the samples topic's partitions through their consumer group
+    /// (docs/SCALING.md). Needs a <c>KafkaClients</c> and a <see cref="TimeProvider"/> registered. Idempotent.
+    /// </summary>
+    public static IServiceCollection AddSafeHavenDetector(this IServiceCollection services, DetectorOptions detector, RuleSet rules)
+    {
+        ArgumentNullException.ThrowIfNull(detector);
+        ArgumentNullException.ThrowIfNull(rules);
+        detector.Validate();
         services.TryAddSingleton(detector);
         services.TryAddSingleton(new DetectorEngine(rules));
         services.TryAddSingleton<DetectorMetrics>();
         services.TryAddSingleton<SafeHaven.Kafka.Clients.RoleFailures>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DetectorService>());
-        return services.AddSafeHavenPlanner(planner, signer);
+        return services;
     }
 
     /// <summary>

@@ -15,11 +15,16 @@ internal static class BrokerCommand
         var partitions = CommonOptions.Partitions();
         var prefix = CommonOptions.Prefix();
         var duration = CommonOptions.Duration();
+        var applicationIds = new Option<string[]>("--application-id")
+        {
+            Description = "Detector application ids whose internal topics to create (repeatable; default safehaven-detector): one per detect group",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var command = new Command("broker",
             "Run the embedded broker (librdkafka's mock cluster: in memory only, at most 5 MiB or 100,000 batches per partition, older data dropped). " +
             "Prints 'bootstrap: HOST:PORT[,…]' as its first stdout line.")
         {
-            brokers, partitions, prefix, duration,
+            brokers, partitions, prefix, duration, applicationIds,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -31,7 +36,12 @@ internal static class BrokerCommand
             var names = new TopicNames(parse.GetValue(prefix)!);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(duration), "--duration");
             using var broker = EmbeddedBroker.Start(n);
-            var topics = BrokerSession.AllTopics(names, parse.GetValue(partitions), new DetectorOptions().ApplicationId);
+            var ids = parse.GetValue(applicationIds) is { Length: > 0 } given ? given : [new DetectorOptions().ApplicationId];
+            if (ids.FirstOrDefault(id => !SafeHaven.Core.Identifiers.IsToken(id)) is { } bad)
+            {
+                throw new UsageException($"--application-id '{SafeHaven.Core.Identifiers.Printable(bad)}' is not a valid id");
+            }
+            var topics = ids.SelectMany(id => BrokerSession.AllTopics(names, parse.GetValue(partitions), id)).DistinctBy(t => t.Name).ToList();
             await new MockTopicProvisioner(broker).EnsureAsync(topics, ct).ConfigureAwait(false);
             Console.Out.WriteLine($"bootstrap: {broker.BootstrapServers}");
             Console.Out.Flush();

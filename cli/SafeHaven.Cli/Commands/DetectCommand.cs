@@ -1,29 +1,67 @@
 using System.CommandLine;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.StreamProcessors.Detection;
 
 namespace SafeHaven.Cli.Commands;
 
-/// <summary><c>safehaven detect</c>: the stream processors (detector and planner) against a cluster.</summary>
+/// <summary>
+/// <c>safehaven detect</c>: the detector alone against a cluster (samples in, detections out). Any number may run:
+/// instances with one <c>--application-id</c> share the samples topic's partitions, and the others take over a dead
+/// one's partitions with its rule state (docs/SCALING.md). <c>--with-planner</c> runs a planner in the same process.
+/// </summary>
 internal static class DetectCommand
 {
     public static Command Create()
     {
         var flags = new RoleFlags();
         var siem = new SiemFlags();
-        var command = new Command("detect", "Run the detector (rates, rules) and the planner (targets, escalation) against --bootstrap");
+        var withPlanner = new Option<bool>("--with-planner")
+        {
+            Description = "Also run the planner (and the SIEM projector) in this process, as detect did before roles were split: --signing-key then needs a planner key too",
+        };
+        var applicationId = new Option<string>("--application-id")
+        {
+            Description = "Streamiz application id: the consumer group the instances share and the prefix of the rule state's changelog topic",
+            DefaultValueFactory = _ => new DetectorOptions().ApplicationId,
+        };
+        var threads = new Option<int>("--threads") { Description = "Stream threads of this instance (1..64)", DefaultValueFactory = _ => 1 };
+        var command = new Command("detect",
+            "Run the detector (rates, rules; samples in, detections out) against --bootstrap; run several to share the samples partitions")
+        {
+            withPlanner, applicationId, threads,
+        };
         flags.AddTo(command, rules: true, actuator: false);
         siem.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("detect needs --bootstrap");
             var rules = flags.LoadRules(parse);
-            var (detector, planner) = flags.Processors(parse, rules.Source, new DetectorOptions().ApplicationId);
+            var (detector, planner) = flags.Processors(parse, rules.Source, parse.GetValue(applicationId)!);
+            detector.Threads = parse.GetValue(threads);
+            try
+            {
+                detector.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException((detector.Threads is < 1 or > 64 ? "--threads: " : "--application-id: ") + e.Message, e);
+            }
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
-            var signer = flags.Signer(parse) ?? throw new UsageException("detect needs --signing-key (safehaven keys generate --dir DIR)");
-            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse), Siem = siem.Options(parse) }, LogLevel.Information);
+            PipelineSpec spec;
+            if (parse.GetValue(withPlanner))
+            {
+                var signer = flags.Signer(parse) ?? throw new UsageException("detect --with-planner needs --signing-key (safehaven keys generate --dir DIR)");
+                spec = new PipelineSpec(flags.Kafka(parse, server))
+                {
+                    Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse), Siem = siem.Options(parse),
+                };
+            }
+            else
+            {
+                spec = new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Rules = rules, Seals = flags.DetectorSeals(parse) };
+            }
+            using var app = Pipeline.Build(spec, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;

@@ -9,7 +9,10 @@ internal static class CliLogging
     {
         builder.SetMinimumLevel(level);
         // Stream and client libraries are chatty at Information; their warnings still show.
-        builder.AddFilter("Streamiz", LogLevel.Warning);
+        // SAFEHAVEN_STREAMIZ_LOG_LEVEL=Information shows rebalances and task states when a takeover needs explaining.
+        var streamiz = Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("SAFEHAVEN_STREAMIZ_LOG_LEVEL"), ignoreCase: true, out var chosen)
+            ? chosen : LogLevel.Warning;
+        builder.AddFilter("Streamiz", streamiz);
         builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
     }

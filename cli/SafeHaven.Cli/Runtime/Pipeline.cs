@@ -88,6 +88,10 @@ internal static class Pipeline
             builder.Services.AddSafeHavenStreamProcessors(spec.Detector, spec.Planner, spec.Rules,
                 spec.Signer ?? throw new UsageException("the planner needs a signing key (--signing-key)"));
         }
+        else if (spec.Detector is not null && spec.Rules is not null)
+        {
+            builder.Services.AddSafeHavenDetector(spec.Detector, spec.Rules);
+        }
         else if (spec.Planner is not null)
         {
             builder.Services.AddSafeHavenPlanner(spec.Planner,

@@ -183,6 +183,29 @@ internal sealed class RoleFlags
         }
     }
 
+    /// <summary>
+    /// A detector alone: the newest detector key of --signing-key (a file, or a directory) seals detections, and it
+    /// checks samples once a probe key or sample MAC master is in --trusted-keys (default: the --signing-key directory).
+    /// </summary>
+    public RoleSeals DetectorSeals(ParseResult parse)
+    {
+        var path = parse.GetValue(SigningKey) ?? throw new UsageException("detect needs --signing-key: a detector key (safehaven keys generate --role detector --subject detector --dir DIR)");
+        if (!File.Exists(path) && !System.IO.Directory.Exists(path))
+        {
+            throw new UsageException($"--signing-key {path}: no such file or directory");
+        }
+        var trusted = parse.GetValue(TrustedKeys) ?? KeyFiles.Directory(path);
+        var seals = RequireChecks(parse, RoleSeals.From(KeyFiles.RecordVerifier(trusted)), Seals.Kinds.Samples);
+        try
+        {
+            return RoleSeals.From(seals.Verifier, SigningKeys.LoadRecordSigner(path, KeyRoles.Detector));
+        }
+        catch (KeyFileException e)
+        {
+            throw new UsageException($"--signing-key {path}: no usable detector key ({e.Message}); safehaven keys generate --role detector --subject detector --dir DIR", e);
+        }
+    }
+
     /// <summary>Moving-target settings from --mtd-pid/--mtd-period; null (off) when no pid is given.</summary>
     public static MovingTargetOptions? MovingTarget(int[]? pids, string? period, ActuatorIdentity identity)
     {

@@ -31,10 +31,14 @@ public static class DetectorStreamConfig
             LingerMs = 0,
             SocketNagleDisable = true,
             CommitIntervalMs = 100,
-            // A detector killed without leaving its group holds its partitions until its session ends: keep that short
-            // (the other roles use the same), or a restarted detector waits Kafka's 45 s default before it reads a sample.
-            SessionTimeoutMs = 6000,
-            HeartbeatIntervalMs = 1000,
+            // A detector killed with -9 holds its partitions until its session ends; the others take them over only then
+            // (2-3 sessions on the embedded broker). 3 s keeps takeover of a dead instance within issue 13's 15 s; the cost
+            // is a live instance starved of heartbeats for 3 s being evicted (heartbeats run on librdkafka's own thread).
+            // Apache Kafka's group.min.session.timeout.ms must allow it (docker-compose.yml: 3 s). A hung but live instance
+            // is replaced after max.poll.interval.ms. docs/SCALING.md.
+            SessionTimeoutMs = 3000,
+            HeartbeatIntervalMs = 500,
+            MaxPollIntervalMs = 30_000,
             // No record may stop the detector (issue 10). Samples are read as raw bytes and decoded in the transformer,
             // which dead-letters what it cannot use, so these handlers are the last line: a record Streamiz itself cannot
             // read, or a detection or dead letter the broker refuses, is skipped and counted, never fatal.

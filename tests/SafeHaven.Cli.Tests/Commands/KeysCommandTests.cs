@@ -46,13 +46,14 @@ public sealed class KeysCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("detect", "samples (written by probe); detections (written by detector); inventory (written by probe or actuator); results (written by actuator)")]
+    [InlineData("detect", "samples (written by probe)")]
+    [InlineData("detect --with-planner", "samples (written by probe); detections (written by detector); inventory (written by probe or actuator); results (written by actuator)")]
     [InlineData("plan", "detections (written by detector); inventory (written by probe or actuator); results (written by actuator)")]
     public async Task A_consuming_role_without_its_producers_keys_refuses_to_start_unless_told_which_kinds_to_accept_unsealed(string verb, string missing)
     {
         Assert.Equal(0, (await CliRunner.RunAsync(Timeout, "keys", "generate", "--dir", _dir.FullName)).ExitCode);
-        string[] Args(params string[] extra) => verb == "detect"
-            ? ["detect", "--bootstrap", "127.0.0.1:1", "--rules", ExampleRules(), "--signing-key", _dir.FullName, "--duration", "1s", .. extra]
+        string[] Args(params string[] extra) => verb.StartsWith("detect", StringComparison.Ordinal)
+            ? [.. verb.Split(' '), "--bootstrap", "127.0.0.1:1", "--rules", ExampleRules(), "--signing-key", _dir.FullName, "--duration", "1s", .. extra]
             : ["plan", "--bootstrap", "127.0.0.1:1", "--signing-key", _dir.FullName, "--duration", "1s", .. extra];
 
         var refused = await CliRunner.RunAsync(Timeout, Args());

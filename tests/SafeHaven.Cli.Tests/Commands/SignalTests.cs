@@ -73,6 +73,8 @@ public sealed class SignalTests(ITestOutputHelper output) : IDisposable
         if (!Directory.Exists(keys))
         {
             Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys)).ExitCode);
+            // detect runs the detector alone: it seals detections with a detector key.
+            Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys, "--role", "detector", "--subject", "detector")).ExitCode);
         }
         var rules = Path.Join(_w.Dir.FullName, "rules.yaml");
         await File.WriteAllTextAsync(rules, "rules:\n  - name: storm\n    counter: context-switches\n    threshold: 100000000\n    scope: core\n");

@@ -63,7 +63,7 @@ public sealed class UpKillLoopTests(ITestOutputHelper output) : IDisposable
         var roles = new Dictionary<string, string[]>
         {
             ["probe"] = ["probe", "--bootstrap", s.Bootstrap, "--counters", "context-switches", "--period", "500ms", "--signing-key", s.Keys],
-            ["detect"] = ["detect", "--bootstrap", s.Bootstrap, "--rules", s.Rules, "--signing-key", s.Keys],
+            ["detect"] = ["detect", "--with-planner", "--bootstrap", s.Bootstrap, "--rules", s.Rules, "--signing-key", s.Keys],
             ["actuate"] = ["actuate", "--bootstrap", s.Bootstrap, "--trusted-keys", s.Keys, "--signing-key", s.Keys, "--isolation-cpus", Pool.ToString(), "--cgroup", _w.Cgroup, "--state-dir", s.State],
         };
         var logs = new System.Collections.Concurrent.ConcurrentQueue<string>();
