@@ -103,8 +103,8 @@ public sealed partial class Sampler
         }
     }
 
-    // A new window for every process (after a regular tick): under _gate.
-    private void ArmAll()
+    // A new window for every process (after the regular tick that started at tickTs, if any): under _gate.
+    private void ArmAll(long? tickTs = null)
     {
         if (_overflow is null)
         {
@@ -120,13 +120,14 @@ public sealed partial class Sampler
             }
             else
             {
-                Rearm(w, early);
+                // A window this tick just read has counted next to nothing yet: no need to ask.
+                Rearm(w, early, fresh: w.LastReadTs >= tickTs);
             }
         }
     }
 
     // Arms w's rule counters for what its window still needs; what they cannot cover goes to the fine tick.
-    private void Rearm(WatchedProcess w, EarlyPublication early)
+    private void Rearm(WatchedProcess w, EarlyPublication early, bool fresh = false)
     {
         if (_overflow is null)
         {
@@ -135,13 +136,17 @@ public sealed partial class Sampler
         bool covered = true;
         foreach (var (index, name, needed) in TriggersOf(w, early))
         {
-            long remaining = needed - w.Perf.Peek(index) - w.Deferred(name);
+            long remaining = needed - (fresh ? 0 : w.Perf.Peek(index)) - w.Deferred(name);
             covered &= remaining > 0 && w.Perf.Arm(index, remaining, _overflow);
-            foreach (int fd in w.Perf.FdsOf(index))
+            if (w.RegisteredFds != w.Perf.OpenFdCount)
             {
-                _byFd[fd] = w;
+                foreach (int fd in w.Perf.FdsOf(index))
+                {
+                    _byFd[fd] = w;
+                }
             }
         }
+        w.RegisteredFds = w.Perf.OpenFdCount;
         if (covered)
         {
             _peek.Remove(w);

@@ -196,7 +196,7 @@ public sealed partial class Sampler : IDisposable
             }
             Rediscover();
             _status.Update(_watched.Values);
-            ArmAll();
+            ArmAll(tickTs);
             return tick.Count;
         }
     }

@@ -43,6 +43,9 @@ internal sealed class WatchedProcess : IDisposable
     /// <summary>What <see cref="Triggers"/> were computed for.</summary>
     public (object? Thresholds, long StartTs, long EndTs) TriggersKey { get; set; }
 
+    /// <summary>Perf fds last registered for overflow signals (re-registered when it changes).</summary>
+    public int RegisteredFds { get; set; } = -1;
+
     /// <summary>Overflow wake-ups in the current window (bounded: see <c>Sampler.OnOverflow</c>).</summary>
     public int Wakes { get; set; }
 

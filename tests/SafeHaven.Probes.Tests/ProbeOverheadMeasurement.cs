@@ -94,6 +94,32 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
             _ = CpuMsPer(200, () => fine.PublishEarly(due));
             double fineTick = CpuMsPer(2000, () => fine.PublishEarly(due));
 
+            // A regular tick with overflow arming (peek when needed + PERF_EVENT_IOC_PERIOD per process), against
+            // the same tick without: periods of 2 ms so that every call reads, ε scaled so the trigger count is 2000.
+            var armedOptions = new ProbeOptions
+            {
+                HostId = "h", Period = TimeSpan.FromMilliseconds(2), FineTick = TimeSpan.FromMilliseconds(1), Pids = pids,
+                Counters = ["context-switches"], Rules = StormRule(1_000_000),
+            };
+            double plainTick = 0, armedTick = 0;
+            var own = new Thread(() =>
+            {
+                using var plain = new Sampler(new ProbeOptions { HostId = "h", Period = TimeSpan.FromMilliseconds(2), Pids = pids, Counters = ["context-switches"] }, TimeProvider.System, new WindowSink());
+                plain.SampleOnce();
+                _ = CpuMsPer(50, () => plain.SampleOnce());
+                plainTick = CpuMsPer(100, () => plain.SampleOnce());
+                using var armed = new Sampler(armedOptions, TimeProvider.System, new WindowSink());
+                armed.SampleOnce();
+                using var signals = SafeHaven.Probes.Perf.OverflowSignals.TryCreate(out string problem) ?? throw new InvalidOperationException(problem);
+                armed.StartOverflow(signals);
+                _ = CpuMsPer(50, () => armed.SampleOnce());
+                armedTick = CpuMsPer(100, () => armed.SampleOnce());
+                Assert.False(armed.NeedsFineTick);
+                armed.StopOverflow();
+            });
+            own.Start();
+            own.Join();
+
             var rr = new ProbeOptions { HostId = "h", Period = TimeSpan.FromSeconds(1), Pids = pids, MaxConcurrentProcesses = 1 };
             using var slots = new Sampler(rr, TimeProvider.System, new WindowSink());
             slots.Refresh();
@@ -112,6 +138,8 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
                 | discovery (stat + cgroup of 200 pids) | {discover:F2} | {discover / 10:F2} |
                 | all at once: one period (200 reads + discovery) | {sampleOnce:F2} | {sampleOnce / 10:F2} |
                 | early publication: one fine tick (200 peeks of context-switches, none due) | {fineTick:F3} | {fineTick * 50 / 10:F2} (50 ticks, 20 ms) |
+                | one period, 1 counter, no early publication (200 reads + discovery) | {plainTick:F2} | {plainTick / 10:F2} |
+                | one period, 1 counter, overflow armed (+ 200 PERF_EVENT_IOC_PERIOD) | {armedTick:F2} | {armedTick / 10:F2} |
                 | round-robin: one slot switch (end + publish + begin) | {switchSlot:F3} | {switchSlot * 200 / 10:F2} (200 slots) |
                 | one wake-up, awaited .NET timer (await Task.Delay 1 ms) | {awaited:F3} | {awaited * 200 / 10:F2} (200 slots) |
                 | one wake-up, kernel sleep on a dedicated thread (clock_nanosleep 1 ms, as the slot loop) | {slept:F3} | {slept * 200 / 10:F2} (200 slots) |
@@ -160,8 +188,8 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| no sampler (test host baseline) | - | - | {cpuPercent:F2} | - | - | - | - |"));
     }
 
-    private static SafeHaven.Core.Rules.RuleSet StormRule() =>
-        new([new SafeHaven.Core.Rules.Rule("storm", "context-switches", 2000, "core", 1, TimeSpan.FromSeconds(30), 1000)], "measure");
+    private static SafeHaven.Core.Rules.RuleSet StormRule(double threshold = 2000) =>
+        new([new SafeHaven.Core.Rules.Rule("storm", "context-switches", threshold, "core", 1, TimeSpan.FromSeconds(30), threshold / 2)], "measure");
 
     private async Task MeasureMode(int[] pids, int max, TimeSpan measured, TimeSpan? fineTick = null, bool overflow = false)
     {

@@ -33,6 +33,9 @@ public sealed partial class ProcessCounters : IDisposable
         public string Status = StatusOk;
         // Opened as a sampling event, so that its overflow can be armed (early publication).
         public bool Sampling;
+        // The period its fds were last armed with (0: not armed) and how many fds that covered.
+        public long ArmedPeriod;
+        public int ArmedFds;
         // Final deltas of per-thread fds closed after their thread exited, not yet reported.
         public long Carry;
     }
