@@ -96,6 +96,9 @@ public sealed partial class Sampler
                     WatchByFineTick(w);
                     continue;
                 }
+                // A thread it created since its last read makes overflow unfit (see ProcessCounters.Arm): the
+                // re-arm below then leaves it to the fine tick at once.
+                w.Perf.RefreshThreads();
                 woken.Add(w);
             }
             Interlocked.Add(ref _wakes, woken.Count);

@@ -94,7 +94,7 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
             _ = CpuMsPer(200, () => fine.PublishEarly(due));
             double fineTick = CpuMsPer(2000, () => fine.PublishEarly(due));
 
-            // A regular tick with overflow arming (peek when needed + PERF_EVENT_IOC_PERIOD per process), against
+            // A regular tick with overflow arming (an ioctl only where a window needs an earlier overflow), against
             // the same tick without: periods of 2 ms so that every call reads, ε scaled so the trigger count is 2000.
             var armedOptions = new ProbeOptions
             {
@@ -139,7 +139,7 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
                 | all at once: one period (200 reads + discovery) | {sampleOnce:F2} | {sampleOnce / 10:F2} |
                 | early publication: one fine tick (200 peeks of context-switches, none due) | {fineTick:F3} | {fineTick * 50 / 10:F2} (50 ticks, 20 ms) |
                 | one period, 1 counter, no early publication (200 reads + discovery) | {plainTick:F2} | {plainTick / 10:F2} |
-                | one period, 1 counter, overflow armed (+ 200 PERF_EVENT_IOC_PERIOD) | {armedTick:F2} | {armedTick / 10:F2} |
+                | one period, 1 counter, overflow armed (quiet processes keep their period: no ioctl) | {armedTick:F2} | {armedTick / 10:F2} |
                 | round-robin: one slot switch (end + publish + begin) | {switchSlot:F3} | {switchSlot * 200 / 10:F2} (200 slots) |
                 | one wake-up, awaited .NET timer (await Task.Delay 1 ms) | {awaited:F3} | {awaited * 200 / 10:F2} (200 slots) |
                 | one wake-up, kernel sleep on a dedicated thread (clock_nanosleep 1 ms, as the slot loop) | {slept:F3} | {slept * 200 / 10:F2} (200 slots) |

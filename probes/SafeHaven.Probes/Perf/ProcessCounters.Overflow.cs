@@ -17,6 +17,15 @@ public sealed partial class ProcessCounters
     /// <summary>Threads of the process at the last read (/proc/PID/stat).</summary>
     internal int Threads { get; private set; }
 
+    /// <summary>Re-reads <see cref="Threads"/>: a wake-up may come from a thread created since the last read.</summary>
+    internal void RefreshThreads()
+    {
+        if (_proc.ReadStat(Pid) is { } stat && stat.StartTime == StartTime)
+        {
+            Threads = stat.Threads;
+        }
+    }
+
     /// <summary>
     /// The period each of <paramref name="fds"/> fds gets so that, once they count
     /// <paramref name="remaining"/> events together, at least one of them has overflowed: their largest
