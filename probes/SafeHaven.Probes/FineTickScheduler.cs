@@ -4,15 +4,17 @@ namespace SafeHaven.Probes;
 
 /// <summary>
 /// The all-at-once sampling loop with early publication: a regular tick every period (every process
-/// read and published, as without it) and, between them, a fine tick every
-/// <see cref="ProbeOptions.FineTick"/> that peeks the counters rules watch and publishes the windows
-/// that already guarantee a rule's rate (<see cref="Sampler.PublishEarly"/>).
+/// read and published, as without it) and, between them, the windows that already guarantee a rule's
+/// rate are published (<see cref="Sampler.PublishEarly"/>). The kernel finds them when it can: rule
+/// counters armed to overflow at the count that triggers signal this thread, which otherwise sleeps to
+/// the next regular tick; a fine tick every <see cref="ProbeOptions.FineTick"/> reads the processes
+/// overflow cannot cover, or every process when signals are unavailable.
 /// </summary>
 /// <remarks>
-/// Both are scheduled from the start (t0 + k · period, t0 + j · tick), never from the previous tick's
-/// end, so lateness does not drift; overdue fine ticks are dropped rather than raced through, and a
-/// whole period lost restarts the phase. A dedicated thread, as RoundRobinScheduler's, because 50
-/// awaited timer wake-ups a second would cost more than the peeks.
+/// Both ticks are scheduled from the start (t0 + k · period, t0 + j · tick), never from the previous
+/// tick's end, so lateness does not drift; overdue fine ticks are dropped rather than raced through, and
+/// a whole period lost restarts the phase. A dedicated thread, as RoundRobinScheduler's: 50 awaited
+/// timer wake-ups a second would cost more than the peeks, and overflow signals are delivered to it.
 /// </remarks>
 internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, TimeSpan period, TimeSpan fineTick, SlotTimings timings)
 {
@@ -22,21 +24,77 @@ internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, Time
 
     private void Run(CancellationToken cancellationToken)
     {
+        // The signals go to this thread, which must block them itself before any counter is armed.
+        using var signals = OpenSignals();
+        // Disposed first (reverse order): no wake-up can reach a closed eventfd.
+        using var wake = signals is null ? default : cancellationToken.Register(signals.Wake);
+        if (signals is not null)
+        {
+            sampler.StartOverflow(signals);
+        }
+        try
+        {
+            Loop(signals, cancellationToken);
+        }
+        finally
+        {
+            if (signals is not null)
+            {
+                sampler.StopOverflow();
+            }
+        }
+    }
+
+    private OverflowSignals? OpenSignals()
+    {
+        if (!sampler.WantsOverflow)
+        {
+            sampler.LogFineTickMode(fineTick.TotalMilliseconds, "turned off (OverflowWake = false)");
+            return null;
+        }
+        var signals = OverflowSignals.TryCreate(out string problem);
+        if (signals is null)
+        {
+            sampler.LogFineTickMode(fineTick.TotalMilliseconds, problem);
+        }
+        return signals;
+    }
+
+    private void Loop(OverflowSignals? signals, CancellationToken cancellationToken)
+    {
         long periodTs = ToTs(period), fineTs = ToTs(fineTick);
         long t0 = time.GetTimestamp();
         long nextRegular = t0 + periodTs, nextFine = t0 + fineTs;
         long cpu = PerfNative.ThreadCpuNs();
+        var overflowed = new List<int>();
+        bool realClock = time == TimeProvider.System;
         Guarded(() => sampler.SampleScheduled(nextRegular)); // opens the processes found now
         while (true)
         {
-            bool regular = nextRegular <= nextFine;
-            long due = regular ? nextRegular : nextFine;
-            SlotClock.WaitUntil(time, due, cancellationToken);
-            cancellationToken.ThrowIfCancellationRequested();
-            long now = time.GetTimestamp();
-            if (regular)
+            // With signals and nothing for the fine tick, sleep to the regular tick. A test's clock only
+            // moves through its own timers, so there the signals are collected at every fine tick.
+            bool fine = signals is null || !realClock || sampler.NeedsFineTick;
+            long due = fine ? Math.Min(nextRegular, nextFine) : nextRegular;
+            bool lost = false;
+            if (signals is null || !realClock)
             {
-                timings.RecordStart(time.GetElapsedTime(due, now));
+                SlotClock.WaitUntil(time, due, cancellationToken);
+                signals?.Wait(0, overflowed, out lost);
+            }
+            else
+            {
+                signals.Wait(ToNs(due - time.GetTimestamp()), overflowed, out lost);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            timings.CountWakeUp();
+            if (overflowed.Count > 0 || lost)
+            {
+                Guarded(() => sampler.OnOverflow(overflowed, lost, nextRegular));
+            }
+            long now = time.GetTimestamp();
+            if (now >= nextRegular)
+            {
+                timings.RecordStart(time.GetElapsedTime(nextRegular, now));
                 long behind = now - nextRegular;
                 if (behind >= periodTs)
                 {
@@ -47,7 +105,7 @@ internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, Time
                 nextRegular += periodTs;
                 Guarded(() => sampler.SampleScheduled(nextRegular));
             }
-            else
+            else if (now >= nextFine && fine)
             {
                 Guarded(() => sampler.PublishEarly(nextRegular));
             }
@@ -64,6 +122,8 @@ internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, Time
     }
 
     private long ToTs(TimeSpan span) => Math.Max(1, (long)((Int128)span.Ticks * time.TimestampFrequency / TimeSpan.TicksPerSecond));
+
+    private long ToNs(long timestampDelta) => (long)((Int128)timestampDelta * 1_000_000_000 / time.TimestampFrequency);
 
     // A failed tick must not end the loop: it is logged and the next one runs on schedule.
     private void Guarded(Func<int> tick)

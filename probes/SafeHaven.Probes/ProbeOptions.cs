@@ -42,6 +42,14 @@ public sealed class ProbeOptions
     public TimeSpan FineTick { get; set; } = DefaultFineTick;
 
     /// <summary>
+    /// Early publication waits for the kernel: a rule counter (software event or tracepoint) is armed to
+    /// overflow at the count that triggers and signals the probe, so that the fine tick reads only the
+    /// processes overflow cannot cover (threads counted by inheritance, PMU events). Defaults to true;
+    /// false reads every process on every fine tick. The probe logs which mode runs.
+    /// </summary>
+    public bool OverflowWake { get; set; } = true;
+
+    /// <summary>
     /// Rules file whose thresholds the probe learns for early publication, re-read when it changes
     /// (as the detector does); empty (default) = none. Takes precedence over <see cref="Rules"/>.
     /// </summary>

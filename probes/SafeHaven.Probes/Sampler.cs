@@ -53,6 +53,7 @@ public sealed partial class Sampler : IDisposable
         _roundRobin = options.MaxConcurrentProcesses > 0;
         _rules = new ProbeRules(options, _logger);
         _periodTs = (long)((Int128)options.Period.Ticks * time.TimestampFrequency / TimeSpan.TicksPerSecond);
+        _overflowCapable = options.OverflowWake && _rules.CanPublishEarly && options.FineTick < options.Period && !_roundRobin;
         if (ProcessCounters.KernelCoverage == ThreadCoverage.PerThreadFds)
         {
             LogPerThreadFallback();
@@ -195,6 +196,7 @@ public sealed partial class Sampler : IDisposable
             }
             Rediscover();
             _status.Update(_watched.Values);
+            ArmAll(tickTs);
             return tick.Count;
         }
     }
@@ -235,7 +237,7 @@ public sealed partial class Sampler : IDisposable
                 }
                 Drop(w); // pid reused by another process
             }
-            if (WatchedProcess.TryOpen(_proc, _time, id, _status.Openable(), enabled: !_roundRobin) is { } opened)
+            if (WatchedProcess.TryOpen(_proc, _time, id, _status.Openable(), enabled: !_roundRobin, _overflowCapable) is { } opened)
             {
                 opened.PlannedEndTs = _nextDueTs;
                 _watched[id.Pid] = opened;
@@ -250,6 +252,7 @@ public sealed partial class Sampler : IDisposable
 
     private void Drop(WatchedProcess w)
     {
+        Forget(w);
         _watched.Remove(w.Identity.Pid);
         w.Dispose();
     }

@@ -9,6 +9,7 @@ internal sealed class SlotTimings
     private long _count;
     private long _skippedPeriods;
     private long _cpuNs;
+    private long _wakeUps;
 
     /// <summary>Adds CPU time the sampling thread(s) spent (ns): the probe's own cost, without its host process.</summary>
     public void AddCpu(long ns) => Interlocked.Add(ref _cpuNs, ns);
@@ -24,6 +25,12 @@ internal sealed class SlotTimings
             _latenessNs[_count++ % Capacity] = lateness.Ticks * 100;
         }
     }
+
+    /// <summary>Counts one wake-up of a sampling loop (timer, signal or cancellation).</summary>
+    public void CountWakeUp() => Interlocked.Increment(ref _wakeUps);
+
+    /// <summary>Wake-ups of the sampling loop since the last <see cref="Clear"/>.</summary>
+    public long WakeUps => Interlocked.Read(ref _wakeUps);
 
     public void RecordSkippedPeriods(long periods) => Interlocked.Add(ref _skippedPeriods, periods);
 
@@ -49,5 +56,6 @@ internal sealed class SlotTimings
             _count = 0;
         }
         Interlocked.Exchange(ref _cpuNs, 0);
+        Interlocked.Exchange(ref _wakeUps, 0);
     }
 }

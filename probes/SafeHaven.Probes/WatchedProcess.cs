@@ -43,6 +43,12 @@ internal sealed class WatchedProcess : IDisposable
     /// <summary>What <see cref="Triggers"/> were computed for.</summary>
     public (object? Thresholds, long StartTs, long EndTs) TriggersKey { get; set; }
 
+    /// <summary>Perf fds last registered for overflow signals (re-registered when it changes).</summary>
+    public int RegisteredFds { get; set; } = -1;
+
+    /// <summary>Overflow wake-ups in the current window (bounded: see <c>Sampler.OnOverflow</c>).</summary>
+    public int Wakes { get; set; }
+
     /// <summary>Published early in the current period: the period's scheduled tick skips it (one sample per period).</summary>
     public bool PublishedEarly { get; set; }
 
@@ -132,11 +138,14 @@ internal sealed class WatchedProcess : IDisposable
         LastReadTs = reading.StartTs;
     }
 
-    /// <summary>Opens the counters of <paramref name="id"/>; counting only once <see cref="Begin"/> is called unless <paramref name="enabled"/>.</summary>
-    public static WatchedProcess? TryOpen(ProcFs procFs, TimeProvider time, ProcessIdentity id, IReadOnlyList<PerfEventSpec> specs, bool enabled = true)
+    /// <summary>
+    /// Opens the counters of <paramref name="id"/>; counting only once <see cref="Begin"/> is called unless
+    /// <paramref name="enabled"/>; with <paramref name="overflow"/>, those that can signal their overflow as sampling events.
+    /// </summary>
+    public static WatchedProcess? TryOpen(ProcFs procFs, TimeProvider time, ProcessIdentity id, IReadOnlyList<PerfEventSpec> specs, bool enabled = true, bool overflow = false)
     {
         long before = time.GetTimestamp();
-        if (!ProcessCounters.TryOpen(procFs, id.Pid, id.StartTime, specs, out var perf, enabled))
+        if (!ProcessCounters.TryOpen(procFs, id.Pid, id.StartTime, specs, out var perf, enabled, overflow: overflow))
         {
             return null;
         }

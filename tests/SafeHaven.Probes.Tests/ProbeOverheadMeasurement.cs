@@ -38,14 +38,16 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         try
         {
             output.WriteLine($"load before: {File.ReadAllText("/proc/loadavg").Trim()}");
-            output.WriteLine("| mode | slots/period | sampling thread CPU (% of one core) | whole test process CPU (%) | slot start lateness p50 / p99 / max (ms) | window p1 / p50 / p99 (ms) | samples/s |");
-            output.WriteLine("|---|---|---|---|---|---|---|");
+            output.WriteLine("| mode | slots/period | sampling thread CPU (% of one core) | whole test process CPU (%) | slot start lateness p50 / p99 / max (ms) | window p1 / p50 / p99 (ms) | samples/s | loop wake-ups/s |");
+            output.WriteLine("|---|---|---|---|---|---|---|---|");
             await MeasureBaseline(TimeSpan.FromSeconds(seconds));
             foreach (int max in new[] { 0, 8, 1 })
             {
                 await MeasureMode([.. children.Select(c => c.Id)], max, TimeSpan.FromSeconds(seconds));
             }
-            // Early publication: the rules watch context-switches, read every 20 ms (and 50 ms) between ticks.
+            // Early publication: the rules watch context-switches; the kernel signals their overflow (the
+            // default), or a fine tick reads them every 20 ms (and 50 ms) between ticks.
+            await MeasureMode([.. children.Select(c => c.Id)], 0, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(20), overflow: true);
             await MeasureMode([.. children.Select(c => c.Id)], 0, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(20));
             await MeasureMode([.. children.Select(c => c.Id)], 0, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(50));
             output.WriteLine($"load after: {File.ReadAllText("/proc/loadavg").Trim()}");
@@ -92,6 +94,32 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
             _ = CpuMsPer(200, () => fine.PublishEarly(due));
             double fineTick = CpuMsPer(2000, () => fine.PublishEarly(due));
 
+            // A regular tick with overflow arming (an ioctl only where a window needs an earlier overflow), against
+            // the same tick without: periods of 2 ms so that every call reads, ε scaled so the trigger count is 2000.
+            var armedOptions = new ProbeOptions
+            {
+                HostId = "h", Period = TimeSpan.FromMilliseconds(2), FineTick = TimeSpan.FromMilliseconds(1), Pids = pids,
+                Counters = ["context-switches"], Rules = StormRule(1_000_000),
+            };
+            double plainTick = 0, armedTick = 0;
+            var own = new Thread(() =>
+            {
+                using var plain = new Sampler(new ProbeOptions { HostId = "h", Period = TimeSpan.FromMilliseconds(2), Pids = pids, Counters = ["context-switches"] }, TimeProvider.System, new WindowSink());
+                plain.SampleOnce();
+                _ = CpuMsPer(50, () => plain.SampleOnce());
+                plainTick = CpuMsPer(100, () => plain.SampleOnce());
+                using var armed = new Sampler(armedOptions, TimeProvider.System, new WindowSink());
+                armed.SampleOnce();
+                using var signals = SafeHaven.Probes.Perf.OverflowSignals.TryCreate(out string problem) ?? throw new InvalidOperationException(problem);
+                armed.StartOverflow(signals);
+                _ = CpuMsPer(50, () => armed.SampleOnce());
+                armedTick = CpuMsPer(100, () => armed.SampleOnce());
+                Assert.False(armed.NeedsFineTick);
+                armed.StopOverflow();
+            });
+            own.Start();
+            own.Join();
+
             var rr = new ProbeOptions { HostId = "h", Period = TimeSpan.FromSeconds(1), Pids = pids, MaxConcurrentProcesses = 1 };
             using var slots = new Sampler(rr, TimeProvider.System, new WindowSink());
             slots.Refresh();
@@ -110,6 +138,8 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
                 | discovery (stat + cgroup of 200 pids) | {discover:F2} | {discover / 10:F2} |
                 | all at once: one period (200 reads + discovery) | {sampleOnce:F2} | {sampleOnce / 10:F2} |
                 | early publication: one fine tick (200 peeks of context-switches, none due) | {fineTick:F3} | {fineTick * 50 / 10:F2} (50 ticks, 20 ms) |
+                | one period, 1 counter, no early publication (200 reads + discovery) | {plainTick:F2} | {plainTick / 10:F2} |
+                | one period, 1 counter, overflow armed (quiet processes keep their period: no ioctl) | {armedTick:F2} | {armedTick / 10:F2} |
                 | round-robin: one slot switch (end + publish + begin) | {switchSlot:F3} | {switchSlot * 200 / 10:F2} (200 slots) |
                 | one wake-up, awaited .NET timer (await Task.Delay 1 ms) | {awaited:F3} | {awaited * 200 / 10:F2} (200 slots) |
                 | one wake-up, kernel sleep on a dedicated thread (clock_nanosleep 1 ms, as the slot loop) | {slept:F3} | {slept * 200 / 10:F2} (200 slots) |
@@ -155,15 +185,15 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         var wall = Stopwatch.StartNew();
         await Elapse(measured);
         double cpuPercent = (SelfCpuTicks() - cpu0) * 100.0 / ProcTicksPerSecond / wall.Elapsed.TotalSeconds;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| no sampler (test host baseline) | - | - | {cpuPercent:F2} | - | - | - |"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| no sampler (test host baseline) | - | - | {cpuPercent:F2} | - | - | - | - |"));
     }
 
-    private static SafeHaven.Core.Rules.RuleSet StormRule() =>
-        new([new SafeHaven.Core.Rules.Rule("storm", "context-switches", 2000, "core", 1, TimeSpan.FromSeconds(30), 1000)], "measure");
+    private static SafeHaven.Core.Rules.RuleSet StormRule(double threshold = 2000) =>
+        new([new SafeHaven.Core.Rules.Rule("storm", "context-switches", threshold, "core", 1, TimeSpan.FromSeconds(30), threshold / 2)], "measure");
 
-    private async Task MeasureMode(int[] pids, int max, TimeSpan measured, TimeSpan? fineTick = null)
+    private async Task MeasureMode(int[] pids, int max, TimeSpan measured, TimeSpan? fineTick = null, bool overflow = false)
     {
-        var options = new ProbeOptions { HostId = "h", Period = TimeSpan.FromSeconds(1), MaxConcurrentProcesses = max, Pids = pids };
+        var options = new ProbeOptions { HostId = "h", Period = TimeSpan.FromSeconds(1), MaxConcurrentProcesses = max, Pids = pids, OverflowWake = overflow };
         if (fineTick is { } tick)
         {
             options.Rules = StormRule();
@@ -187,6 +217,8 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         long cpu1 = SelfCpuTicks();
         var elapsed = wall.Elapsed;
         double threadPercent = sampler.Timings.CpuNs / 1e7 / elapsed.TotalSeconds;
+        double wakeUps = sampler.Timings.WakeUps / elapsed.TotalSeconds;
+        var early = sampler.EarlyMode;
         await cts.CancelAsync();
         await run;
 
@@ -197,10 +229,12 @@ public sealed class ProbeOverheadMeasurement(ITestOutputHelper output)
         {
             windows = [.. sink.IntervalsNs.Order()];
         }
-        string mode = fineTick is { } t ? $"all at once + fine tick {t.TotalMilliseconds:F0} ms" : max == 0 ? "all at once" : $"round-robin, max {max}";
+        string mode = fineTick is { } t
+            ? early == EarlyWake.Overflow ? $"all at once + overflow signals (fine tick {t.TotalMilliseconds:F0} ms for what they cannot cover)" : $"all at once + fine tick {t.TotalMilliseconds:F0} ms ({early})"
+            : max == 0 ? "all at once" : $"round-robin, max {max}";
         int slots = max == 0 ? 1 : (pids.Length + max - 1) / max;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {mode} | {slots} | {threadPercent:F2} | {cpuPercent:F2} | {Pct(late, 0.5)} / {Pct(late, 0.99)} / {Pct(late, 1)} | {Pct(windows, 0.01)} / {Pct(windows, 0.5)} / {Pct(windows, 0.99)} | {windows.Length / elapsed.TotalSeconds:F0} |"));
+            $"| {mode} | {slots} | {threadPercent:F2} | {cpuPercent:F2} | {Pct(late, 0.5)} / {Pct(late, 0.99)} / {Pct(late, 1)} | {Pct(windows, 0.01)} / {Pct(windows, 0.5)} / {Pct(windows, 0.99)} | {windows.Length / elapsed.TotalSeconds:F0} | {(max == 0 && fineTick is not null ? wakeUps.ToString("F1", CultureInfo.InvariantCulture) : "-")} |"));
     }
 
     /// <summary>A measurement spans a fixed time by design; one timer, no polling that would add CPU.</summary>

@@ -36,8 +36,10 @@ public sealed class SamplerEarlyTests(ITestOutputHelper output)
     private static RuleSet Rules(double threshold) =>
         new([new Rule("storm", "context-switches", threshold, "core", 1, TimeSpan.FromSeconds(30), threshold / 2)], "test");
 
-    [Fact]
-    public async Task A_storm_is_published_within_the_period_and_every_process_still_gives_one_sample_per_period()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_storm_is_published_within_the_period_and_every_process_still_gives_one_sample_per_period(bool overflowWake)
     {
         // On "go", thousands of voluntary switches a second: more than ε × period within ≈ 0.15 s.
         using var busy = ChildProcess.PythonScript("import sys, time\nsys.stdin.readline()\nwhile True: time.sleep(0.0002)");
@@ -46,12 +48,15 @@ public sealed class SamplerEarlyTests(ITestOutputHelper output)
         var options = new ProbeOptions
         {
             HostId = "h", Period = period, FineTick = TimeSpan.FromMilliseconds(10),
-            Counters = ["context-switches"], Pids = [busy.Pid, idle.Pid], Rules = Rules(Epsilon),
+            Counters = ["context-switches"], Pids = [busy.Pid, idle.Pid], Rules = Rules(Epsilon), OverflowWake = overflowWake,
         };
         var sink = new ListSink();
         using var sampler = new Sampler(options, TimeProvider.System, sink);
         using var cts = new CancellationTokenSource();
         var run = sampler.RunAsync(cts.Token);
+        // Kernel overflow signals where the kernel gives them, else (or when told) the fine tick over every process.
+        var mode = overflowWake ? EarlyWake.Overflow : EarlyWake.FineTick;
+        await Poll.Require(() => sampler.EarlyMode == mode, $"early publication by {mode}");
         long periodNs = (long)period.TotalNanoseconds;
         bool Storming(CounterSample s) => s.entity.pid == busy.Pid && s.values["context-switches"] * 1e9 / s.intervalNs > Epsilon;
 

@@ -74,15 +74,17 @@ internal static unsafe partial class PerfNative
     /// With <paramref name="inheritThreads"/> the threads <paramref name="tid"/> creates later
     /// count into the same fd (inherit + inherit_thread), child processes never; without it the
     /// counter covers <paramref name="tid"/> alone. A counter opened with <paramref name="enabled"/>
-    /// false counts nothing until <see cref="Enable"/>.
+    /// false counts nothing until <see cref="Enable"/>. A non-zero <paramref name="samplePeriod"/>
+    /// makes it a sampling event whose overflow can signal (<see cref="SetPeriod"/>); it counts the same.
     /// </summary>
-    public static int Open(in PerfEventSpec spec, int tid, bool inheritThreads, bool enabled = true)
+    public static int Open(in PerfEventSpec spec, int tid, bool inheritThreads, bool enabled = true, ulong samplePeriod = 0)
     {
         var attr = new PerfEventAttr
         {
             Type = spec.Type,
             Size = (uint)sizeof(PerfEventAttr),
             Config = spec.Config,
+            SamplePeriod = samplePeriod,
             ReadFormat = FormatTotalTimeEnabled | FormatTotalTimeRunning,
             // Counting starts at open: the zero baseline is then exact and no ENABLE race exists.
             // Round-robin sampling opens disabled instead, so an idle counter holds no PMU slot.

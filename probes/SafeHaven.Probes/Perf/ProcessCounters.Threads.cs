@@ -99,7 +99,8 @@ public sealed partial class ProcessCounters
 
     private void OpenOn(Counter c, int tid, bool enabled)
     {
-        int fd = PerfNative.Open(c.Spec, tid, inheritThreads: _coverage == ThreadCoverage.InheritThread, enabled);
+        int fd = PerfNative.Open(c.Spec, tid, inheritThreads: _coverage == ThreadCoverage.InheritThread, enabled,
+            c.Sampling ? DisarmedPeriod : 0);
         if (fd >= 0)
         {
             c.Fds[tid] = new ThreadFd(fd);

@@ -22,6 +22,8 @@ public sealed partial class ProcessCounters : IDisposable
     {
         public int Fd = fd;
         public ulong Value, Enabled, Running;
+        // O_ASYNC set: its overflows signal (see ProcessCounters.Overflow.cs).
+        public bool Async;
     }
 
     private sealed class Counter(PerfEventSpec spec)
@@ -29,6 +31,11 @@ public sealed partial class ProcessCounters : IDisposable
         public PerfEventSpec Spec = spec;
         public readonly Dictionary<int, ThreadFd> Fds = [];
         public string Status = StatusOk;
+        // Opened as a sampling event, so that its overflow can be armed (early publication).
+        public bool Sampling;
+        // The period its fds were last armed with (0: not armed) and how many fds that covered.
+        public long ArmedPeriod;
+        public int ArmedFds;
         // Final deltas of per-thread fds closed after their thread exited, not yet reported.
         public long Carry;
     }
@@ -44,13 +51,13 @@ public sealed partial class ProcessCounters : IDisposable
     private int _reads;
     private bool _disposed;
 
-    private ProcessCounters(ProcFs proc, int pid, long startTime, IEnumerable<PerfEventSpec> specs, ThreadCoverage coverage)
+    private ProcessCounters(ProcFs proc, int pid, long startTime, IEnumerable<PerfEventSpec> specs, ThreadCoverage coverage, bool overflow)
     {
         _proc = proc;
         _coverage = coverage;
         Pid = pid;
         StartTime = startTime;
-        _counters = [.. specs.Where(s => s.IsPerf).Select(s => new Counter(s))];
+        _counters = [.. specs.Where(s => s.IsPerf).Select(s => new Counter(s) { Sampling = overflow && CanSignal(s) })];
     }
 
     /// <summary>The process id.</summary>
@@ -99,15 +106,16 @@ public sealed partial class ProcessCounters : IDisposable
         TryOpen(ProcFs.Default, pid, startTime, specs, out counters, enabled);
 
     // coverage: tests force ThreadCoverage.PerThreadFds; by default, what the kernel supports.
+    // overflow: open the counters that can signal their overflow as sampling events (early publication).
     internal static bool TryOpen(ProcFs proc, int pid, long? startTime, IEnumerable<PerfEventSpec> specs, [NotNullWhen(true)] out ProcessCounters? counters,
-        bool enabled = true, ThreadCoverage? coverage = null)
+        bool enabled = true, ThreadCoverage? coverage = null, bool overflow = false)
     {
         counters = null;
         if (proc.ReadStat(pid) is not { } stat || stat.HasExited || (startTime is { } st && st != stat.StartTime))
         {
             return false;
         }
-        var pc = new ProcessCounters(proc, pid, stat.StartTime, specs, coverage ?? KernelCoverage) { IsCounting = enabled };
+        var pc = new ProcessCounters(proc, pid, stat.StartTime, specs, coverage ?? KernelCoverage, overflow) { IsCounting = enabled };
         pc.AttachNewThreads([.. proc.ListTasks(pid)], all: true);
         // Threads that escaped the first pass may have created threads of their own: settle now
         // rather than one period later.
@@ -247,6 +255,7 @@ public sealed partial class ProcessCounters : IDisposable
         {
             return false;
         }
+        Threads = stat.Threads;
         if (stat.HasExited || listTasks)
         {
             tasks = [.. _proc.ListTasks(Pid)];

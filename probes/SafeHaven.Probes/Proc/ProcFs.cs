@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 
 namespace SafeHaven.Probes.Proc;
 
@@ -96,7 +98,30 @@ public sealed class ProcFs
     {
         try
         {
-            return File.ReadAllText(path);
+            // Every period reads stat and cgroup of every process: a handle and one pooled buffer cost
+            // less than File.ReadAllText's stream and reader (/proc files are ASCII but for names).
+            using var handle = File.OpenHandle(path);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
+            try
+            {
+                int total = 0, n;
+                while ((n = RandomAccess.Read(handle, buffer.AsSpan(total), total)) > 0)
+                {
+                    total += n;
+                    if (total == buffer.Length)
+                    {
+                        byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, total).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+                }
+                return Encoding.UTF8.GetString(buffer, 0, total);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

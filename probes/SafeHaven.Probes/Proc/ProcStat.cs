@@ -21,6 +21,9 @@ public readonly record struct ProcStat(int Pid, string Comm, char State, uint Fl
     /// <summary>True for kernel threads.</summary>
     public bool IsKernelThread => (Flags & PfKthread) != 0;
 
+    /// <summary>Field 20, the number of threads (0 when the line had none).</summary>
+    public int Threads { get; init; }
+
     /// <summary>True once the process has exited (zombie or dead).</summary>
     public bool HasExited => State is 'Z' or 'X' or 'x';
 
@@ -52,7 +55,10 @@ public readonly record struct ProcStat(int Pid, string Comm, char State, uint Fl
         {
             return false;
         }
-        stat = new ProcStat(pid, comm, f[0][0], flags, minflt, majflt, utime, stime, start, pgrp);
+        stat = new ProcStat(pid, comm, f[0][0], flags, minflt, majflt, utime, stime, start, pgrp)
+        {
+            Threads = int.TryParse(f[17], NumberStyles.None, CultureInfo.InvariantCulture, out int threads) ? threads : 0,
+        };
         return true;
     }
 

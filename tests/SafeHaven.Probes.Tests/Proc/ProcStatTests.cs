@@ -18,7 +18,7 @@ public sealed class ProcStatTests
     public void Parses_fields_after_the_last_parenthesis(string comm)
     {
         Assert.True(ProcStat.TryParse(Line(comm), out var s));
-        Assert.Equal(new ProcStat(4242, comm, 'S', 4194560, 111, 22, 333, 44, 987654, 4240), s);
+        Assert.Equal(new ProcStat(4242, comm, 'S', 4194560, 111, 22, 333, 44, 987654, 4240) { Threads = 3 }, s);
         Assert.False(s.IsKernelThread);
         Assert.False(s.HasExited);
     }

@@ -1,0 +1,139 @@
+using System.Runtime.ExceptionServices;
+using CsCheck;
+using SafeHaven.Probes.Perf;
+using SafeHaven.Probes.Proc;
+using Xunit.Abstractions;
+
+namespace SafeHaven.Probes.Tests.Perf;
+
+/// <summary>Counter overflow signals on this kernel: what early publication's wake-ups rest on.</summary>
+public sealed class OverflowTests(ITestOutputHelper output)
+{
+    private static readonly PerfEventSpec ContextSwitches =
+        CounterCatalog.TryResolve("context-switches", out var s, out _) ? s : throw new InvalidOperationException();
+
+    [Fact]
+    public void Fds_armed_with_the_period_for_a_remaining_count_cannot_all_stay_below_it_once_they_reach_it()
+    {
+        Gen.Select(Gen.Long[1, long.MaxValue / 4], Gen.Int[1, 4096]).Sample((remaining, fds) =>
+        {
+            long period = ProcessCounters.PeriodFor(remaining, fds);
+            // Every fd one short of overflowing: together still below the remaining count (a wake-up is certain)...
+            Assert.True((Int128)fds * (period - 1) < remaining, $"{fds} fds × {period - 1} ≥ {remaining}");
+            // ...and one more would let them all reach it silently: the longest sleep that is safe.
+            Assert.True((Int128)fds * period >= remaining, $"{fds} fds × {period} < {remaining}");
+        });
+    }
+
+    [Fact]
+    public void A_counter_armed_for_n_events_signals_once_they_are_counted_and_not_once_disarmed() => OnOwnThread(() =>
+    {
+        using var child = ChildProcess.PythonScript("import sys, time\nsys.stdin.readline()\nwhile True: time.sleep(0.0002)");
+        Assert.True(ProcessCounters.TryOpen(ProcFs.Default, child.Pid, null, [ContextSwitches], out var pc, overflow: true));
+        using var counters = pc;
+        using var signals = OverflowSignals.TryCreate(out string problem) ?? throw new InvalidOperationException(problem);
+        var fds = new List<int>();
+        counters.Read();
+        Assert.True(counters.Arm(0, 2000, signals));
+        // Idle: a quarter of a second without a signal.
+        signals.Wait(250_000_000, fds, out bool lost);
+        Assert.Empty(fds);
+        Assert.False(lost);
+
+        child.Signal("go");
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (fds.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            signals.Wait(100_000_000, fds, out lost);
+        }
+        long atSignal = counters.Peek(0);
+        output.WriteLine($"signal after {atSignal} switches (armed for 2000)");
+        Assert.Equal(counters.FdsOf(0).Single(), Assert.Single(fds.Distinct()));
+        // Armed 1/32 early (see ProcessCounters.Arm), never late.
+        Assert.InRange(atSignal, 2000 - (2000 / 32), long.MaxValue);
+
+        // Disarmed: the counter keeps counting (overflowing every 2000) and nothing signals, once an
+        // overflow already on its way (queued before the disarm) has arrived.
+        counters.Disarm(0);
+        long settle = counters.Peek(0) + 2000;
+        while (counters.Peek(0) < settle && DateTime.UtcNow < deadline)
+        {
+            signals.Wait(50_000_000, fds, out _);
+        }
+        signals.Wait(0, fds, out _);
+        long from = counters.Peek(0);
+        while (counters.Peek(0) < from + 6000 && DateTime.UtcNow < deadline)
+        {
+            signals.Wait(50_000_000, fds, out _);
+            Assert.Empty(fds);
+        }
+        Assert.True(counters.Peek(0) >= from + 6000, "the child kept switching");
+    });
+
+    [Fact]
+    public void Threads_created_after_the_open_cannot_be_armed() => OnOwnThread(() =>
+    {
+        using var child = ChildProcess.PythonScript(
+            "import sys, threading, time\nsys.stdin.readline()\nfor _ in range(3): threading.Thread(target=lambda: time.sleep(600), daemon=True).start()\ntime.sleep(600)");
+        Assert.True(ProcessCounters.TryOpen(ProcFs.Default, child.Pid, null, [ContextSwitches], out var pc, overflow: true));
+        using var counters = pc;
+        using var signals = OverflowSignals.TryCreate(out string problem) ?? throw new InvalidOperationException(problem);
+        Assert.True(counters.Arm(0, 1000, signals));
+        // Still armed for a later window that needs as many events or more: no new ioctl needed, still true.
+        Assert.True(counters.Arm(0, 1200, signals));
+        child.Signal("go");
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var none = new List<int>();
+        while (ProcFs.Default.ReadStat(child.Pid)?.Threads < 4 && DateTime.UtcNow < deadline)
+        {
+            signals.Wait(20_000_000, none, out _);
+        }
+        counters.Read();
+        // Each inherited thread overflows on its own count: no period can promise a wake-up for their sum.
+        Assert.False(counters.Arm(0, 1000, signals));
+        // Below the smallest period the kernel could throttle the event: refused too.
+        Assert.False(counters.Arm(0, ProcessCounters.MinArmedPeriod - 1, signals));
+    });
+
+    [Fact]
+    public async Task Counters_opened_for_overflow_count_what_plain_ones_count()
+    {
+        using var child = ChildProcess.PythonScript("import time\nwhile True: time.sleep(0.0002)");
+        Assert.True(ProcessCounters.TryOpen(ProcFs.Default, child.Pid, null, [ContextSwitches], out var plain));
+        Assert.True(ProcessCounters.TryOpen(ProcFs.Default, child.Pid, null, [ContextSwitches], out var sampling, overflow: true));
+        using (plain)
+        using (sampling)
+        {
+            // Both fds count the same task from (almost) the same instant, read back to back.
+            long a = 0, b = 0;
+            await Poll.Require(() =>
+            {
+                a += plain.Read().Values["context-switches"];
+                b += sampling.Read().Values["context-switches"];
+                return a >= 5000;
+            }, "5000 switches");
+            output.WriteLine($"plain {a}, sampling {b}");
+            Assert.InRange(b, a * 0.99, a * 1.01);
+        }
+    }
+
+    // The signals are blocked on the thread that creates them: not a test-runner thread.
+    private static void OnOwnThread(Action body)
+    {
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+        });
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+    }
+}

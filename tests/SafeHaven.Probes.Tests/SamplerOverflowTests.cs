@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using SafeHaven.Core.Rules;
+using SafeHaven.Schemas;
+using Xunit.Abstractions;
+
+namespace SafeHaven.Probes.Tests;
+
+/// <summary>Early publication by counter overflow: quiet processes cost nothing, storms cannot make the probe spin.</summary>
+public sealed class SamplerOverflowTests(ITestOutputHelper output)
+{
+    private sealed class ListSink : ISampleSink
+    {
+        public ConcurrentQueue<CounterSample> Samples { get; } = new();
+
+        public void Publish(CounterSample sample) => Samples.Enqueue(sample);
+    }
+
+    private static RuleSet Rules(double threshold) =>
+        new([new Rule("storm", "context-switches", threshold, "core", 1, TimeSpan.FromSeconds(30), threshold / 2)], "test");
+
+    private static ProbeOptions Options(params int[] pids) => new()
+    {
+        HostId = "h", Period = TimeSpan.FromMilliseconds(300), FineTick = TimeSpan.FromMilliseconds(10),
+        Counters = ["context-switches"], Pids = pids, Rules = Rules(400),
+    };
+
+    [Fact]
+    public async Task Idle_processes_wake_the_probe_once_per_period_and_never_in_between()
+    {
+        using var a = ChildProcess.Idle();
+        using var b = ChildProcess.Idle();
+        var sink = new ListSink();
+        using var sampler = new Sampler(Options(a.Pid, b.Pid), TimeProvider.System, sink);
+        using var cts = new CancellationTokenSource();
+        var run = sampler.RunAsync(cts.Token);
+        await Poll.Require(() => sampler.EarlyMode == EarlyWake.Overflow && sink.Samples.Count >= 2, "first samples");
+        sampler.Timings.Clear();
+        int before = sink.Samples.Count;
+        await Poll.Require(() => sink.Samples.Count >= before + 10, "five more periods");
+        long wakeUps = sampler.Timings.WakeUps;
+        int periods = (sink.Samples.Count - before) / 2;
+        bool fineTick = sampler.NeedsFineTick;
+        await cts.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+        output.WriteLine($"{wakeUps} wake-ups in {periods} periods (a fine tick would be {periods * 30})");
+        Assert.False(fineTick);
+        Assert.Equal(0, sampler.OverflowWakes);
+        // One wake-up per regular tick (plus the one that ends the wait being measured).
+        Assert.InRange(wakeUps, periods - 1, periods + 2);
+    }
+
+    [Fact]
+    public async Task A_storm_in_threads_created_after_the_open_is_left_to_the_fine_tick_and_still_published_early()
+    {
+        using var busy = ChildProcess.PythonScript(
+            "import sys, threading, time\nsys.stdin.readline()\ndef spin():\n    while True: time.sleep(0.0002)\n" +
+            "for _ in range(3): threading.Thread(target=spin, daemon=True).start()\ntime.sleep(600)");
+        var options = Options(busy.Pid);
+        options.Period = TimeSpan.FromSeconds(1);
+        var sink = new ListSink();
+        using var sampler = new Sampler(options, TimeProvider.System, sink);
+        using var cts = new CancellationTokenSource();
+        var run = sampler.RunAsync(cts.Token);
+        await Poll.Require(() => sampler.EarlyMode == EarlyWake.Overflow && !sink.Samples.IsEmpty, "a quiet sample");
+        busy.Signal("go");
+        await Poll.Require(() => sink.Samples.Count(s => s.values["context-switches"] * 1e9 / s.intervalNs > 400) >= 2, "two storm samples");
+        await cts.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+        var storm = sink.Samples.Where(s => s.values["context-switches"] * 1e9 / s.intervalNs > 400).ToList();
+        output.WriteLine(string.Join(", ", storm.Select(s => $"{s.values["context-switches"]} in {s.intervalNs / 1_000_000} ms")));
+        Assert.Contains(storm, s => s.intervalNs < 900_000_000);
+        // Its threads are not armed (they overflow on their own counts): no signal from them.
+        Assert.True(sampler.OverflowWakes <= 1, $"{sampler.OverflowWakes} overflow wake-ups");
+    }
+
+    [Fact]
+    public void A_process_woken_too_often_in_one_window_goes_to_the_fine_tick_until_the_next() => OnOwnThread(() =>
+    {
+        using var idle = ChildProcess.Idle();
+        using var sampler = new Sampler(Options(idle.Pid), TimeProvider.System, new ListSink());
+        sampler.SampleOnce();
+        using var signals = SafeHaven.Probes.Perf.OverflowSignals.TryCreate(out string problem) ?? throw new InvalidOperationException(problem);
+        sampler.StartOverflow(signals);
+        Assert.False(sampler.NeedsFineTick);
+        long due = TimeProvider.System.GetTimestamp() + TimeProvider.System.TimestampFrequency;
+        // Lost signals make every process a candidate: 20 wake-ups in one window, 8 handled.
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal(0, sampler.OnOverflow([], lost: true, due));
+        }
+        Assert.Equal(8, sampler.OverflowWakes);
+        Assert.True(sampler.NeedsFineTick);
+        // A new window re-arms it.
+        sampler.SampleOnce();
+        Assert.False(sampler.NeedsFineTick);
+        sampler.StopOverflow();
+    });
+
+    private static void OnOwnThread(Action body)
+    {
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+        });
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+    }
+}
