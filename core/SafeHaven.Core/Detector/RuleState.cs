@@ -57,19 +57,35 @@ public interface IRuleStateStore
 }
 
 /// <summary>A <see cref="IRuleStateStore"/> in a dictionary: for one process and for tests.</summary>
-public sealed class InMemoryRuleStateStore : IRuleStateStore
+public sealed class InMemoryRuleStateStore : IRuleStateSlots
 {
-    private readonly Dictionary<string, RuleState> _states = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RuleStateSlot> _slots = new(StringComparer.Ordinal);
 
     /// <summary>Number of stored states.</summary>
-    public int Count => _states.Count;
+    public int Count => _slots.Values.Count(s => s.State is not null);
 
     /// <inheritdoc/>
-    public RuleState? Find(string key) => _states.TryGetValue(key, out var s) ? s : null;
+    public RuleState? Find(string key) => _slots.TryGetValue(key, out var s) ? s.State : null;
 
     /// <inheritdoc/>
-    public void Put(string key, RuleState state) => _states[key] = state;
+    public void Put(string key, RuleState state) => Slot(key).State = state;
 
     /// <inheritdoc/>
-    public void Delete(string key) => _states.Remove(key);
+    public void Delete(string key)
+    {
+        if (_slots.TryGetValue(key, out var s))
+        {
+            s.State = null;
+        }
+    }
+
+    /// <inheritdoc/>
+    public RuleStateSlot Slot(string key)
+    {
+        if (!_slots.TryGetValue(key, out var slot))
+        {
+            _slots[key] = slot = new RuleStateSlot();
+        }
+        return slot;
+    }
 }
