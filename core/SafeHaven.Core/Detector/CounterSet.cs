@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Runtime.CompilerServices;
 using SafeHaven.Core.Rules;
 
 namespace SafeHaven.Core.Detector;
@@ -31,19 +32,19 @@ public sealed class CounterSet : IReadOnlyList<string>
     /// For each rule of <paramref name="rules"/>, the position of its counter here (the first, should a name
     /// repeat), or -1 when absent. Recomputed when the rules are replaced.
     /// </summary>
-    public ReadOnlySpan<int> RuleSlots(RuleSet rules)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadOnlySpan<int> RuleSlots(RuleSet rules) => ReferenceEquals(rules, _rules) ? _ruleSlots : Follow(rules);
+
+    private int[] Follow(RuleSet rules)
     {
         ArgumentNullException.ThrowIfNull(rules);
-        if (!ReferenceEquals(rules, _rules))
+        var slots = new int[rules.Rules.Count];
+        for (var r = 0; r < slots.Length; r++)
         {
-            var slots = new int[rules.Rules.Count];
-            for (var r = 0; r < slots.Length; r++)
-            {
-                slots[r] = Array.IndexOf(_names, rules.Rules[r].Counter);
-            }
-            (_rules, _ruleSlots) = (rules, slots);
+            slots[r] = Array.IndexOf(_names, rules.Rules[r].Counter);
         }
-        return _ruleSlots;
+        (_rules, _ruleSlots) = (rules, slots);
+        return slots;
     }
 
     /// <summary>True when the names are exactly <paramref name="names"/>, in order.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using SafeHaven.Core.Rules;
 using SafeHaven.Schemas;
 
@@ -56,6 +57,7 @@ public sealed class DetectorEngine
     /// appends the detections it causes. State is written only when it changes, so a quiet
     /// entity costs reads only.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Evaluate(SampleView sample, IRuleStateStore store, ICollection<Detection> detections)
     {
         ArgumentNullException.ThrowIfNull(sample);
@@ -96,6 +98,7 @@ public sealed class DetectorEngine
     /// <summary>The state store key of an entity and rule.</summary>
     public static string StateKey(string entityId, string rule) => entityId + "#" + rule;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static RuleState Step(Rule rule, RuleState s, double rate, SampleView sample, long repeatNs)
     {
         if (rate > rule.Threshold)

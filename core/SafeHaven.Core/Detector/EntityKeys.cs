@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SafeHaven.Core.Rules;
 
 namespace SafeHaven.Core.Detector;
@@ -29,6 +30,7 @@ public sealed class EntityKeys(string entityId)
     /// The cell of rule <paramref name="index"/>'s state in <paramref name="store"/>: asked of the store once, then
     /// kept until the rules or the store change or the store detaches it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal RuleStateSlot Slot(IRuleStateSlots store, RuleSet rules, int index)
     {
         Follow(rules);
@@ -44,6 +46,7 @@ public sealed class EntityKeys(string entityId)
         return slot;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Follow(RuleSet rules)
     {
         if (!ReferenceEquals(rules, _rules))

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace SafeHaven.Core.Detector;
 
@@ -17,6 +18,17 @@ public readonly record struct RuleState(int Above, long RunStartNs, bool Hot, lo
 {
     /// <summary>Size of <see cref="ToBytes"/>.</summary>
     public const int Size = 30;
+
+    // Field by field, inlined: the engine compares every sample's next state with the last (the generated
+    // equality goes through EqualityComparer per field).
+    /// <summary>True when every field is equal.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Equals(RuleState other) =>
+        Above == other.Above && RunStartNs == other.RunStartNs && Hot == other.Hot && CooldownUntilNs == other.CooldownUntilNs
+        && Armed == other.Armed && QuietSinceNs == other.QuietSinceNs;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Above, RunStartNs, Hot, CooldownUntilNs, Armed, QuietSinceNs);
 
     // States written before the release rule existed: no Armed / QuietSinceNs.
     private const int SizeV1 = 21;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SafeHaven.Core.Rules;
 using SafeHaven.Schemas;
 
@@ -72,6 +73,7 @@ public sealed class SampleView
     public void Reset(string[] counters) => Reset(new CounterSet(counters));
 
     /// <summary>Starts a new entry over <paramref name="counters"/>: every count absent, entity fields cleared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Reset(CounterSet counters)
     {
         ArgumentNullException.ThrowIfNull(counters);
@@ -120,6 +122,7 @@ public sealed class SampleView
     /// Uses ids cached by the caller for this entity (a decoder keeps one <see cref="EntityKeys"/> per
     /// entity it has seen), so neither the entity id nor the state keys are rebuilt per sample.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void UseKeys(EntityKeys keys)
     {
         ArgumentNullException.ThrowIfNull(keys);

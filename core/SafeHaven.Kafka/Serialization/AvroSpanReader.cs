@@ -40,6 +40,7 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> data)
         return ReadLongSlow();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long ReadLongSlow()
     {
         ulong n = 0;
@@ -64,13 +65,15 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> data)
     }
 
     /// <summary>An Avro <c>int</c>: a varint whose value fits 32 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int ReadInt()
     {
         var start = _pos;
         var v = ReadLong();
-        return v is >= int.MinValue and <= int.MaxValue ? (int)v
-            : throw new AvroDecodeException($"int at byte {start} is out of range: {v}");
+        return v is >= int.MinValue and <= int.MaxValue ? (int)v : throw IntOutOfRange(start, v);
     }
+
+    private static AvroDecodeException IntOutOfRange(int start, long v) => new($"int at byte {start} is out of range: {v}");
 
     /// <summary>The branch of a <c>["null", T]</c> union: false for null, true for the value.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -86,6 +89,7 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> data)
     }
 
     /// <summary>The UTF-8 bytes of an Avro <c>string</c>, without copying them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<byte> ReadUtf8()
     {
         var start = _pos;
@@ -109,6 +113,7 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> data)
     /// bytes, which is skipped. <paramref name="minItemBytes"/> (the smallest encoding of one item) bounds the
     /// count by the bytes left, so a corrupt count cannot make a caller loop or allocate for items that are not there.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ReadBlockCount(int minItemBytes)
     {
         var start = _pos;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using SafeHaven.Core;
 using SafeHaven.Core.Detector;
@@ -37,6 +38,7 @@ public sealed partial class SampleBatchDecoder
         return host;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private KnownEntity? Known(DecodedHost host, int pid)
     {
         if (host.Entities.TryGetValue(pid, out var known))
@@ -151,6 +153,7 @@ public sealed partial class SampleBatchDecoder
         private byte[]? _utf8;
         private string? _text;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public string Get(ReadOnlySpan<byte> utf8)
         {
             if (_text is not null && utf8.SequenceEqual(_utf8))

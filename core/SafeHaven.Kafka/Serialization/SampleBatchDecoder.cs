@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Avro;
 using SafeHaven.Core.Detector;
 using SafeHaven.Schemas;
@@ -15,7 +16,12 @@ namespace SafeHaven.Kafka.Serialization;
 /// (values not aligned with the counters) is marked in <see cref="SampleView.DecodeProblem"/> so that only
 /// it is dead-lettered.
 /// </summary>
-/// <remarks>Not thread-safe: one decoder per stream task; the views are overwritten by the next <see cref="Decode(ReadOnlySpan{byte})"/>.</remarks>
+/// <remarks>
+/// Not thread-safe: one decoder per stream task; the views are overwritten by the next <see cref="Decode(ReadOnlySpan{byte})"/>.
+/// The per-sample methods here and in the engine are compiled fully optimised at once (AggressiveOptimization):
+/// a detector that starts into a backlog would otherwise decode it with unoptimised code until tiering catches up,
+/// which on a busy machine took longer than a million samples (PERFORMANCE.md).
+/// </remarks>
 public sealed partial class SampleBatchDecoder
 {
     private static readonly long ContractFingerprint = SchemaNormalization.ParsingFingerprint64(ContractSchemas.Get(nameof(SampleBatch)));
@@ -47,7 +53,11 @@ public sealed partial class SampleBatchDecoder
     public int Count { get; private set; }
 
     /// <summary>Entry <paramref name="i"/> of the last decoded batch.</summary>
-    public SampleView this[int i] => (uint)i < (uint)Count ? _views[i] : throw new ArgumentOutOfRangeException(nameof(i));
+    public SampleView this[int i]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (uint)i < (uint)Count ? _views[i] : throw new ArgumentOutOfRangeException(nameof(i));
+    }
 
     /// <summary>Decodes <paramref name="data"/>; returns the number of entries.</summary>
     /// <exception cref="AvroDecodeException">Not a <c>SampleBatch</c>, or its body does not decode.</exception>
@@ -85,6 +95,7 @@ public sealed partial class SampleBatchDecoder
     }
 
     // Returns the bytes left after the record.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int DecodeBody(ReadOnlySpan<byte> body)
     {
         var r = new AvroSpanReader(body);
@@ -115,6 +126,7 @@ public sealed partial class SampleBatchDecoder
         return r.Remaining;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SampleView Next(DecodedHost host, CounterSet counters)
     {
         if (Count == _views.Count)
@@ -127,6 +139,7 @@ public sealed partial class SampleBatchDecoder
         return view;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReadEntry(ref AvroSpanReader r, SampleView view, DecodedHost host, long timestampNs)
     {
         int? pid = r.ReadOptional() ? r.ReadInt() : null;
