@@ -61,6 +61,7 @@ public sealed class SampleView
     public string? DecodeProblem { get; set; }
 
     /// <summary>Sets the host part; <paramref name="hostId"/> must be <see cref="EntityIds.OfHost"/> of the two.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SetHost(string datacenter, string host, string hostId)
     {
         (Datacenter, Host, HostId) = (datacenter, host, hostId);
@@ -116,7 +117,13 @@ public sealed class SampleView
     }
 
     /// <summary>The entity id; throws <see cref="ArgumentException"/> when a part is invalid.</summary>
-    public string EntityId => _entityId ??= EntityIds.Within(HostId, Pid, Container, Vm);
+    public string EntityId
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _entityId ?? BuildEntityId();
+    }
+
+    private string BuildEntityId() => _entityId = EntityIds.Within(HostId, Pid, Container, Vm);
 
     /// <summary>
     /// Uses ids cached by the caller for this entity (a decoder keeps one <see cref="EntityKeys"/> per
