@@ -82,6 +82,8 @@ public sealed partial record RecordBounds
     /// Null when one entry of a sample batch is within bounds at <paramref name="nowNs"/>, else why not. Its host and pid
     /// are checked as it is identified and its counters with its batch (<see cref="BatchProblem"/>).
     /// </summary>
+    // Once per sample of every batch: compiled fully optimised at once, like the detector's other per-sample code.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public string? Problem(SafeHaven.Core.Detector.SampleView sample, long nowNs)
     {
         ArgumentNullException.ThrowIfNull(sample);

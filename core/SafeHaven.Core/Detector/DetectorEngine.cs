@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using SafeHaven.Core.Rules;
 using SafeHaven.Schemas;
 
@@ -56,26 +57,31 @@ public sealed class DetectorEngine
     /// appends the detections it causes. State is written only when it changes, so a quiet
     /// entity costs reads only.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Evaluate(SampleView sample, IRuleStateStore store, ICollection<Detection> detections)
     {
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(detections);
         var rules = _rules;
-        for (var i = 0; i < rules.Rules.Count; i++)
+        var counters = sample.CounterSet.RuleSlots(rules);
+        // A decoder's cached entity and a store with cells: the state is read with no key built and no lookup.
+        var keys = sample.Keys;
+        var slots = keys is null ? null : store as IRuleStateSlots;
+        for (var i = 0; i < counters.Length; i++)
         {
-            var rule = rules.Rules[i];
-            if (!sample.TryGetCount(rule.Counter, out var count))
+            if (counters[i] < 0 || !sample.TryGetCount(counters[i], out var count))
             {
                 continue;
             }
-            var key = sample.StateKey(rules, i);
-            var state = store.Find(key) ?? default;
+            var rule = rules.Rules[i];
+            var slot = slots is null ? null : keys!.Slot(slots, rules, i);
+            var state = (slot is null ? store.Find(sample.StateKey(rules, i)) : slot.State) ?? default;
             var rate = Rate(count, sample.IntervalNs);
             var next = Step(rule, state, rate, sample, _repeatNs);
             if (next != state)
             {
-                store.Put(key, next);
+                store.Put(sample.StateKey(rules, i), next);
             }
             // A new cooldown while hot is a repeat (Step sets one only when it fires).
             if (next.Hot && (!state.Hot || next.CooldownUntilNs != state.CooldownUntilNs))
@@ -92,6 +98,7 @@ public sealed class DetectorEngine
     /// <summary>The state store key of an entity and rule.</summary>
     public static string StateKey(string entityId, string rule) => entityId + "#" + rule;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static RuleState Step(Rule rule, RuleState s, double rate, SampleView sample, long repeatNs)
     {
         if (rate > rule.Threshold)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace SafeHaven.Core.Detector;
 
@@ -17,6 +18,17 @@ public readonly record struct RuleState(int Above, long RunStartNs, bool Hot, lo
 {
     /// <summary>Size of <see cref="ToBytes"/>.</summary>
     public const int Size = 30;
+
+    // Field by field, inlined: the engine compares every sample's next state with the last (the generated
+    // equality goes through EqualityComparer per field).
+    /// <summary>True when every field is equal.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Equals(RuleState other) =>
+        Above == other.Above && RunStartNs == other.RunStartNs && Hot == other.Hot && CooldownUntilNs == other.CooldownUntilNs
+        && Armed == other.Armed && QuietSinceNs == other.QuietSinceNs;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Above, RunStartNs, Hot, CooldownUntilNs, Armed, QuietSinceNs);
 
     // States written before the release rule existed: no Armed / QuietSinceNs.
     private const int SizeV1 = 21;
@@ -57,19 +69,35 @@ public interface IRuleStateStore
 }
 
 /// <summary>A <see cref="IRuleStateStore"/> in a dictionary: for one process and for tests.</summary>
-public sealed class InMemoryRuleStateStore : IRuleStateStore
+public sealed class InMemoryRuleStateStore : IRuleStateSlots
 {
-    private readonly Dictionary<string, RuleState> _states = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RuleStateSlot> _slots = new(StringComparer.Ordinal);
 
     /// <summary>Number of stored states.</summary>
-    public int Count => _states.Count;
+    public int Count => _slots.Values.Count(s => s.State is not null);
 
     /// <inheritdoc/>
-    public RuleState? Find(string key) => _states.TryGetValue(key, out var s) ? s : null;
+    public RuleState? Find(string key) => _slots.TryGetValue(key, out var s) ? s.State : null;
 
     /// <inheritdoc/>
-    public void Put(string key, RuleState state) => _states[key] = state;
+    public void Put(string key, RuleState state) => Slot(key).State = state;
 
     /// <inheritdoc/>
-    public void Delete(string key) => _states.Remove(key);
+    public void Delete(string key)
+    {
+        if (_slots.TryGetValue(key, out var s))
+        {
+            s.State = null;
+        }
+    }
+
+    /// <inheritdoc/>
+    public RuleStateSlot Slot(string key)
+    {
+        if (!_slots.TryGetValue(key, out var slot))
+        {
+            _slots[key] = slot = new RuleStateSlot();
+        }
+        return slot;
+    }
 }

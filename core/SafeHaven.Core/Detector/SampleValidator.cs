@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.Core.Detector;
@@ -50,6 +51,7 @@ public static class SampleValidator
     /// Null when one entry of a batch is usable, else the reason it is not. The batch's host and
     /// datacenter were validated once for all its entries (see <see cref="SampleView.HostId"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static string? Problem(SampleView sample)
     {
         ArgumentNullException.ThrowIfNull(sample);

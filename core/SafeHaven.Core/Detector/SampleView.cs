@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SafeHaven.Core.Rules;
 using SafeHaven.Schemas;
 
@@ -10,7 +11,7 @@ namespace SafeHaven.Core.Detector;
 /// </summary>
 public sealed class SampleView
 {
-    private string[] _counters = [];
+    private CounterSet _counters = CounterSet.Empty;
     private long[] _values = [];
     private bool[] _present = [];
     private EntityRef? _entity;
@@ -53,10 +54,14 @@ public sealed class SampleView
     /// <summary>Counter names (shared by every view of a batch).</summary>
     public IReadOnlyList<string> Counters => _counters;
 
+    /// <summary>The counter names with the rules' positions among them (shared by every view of a batch).</summary>
+    public CounterSet CounterSet => _counters;
+
     /// <summary>A structural problem found while decoding (e.g. values not aligned with the counters); null when none.</summary>
     public string? DecodeProblem { get; set; }
 
     /// <summary>Sets the host part; <paramref name="hostId"/> must be <see cref="EntityIds.OfHost"/> of the two.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SetHost(string datacenter, string host, string hostId)
     {
         (Datacenter, Host, HostId) = (datacenter, host, hostId);
@@ -66,16 +71,20 @@ public sealed class SampleView
     }
 
     /// <summary>Starts a new entry over <paramref name="counters"/>: every count absent, entity fields cleared.</summary>
-    public void Reset(string[] counters)
+    public void Reset(string[] counters) => Reset(new CounterSet(counters));
+
+    /// <summary>Starts a new entry over <paramref name="counters"/>: every count absent, entity fields cleared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Reset(CounterSet counters)
     {
         ArgumentNullException.ThrowIfNull(counters);
         _counters = counters;
-        if (_values.Length < counters.Length)
+        if (_values.Length < counters.Count)
         {
-            _values = new long[counters.Length];
-            _present = new bool[counters.Length];
+            _values = new long[counters.Count];
+            _present = new bool[counters.Count];
         }
-        Array.Clear(_present, 0, counters.Length);
+        Array.Clear(_present, 0, counters.Count);
         (Pid, StartTime, Comm, Container, Vm, DecodeProblem, _entity, _entityId, _keys) = (null, null, null, null, null, null, null, null, null);
     }
 
@@ -96,10 +105,9 @@ public sealed class SampleView
     /// <summary>The count of <paramref name="counter"/>, when this sample has it.</summary>
     public bool TryGetCount(string counter, out long count)
     {
-        var names = _counters;
-        for (var i = 0; i < names.Length; i++)
+        for (var i = 0; i < _counters.Count; i++)
         {
-            if (ReferenceEquals(names[i], counter) || string.Equals(names[i], counter, StringComparison.Ordinal))
+            if (string.Equals(_counters[i], counter, StringComparison.Ordinal))
             {
                 return TryGetCount(i, out count);
             }
@@ -109,17 +117,27 @@ public sealed class SampleView
     }
 
     /// <summary>The entity id; throws <see cref="ArgumentException"/> when a part is invalid.</summary>
-    public string EntityId => _entityId ??= EntityIds.Within(HostId, Pid, Container, Vm);
+    public string EntityId
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _entityId ?? BuildEntityId();
+    }
+
+    private string BuildEntityId() => _entityId = EntityIds.Within(HostId, Pid, Container, Vm);
 
     /// <summary>
     /// Uses ids cached by the caller for this entity (a decoder keeps one <see cref="EntityKeys"/> per
     /// entity it has seen), so neither the entity id nor the state keys are rebuilt per sample.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void UseKeys(EntityKeys keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
         (_keys, _entityId) = (keys, keys.EntityId);
     }
+
+    /// <summary>The ids cached for this entity by a decoder, or null.</summary>
+    internal EntityKeys? Keys => _keys;
 
     /// <summary>The state key of this entity and rule <paramref name="index"/> of <paramref name="rules"/>.</summary>
     internal string StateKey(RuleSet rules, int index) =>
@@ -154,8 +172,8 @@ public sealed class SampleView
     /// <summary>This view as a standalone <see cref="CounterSample"/> (dead letters, JSON, replay).</summary>
     public CounterSample ToCounterSample(long droppedSamples = 0)
     {
-        var values = new Dictionary<string, long>(_counters.Length, StringComparer.Ordinal);
-        for (var i = 0; i < _counters.Length; i++)
+        var values = new Dictionary<string, long>(_counters.Count, StringComparer.Ordinal);
+        for (var i = 0; i < _counters.Count; i++)
         {
             if (_present[i])
             {
@@ -167,29 +185,5 @@ public sealed class SampleView
             host = Host, entity = Entity, values = values, intervalNs = IntervalNs, timestampNs = TimestampNs, seq = Seq,
             droppedSamples = droppedSamples,
         };
-    }
-}
-
-/// <summary>
-/// An entity's id and its rule-state keys, built once and reused for every later sample of the entity.
-/// Not thread-safe: owned by one decoder (one stream task).
-/// </summary>
-/// <param name="entityId">A valid entity id (<see cref="EntityIds"/>).</param>
-public sealed class EntityKeys(string entityId)
-{
-    private RuleSet? _rules;
-    private string?[] _stateKeys = [];
-
-    /// <summary>The entity id.</summary>
-    public string EntityId { get; } = entityId ?? throw new ArgumentNullException(nameof(entityId));
-
-    /// <summary>The state key for rule <paramref name="index"/>; rebuilt when the rules were replaced.</summary>
-    internal string StateKey(RuleSet rules, int index)
-    {
-        if (!ReferenceEquals(rules, _rules))
-        {
-            (_rules, _stateKeys) = (rules, new string?[rules.Rules.Count]);
-        }
-        return _stateKeys[index] ??= DetectorEngine.StateKey(EntityId, rules.Rules[index].Name);
     }
 }

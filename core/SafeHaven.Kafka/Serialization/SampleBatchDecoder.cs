@@ -1,33 +1,36 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Avro;
-using Avro.IO;
-using SafeHaven.Core;
 using SafeHaven.Core.Detector;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.Kafka.Serialization;
 
 /// <summary>
-/// Decodes a single-object encoded <see cref="SampleBatch"/> straight into reusable
-/// <see cref="SampleView"/>s with Apache.Avro's <see cref="BinaryDecoder"/>, field by field in the
-/// order of <c>schemas/SampleBatch.avsc</c>: no reflection, no generated record, no counter map
-/// per sample. A malformed body fails the whole batch (Avro cannot resynchronise inside a record);
-/// an entry that decodes but does not make sense (values not aligned with the counters) is marked
-/// in <see cref="SampleView.DecodeProblem"/> so that only it is dead-lettered.
+/// Decodes a single-object encoded <see cref="SampleBatch"/> straight from its bytes into reusable
+/// <see cref="SampleView"/>s, field by field in the order of <c>schemas/SampleBatch.avsc</c> and
+/// <c>SampleEntry.avsc</c>: no stream, no reflection, no generated record, no counter map per sample.
+/// Strings are compared as UTF-8 against what the same host and process sent before (host, counter names,
+/// <c>comm</c>, container, VM), so a known process's sample allocates nothing. A malformed body fails the
+/// whole batch (Avro cannot resynchronise inside a record); an entry that decodes but does not make sense
+/// (values not aligned with the counters) is marked in <see cref="SampleView.DecodeProblem"/> so that only
+/// it is dead-lettered.
 /// </summary>
-/// <remarks>Not thread-safe: one decoder per stream task; the views are overwritten by the next <see cref="Decode"/>.</remarks>
-public sealed class SampleBatchDecoder
+/// <remarks>
+/// Not thread-safe: one decoder per stream task; the views are overwritten by the next <see cref="Decode(ReadOnlySpan{byte})"/>.
+/// The per-sample methods here and in the engine are compiled fully optimised at once (AggressiveOptimization):
+/// a detector that starts into a backlog would otherwise decode it with unoptimised code until tiering catches up,
+/// which on a busy machine took longer than a million samples (PERFORMANCE.md).
+/// </remarks>
+public sealed partial class SampleBatchDecoder
 {
     private static readonly long ContractFingerprint = SchemaNormalization.ParsingFingerprint64(ContractSchemas.Get(nameof(SampleBatch)));
 
-    // Entities seen before (host id, pid) → their ids and state keys: most samples are of known processes.
-    private const int MaxKnownEntities = 500_000;
-    private readonly Dictionary<(string HostId, int Pid), EntityKeys> _known = [];
+    // The smallest SampleEntry: five null branches, two one-byte longs and an empty values array.
+    private const int MinEntryBytes = 8;
+
     private readonly List<SampleView> _views = [];
-    private string[] _counters = [];
-    private string _host = "";
-    private string _datacenter = "";
-    private string? _hostId;
+    private DecodedHost _host = DecodedHost.None;
 
     /// <summary>CRC-64-AVRO fingerprint of the <c>SampleBatch</c> contract.</summary>
     public static long Fingerprint => ContractFingerprint;
@@ -38,131 +41,136 @@ public sealed class SampleBatchDecoder
         && BinaryPrimitives.ReadInt64LittleEndian(data[2..]) == ContractFingerprint;
 
     /// <summary>Host id of the last decoded batch.</summary>
-    public string Host => _host;
+    public string Host => _host.Host;
 
     /// <summary>Samples the probe dropped before the last decoded batch.</summary>
     public long DroppedSamples { get; private set; }
 
     /// <summary>Why the last batch's host or datacenter is unusable (the whole batch is then rejected); null when valid.</summary>
-    public string? HostProblem { get; private set; }
+    public string? HostProblem => _host.Problem;
 
     /// <summary>Number of entries of the last decoded batch.</summary>
     public int Count { get; private set; }
 
     /// <summary>Entry <paramref name="i"/> of the last decoded batch.</summary>
-    public SampleView this[int i] => (uint)i < (uint)Count ? _views[i] : throw new ArgumentOutOfRangeException(nameof(i));
+    public SampleView this[int i]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => (uint)i < (uint)Count ? _views[i] : throw new ArgumentOutOfRangeException(nameof(i));
+    }
 
     /// <summary>Decodes <paramref name="data"/>; returns the number of entries.</summary>
     /// <exception cref="AvroDecodeException">Not a <c>SampleBatch</c>, or its body does not decode.</exception>
     public int Decode(byte[] data)
     {
         ArgumentNullException.ThrowIfNull(data);
+        return Decode(data.AsSpan());
+    }
+
+    /// <summary>Decodes <paramref name="data"/>; returns the number of entries.</summary>
+    /// <exception cref="AvroDecodeException">Not a <c>SampleBatch</c>, or its body does not decode.</exception>
+    public int Decode(ReadOnlySpan<byte> data)
+    {
         if (!IsSampleBatch(data))
         {
             throw new AvroDecodeException($"{nameof(SampleBatch)}: not a single-object encoded {nameof(SampleBatch)}");
         }
         Count = 0;
-        var header = SingleObjectCodec<SampleBatch>.HeaderLength;
-        var stream = new MemoryStream(data, header, data.Length - header, writable: false);
+        int left;
         try
         {
-            var d = new BinaryDecoder(stream);
-            var host = d.ReadString();
-            ReadHost(datacenter: d.ReadString(), host);
-            var timestampNs = d.ReadLong();
-            var firstSeq = d.ReadLong();
-            DroppedSamples = d.ReadLong();
-            var counters = ReadCounters(d);
-            for (var n = d.ReadArrayStart(); n != 0; n = d.ReadArrayNext())
-            {
-                for (var i = 0L; i < n; i++)
-                {
-                    var view = Next(counters);
-                    view.Seq = firstSeq + Count - 1;
-                    ReadEntry(d, view, timestampNs);
-                    Identify(view);
-                }
-            }
-            if (stream.Position != stream.Length)
-            {
-                throw new AvroDecodeException($"{nameof(SampleBatch)}: {stream.Length - stream.Position} bytes left after the record");
-            }
-            return Count;
+            left = DecodeBody(data[SingleObjectCodec<SampleBatch>.HeaderLength..]);
         }
-        catch (Exception e) when (e is AvroException or EndOfStreamException or IOException or InvalidCastException or OverflowException or ArgumentException)
+        catch (AvroDecodeException e)
         {
             Count = 0;
             throw new AvroDecodeException($"{nameof(SampleBatch)}: body does not decode: {e.Message}", e);
         }
+        if (left != 0)
+        {
+            Count = 0;
+            throw new AvroDecodeException($"{nameof(SampleBatch)}: {left} bytes left after the record");
+        }
+        return Count;
     }
 
-    private void ReadHost(string datacenter, string host)
+    // Returns the bytes left after the record.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int DecodeBody(ReadOnlySpan<byte> body)
     {
-        // Consecutive batches of a partition mostly come from the same few hosts: validate each once.
-        if (_hostId is not null && host == _host && datacenter == _datacenter)
+        var r = new AvroSpanReader(body);
+        r.ReadUtf8();
+        r.ReadUtf8();
+        var host = _host = Hosts(r.Since(0));
+        var timestampNs = r.ReadLong();
+        var firstSeq = r.ReadLong();
+        DroppedSamples = r.ReadLong();
+        var countersStart = r.Position;
+        for (var n = r.ReadBlockCount(1); n != 0; n = r.ReadBlockCount(1))
         {
-            return;
-        }
-        (_host, _datacenter, _hostId, HostProblem) = (host, datacenter, null, null);
-        try
-        {
-            _hostId = EntityIds.OfHost(datacenter, host);
-        }
-        catch (ArgumentException e)
-        {
-            HostProblem = $"unknown host: {e.Message}";
-            _hostId = "";
-        }
-    }
-
-    private string[] ReadCounters(BinaryDecoder d)
-    {
-        var names = new List<string>(_counters.Length);
-        for (var n = d.ReadArrayStart(); n != 0; n = d.ReadArrayNext())
-        {
-            for (var i = 0L; i < n; i++)
+            for (var i = 0; i < n; i++)
             {
-                names.Add(d.ReadString());
+                r.ReadUtf8();
             }
         }
-        // The same counters batch after batch: keep the old array, so views and rules see the same strings.
-        if (!names.SequenceEqual(_counters, StringComparer.Ordinal))
+        var counters = host.Counters(r.Since(countersStart));
+        for (var n = r.ReadBlockCount(MinEntryBytes); n != 0; n = r.ReadBlockCount(MinEntryBytes))
         {
-            _counters = [.. names];
+            for (var i = 0; i < n; i++)
+            {
+                var view = Next(host, counters);
+                view.Seq = firstSeq + Count - 1;
+                ReadEntry(ref r, view, host, timestampNs);
+            }
         }
-        return _counters;
+        return r.Remaining;
     }
 
-    private SampleView Next(string[] counters)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private SampleView Next(DecodedHost host, CounterSet counters)
     {
         if (Count == _views.Count)
         {
             _views.Add(new SampleView());
         }
         var view = _views[Count++];
-        view.SetHost(_datacenter, _host, _hostId!);
+        view.SetHost(host.Datacenter, host.Host, host.HostId);
         view.Reset(counters);
         return view;
     }
 
-    private static void ReadEntry(BinaryDecoder d, SampleView view, long timestampNs)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ReadEntry(ref AvroSpanReader r, SampleView view, DecodedHost host, long timestampNs)
     {
-        view.Pid = Union(d) ? d.ReadInt() : null;
-        view.StartTime = Union(d) ? d.ReadLong() : null;
-        view.Comm = Union(d) ? d.ReadString() : null;
-        view.Container = Union(d) ? d.ReadString() : null;
-        view.Vm = Union(d) ? d.ReadString() : null;
-        view.TimestampNs = timestampNs + d.ReadLong();
-        view.IntervalNs = d.ReadLong();
+        int? pid = r.ReadOptional() ? r.ReadInt() : null;
+        view.Pid = pid;
+        view.StartTime = r.ReadOptional() ? r.ReadLong() : null;
+        // A process is identified by its pid alone (EntityIds: the most specific part wins).
+        var known = pid is { } p && host.Problem is null ? Known(host, p) : null;
+        if (known is null)
+        {
+            view.Comm = r.ReadOptional() ? r.ReadString() : null;
+            view.Container = r.ReadOptional() ? r.ReadString() : null;
+            view.Vm = r.ReadOptional() ? r.ReadString() : null;
+        }
+        else
+        {
+            view.Comm = r.ReadOptional() ? known.Comm.Get(r.ReadUtf8()) : null;
+            view.Container = r.ReadOptional() ? known.Container.Get(r.ReadUtf8()) : null;
+            view.Vm = r.ReadOptional() ? known.Vm.Get(r.ReadUtf8()) : null;
+            view.UseKeys(known.Keys);
+        }
+        view.TimestampNs = timestampNs + r.ReadLong();
+        view.IntervalNs = r.ReadLong();
         var expected = view.Counters.Count;
         var index = 0;
-        for (var n = d.ReadArrayStart(); n != 0; n = d.ReadArrayNext())
+        for (var n = r.ReadBlockCount(1); n != 0; n = r.ReadBlockCount(1))
         {
-            for (var i = 0L; i < n; i++, index++)
+            for (var i = 0; i < n; i++, index++)
             {
-                if (Union(d))
+                if (r.ReadOptional())
                 {
-                    var value = d.ReadLong();
+                    var value = r.ReadLong();
                     if (index < expected)
                     {
                         view.SetCount(index, value);
@@ -175,39 +183,4 @@ public sealed class SampleBatchDecoder
             view.DecodeProblem = $"{index} values for {expected} counters";
         }
     }
-
-    // A process is identified by its pid alone (EntityIds: the most specific part wins).
-    private void Identify(SampleView view)
-    {
-        if (view.Pid is not { } pid || HostProblem is not null)
-        {
-            return;
-        }
-        if (!_known.TryGetValue((_hostId!, pid), out var keys))
-        {
-            string id;
-            try
-            {
-                id = view.EntityId;
-            }
-            catch (ArgumentException)
-            {
-                return; // invalid pid: the validator names it
-            }
-            if (_known.Count >= MaxKnownEntities)
-            {
-                _known.Clear();
-            }
-            _known[(_hostId!, pid)] = keys = new EntityKeys(id);
-        }
-        view.UseKeys(keys);
-    }
-
-    // ["null", T]: branch 0 is null, 1 the value; anything else cannot be this schema.
-    private static bool Union(BinaryDecoder d) => d.ReadUnionIndex() switch
-    {
-        0 => false,
-        1 => true,
-        var other => throw new AvroException($"union branch {other} out of range"),
-    };
 }

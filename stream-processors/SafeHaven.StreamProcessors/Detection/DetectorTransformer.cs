@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using SafeHaven.Core;
 using SafeHaven.Core.Bounds;
@@ -127,6 +128,7 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
 
     // Null, or why the engine could not evaluate the sample: that is the record's problem, not the detector's
     // (Streamiz would otherwise hand the exception to its inner handler and stop the stream thread).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string? Evaluate(SampleView sample)
     {
         _metrics.Samples++;
