@@ -78,7 +78,7 @@ public sealed class GeneratedCodeTests
     public void Contract_schemas_ship_inside_the_records_assembly()
     {
         Assert.Equal(
-            ["CounterSample", "DeadLetter", "Detection", "EntityRef", "EntityState", "IsolationCommand", "IsolationResult", "SampleBatch", "SampleEntry", "SlotMember", "SlotRecord"],
+            ["CounterSample", "DeadLetter", "Detection", "EntityRef", "EntityState", "IsolationCommand", "IsolationResult", "SampleBatch", "SampleEntry", "SlotMember", "SlotRecord", "TraceRecord"],
             ContractSchemas.All.Keys.Order(StringComparer.Ordinal));
     }
 }
