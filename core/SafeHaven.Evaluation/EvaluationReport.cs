@@ -33,6 +33,8 @@ public sealed record EvaluationReport(string Trace, string RulesFile, string? La
         w.WriteNumber("processes", Run.Processes.Count);
         w.WriteNumber("detections", DetectionCount);
         w.WriteNumber("results", Run.Results.Count);
+        w.WriteNumber("recordedDetections", Run.Recorded.Count);
+        w.WriteNumber("recordedDetectionsReproduced", Run.RecordedReproduced);
         Nullable(w, "precision", Score.Precision);
         Nullable(w, "recall", Score.Recall);
         w.WriteNumber("truePositives", Score.TruePositives);
@@ -88,7 +90,7 @@ public sealed record EvaluationReport(string Trace, string RulesFile, string? La
         {
             s.Append(c, $", {(to - from) / 1e9:F1} s of windows");
         }
-        s.Append(c, $"\n- {DetectionCount:N0} detections, {Run.Results.Count:N0} isolation results in the trace\n\n");
+        s.Append(c, $"\n- {DetectionCount:N0} detections; in the trace: {Run.Results.Count:N0} isolation results, {Run.Recorded.Count:N0} recorded detections ({Run.RecordedReproduced:N0} reproduced here, same id)\n\n");
         s.Append("## Scores\n\n| precision | recall | TP | FP | FN | TN | unlabelled ignored (detected) |\n|---|---|---|---|---|---|---|\n");
         s.Append(c, $"| {Ratio(Score.Precision)} | {Ratio(Score.Recall)} | {Score.TruePositives} | {Score.FalsePositives} | {Score.FalseNegatives} | {Score.TrueNegatives} | {Score.UnlabelledIgnored} ({Score.UnlabelledIgnoredDetected}) |\n\n");
         s.Append("## Times (ms)\n\n| | n | min | mean | geomean | median | max |\n|---|---|---|---|---|---|---|\n");

@@ -19,6 +19,7 @@ public sealed class TraceEvaluator
     private readonly List<Detection> _batch = [];
     private readonly List<Detection> _detections = [];
     private readonly List<IsolationResult> _results = [];
+    private readonly List<Detection> _recorded = [];
     private readonly Dictionary<(string Host, int Pid), string?> _processes = [];
     private readonly Dictionary<string, long> _rejections = new(StringComparer.Ordinal);
     private long _firstWindowStartNs = long.MaxValue;
@@ -51,6 +52,22 @@ public sealed class TraceEvaluator
 
     /// <summary>Isolation results recorded in the trace, in order.</summary>
     public IReadOnlyList<IsolationResult> Results => _results;
+
+    /// <summary>Detections recorded in the trace (what the live detector emitted), in order.</summary>
+    public IReadOnlyList<Detection> Recorded => _recorded;
+
+    /// <summary>
+    /// How many recorded detections this run emitted too (same id): all of them when the trace was recorded with the
+    /// same rules and nothing was lost on the way.
+    /// </summary>
+    public int RecordedReproduced
+    {
+        get
+        {
+            var ids = _detections.Select(d => d.detectionId).ToHashSet(StringComparer.Ordinal);
+            return _recorded.Count(d => ids.Contains(d.detectionId));
+        }
+    }
 
     /// <summary>Processes sampled (host, pid) with their last command name.</summary>
     public IReadOnlyDictionary<(string Host, int Pid), string?> Processes => _processes;
@@ -102,6 +119,13 @@ public sealed class TraceEvaluator
     {
         ArgumentNullException.ThrowIfNull(result);
         _results.Add(result);
+    }
+
+    /// <summary>Keeps a detection recorded in the trace, to compare with this run's (<see cref="RecordedReproduced"/>).</summary>
+    public void AddRecorded(Detection detection)
+    {
+        ArgumentNullException.ThrowIfNull(detection);
+        _recorded.Add(detection);
     }
 
     private void Reject(string problem)
