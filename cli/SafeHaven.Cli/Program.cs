@@ -8,7 +8,8 @@ foreach (var command in new Command[]
 {
     BrokerCommand.Create(), TopicsCommand.Create(), ProbeCommand.Create(), DetectCommand.Create(), PlanCommand.Create(),
     ActuateCommand.Create(), HypervisorCommand.Create(), UpCommand.Create(), DemoCommand.Create(), WorkloadCommand.Create(), KeysCommand.Create(),
-    ContainerCommand.Create(), SiemCommand.Create(), EvaluateCommand.Create(), LearnCommand.Create(),
+    ContainerCommand.Create(), SiemCommand.Create(), RecordCommand.Create(), ReplayCommand.Create(), EvaluateCommand.Create(),
+    LearnCommand.Create(),
 })
 {
     root.Subcommands.Add(command);
@@ -44,7 +45,7 @@ try
         ProcessTerminationTimeout = null,
     }, stop.Token).ConfigureAwait(false);
 }
-catch (Exception e) when (e is UsageException or ArgumentException or FormatException or SafeHaven.Security.KeyFileException)
+catch (Exception e) when (e is UsageException or ArgumentException or FormatException or SafeHaven.Security.KeyFileException or SafeHaven.Traces.TraceFormatException)
 {
     // Validation of flags, files and options: the message names what is wrong.
     Console.Error.WriteLine($"error: {e.Message}");
