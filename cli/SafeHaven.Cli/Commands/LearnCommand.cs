@@ -8,14 +8,14 @@ using SafeHaven.Traces;
 namespace SafeHaven.Cli.Commands;
 
 /// <summary>
-/// <c>safehaven learn FILE</c>: proposes a rules file from a benign trace, one rule per counter with a threshold from
+/// <c>safehaven learn FILE…</c>: proposes a rules file from benign traces, one rule per counter with a threshold from
 /// the observed rate distribution and a stated margin (docs/EVALUATION.md, "Learnt rules").
 /// </summary>
 internal static class LearnCommand
 {
     public static Command Create()
     {
-        var file = new Argument<FileInfo>("FILE") { Description = "A benign trace (no channel in it): the rates it shows are taken as normal" };
+        var files = new Argument<FileInfo[]>("FILE") { Description = "One or more benign traces (no channel in them): the rates they show are taken as normal", Arity = ArgumentArity.OneOrMore };
         var margin = new Option<double>("--margin") { Description = "Threshold = statistic × margin (≥ 1)", DefaultValueFactory = _ => 2.0 };
         var statistic = new Option<string>("--statistic")
         {
@@ -25,16 +25,16 @@ internal static class LearnCommand
         statistic.AcceptOnlyFromAmong("max", "p99.9", "p99");
         var scope = new Option<string>("--scope") { Description = "Scope of the learnt rules (benign data cannot tell a channel's scope)", DefaultValueFactory = _ => "core" };
         var output = new Option<FileInfo?>("--out") { Description = "Write the rules here (default: stdout)" };
-        var command = new Command("learn", "Propose rules from a benign trace: per counter, a threshold from the observed rates and a margin") { file, margin, statistic, scope, output };
+        var command = new Command("learn", "Propose rules from a benign trace: per counter, a threshold from the observed rates and a margin") { files, margin, statistic, scope, output };
         command.SetAction(parse =>
         {
-            var trace = parse.GetValue(file)!;
+            var traces = parse.GetValue(files)!;
             var options = new LearnOptions(parse.GetValue(margin), parse.GetValue(statistic) switch
             {
                 "p99.9" => RateStatistic.P999,
                 "p99" => RateStatistic.P99,
                 _ => RateStatistic.Max,
-            }, parse.GetValue(scope)!, trace.Name);
+            }, parse.GetValue(scope)!, string.Join(", ", traces.Select(t => t.Name)));
             try
             {
                 options.Validate();
@@ -44,13 +44,16 @@ internal static class LearnCommand
                 throw new UsageException($"--margin/--scope: {e.Message}", e);
             }
             var learner = new RateLearner();
-            TraceInput.ForEach(trace, entry =>
+            foreach (var trace in traces)
             {
-                if (entry.Kind == TraceKind.Samples)
+                TraceInput.ForEach(trace, entry =>
                 {
-                    learner.Add(entry.Sample!);
-                }
-            });
+                    if (entry.Kind == TraceKind.Samples)
+                    {
+                        learner.Add(entry.Sample!);
+                    }
+                });
+            }
             string yaml;
             try
             {
@@ -58,7 +61,7 @@ internal static class LearnCommand
             }
             catch (ArgumentException e)
             {
-                throw new UsageException($"trace {trace.FullName}: {e.Message}", e);
+                throw new UsageException($"{e.Message}", e);
             }
             // The output must load as any rules file does; failing here is a bug, not bad input.
             var rules = RulesParser.Parse(yaml, "learnt rules");
