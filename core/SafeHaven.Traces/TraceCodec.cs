@@ -12,7 +12,7 @@ public enum TraceCodec
     /// <summary><c>deflate</c>: raw RFC 1951 deflate, as the Avro specification says; every Avro library reads it.</summary>
     Deflate,
 
-    /// <summary><c>zstandard</c>: one zstd frame per block (python3-avro needs python3-zstandard).</summary>
+    /// <summary><c>zstandard</c>: one zstd frame per block, with the frame's content checksum (python3-avro needs python3-zstandard).</summary>
     Zstandard,
 }
 
@@ -58,6 +58,8 @@ public static class TraceCodecs
             default:
                 using (var zstd = new Compressor(3))
                 {
+                    // Avro blocks carry no checksum of their own: the frame's lets a reader refuse a damaged block.
+                    zstd.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
                     return zstd.Wrap(data).ToArray();
                 }
         }

@@ -26,7 +26,7 @@ internal static class ReplayCommand
         var json = CommonOptions.Json();
         var command = new Command("replay", "Publish a trace's samples and inventory to --bootstrap at recorded speed, --speed X or --speed max");
         command.Arguments.Add(file);
-        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Prefix, speed, signing, json })
+        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Prefix, flags.Partitions, speed, signing, json })
         {
             command.Options.Add(o);
         }

@@ -17,7 +17,7 @@ public sealed record ReplayStats
     /// <summary>Inventory records (tombstones included) published.</summary>
     public long Inventory { get; init; }
 
-    /// <summary>Detections and results in the trace, not replayed (the detector and agents make their own).</summary>
+    /// <summary>Detections, results and actuator capability records in the trace, not replayed (the detector and agents make their own).</summary>
     public long Skipped { get; init; }
 
     /// <summary>Records sent unsealed because no key speaks for their host.</summary>
@@ -30,7 +30,7 @@ public sealed record ReplayStats
 /// <summary>
 /// Publishes a trace's samples (re-batched per host and tick, <see cref="SampleRebatcher"/>) and inventory to the
 /// deployment's topics at the recorded pace, a multiple of it, or as fast as possible, sealed as the probes sealed them
-/// (<see cref="ReplaySealer"/>). Detections and results in the trace are not replayed.
+/// (<see cref="ReplaySealer"/>). Detections, results and agents' capability records in the trace are not replayed.
 /// </summary>
 public sealed class TraceReplayer(KafkaClients kafka, ReplaySealer sealer, TimeProvider time)
 {
@@ -121,6 +121,11 @@ public sealed class TraceReplayer(KafkaClients kafka, ReplaySealer sealer, TimeP
             {
                 case TraceKind.Samples:
                     rebatcher.Add(entry);
+                    break;
+                case TraceKind.Inventory when entry.Inventory?.kind == "actuator":
+                    // An agent's capability record is the agent's own word (sealed by its key): live agents announce
+                    // themselves; a replay reproduces what probes sent.
+                    stats = stats with { Skipped = stats.Skipped + 1 };
                     break;
                 case TraceKind.Inventory:
                     await Pace(entry.PaceNs).ConfigureAwait(false);
