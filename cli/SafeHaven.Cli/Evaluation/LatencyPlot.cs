@@ -40,14 +40,16 @@ internal static class LatencyPlot
             plot.Add.Histogram(histogram);
             var mean = latenciesMs.Average();
             var meanLine = plot.Add.VerticalLine(mean);
-            meanLine.Text = string.Create(c, $"mean {mean:N0} ms (n={latenciesMs.Count})");
+            meanLine.LegendText = string.Create(c, $"mean {mean:N0} ms (n={latenciesMs.Count})");
             meanLine.Color = Colors.DarkBlue;
             plot.Axes.Margins(bottom: 0);
         }
         var reference = plot.Add.VerticalLine(ReferenceMeanMs);
-        reference.Text = "Falzon & Bodden 2015 mean 720 ms (1 s period)";
+        reference.LegendText = "Falzon & Bodden 2015 mean 720 ms (1 s period)";
         reference.Color = Colors.DarkRed;
         reference.LinePattern = LinePattern.Dashed;
+        // A legend, not line labels: those sit on an axis and cover its title.
+        plot.ShowLegend(Alignment.UpperLeft);
         plot.SavePng(path, width, height);
     }
 }
