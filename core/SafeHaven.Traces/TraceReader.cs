@@ -39,7 +39,7 @@ public sealed class TraceReader : IEnumerable<TraceEntry>, IDisposable
         {
             throw new TraceFormatException($"{source.Name}: the header has no avro.schema");
         }
-        _bareSamples = CheckSchema(source.Name, schemaText);
+        _bareSamples = TraceSchema.IsBareSamples(source.Name, schemaText);
     }
 
     /// <summary>Opens <paramref name="path"/> and checks its header.</summary>
@@ -183,39 +183,6 @@ public sealed class TraceReader : IEnumerable<TraceEntry>, IDisposable
                 metadata[key] = Encoding.UTF8.GetString(source.ReadExactly(source.ReadLong("a metadata value"), $"metadata {key}"));
             }
         }
-    }
-
-    /// <summary>True for a file of bare samples; throws when the schema is neither a trace's nor a sample's.</summary>
-    private static bool CheckSchema(string name, string text)
-    {
-        if (text == TraceSchema.Text)
-        {
-            return false;
-        }
-        Schema schema;
-        long fingerprint;
-        try
-        {
-            schema = Schema.Parse(text);
-            fingerprint = SchemaNormalization.ParsingFingerprint64(schema);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Apache.Avro fails on malformed schemas with JSON, Avro and even null-reference errors: all mean the same here.
-            throw new TraceFormatException($"{name}: the header's avro.schema does not parse: {e.Message}", e);
-        }
-        if (fingerprint == TraceSchema.Fingerprint)
-        {
-            return false;
-        }
-        if (fingerprint == TraceSchema.SampleFingerprint)
-        {
-            return true;
-        }
-        var what = schema is NamedSchema named ? $"records of {named.Fullname}" : $"a {schema.Tag} schema";
-        throw new TraceFormatException(
-            $"{name}: schema mismatch: the file holds {what} (fingerprint {fingerprint:X16}); a trace holds safehaven.v1.TraceRecord " +
-            $"({TraceSchema.Fingerprint:X16}, schemas/TraceRecord.avsc) or bare safehaven.v1.CounterSample ({TraceSchema.SampleFingerprint:X16})");
     }
 
     /// <inheritdoc/>

@@ -17,4 +17,37 @@ public static class TraceSchema
 
     /// <summary>Fingerprint of the contract <c>safehaven.v1.CounterSample</c>: files of bare samples are read as traces too.</summary>
     public static long SampleFingerprint { get; } = SchemaNormalization.ParsingFingerprint64(ContractSchemas.Get(nameof(CounterSample)));
+
+    /// <summary>True for a file of bare samples; throws when the schema is neither a trace's nor a sample's.</summary>
+    internal static bool IsBareSamples(string name, string text)
+    {
+        if (text == Text)
+        {
+            return false;
+        }
+        Schema schema;
+        long fingerprint;
+        try
+        {
+            schema = Schema.Parse(text);
+            fingerprint = SchemaNormalization.ParsingFingerprint64(schema);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Apache.Avro fails on malformed schemas with JSON, Avro and even null-reference errors: all mean the same here.
+            throw new TraceFormatException($"{name}: the header's avro.schema does not parse: {e.Message}", e);
+        }
+        if (fingerprint == Fingerprint)
+        {
+            return false;
+        }
+        if (fingerprint == SampleFingerprint)
+        {
+            return true;
+        }
+        var what = schema is NamedSchema named ? $"records of {named.Fullname}" : $"a {schema.Tag} schema";
+        throw new TraceFormatException(
+            $"{name}: schema mismatch: the file holds {what} (fingerprint {fingerprint:X16}); a trace holds safehaven.v1.TraceRecord " +
+            $"({Fingerprint:X16}, schemas/TraceRecord.avsc) or bare safehaven.v1.CounterSample ({SampleFingerprint:X16})");
+    }
 }
