@@ -9,7 +9,7 @@ foreach (var command in new Command[]
     BrokerCommand.Create(), TopicsCommand.Create(), ProbeCommand.Create(), DetectCommand.Create(), PlanCommand.Create(),
     ActuateCommand.Create(), HypervisorCommand.Create(), UpCommand.Create(), DemoCommand.Create(), WorkloadCommand.Create(), KeysCommand.Create(),
     ContainerCommand.Create(), SiemCommand.Create(), TopCommand.Create(), ReportCommand.Create(), SimulateCommand.Create(),
-    RecordCommand.Create(), ReplayCommand.Create(),
+    RecordCommand.Create(), ReplayCommand.Create(), EvaluateCommand.Create(), LearnCommand.Create(),
 })
 {
     root.Subcommands.Add(command);
