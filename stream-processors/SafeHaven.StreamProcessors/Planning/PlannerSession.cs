@@ -107,6 +107,9 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
             }
         }
         _work.Assign(assignment);
+        // Compiles the write path (ledger, command, acknowledgement) before the first detection: an empty decision
+        // writes nothing. The first command paid ≈1–3 ms for it under load (docs/PERFORMANCE.md).
+        SendAndRetry(new PlanDecision(null, []));
         readiness?.Set(_inventoryEnds.Count == 0);
         LogActive(logger, options.InstanceId, _book.HeldCount, _planner.Pending);
     }
