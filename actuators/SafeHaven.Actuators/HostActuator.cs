@@ -85,6 +85,13 @@ public sealed partial class HostActuator
             issuedAtNs = now, deadlineNs = now + 60_000_000_000, dryRun = true, reasons = [], signature = [],
         }, verifySignature: false);
         ThreadVerifier.Verify(self, OnlineCpus);
+        // The dry run above stops at "the agent's own process": the checks after that one, which every real command
+        // runs, get their first run here (measured ≈2–5 ms of JIT at the first command under load; docs/PERFORMANCE.md).
+        ProtectedProcesses.WarmUp();
+        lock (_gate)
+        {
+            HolderOf(self, _options.Pool, group: null);
+        }
         // Re-applying this thread's own mask changes nothing and compiles the affinity path.
         if (Affinity.GetThread(self) is { } mask)
         {

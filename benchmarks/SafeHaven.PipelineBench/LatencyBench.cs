@@ -34,14 +34,18 @@ internal static class LatencyBench
         using var broker = await Bench.StartBrokerAsync(new TopicNames(options.TopicPrefix), detector.ApplicationId);
         options.BootstrapServers = broker.BootstrapServers;
         using var kafka = new KafkaClients(options);
-        PublishInventory(kafka, plan.Hosts);
+        PublishInventory(kafka, plan);
 
         using var signer = CommandSigner.Ephemeral(out _);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders().AddSimpleConsole(o => (o.SingleLine, o.TimestampFormat) = (true, "HH:mm:ss.ffffff ")).SetMinimumLevel(logLevel);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(kafka);
-        builder.Services.AddSafeHavenStreamProcessors(detector, new PlannerOptions(),
+        // As the planner bench: every crossing is one decision. No budget skips a move (20 crossings/s are 1,200 moves
+        // a minute, the default allows 300 per datacenter), and no command expires: no actuator answers here, and an
+        // expired command is re-sent, which would time a second command of the same crossing.
+        var planner = new PlannerOptions { CommandTtl = TimeSpan.FromHours(1), MovesPerHostPerMinute = 0, MovesPerEntityPerHour = 0, MovesPerDatacenterPerMinute = 0 };
+        builder.Services.AddSafeHavenStreamProcessors(detector, planner,
             RulesParser.Parse(Bench.RulesYaml, "bench.yaml"), signer);
         using var host = builder.Build();
         await host.StartAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
@@ -83,12 +87,23 @@ internal static class LatencyBench
         }
     }
 
-    /// <summary>One actuator per host with an 8-CPU isolation pool, so commands keep coming for 1600 entities.</summary>
-    private static void PublishInventory(KafkaClients kafka, int hosts)
+    /// <summary>The process of crossing <paramref name="j"/>: a process of its own on host j % hosts (never pid 1, which no planner moves).</summary>
+    private static int CrossingPid(int j, int hosts) => PlannerInventory.MeasuredPid(j, hosts);
+
+    /// <summary>Crossings a run can make: one every rate/crossings-th sample after the first 2 s (see <see cref="Produce"/>).</summary>
+    private static int MaxCrossings(LatencyPlan plan) => plan.CrossingsPerSecond * (plan.Seconds + plan.WarmUpSeconds) + 1;
+
+    /// <summary>
+    /// One actuator per host, with a pool of one CPU per crossing the host gets (each crossing is a process in a group
+    /// of its own, so it takes a slot of its own), and the probe's record of every crossing's process: the planner places
+    /// a process only once its record tells it the process's group.
+    /// </summary>
+    private static void PublishInventory(KafkaClients kafka, LatencyPlan plan)
     {
         using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("bench-inventory")).Build();
         var serializer = kafka.Serdes.Serializer<EntityState>();
-        for (var i = 0; i < hosts; i++)
+        var perHost = (MaxCrossings(plan) + plan.Hosts - 1) / plan.Hosts;
+        for (var i = 0; i < plan.Hosts; i++)
         {
             var host = Bench.Host(i);
             ConsumeLoop.Produce(producer, serializer, kafka.Topics.Inventory, "dc1/" + host, new EntityState
@@ -96,20 +111,26 @@ internal static class LatencyBench
                 entityId = "dc1/" + host,
                 kind = InventoryView.ActuatorKind,
                 entity = new EntityRef { datacenter = "dc1", host = host },
-                isolationPool = "0-7",
+                isolationPool = "0-" + Math.Max(7, perHost).ToString(CultureInfo.InvariantCulture),
                 levels = ["core"],
                 counterStatus = new Dictionary<string, string>(),
                 attributes = new Dictionary<string, string> { ["actuatorId"] = "act-" + host },
                 updatedAtNs = Bench.NowNs(),
             });
         }
-        producer.Flush(TimeSpan.FromSeconds(10));
+        for (var j = 0; j < MaxCrossings(plan); j++)
+        {
+            var process = PlannerFleet.Process(j % plan.Hosts, CrossingPid(j, plan.Hosts));
+            ConsumeLoop.Produce(producer, serializer, kafka.Topics.Inventory, process.entityId, process);
+        }
+        producer.Flush(TimeSpan.FromSeconds(30));
     }
 
     /// <summary>
     /// Paced to the rate, in 1 ms bursts. The fleet's quiet processes take turns; every
     /// rate/crossings-th sample is instead one sample above ε of a process not seen before
-    /// (host j % hosts, pid j / hosts), which becomes exactly one detection and one command.
+    /// (host j % hosts, pid 2000 + j / hosts, whose inventory record is published up front), which becomes exactly one
+    /// detection and one command.
     /// </summary>
     private static (long Sent, int Crossings, double Seconds) Produce(KafkaClients kafka, LatencyPlan plan, ConcurrentDictionary<long, long> producedAt)
     {
@@ -137,7 +158,7 @@ internal static class LatencyBench
                 if (seq % every == every - 1 && seq >= 2L * plan.Rate)
                 {
                     var j = next++;
-                    sample = Bench.Sample(Bench.Host(j % plan.Hosts), 1 + (j / plan.Hosts), 50_000, seq, Bench.NowNs());
+                    sample = Bench.Sample(Bench.Host(j % plan.Hosts), CrossingPid(j, plan.Hosts), 50_000, seq, Bench.NowNs());
                     // Warm-up crossings are timed too: the first ones show what a process's first detection costs.
                     crossings += seq >= warmUp ? 1 : 0;
                     producedAt[seq] = Stopwatch.GetTimestamp();

@@ -28,6 +28,7 @@ internal static class LatencyReaders
             Enumerable.Range(0, Bench.Partitions).Select(p => new TopicPartitionOffset(t, p, Offset.Beginning))));
         var detection = kafka.Serdes.Deserializer<Detection>();
         var command = kafka.Serdes.Deserializer<IsolationCommand>();
+        var (detectionSeqs, commandSeqs) = (new HashSet<long>(), new HashSet<long>());
         try
         {
             while (!ct.IsCancellationRequested)
@@ -40,7 +41,8 @@ internal static class LatencyReaders
                     : KafkaSerdes.Decode(detection, r.Message.Value, r.Topic).detectionId;
                 // detectionId = host:timestampNs:seq:rule (DetectorEngine).
                 var seq = long.Parse(detectionId.Split(':')[2], CultureInfo.InvariantCulture);
-                if (producedAt.TryGetValue(seq, out var at))
+                // Only the first record of a crossing is timed: a redelivered or re-sent one would time the same crossing twice.
+                if (producedAt.TryGetValue(seq, out var at) && (isCommand ? commandSeqs : detectionSeqs).Add(seq))
                 {
                     (isCommand ? commands : detections).Add((seq, Bench.Ms(now - at)));
                     if (isCommand)

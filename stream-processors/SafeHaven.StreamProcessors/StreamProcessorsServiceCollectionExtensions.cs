@@ -56,6 +56,7 @@ public static class StreamProcessorsServiceCollectionExtensions
         planner.Validate();
         services.TryAddSingleton(signer ?? throw new ArgumentNullException(nameof(signer)));
         services.TryAddSingleton(planner);
+        services.TryAddSingleton<PlannerReadiness>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PlannerService>());
         return services;
     }

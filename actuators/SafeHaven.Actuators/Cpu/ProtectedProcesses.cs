@@ -23,7 +23,17 @@ public static class ProtectedProcesses
         {
             return "the agent's own process is never moved";
         }
-        string dir = Path.Join("/proc", pid.ToString(CultureInfo.InvariantCulture));
+        return Inspect(pid, Path.Join("/proc", pid.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>
+    /// Runs every read of <see cref="Why"/> once on the agent's own process (which <see cref="Why"/> refuses before reading
+    /// anything), so the first real command does not pay for their JIT compilation (≈1–2 ms under load). Touches nothing.
+    /// </summary>
+    internal static void WarmUp() => _ = Inspect(Environment.ProcessId, "/proc/self");
+
+    private static string? Inspect(int pid, string dir)
+    {
         try
         {
             var stat = File.ReadAllText(Path.Join(dir, "stat"));

@@ -48,6 +48,7 @@ internal static partial class CommandIntake
             seal: RoleSeals.With(kafka.Seals.Actuator, Seals.Kinds.Inventory));
         producer.Flush(TimeSpan.FromSeconds(10));
         WarmUp.Codecs(kafka.Serdes);
+        WarmUpChecks(kafka, unauthentic, time);
         WarmUp.Metadata(producer, [topics.Results, topics.Dlq], TimeSpan.FromSeconds(10));
         foreach (var reconciled in reconcile())
         {
@@ -96,6 +97,20 @@ internal static partial class CommandIntake
                 published(result);
             }
         }
+    }
+
+    // The checks every command meets before the agent runs it, once on a scratch command (unsigned: refused, and nothing
+    // runs): the first real command paid for their JIT compilation (docs/PERFORMANCE.md, 2026-12-04 demo sample→result).
+    private static void WarmUpChecks(KafkaClients kafka, Func<IsolationCommand, string?> unauthentic, TimeProvider time)
+    {
+        var now = DeadLetters.UnixNanos(time);
+        var scratch = new IsolationCommand
+        {
+            commandId = "warm-up", entity = new EntityRef { datacenter = "warm-up", host = "warm-up", pid = 2 }, level = Levels.Core,
+            action = Actions.Isolate, source = "warm-up", target = "0", issuedAtNs = now, deadlineNs = now + 1, reasons = [], signature = [],
+        };
+        kafka.Options.Bounds.Problem(scratch, now);
+        unauthentic(scratch);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Role} {Id}: {CommandId} is for level {Level}, served by another agent of this id")]

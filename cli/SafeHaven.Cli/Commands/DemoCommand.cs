@@ -12,6 +12,7 @@ using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Topics;
 using SafeHaven.Probes;
+using SafeHaven.StreamProcessors.Planning;
 
 namespace SafeHaven.Cli.Commands;
 
@@ -126,16 +127,18 @@ internal static class DemoCommand
         var time = app.Services.GetRequiredService<TimeProvider>();
         long Now() => DeadLetters.UnixNanos(time);
         var observer = new DemoObserver(app.Services.GetRequiredService<KafkaClients>(), Now);
+        var planner = app.Services.GetRequiredService<PlannerReadiness>();
         var goAt = 0L;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
         ITimer? go = null;
         var watching = ConsumeLoop.OnOwnThread(() => observer.Run(o =>
         {
-            // Once the benign workload has been seen in two samples the pipeline is in steady
-            // state. The storm then starts at a random point of the sampling period, as an
-            // attack would, and detection time is measured from that instant.
-            if (go is null && o.Samples.Count(s => s.Sample.entity.pid == benign.Pid) >= 2)
+            // Once the benign workload has been seen in two samples and the planner has read the inventory
+            // (under load its lease can take seconds) the pipeline is in steady state. The storm then starts
+            // at a random point of the sampling period, as an attack would, and detection time is measured
+            // from that instant.
+            if (go is null && planner.Ready && o.Samples.Count(s => s.Sample.entity.pid == benign.Pid) >= 2)
             {
                 var offset = TimeSpan.FromTicks(Random.Shared.NextInt64(period.Ticks));
                 go = time.CreateTimer(_ =>

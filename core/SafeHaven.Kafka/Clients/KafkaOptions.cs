@@ -27,12 +27,14 @@ public sealed class KafkaOptions
     public bool LowLatency { get; set; } = true;
 
     /// <summary>
-    /// Linger of the probe's sample producer, in ms. Defaults to 5: a sampling round publishes a
-    /// burst (one sample per process), and unbatched bursts starve the embedded broker, which
-    /// returns one batch per partition per fetch (measured: p99 sample→command 2.1–2.9 s at
-    /// 10 k samples/s with 0, 17 ms with 5; docs/PERFORMANCE.md).
+    /// Linger of the probe's sample producer, in ms. Defaults to 0. A probe publishes one
+    /// <c>SampleBatch</c> record per sampling tick (every process of the tick in it), keyed by its
+    /// host, so nothing else arrives within a linger to share the batch: a linger only delays every
+    /// tick, early publications included, by its full length (5 ms was the default while every sample
+    /// was a record of its own; docs/PERFORMANCE.md, 2026-12-04 "demo sample→result"). Records queued
+    /// while a request is in flight are still batched together.
     /// </summary>
-    public int SampleLingerMs { get; set; } = 5;
+    public int SampleLingerMs { get; set; }
 
     /// <summary>
     /// Limits every consumer checks a decoded record against before it can change any state (field lengths, map sizes,

@@ -15,7 +15,8 @@ namespace SafeHaven.StreamProcessors.Planning;
 /// then reads the inventory from the start and detections and results from the group's committed offsets.
 /// When the active instance dies, the group gives the partition to a standby after the session timeout.
 /// </summary>
-internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions options, CommandSigner signer, TimeProvider time, ILogger<PlannerService> logger)
+internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions options, CommandSigner signer, TimeProvider time, ILogger<PlannerService> logger,
+    PlannerReadiness? readiness = null)
     : BackgroundService
 {
     /// <summary>Set while this instance holds the lease (for tests and metrics).</summary>
@@ -66,7 +67,7 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
                     lease.Consume(TimeSpan.FromMilliseconds(200));
                     if (gained && !lost)
                     {
-                        var session = new PlannerSession(kafka, options, signer, time, logger, producer);
+                        var session = new PlannerSession(kafka, options, signer, time, logger, producer, readiness);
                         session.Rebuild(lease, ct);
                         session.Activate();
                         _session = session;
@@ -80,6 +81,7 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
                 if (lost)
                 {
                     LogLostLease(logger, options.InstanceId);
+                    readiness?.Set(false);
                     _session.Dispose();
                     _session = null;
                     lost = false;
@@ -93,6 +95,7 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
         }
         finally
         {
+            readiness?.Set(false);
             _session?.Dispose();
             _session = null;
             producer.Flush(TimeSpan.FromSeconds(5));

@@ -47,6 +47,12 @@ internal static class PlannerWarmUp
             detectionId = Host, entity = entity, rule = Host, counter = Host, rate = 2, threshold = 1, scope = Scopes.Core,
             detectedAtNs = now, firstSampleAtNs = now - 1_000_000_000, kind = DetectionKinds.Detected,
         });
+        // The bounds every detection and result is checked against before it reaches the planner.
+        kafka.Options.Bounds.Problem(new SafeHaven.Schemas.Detection
+        {
+            detectionId = Host, entity = entity, rule = Host, counter = Host, rate = 2, threshold = 1, scope = Scopes.Core,
+            detectedAtNs = now, firstSampleAtNs = now - 1_000_000_000, kind = DetectionKinds.Detected,
+        }, now);
         var ledger = kafka.Serdes.Serializer<SlotRecord>();
         foreach (var record in decision.Records)
         {
@@ -60,6 +66,11 @@ internal static class PlannerWarmUp
         {
             signer.Sign(command);
             kafka.Serdes.Serializer<IsolationCommand>().Serialize(command, new SerializationContext(MessageComponentType.Value, kafka.Topics.Commands));
+            kafka.Options.Bounds.Problem(new IsolationResult
+            {
+                commandId = command.commandId, entity = entity, level = Levels.Core, status = ResultStatus.Skipped, actuator = Host,
+                phases = new Dictionary<string, long>(), startedAtNs = now, finishedAtNs = now,
+            }, now);
         }
         return decision.Command;
     }
