@@ -46,7 +46,7 @@ internal static class PythonAvro
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"{Python} {string.Join(' ', start.ArgumentList)} did not finish in 120 s");
         }
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        return (process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
     }
 
     /// <summary>read_trace.py over <paramref name="trace"/> with the repository's schemas/.</summary>
