@@ -58,14 +58,14 @@ internal sealed partial class ContainerAgentService(KafkaClients kafka, Containe
         // Without a working criu the agent can neither send nor receive: announcing no level makes the planner escalate.
         levels = capability.Available ? [Levels.Container] : [],
         counterStatus = new Dictionary<string, string>(),
-        attributes = new Dictionary<string, string>
+        attributes = identity.WithSegment(new Dictionary<string, string>
         {
             ["actuatorId"] = options.Id,
             ["agent"] = "container",
             ["criu"] = capability.Available ? capability.Version ?? "unknown version" : "unavailable: " + (capability.Reason ?? "unknown reason"),
             ["lazyPages"] = capability.LazyPages ? "true" : "false",
             ["pageMode"] = options.Criu.Mode == CriuPageMode.LazyPages ? "lazy-pages" : "page-server",
-        },
+        }),
         updatedAtNs = DeadLetters.UnixNanos(time),
     };
 

@@ -45,7 +45,7 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
         isolationPool = options.Pool.ToString(),
         levels = [Levels.Core],
         counterStatus = new Dictionary<string, string>(),
-        attributes = new Dictionary<string, string> { ["actuatorId"] = options.Id, ["cpuset"] = actuator.CpusetKind },
+        attributes = identity.WithSegment(new Dictionary<string, string> { ["actuatorId"] = options.Id, ["cpuset"] = actuator.CpusetKind }),
         updatedAtNs = DeadLetters.UnixNanos(time),
     };
 
@@ -56,4 +56,17 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
 /// <summary>Where an actuator runs.</summary>
 /// <param name="Datacenter">Datacenter id.</param>
 /// <param name="Host">Host id.</param>
-public sealed record ActuatorIdentity(string Datacenter, string Host);
+/// <param name="Segment">The host's network segment (a rack or subnet label) for the network scope, when configured.</param>
+public sealed record ActuatorIdentity(string Datacenter, string Host, string? Segment = null)
+{
+    /// <summary>Adds the segment attribute to an actuator's inventory attributes when one is configured.</summary>
+    public Dictionary<string, string> WithSegment(Dictionary<string, string> attributes)
+    {
+        ArgumentNullException.ThrowIfNull(attributes);
+        if (Segment is not null)
+        {
+            attributes[InventoryAttributes.NetworkSegment] = Segment;
+        }
+        return attributes;
+    }
+}

@@ -57,7 +57,7 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
             isolationPool = null,
             levels = able ? [Levels.Vm] : [],
             counterStatus = new Dictionary<string, string>(),
-            attributes = new Dictionary<string, string>
+            attributes = identity.WithSegment(new Dictionary<string, string>
             {
                 ["actuatorId"] = options.Id,
                 ["agent"] = "hypervisor",
@@ -66,7 +66,7 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
                 ["capacityUnit"] = "MiB",
                 ["qemu"] = qemu ? QemuGuest.Binary : "missing: " + QemuGuest.Binary,
                 ["libvirt"] = libvirt is null ? "unused" : libvirt.Available ? $"libvirt {libvirt.LibvirtVersion}, QEMU {libvirt.HypervisorVersion}" : "unavailable: " + libvirt.Problem,
-            },
+            }),
             updatedAtNs = DeadLetters.UnixNanos(time),
         };
     }

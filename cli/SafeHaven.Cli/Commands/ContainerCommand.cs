@@ -19,7 +19,7 @@ internal static class ContainerCommand
         var criu = new Option<string>("--criu") { Description = "The criu launcher (deploy/criu/install-criu.sh installs it)", DefaultValueFactory = _ => CriuOptions.DefaultBinary };
         var command = new Command("container", "Run a container agent: execute container-level isolation commands addressed to --id (CRIU checkpoint/restore)")
         {
-            containerDir, agents, criu, flags.TrustedKeys, flags.Id, flags.StateDir,
+            containerDir, agents, criu, flags.TrustedKeys, flags.Id, flags.Segment, flags.StateDir,
         };
         flags.AddTo(command, rules: false, actuator: false);
         command.SetAction(async (parse, ct) =>
@@ -27,7 +27,8 @@ internal static class ContainerCommand
             var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("container needs --bootstrap");
             var identity = new ActuatorIdentity(
                 ContainerFlags.Token(parse.GetValue(flags.Datacenter), "--datacenter"),
-                ContainerFlags.Token(flags.HostId(parse), "--host"));
+                ContainerFlags.Token(flags.HostId(parse), "--host"),
+                flags.SegmentOf(parse));
             var id = ContainerFlags.Token(parse.GetValue(flags.Id) ?? identity.Host, "--id");
             var options = ContainerFlags.Options(id, parse.GetValue(containerDir), parse.GetValue(agents) ?? [], parse.GetValue(criu)!);
             var journal = ContainerFlags.JournalPath(parse.GetValue(flags.StateDir)!, id);

@@ -21,7 +21,7 @@ internal static class HypervisorCommand
         var libvirt = new Option<string[]>("--libvirt") { Description = "With --backend libvirt: ID=URI of each agent's libvirt daemon, this agent's included (repeatable)", AllowMultipleArgumentsPerToken = true };
         var command = new Command("hypervisor", "Run a hypervisor agent: execute VM-level isolation commands addressed to --id (live migration, post-copy)")
         {
-            guestDir, agents, backend, libvirt, flags.TrustedKeys, flags.Id, flags.StateDir,
+            guestDir, agents, backend, libvirt, flags.TrustedKeys, flags.Id, flags.Segment, flags.StateDir,
         };
         flags.AddTo(command, rules: false, actuator: false);
         command.SetAction(async (parse, ct) =>
@@ -29,7 +29,8 @@ internal static class HypervisorCommand
             var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("hypervisor needs --bootstrap");
             var identity = new ActuatorIdentity(
                 HypervisorFlags.Token(parse.GetValue(flags.Datacenter), "--datacenter"),
-                HypervisorFlags.Token(flags.HostId(parse), "--host"));
+                HypervisorFlags.Token(flags.HostId(parse), "--host"),
+                flags.SegmentOf(parse));
             var id = HypervisorFlags.Token(parse.GetValue(flags.Id) ?? identity.Host, "--id");
             var options = HypervisorFlags.Options(id, parse.GetValue(guestDir), parse.GetValue(agents) ?? []);
             HypervisorFlags.Libvirt(options, parse.GetValue(backend)!, parse.GetValue(libvirt) ?? []);

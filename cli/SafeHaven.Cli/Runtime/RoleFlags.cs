@@ -3,6 +3,7 @@ using SafeHaven.Actuators;
 using SafeHaven.Actuators.Cpu;
 using SafeHaven.Actuators.Hosting;
 using SafeHaven.Cli.Commands;
+using SafeHaven.Core;
 using SafeHaven.Core.Rules;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Security;
@@ -22,6 +23,11 @@ internal sealed class RoleFlags
     public Option<string?> IsolationCpus { get; } = CommonOptions.IsolationCpus();
     public Option<string?> Duration { get; } = CommonOptions.Duration();
     public Option<string?> Id { get; } = CommonOptions.Id();
+
+    public Option<string?> Segment { get; } = new("--network-segment")
+    {
+        Description = "This host's network segment (a rack or subnet label), announced with the agent's levels: rules of scope 'network' move suspects to another segment",
+    };
     public Option<string?> Host { get; } = CommonOptions.HostId();
     public Option<string> Datacenter { get; } = CommonOptions.Datacenter();
     public Option<string> Prefix { get; } = CommonOptions.Prefix();
@@ -63,6 +69,7 @@ internal sealed class RoleFlags
         {
             command.Options.Add(IsolationCpus);
             command.Options.Add(Id);
+            command.Options.Add(Segment);
             command.Options.Add(Cgroup);
             command.Options.Add(StateDir);
         }
@@ -245,6 +252,11 @@ internal sealed class RoleFlags
             StateDirectory = parse.GetValue(StateDir)!,
         };
         options.Validate(online);
-        return (options, new ActuatorIdentity(parse.GetValue(Datacenter)!, HostId(parse)));
+        return (options, new ActuatorIdentity(parse.GetValue(Datacenter)!, HostId(parse), SegmentOf(parse)));
     }
+
+    /// <summary>--network-segment, validated: it reaches the inventory and the planner's reasons.</summary>
+    public string? SegmentOf(ParseResult parse) => parse.GetValue(Segment) is { } s
+        ? Identifiers.IsToken(s) ? s : throw new UsageException($"--network-segment must be a token of letters, digits, '.', '_' or '-', got '{Identifiers.Printable(s)}'")
+        : null;
 }

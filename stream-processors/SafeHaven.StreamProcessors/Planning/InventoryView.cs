@@ -10,9 +10,6 @@ public static class InventoryView
     /// <summary>Entity kind of actuators in <c>EntityState.kind</c>.</summary>
     public const string ActuatorKind = "actuator";
 
-    /// <summary>Attribute of an actuator's record naming its host's network segment (rack or subnet label), for the network scope.</summary>
-    public const string SegmentAttribute = "network.segment";
-
     /// <summary>The actuator an inventory record describes, or null when it is not a valid actuator record.</summary>
     public static ActuatorInfo? Actuator(EntityState state)
     {
@@ -27,7 +24,7 @@ public static class InventoryView
         var id = state.attributes.TryGetValue("actuatorId", out var a) && Identifiers.IsToken(a) ? a : state.entity.host;
         long? capacity = state.attributes.TryGetValue("capacity", out var c) &&
             long.TryParse(c, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mib) ? mib : null;
-        var segment = state.attributes.TryGetValue(SegmentAttribute, out var n) && Identifiers.IsToken(n) ? n : null;
+        var segment = state.attributes.TryGetValue(InventoryAttributes.NetworkSegment, out var n) && Identifiers.IsToken(n) ? n : null;
         return new ActuatorInfo(id, state.entity.datacenter, state.entity.host, levels, pool, capacity, segment);
     }
 

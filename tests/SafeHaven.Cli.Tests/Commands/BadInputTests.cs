@@ -72,6 +72,17 @@ public sealed class BadInputTests
         Assert.Contains(message, run.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("actuate")]
+    [InlineData("container")]
+    [InlineData("hypervisor")]
+    public async Task A_network_segment_that_is_not_a_token_exits_2(string verb)
+    {
+        var run = await CliRunner.RunAsync(Timeout, verb, "--bootstrap", "127.0.0.1:1", "--network-segment", "rack 1;rm");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--network-segment must be a token", run.Stderr + run.Stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Isolation_pool_of_every_cpu_exits_2()
     {
