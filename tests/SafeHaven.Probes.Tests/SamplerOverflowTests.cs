@@ -70,8 +70,11 @@ public sealed class SamplerOverflowTests(ITestOutputHelper output)
         var storm = sink.Samples.Where(s => s.values["context-switches"] * 1e9 / s.intervalNs > 400).ToList();
         output.WriteLine(string.Join(", ", storm.Select(s => $"{s.values["context-switches"]} in {s.intervalNs / 1_000_000} ms")));
         Assert.Contains(storm, s => s.intervalNs < 900_000_000);
-        // Its threads are not armed (they overflow on their own counts): no signal from them.
-        Assert.True(sampler.OverflowWakes <= 1, $"{sampler.OverflowWakes} overflow wake-ups");
+        // Its threads are not re-armed, but a thread created while the main fd was armed inherits that period and may
+        // signal (measured: 0-2 per run). Harmless, since a wake-up runs the exact check; what must hold is the bound
+        // that keeps a storm from making the probe spin: at most 8 overflow wake-ups per window.
+        var windows = sink.Samples.Count(s => s.entity.pid == busy.Pid);
+        Assert.True(sampler.OverflowWakes <= 8 * windows, $"{sampler.OverflowWakes} overflow wake-ups in {windows} windows");
     }
 
     [Fact]
