@@ -15,11 +15,14 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
     DetectorMetrics metrics, TimeProvider time, ILoggerFactory loggers, RoleFailures failures) : IHostedService, IDisposable
 {
     /// <summary>
-    /// Two sessions (DetectorStreamConfig: 3 s): a rebalance after a member's death takes one session on the embedded
-    /// broker plus the join wait, so a live instance is not replaced mid-rebalance, and a stalled one rejoins early
-    /// enough for issue 13's 15 s takeover.
+    /// Twice the ≈2 s a fenced instance measured to get its partitions back (the embedded broker's join wait is the
+    /// session, 3 s, less 1 s), so a healthy rejoin is not cut short; short enough that a stalled instance, replaced,
+    /// still takes over within issue 13's 15 s of a kill (session 3 s + 4 s + the new member's join).
     /// </summary>
-    internal static readonly TimeSpan StallAfter = TimeSpan.FromSeconds(6);
+    internal static readonly TimeSpan StallAfter = TimeSpan.FromSeconds(4);
+
+    /// <summary>The longest wait between replacements of an instance that keeps getting no partition.</summary>
+    internal static readonly TimeSpan MaxStallWait = TimeSpan.FromMinutes(5);
 
     private static readonly TimeSpan WatchEvery = TimeSpan.FromMilliseconds(500);
     private readonly Lock _gate = new();
@@ -112,7 +115,7 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
 
     private void Watch(ILogger logger, CancellationToken ct)
     {
-        var watchdog = new PartitionWatchdog(StallAfter);
+        var watchdog = new PartitionWatchdog(StallAfter, MaxStallWait);
         var since = time.GetTimestamp();
         while (!ct.WaitHandle.WaitOne(WatchEvery))
         {
@@ -165,7 +168,7 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
     private static partial void LogWarm(ILogger logger, long fired, double jitMs, double clientsMs);
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "detector: held no partition for {Seconds:F0} s after holding some: replacing the Streamiz stream (a new group member; rule state restores from the changelog)")]
+        Message = "detector: held no partition for at least {Seconds:F0} s after holding some: replacing the Streamiz stream (a new group member; rule state restores from the changelog)")]
     private static partial void LogStalled(ILogger logger, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "detector: stream replaced in {Ms:F0} ms")]
