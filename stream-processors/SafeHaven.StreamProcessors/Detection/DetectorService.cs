@@ -15,11 +15,12 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
     DetectorMetrics metrics, TimeProvider time, ILoggerFactory loggers, RoleFailures failures) : IHostedService, IDisposable
 {
     /// <summary>
-    /// Twice the ≈2 s a fenced instance measured to get its partitions back (the embedded broker's join wait is the
-    /// session, 3 s, less 1 s), so a healthy rejoin is not cut short; short enough that a stalled instance, replaced,
-    /// still takes over within issue 13's 15 s of a kill (session 3 s + 4 s + the new member's join).
+    /// Three times the ≈2 s a fenced instance measured to get its partitions back with two detectors (the embedded
+    /// broker's join wait is the session, 3 s, less 1 s); with three, cascading rebalances took 4 s and a 4 s watchdog
+    /// replaced a healthy instance 6 ms after its assignment arrived. Short enough that a stalled instance, replaced,
+    /// still takes over within issue 13's 15 s of a kill (session 3 s + 6 s + the new member's ≈2.5 s join).
     /// </summary>
-    internal static readonly TimeSpan StallAfter = TimeSpan.FromSeconds(4);
+    internal static readonly TimeSpan StallAfter = TimeSpan.FromSeconds(6);
 
     /// <summary>The longest wait between replacements of an instance that keeps getting no partition.</summary>
     internal static readonly TimeSpan MaxStallWait = TimeSpan.FromMinutes(5);
@@ -124,7 +125,8 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
             {
                 probe = _probe;
             }
-            if (watchdog.Observe(probe?.HeldPartitions() ?? 0, time.GetElapsedTime(since)))
+            // Read again at the decision: an assignment that arrived since the last look must win.
+            if (watchdog.Observe(probe?.HeldPartitions() ?? 0, time.GetElapsedTime(since)) && probe?.HeldPartitions() is null or 0)
             {
                 Replace(logger, ct);
             }
