@@ -22,6 +22,12 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
     /// </summary>
     internal static readonly TimeSpan StallAfter = TimeSpan.FromSeconds(6);
 
+    /// <summary>
+    /// The stalled state seen on the embedded broker: fenced, no partition, yet the stream still RUNNING (a healthy
+    /// rejoin goes REBALANCING within milliseconds). Four looks in a row, so a revocation not yet served is not it.
+    /// </summary>
+    internal static readonly TimeSpan RunningEmptyAfter = TimeSpan.FromSeconds(2);
+
     /// <summary>The longest wait between replacements of an instance that keeps getting no partition.</summary>
     internal static readonly TimeSpan MaxStallWait = TimeSpan.FromMinutes(5);
 
@@ -30,6 +36,8 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
     private readonly CancellationTokenSource _watch = new();
     private KafkaStream? _stream;
     private AssignmentProbe? _probe;
+    private volatile bool _rebalancing = true;
+    private long _earlierAssignments;
     private Task? _watching;
     private volatile bool _stopping;
     private RulesWatcher? _rules;
@@ -100,6 +108,10 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
         // would stay up with no detector. Any end we did not ask for is the role's death; a replaced stream's end is asked for.
         stream.StateChanged += (_, now) =>
         {
+            if (ReferenceEquals(stream, Volatile.Read(ref _stream)))
+            {
+                _rebalancing = now != KafkaStream.State.RUNNING;
+            }
             if (!_stopping && ReferenceEquals(stream, Volatile.Read(ref _stream))
                 && (now == KafkaStream.State.ERROR || now == KafkaStream.State.NOT_RUNNING || now == KafkaStream.State.PENDING_SHUTDOWN))
             {
@@ -109,6 +121,7 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
         lock (_gate)
         {
             _probe = probe;
+            _rebalancing = true;
             Volatile.Write(ref _stream, stream);
         }
         return stream;
@@ -116,18 +129,23 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
 
     private void Watch(ILogger logger, CancellationToken ct)
     {
-        var watchdog = new PartitionWatchdog(StallAfter, MaxStallWait);
+        var watchdog = new PartitionWatchdog(StallAfter, RunningEmptyAfter, MaxStallWait);
         var since = time.GetTimestamp();
         while (!ct.WaitHandle.WaitOne(WatchEvery))
         {
             AssignmentProbe? probe;
+            long assignments;
             lock (_gate)
             {
                 probe = _probe;
+                assignments = _earlierAssignments + (probe?.Assignments ?? 0);
             }
             // Read again at the decision: an assignment that arrived since the last look must win.
-            if (watchdog.Observe(probe?.HeldPartitions() ?? 0, time.GetElapsedTime(since)) && probe?.HeldPartitions() is null or 0)
+            var rebalancing = _rebalancing;
+            if (watchdog.Observe(probe?.HeldPartitions() ?? 0, rebalancing, assignments, time.GetElapsedTime(since))
+                && probe?.HeldPartitions() is null or 0)
             {
+                LogStalled(logger, rebalancing ? "REBALANCING" : "RUNNING");
                 Replace(logger, ct);
             }
         }
@@ -135,7 +153,6 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
 
     private void Replace(ILogger logger, CancellationToken ct)
     {
-        LogStalled(logger, StallAfter.TotalSeconds);
         var started = Stopwatch.GetTimestamp();
         KafkaStream? old;
         lock (_gate)
@@ -146,6 +163,7 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
             }
             old = _stream;
             Volatile.Write(ref _stream, null);
+            _earlierAssignments += _probe?.Assignments ?? 0;
             _probe = null;
         }
         // Closing leaves the group (LeaveGroup), so the new member is not kept waiting for the old one's session.
@@ -170,8 +188,8 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
     private static partial void LogWarm(ILogger logger, long fired, double jitMs, double clientsMs);
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "detector: held no partition for at least {Seconds:F0} s after holding some: replacing the Streamiz stream (a new group member; rule state restores from the changelog)")]
-    private static partial void LogStalled(ILogger logger, double seconds);
+        Message = "detector: no partition since it last held some, stream {State}: replacing the Streamiz stream (a new group member; rule state restores from the changelog)")]
+    private static partial void LogStalled(ILogger logger, string state);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "detector: stream replaced in {Ms:F0} ms")]
     private static partial void LogReplaced(ILogger logger, double ms);

@@ -12,6 +12,10 @@ namespace SafeHaven.StreamProcessors.Streams;
 public sealed class AssignmentProbe(IKafkaSupplier inner) : IKafkaSupplier
 {
     private readonly List<IConsumer<byte[], byte[]>> _consumers = [];
+    private long _assignments;
+
+    /// <summary>How many non-empty assignments the stream threads' consumers have received.</summary>
+    public long Assignments => Interlocked.Read(ref _assignments);
 
     /// <inheritdoc/>
     public StreamMetricsRegistry MetricsRegistry
@@ -51,7 +55,7 @@ public sealed class AssignmentProbe(IKafkaSupplier inner) : IKafkaSupplier
     /// <inheritdoc/>
     public IConsumer<byte[], byte[]> GetConsumer(ConsumerConfig config, IConsumerRebalanceListener rebalanceListener)
     {
-        var consumer = inner.GetConsumer(config, rebalanceListener);
+        var consumer = inner.GetConsumer(config, new Counting(rebalanceListener, this));
         lock (_consumers)
         {
             _consumers.Add(consumer);
@@ -70,4 +74,23 @@ public sealed class AssignmentProbe(IKafkaSupplier inner) : IKafkaSupplier
 
     /// <inheritdoc/>
     public IConsumer<byte[], byte[]> GetGlobalConsumer(ConsumerConfig config) => inner.GetGlobalConsumer(config);
+
+    /// <summary>Streamiz's rebalance listener, counting the assignments it is handed.</summary>
+    private sealed class Counting(IConsumerRebalanceListener inner, AssignmentProbe probe) : IConsumerRebalanceListener
+    {
+        public void PartitionsAssigned(IConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions)
+        {
+            if (partitions.Count > 0)
+            {
+                Interlocked.Increment(ref probe._assignments);
+            }
+            inner.PartitionsAssigned(consumer, partitions);
+        }
+
+        public void PartitionsRevoked(IConsumer<byte[], byte[]> consumer, List<TopicPartitionOffset> partitions) =>
+            inner.PartitionsRevoked(consumer, partitions);
+
+        public void PartitionsLost(IConsumer<byte[], byte[]> consumer, List<TopicPartitionOffset> partitions) =>
+            inner.PartitionsLost(consumer, partitions);
+    }
 }
