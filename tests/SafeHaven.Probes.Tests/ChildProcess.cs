@@ -58,26 +58,3 @@ public sealed class ChildProcess : IDisposable
         _process.Dispose();
     }
 }
-
-public static class Poll
-{
-    /// <summary>Calls <paramref name="step"/> every 10 ms until it returns true or the deadline passes.</summary>
-    public static async Task<bool> Until(Func<bool> step, TimeSpan deadline)
-    {
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < deadline)
-        {
-            if (step())
-            {
-                return true;
-            }
-            // Short asynchronous waits: blocking pool threads would delay the sampler's own timer.
-            await Task.Delay(10);
-        }
-        return step();
-    }
-
-    /// <summary>Polls until <paramref name="condition"/> holds; fails the test with <paramref name="what"/> otherwise.</summary>
-    public static async Task Require(Func<bool> condition, string what, double seconds = 10) =>
-        Assert.True(await Until(condition, TimeSpan.FromSeconds(seconds)), $"timed out waiting for: {what}");
-}

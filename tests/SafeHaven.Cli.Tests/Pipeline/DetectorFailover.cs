@@ -95,23 +95,17 @@ internal static class DetectorFailover
         seen.Where(s => s.D.entity.host.StartsWith("post-", StringComparison.Ordinal))
             .GroupBy(s => s.D.entity.host).ToDictionary(g => g.Key, g => g.Min(s => s.ArrivedTicks));
 
-    private static async Task<bool> SettledAsync(ConcurrentQueue<(Detection D, long ArrivedTicks, double LatencyMs)> seen, TimeSpan timeout)
+    private static Task<bool> SettledAsync(ConcurrentQueue<(Detection D, long ArrivedTicks, double LatencyMs)> seen, TimeSpan timeout)
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         var first = Stopwatch.GetTimestamp();
-        while (Stopwatch.GetTimestamp() < deadline)
+        return Poll.Until(() =>
         {
             var since = Stopwatch.GetTimestamp() - Stopwatch.Frequency * 4;
             // Prompt: arrived within 1 s of its window's end, so no partition is waiting for a rebalance.
             var prompt = seen.Where(s => s.ArrivedTicks >= since && s.LatencyMs < 1000 && s.D.entity.host.StartsWith("pre-", StringComparison.Ordinal))
                 .Select(s => s.D.entity.host).Distinct().Count();
-            if (prompt == 24 && since > first)
-            {
-                return true;
-            }
-            await Task.Delay(250);
-        }
-        return false;
+            return prompt == 24 && since > first;
+        }, timeout);
     }
 
     private static void ReadAll(KafkaClients clients, ConcurrentQueue<(Detection, long, double)> seen, CancellationToken ct)

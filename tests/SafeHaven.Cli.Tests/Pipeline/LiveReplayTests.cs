@@ -88,19 +88,8 @@ public sealed partial class LiveReplayTests : IDisposable
     [GeneratedRegex(@"record: (?<n>\d+) records \(\d+ samples, \d+ inventory, (?<d>\d+) detections")]
     private static partial Regex Progress();
 
-    private static async Task<T> Until<T>(Func<T?> probe, string what, RoleProcess? role = null) where T : class
-    {
-        var until = DateTime.UtcNow + Patience;
-        for (var value = probe(); ; value = probe())
-        {
-            if (value is not null)
-            {
-                return value;
-            }
-            Assert.True(DateTime.UtcNow < until, $"{what} within {Patience.TotalSeconds} s{(role is null ? "" : "; stderr:\n" + role.Stderr)}");
-            await Task.Delay(100);
-        }
-    }
+    private static Task<T> Until<T>(Func<T?> probe, string what, RoleProcess? role = null) where T : class =>
+        Poll.For(probe, Patience, () => what + (role is null ? "" : "; stderr:\n" + role.Stderr));
 
     public void Dispose() => _w.Dispose();
 }

@@ -85,19 +85,8 @@ public sealed class TopCommandTests : IDisposable
         return p.ExitCode == 0 ? text : null;
     }
 
-    private async Task<T> Until<T>(Func<T?> probe, string what) where T : class
-    {
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        for (var value = probe(); ; value = probe())
-        {
-            if (value is not null)
-            {
-                return value;
-            }
-            Assert.True(DateTime.UtcNow < until, $"{what} within 90 s; pane:\n{Capture()}\nup's log:\n{string.Join('\n', _log.TakeLast(30))}");
-            await Task.Delay(100);
-        }
-    }
+    private Task<T> Until<T>(Func<T?> probe, string what) where T : class =>
+        Poll.For(probe, TimeSpan.FromSeconds(90), () => $"{what}; pane:\n{Capture()}\nup's log:\n{string.Join('\n', _log.TakeLast(30))}");
 
     public void Dispose()
     {

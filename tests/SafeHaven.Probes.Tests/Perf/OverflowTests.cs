@@ -38,8 +38,9 @@ public sealed class OverflowTests(ITestOutputHelper output)
         var quietBy = DateTime.UtcNow.AddSeconds(20);
         for (long before = -1, now = counters.Peek(0); now != before && DateTime.UtcNow < quietBy; before = now, now = counters.Peek(0))
         {
-            Thread.Sleep(50);
+            signals.Wait(50_000_000, fds, out _); // nothing is armed yet: a bounded wait on the signalfd
         }
+        fds.Clear();
         counters.Read();
         Assert.True(counters.Arm(0, 2000, signals));
         // Idle: a quarter of a second without a signal.
