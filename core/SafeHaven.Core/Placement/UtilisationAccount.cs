@@ -18,7 +18,6 @@ public sealed class UtilisationAccount
     private readonly Dictionary<string, (long SinceNs, string Level, int Units)> _open = new(StringComparer.Ordinal);
     private readonly List<(long FromNs, long ToNs, string Level, int Units)> _held = [];
     private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _groupsOnHosts = new(StringComparer.Ordinal);
 
     /// <summary>Earliest record time seen, or null.</summary>
     public long? FirstNs { get; private set; }
@@ -59,7 +58,6 @@ public sealed class UtilisationAccount
         See(s.updatedAtNs);
         var group = SuspectGroups.Of(s.entity, s.entityId, s.tenant, s.attributes?.TryGetValue("group", out var g) == true ? g : null);
         _groups.Add(group);
-        _groupsOnHosts.Add(group + "\n" + s.entity.datacenter + "/" + s.entity.host);
     }
 
     /// <summary>The account over [<paramref name="fromNs"/>, <paramref name="toNs"/>]; slots still held count up to its end.</summary>
