@@ -22,7 +22,7 @@ public sealed class SamplerOverflowTests(ITestOutputHelper output)
     private static ProbeOptions Options(params int[] pids) => new()
     {
         HostId = "h", Period = TimeSpan.FromMilliseconds(300), FineTick = TimeSpan.FromMilliseconds(10),
-        Counters = ["context-switches"], Pids = pids, Rules = Rules(400),
+        Counters = ["context-switches"], Pids = pids, Rules = Rules(400), OverflowWake = true,
     };
 
     [Fact]
