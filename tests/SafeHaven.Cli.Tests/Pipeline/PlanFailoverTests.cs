@@ -81,8 +81,12 @@ public sealed class PlanFailoverTests(ITestOutputHelper output)
             Assert.Equal((102, "3"), (c2.entity.pid, c2.target));
             Assert.True(takeover < TimeSpan.FromSeconds(15), $"takeover took {takeover.TotalSeconds:F1} s");
             var survivor = planners.Single(p => p.Name != killed.Name);
-            Assert.Contains(survivor.Lines, l => l.Contains("ledger rebuilt from", StringComparison.Ordinal) && l.Contains("1 slots held", StringComparison.Ordinal));
-            Assert.Contains(survivor.Lines, l => l.Contains("detection h1:1:r1 is already in the ledger", StringComparison.Ordinal));
+            // Its log lines may reach us after the command does (the console logger writes from a queue).
+            bool Rebuilt(string l) => l.Contains("ledger rebuilt from", StringComparison.Ordinal) && l.Contains("1 slots held", StringComparison.Ordinal);
+            bool Deduplicated(string l) => l.Contains("detection h1:1:r1 is already in the ledger", StringComparison.Ordinal);
+            await Poll.Until(() => survivor.Lines.Any(Rebuilt) && survivor.Lines.Any(Deduplicated), TimeSpan.FromSeconds(10));
+            Assert.Contains(survivor.Lines, Rebuilt);
+            Assert.Contains(survivor.Lines, Deduplicated);
         }
         finally
         {
