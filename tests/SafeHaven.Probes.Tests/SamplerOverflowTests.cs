@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.ExceptionServices;
 using SafeHaven.Core.Rules;
 using SafeHaven.Schemas;
 using Xunit.Abstractions;
@@ -78,7 +77,7 @@ public sealed class SamplerOverflowTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_process_woken_too_often_in_one_window_goes_to_the_fine_tick_until_the_next() => OnOwnThread(() =>
+    public void A_process_woken_too_often_in_one_window_goes_to_the_fine_tick_until_the_next() => OwnThread.Run(() =>
     {
         using var idle = ChildProcess.Idle();
         using var sampler = new Sampler(Options(idle.Pid), TimeProvider.System, new ListSink());
@@ -99,23 +98,4 @@ public sealed class SamplerOverflowTests(ITestOutputHelper output)
         Assert.False(sampler.NeedsFineTick);
         sampler.StopOverflow();
     });
-
-    private static void OnOwnThread(Action body)
-    {
-        ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                body();
-            }
-            catch (Exception e)
-            {
-                failure = ExceptionDispatchInfo.Capture(e);
-            }
-        });
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
-    }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using CsCheck;
 using SafeHaven.Probes.Perf;
 using SafeHaven.Probes.Proc;
@@ -26,7 +25,7 @@ public sealed class OverflowTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_counter_armed_for_n_events_signals_once_they_are_counted_and_not_once_disarmed() => OnOwnThread(() =>
+    public void A_counter_armed_for_n_events_signals_once_they_are_counted_and_not_once_disarmed() => OwnThread.Run(() =>
     {
         using var child = ChildProcess.PythonScript("import sys, time\nsys.stdin.readline()\nwhile True: time.sleep(0.0002)");
         Assert.True(ProcessCounters.TryOpen(ProcFs.Default, child.Pid, null, [ContextSwitches], out var pc, overflow: true));
@@ -79,7 +78,7 @@ public sealed class OverflowTests(ITestOutputHelper output)
     });
 
     [Fact]
-    public void Threads_created_after_the_open_cannot_be_armed() => OnOwnThread(() =>
+    public void Threads_created_after_the_open_cannot_be_armed() => OwnThread.Run(() =>
     {
         using var child = ChildProcess.PythonScript(
             "import sys, threading, time\nsys.stdin.readline()\nfor _ in range(3): threading.Thread(target=lambda: time.sleep(600), daemon=True).start()\ntime.sleep(600)");
@@ -125,23 +124,4 @@ public sealed class OverflowTests(ITestOutputHelper output)
         }
     }
 
-    // The signals are blocked on the thread that creates them: not a test-runner thread.
-    private static void OnOwnThread(Action body)
-    {
-        ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                body();
-            }
-            catch (Exception e)
-            {
-                failure = ExceptionDispatchInfo.Capture(e);
-            }
-        });
-        thread.Start();
-        thread.Join();
-        failure?.Throw();
-    }
 }
