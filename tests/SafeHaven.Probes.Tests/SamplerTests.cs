@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Time.Testing;
 using SafeHaven.Probes.Proc;
 using SafeHaven.Schemas;
 using Xunit.Abstractions;
@@ -76,21 +77,30 @@ public sealed class SamplerTests(ITestOutputHelper output)
     {
         using var first = ChildProcess.Idle();
         var sink = new ListSink();
-        using var sampler = new Sampler(new ProbeOptions { Comms = ["sh"], HostId = "h", Period = TimeSpan.FromMilliseconds(1) }, TimeProvider.System, sink);
+        // Fake time: a slot a whole period after the last one, whatever the machine's load. On the
+        // system clock, a second slot within half a period of the first open skipped the process.
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        var period = TimeSpan.FromMilliseconds(1);
+        using var sampler = new Sampler(new ProbeOptions { Comms = ["sh"], HostId = "h", Period = period }, time, sink);
+        int NextSlot()
+        {
+            time.Advance(period);
+            return sampler.SampleOnce();
+        }
 
         Assert.Equal(0, sampler.SampleOnce());
         Assert.Contains(first.Pid, sampler.WatchedPids);
-        Assert.True(sampler.SampleOnce() >= 1);
+        Assert.True(NextSlot() >= 1);
         Assert.Single(sink.Samples, s => s.entity.pid == first.Pid);
 
         using var second = ChildProcess.Idle();
         await Poll.Require(() => ProcFs.Default.ReadStat(second.Pid)?.Comm == "sh", "sh comm");
-        sampler.SampleOnce();
+        NextSlot();
         Assert.Contains(second.Pid, sampler.WatchedPids);
         Assert.DoesNotContain(sink.Samples, s => s.entity.pid == second.Pid);
         first.KillAndWait();
 
-        sampler.SampleOnce();
+        NextSlot();
         Assert.DoesNotContain(first.Pid, sampler.WatchedPids);
         Assert.Single(sink.Samples, s => s.entity.pid == second.Pid);
         Assert.Equal(2, sink.Samples.Count(s => s.entity.pid == first.Pid)); // slots 2 and 3, none after the kill

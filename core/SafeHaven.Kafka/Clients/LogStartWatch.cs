@@ -76,11 +76,12 @@ public sealed partial class LogStartWatch(string component, ILogger logger)
         {
             return;
         }
-        LogLost(logger, component, topic, partition, first, last);
+        // Counted before it is logged: whoever reacts to the line finds the loss already in the metric.
         RecordsLost.Add(last - first + 1,
             new KeyValuePair<string, object?>("topic", topic),
             new KeyValuePair<string, object?>("partition", partition),
             new KeyValuePair<string, object?>("component", component));
+        LogLost(logger, component, topic, partition, first, last);
     }
 
     // The low watermark the last fetch response carried (no request); asked of the broker only if none is cached.
