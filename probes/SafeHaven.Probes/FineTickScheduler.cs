@@ -49,7 +49,7 @@ internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, Time
     {
         if (!sampler.WantsOverflow)
         {
-            sampler.LogFineTickMode(fineTick.TotalMilliseconds, "off (ProbeOptions.OverflowWake is false, the default until its missed early window is understood: docs/SAMPLES.md)");
+            sampler.LogFineTickMode(fineTick.TotalMilliseconds, "off (ProbeOptions.OverflowWake is false)");
             return null;
         }
         var signals = OverflowSignals.TryCreate(out string problem);

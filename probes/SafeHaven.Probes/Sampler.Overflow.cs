@@ -96,6 +96,10 @@ public sealed partial class Sampler
                     WatchByFineTick(w);
                     continue;
                 }
+                // Whatever period the kernel reloaded at this overflow, the re-arm below sets the one needed:
+                // a wake-up after an ioctl that met the thread running comes at once, with the old period
+                // reloaded (for a new process, no overflow ever again), and keeping it lost whole storms.
+                // TMP w.Perf.ForgetArmedPeriods();
                 // A thread it created since its last read makes overflow unfit (see ProcessCounters.Arm): the
                 // re-arm below then leaves it to the fine tick at once.
                 w.Perf.RefreshThreads();

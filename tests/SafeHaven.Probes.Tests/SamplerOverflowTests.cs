@@ -1,5 +1,9 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Time.Testing;
 using SafeHaven.Core.Rules;
+using SafeHaven.Probes.Perf;
+using SafeHaven.Probes.Proc;
+using SafeHaven.Probes.Tests.Proc;
 using SafeHaven.Schemas;
 using Xunit.Abstractions;
 
@@ -75,6 +79,52 @@ public sealed class SamplerOverflowTests(ITestOutputHelper output)
         var windows = sink.Samples.Count(s => s.entity.pid == busy.Pid);
         Assert.True(sampler.OverflowWakes <= 8 * windows, $"{sampler.OverflowWakes} overflow wake-ups in {windows} windows");
     }
+
+    [Fact]
+    public void A_storm_in_a_process_armed_while_it_runs_is_still_published_early() => OwnThread.Run(() =>
+    {
+        // The watched "process" is this very thread (a /proc tree naming it the only task of a made-up pid), so every
+        // ioctl that arms its counter meets it on a CPU: the race that left whole storms unpublished (docs/SAMPLES.md).
+        // The counts are real, the clock is the test's, and the test makes the scheduler's calls itself.
+        const int Pid = 3_999_999;
+        using var proc = new FakeProc().Add(Pid, "self");
+        Directory.CreateDirectory(Path.Combine(proc.Root, $"{Pid}", "task", $"{PerfNative.GetTid()}"));
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        var options = Options(Pid);
+        options.Period = TimeSpan.FromSeconds(1);
+        options.Rules = Rules(2000);
+        var sink = new ListSink();
+        using var sampler = new Sampler(options, time, sink, null, new ProcFs(proc.Root));
+        using var signals = OverflowSignals.TryCreate(out string problem) ?? throw new InvalidOperationException(problem);
+        sampler.StartOverflow(signals);
+        sampler.SampleOnce(); // opens the counter and arms it for the window's trigger count, 2000 switches
+        Assert.Equal([Pid], sampler.WatchedPids);
+        Assert.False(sampler.NeedsFineTick);
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        long due = time.GetTimestamp() + time.TimestampFrequency;
+        var fds = new List<int>();
+        int switches = 0;
+        // Up to 5 × the trigger count of voluntary switches, each followed by what FineTickScheduler does.
+        for (; switches < 10_000 && sink.Samples.IsEmpty; switches++)
+        {
+            PerfNative.SleepFor(TimeSpan.FromTicks(500));
+            signals.Wait(0, fds, out bool lost);
+            if (fds.Count > 0 || lost)
+            {
+                sampler.OnOverflow(fds, lost, due);
+            }
+            if (sampler.NeedsFineTick)
+            {
+                sampler.PublishEarly(due);
+            }
+        }
+        sampler.StopOverflow();
+        output.WriteLine($"{sampler.OverflowWakes} overflow wake-ups, published after {switches} switches");
+        // Before the fix: one wake-up at the first switch, the armed period kept (the count it found was within the
+        // 1/32 margin, 62 switches), and no signal ever again.
+        var sample = Assert.Single(sink.Samples);
+        Assert.True(sample.values["context-switches"] > 2000, $"{sample.values["context-switches"]} switches published");
+    });
 
     [Fact]
     public void A_process_woken_too_often_in_one_window_goes_to_the_fine_tick_until_the_next() => OwnThread.Run(() =>

@@ -43,6 +43,13 @@ public sealed partial class ProcessCounters
     /// on its own count, with the period it was created with), a period below <see cref="MinArmedPeriod"/>,
     /// or the kernel refused.
     /// </summary>
+    /// <remarks>
+    /// <c>PERF_EVENT_IOC_PERIOD</c> arms exactly only a thread that is off-CPU: it zeroes the count to
+    /// the next overflow, which the kernel recomputes when the thread is scheduled in. On a thread running
+    /// at that instant nothing recomputes it: its next event overflows at once, and the period reloaded
+    /// then is the one before the ioctl (<see cref="DisarmedPeriod"/> for a counter armed for the first
+    /// time: never again). Measured on this 6.18 kernel (<c>OverflowTests</c>); docs/SAMPLES.md.
+    /// </remarks>
     internal bool Arm(int index, long remaining, OverflowSignals signals)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -53,11 +60,12 @@ public sealed partial class ProcessCounters
             Disarm(index);
             return false;
         }
-        // Each fd overflows at most ArmedPeriod events from now (the kernel reloads the period after an
-        // overflow): armed no later than this window needs, it stays armed, and a quiet process costs
-        // no ioctl at all. Arming a little early (1/32) keeps the next windows' trigger counts, a count
-        // or two apart with the tick's jitter, from needing one; the price is a wake-up that finds the
-        // count 3 % short.
+        // Each fd signals at most ArmedPeriod events from now: the kernel reloads the period after an
+        // overflow, and a period set while the thread ran signals at its next event (see remarks), after
+        // which ForgetArmedPeriods makes this method set it again. Armed no later than this window needs,
+        // it stays armed, and a quiet process costs no ioctl at all. Arming a little early (1/32) keeps
+        // the next windows' trigger counts, a count or two apart with the tick's jitter, from needing
+        // one; the price is a wake-up that finds the count 3 % short.
         if (c.ArmedPeriod > 0 && c.ArmedPeriod <= period && c.ArmedFds == c.Fds.Count)
         {
             return true;
@@ -76,6 +84,19 @@ public sealed partial class ProcessCounters
         c.ArmedPeriod = target;
         c.ArmedFds = c.Fds.Count;
         return true;
+    }
+
+    /// <summary>
+    /// An overflow signalled: the kernel then reloaded a period the probe cannot know (the previous one,
+    /// when the last ioctl met a running thread; see <see cref="Arm"/>), so the next <see cref="Arm"/>
+    /// sets the period again instead of keeping it.
+    /// </summary>
+    internal void ForgetArmedPeriods()
+    {
+        foreach (var c in _counters)
+        {
+            c.ArmedPeriod = 0;
+        }
     }
 
     /// <summary>Counter <paramref name="index"/> stops signalling (threads counted by inheritance included).</summary>

@@ -78,6 +78,38 @@ public sealed class OverflowTests(ITestOutputHelper output)
     });
 
     [Fact]
+    public void A_period_set_while_the_counted_thread_runs_signals_at_its_next_event_and_then_reloads_the_old_one() => OwnThread.Run(() =>
+    {
+        // The counted thread sets its own counter's period, so the ioctl always meets it on a CPU: what happens
+        // whenever the sampler arms a process that is running at that instant (ProcessCounters.Arm, remarks).
+        using var signals = OverflowSignals.TryCreate(out string problem) ?? throw new InvalidOperationException(problem);
+        int fd = PerfNative.Open(ContextSwitches, PerfNative.GetTid(), inheritThreads: true, samplePeriod: ProcessCounters.DisarmedPeriod);
+        Assert.True(fd >= 0, $"perf_event_open: {PerfNative.ErrnoName(-fd)}");
+        try
+        {
+            Assert.True(signals.Arm(fd));
+            Assert.Equal(0, PerfNative.SetPeriod(fd, 100));
+            Assert.True(PerfNative.TryRead(fd, out ulong start, out _, out _));
+            var fds = new List<int>();
+            var signalledAt = new List<ulong>();
+            for (ulong now = start; now - start < 1000;)
+            {
+                PerfNative.SleepFor(TimeSpan.FromTicks(500)); // a voluntary context switch
+                Assert.True(PerfNative.TryRead(fd, out now, out _, out _));
+                signals.Wait(0, fds, out _);
+                signalledAt.AddRange(fds.Select(_ => now - start));
+            }
+            output.WriteLine($"armed for 100 while running: signals after {string.Join(", ", signalledAt)} of 1000 switches");
+            // Not every 100 switches: one overflow at once, then the period before the ioctl (2^62) reloaded.
+            Assert.True(Assert.Single(signalledAt) < 100);
+        }
+        finally
+        {
+            _ = PerfNative.Close(fd);
+        }
+    });
+
+    [Fact]
     public void Threads_created_after_the_open_cannot_be_armed() => OwnThread.Run(() =>
     {
         using var child = ChildProcess.PythonScript(
