@@ -107,6 +107,7 @@ internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, Time
             }
             else if (now >= nextFine && fine)
             {
+                timings.CountFineTick();
                 Guarded(() => sampler.PublishEarly(nextRegular));
             }
             now = time.GetTimestamp();

@@ -97,9 +97,10 @@ public sealed partial class Sampler
                     continue;
                 }
                 // Whatever period the kernel reloaded at this overflow, the re-arm below sets the one needed:
-                // a wake-up after an ioctl that met the thread running comes at once, with the old period
-                // reloaded (for a new process, no overflow ever again), and keeping it lost whole storms.
-                // TMP w.Perf.ForgetArmedPeriods();
+                // a wake-up after an ioctl that met the thread running comes at its next event, with the
+                // period before the ioctl reloaded (for a process armed for the first time, 2^62: no signal
+                // ever again), and keeping the armed period lost whole storms (docs/SAMPLES.md).
+                w.Perf.ForgetArmedPeriods(lost ? null : fds);
                 // A thread it created since its last read makes overflow unfit (see ProcessCounters.Arm): the
                 // re-arm below then leaves it to the fine tick at once.
                 w.Perf.RefreshThreads();
@@ -138,6 +139,13 @@ public sealed partial class Sampler
     {
         if (_overflow is null)
         {
+            return;
+        }
+        if (w.Wakes > MaxWakesPerWindow)
+        {
+            // Left to the fine tick for the rest of its window: the fine tick that finds it short must not
+            // arm it again (each arm that met its thread running would wake the probe at its next event).
+            WatchByFineTick(w);
             return;
         }
         bool covered = true;

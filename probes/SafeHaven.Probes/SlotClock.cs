@@ -11,8 +11,9 @@ internal static class SlotClock
         var remaining = time.GetElapsedTime(time.GetTimestamp(), dueTs);
         if (time != TimeProvider.System)
         {
-            // A test's clock: only its own timers know when its time comes.
-            Task.Delay(remaining, time, cancellationToken).GetAwaiter().GetResult();
+            // A test's clock: only its own timers know when its time comes. It may already have passed the
+            // deadline (advanced while this thread worked), which Task.Delay would refuse.
+            Task.Delay(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, time, cancellationToken).GetAwaiter().GetResult();
             return;
         }
         // Long waits: coarse and cancellable (a WaitHandle wakes within about a millisecond),

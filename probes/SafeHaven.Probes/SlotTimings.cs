@@ -10,6 +10,7 @@ internal sealed class SlotTimings
     private long _skippedPeriods;
     private long _cpuNs;
     private long _wakeUps;
+    private long _fineTicks;
 
     /// <summary>Adds CPU time the sampling thread(s) spent (ns): the probe's own cost, without its host process.</summary>
     public void AddCpu(long ns) => Interlocked.Add(ref _cpuNs, ns);
@@ -31,6 +32,12 @@ internal sealed class SlotTimings
 
     /// <summary>Wake-ups of the sampling loop since the last <see cref="Clear"/>.</summary>
     public long WakeUps => Interlocked.Read(ref _wakeUps);
+
+    /// <summary>Counts one fine tick run between regular ticks (early publication peeking at counters).</summary>
+    public void CountFineTick() => Interlocked.Increment(ref _fineTicks);
+
+    /// <summary>Fine ticks run since the last <see cref="Clear"/>.</summary>
+    public long FineTicks => Interlocked.Read(ref _fineTicks);
 
     public void RecordSkippedPeriods(long periods) => Interlocked.Add(ref _skippedPeriods, periods);
 
@@ -57,5 +64,6 @@ internal sealed class SlotTimings
         }
         Interlocked.Exchange(ref _cpuNs, 0);
         Interlocked.Exchange(ref _wakeUps, 0);
+        Interlocked.Exchange(ref _fineTicks, 0);
     }
 }

@@ -45,10 +45,12 @@ public sealed partial class ProcessCounters
     /// </summary>
     /// <remarks>
     /// <c>PERF_EVENT_IOC_PERIOD</c> arms exactly only a thread that is off-CPU: it zeroes the count to
-    /// the next overflow, which the kernel recomputes when the thread is scheduled in. On a thread running
-    /// at that instant nothing recomputes it: its next event overflows at once, and the period reloaded
-    /// then is the one before the ioctl (<see cref="DisarmedPeriod"/> for a counter armed for the first
-    /// time: never again). Measured on this 6.18 kernel (<c>OverflowTests</c>); docs/SAMPLES.md.
+    /// the next overflow, which the kernel recomputes from the new period when the thread is scheduled in.
+    /// On a thread running at that instant nothing recomputes it: its next event overflows (the context
+    /// switch that deschedules it is one), and the period reloaded then is the one before the ioctl
+    /// (<see cref="DisarmedPeriod"/> for a counter armed for the first time: no signal ever again).
+    /// Measured on this 6.18 kernel (<c>OverflowTests</c>); the caller forgets the armed period of a
+    /// counter that signalled (<see cref="ForgetArmedPeriods"/>). docs/SAMPLES.md.
     /// </remarks>
     internal bool Arm(int index, long remaining, OverflowSignals signals)
     {
@@ -62,7 +64,8 @@ public sealed partial class ProcessCounters
         }
         // Each fd signals at most ArmedPeriod events from now: the kernel reloads the period after an
         // overflow, and a period set while the thread ran signals at its next event (see remarks), after
-        // which ForgetArmedPeriods makes this method set it again. Armed no later than this window needs,
+        // which the wake-up's ForgetArmedPeriods makes this method set it again (off-CPU by then, as a
+        // rule: exact; else one more wake-up at its next event). Armed no later than this window needs,
         // it stays armed, and a quiet process costs no ioctl at all. Arming a little early (1/32) keeps
         // the next windows' trigger counts, a count or two apart with the tick's jitter, from needing
         // one; the price is a wake-up that finds the count 3 % short.
@@ -87,15 +90,20 @@ public sealed partial class ProcessCounters
     }
 
     /// <summary>
-    /// An overflow signalled: the kernel then reloaded a period the probe cannot know (the previous one,
-    /// when the last ioctl met a running thread; see <see cref="Arm"/>), so the next <see cref="Arm"/>
-    /// sets the period again instead of keeping it.
+    /// Counters signalled (those owning one of <paramref name="fds"/>; every counter when null, signals were
+    /// lost): the kernel then reloaded a period the probe cannot know (the one before the last ioctl, when
+    /// that ioctl met a running thread; see <see cref="Arm"/>), so the next <see cref="Arm"/> sets the period
+    /// again instead of keeping it. Counters that did not signal keep theirs: a needless ioctl could itself
+    /// meet the thread running and cost a wake-up.
     /// </summary>
-    internal void ForgetArmedPeriods()
+    internal void ForgetArmedPeriods(IReadOnlyCollection<int>? fds = null)
     {
         foreach (var c in _counters)
         {
-            c.ArmedPeriod = 0;
+            if (fds is null || c.Fds.Values.Any(t => fds.Contains(t.Fd)))
+            {
+                c.ArmedPeriod = 0;
+            }
         }
     }
 

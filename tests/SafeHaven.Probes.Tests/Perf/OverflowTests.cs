@@ -33,9 +33,11 @@ public sealed class OverflowTests(ITestOutputHelper output)
         using var signals = OverflowSignals.TryCreate(out string problem) ?? throw new InvalidOperationException(problem);
         var fds = new List<int>();
         // Python is still starting when the counter opens (and, on a loaded host, preempted often): arm only once it
-        // sits in its read, i.e. no switch counted for 50 ms.
-        var quietBy = DateTime.UtcNow.AddSeconds(20);
-        for (long before = -1, now = counters.Peek(0); now != before && DateTime.UtcNow < quietBy; before = now, now = counters.Peek(0))
+        // sits in its read, asleep with no switch counted for 50 ms. A period set while its thread runs would signal
+        // at its next event instead (the next test); the sampler handles that, this test asserts the exact case.
+        var quietBy = DateTime.UtcNow.AddSeconds(120);
+        for (long before = -1, now = counters.Peek(0); (now != before || ProcFs.Default.ReadStat(child.Pid)?.State != 'S') && DateTime.UtcNow < quietBy;
+            before = now, now = counters.Peek(0))
         {
             signals.Wait(50_000_000, fds, out _); // nothing is armed yet: a bounded wait on the signalfd
         }
@@ -48,7 +50,9 @@ public sealed class OverflowTests(ITestOutputHelper output)
         Assert.False(lost);
 
         child.Signal("go");
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        // Only a guard against a hang: every bound below is a count of the child's switches, which at load 60 can
+        // come at a tenth of their usual 3,000 a second.
+        var deadline = DateTime.UtcNow.AddSeconds(120);
         while (fds.Count == 0 && DateTime.UtcNow < deadline)
         {
             signals.Wait(100_000_000, fds, out lost);
@@ -121,7 +125,7 @@ public sealed class OverflowTests(ITestOutputHelper output)
         // Still armed for a later window that needs as many events or more: no new ioctl needed, still true.
         Assert.True(counters.Arm(0, 1200, signals));
         child.Signal("go");
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(120);
         var none = new List<int>();
         while (ProcFs.Default.ReadStat(child.Pid)?.Threads < 4 && DateTime.UtcNow < deadline)
         {
@@ -137,23 +141,29 @@ public sealed class OverflowTests(ITestOutputHelper output)
     [Fact]
     public async Task Counters_opened_for_overflow_count_what_plain_ones_count()
     {
-        using var child = ChildProcess.PythonScript("import time\nwhile True: time.sleep(0.0002)");
+        // Quiet while both counters open and once its 6,000 switches are done: both count exactly the same events
+        // (a child switching all along made the result depend on how long the load kept the two opens apart).
+        using var child = ChildProcess.PythonScript("import sys, time\nsys.stdin.readline()\nfor _ in range(6000): time.sleep(0.0002)\nsys.stdin.readline()");
         Assert.True(ProcessCounters.TryOpen(ProcFs.Default, child.Pid, null, [ContextSwitches], out var plain));
         Assert.True(ProcessCounters.TryOpen(ProcFs.Default, child.Pid, null, [ContextSwitches], out var sampling, overflow: true));
         using (plain)
         using (sampling)
         {
-            // Both fds count the same task from (almost) the same instant, read back to back.
-            long a = 0, b = 0;
+            await Poll.Require(() => ProcFs.Default.ReadStat(child.Pid)?.State == 'S', "the child asleep in its read", 120);
+            long a = plain.Read().Values["context-switches"], b = sampling.Read().Values["context-switches"];
+            output.WriteLine($"while opening: plain {a}, sampling {b}");
+            a = b = 0;
+            child.Signal("go");
+            long da = 0, db = 0;
+            // Until its switches are done and it sleeps in its second read: neither counter moves any more.
             await Poll.Require(() =>
             {
-                a += plain.Read().Values["context-switches"];
-                b += sampling.Read().Values["context-switches"];
-                return a >= 5000;
-            }, "5000 switches");
+                a += da = plain.Read().Values["context-switches"];
+                b += db = sampling.Read().Values["context-switches"];
+                return a >= 6000 && da == 0 && db == 0 && ProcFs.Default.ReadStat(child.Pid)?.State == 'S';
+            }, "6000 switches, then quiet", 120);
             output.WriteLine($"plain {a}, sampling {b}");
             Assert.InRange(b, a * 0.99, a * 1.01);
         }
     }
-
 }
