@@ -47,9 +47,11 @@ public sealed class ResctrlGroups(ResctrlInfo info, int mbPercent = 20)
             }
             phases["check"] = Results.StopwatchElapsedNs(start);
             start = Stopwatch.GetTimestamp();
+            // The MB domains are read from the default group's schemata before it is narrowed.
+            var schemata = Schemata(mask);
             NarrowDefault(mask);
             CgroupFile.MakeDirectory(group);
-            CgroupFile.Write(Path.Join(group, "schemata"), Schemata(mask));
+            CgroupFile.Write(Path.Join(group, "schemata"), schemata);
             phases["schemata"] = Results.StopwatchElapsedNs(start);
             start = Stopwatch.GetTimestamp();
             var tids = MoveThreads(pid, group);

@@ -82,7 +82,9 @@ public sealed class LlcLevelTests : IDisposable
 
         var released = groups.Release(p.Pid, 1);
         Assert.Equal(p.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), File.ReadAllText(Path.Join(_root, "tasks")));
-        Assert.False(released.Succeeded && Directory.Exists(group) && File.ReadAllText(Path.Join(group, "tasks")).Length == 0);
+        Assert.True(released.Succeeded, released.Error);
+        // The copy's tasks file still lists a thread (only the kernel empties it): a group that still holds one is kept.
+        Assert.True(Directory.Exists(group));
     }
 
     [Fact]
@@ -102,7 +104,8 @@ public sealed class LlcLevelTests : IDisposable
         }
         var clash = groups.Isolate(p.Pid, 0);
         Assert.False(clash.Succeeded);
-        Assert.Equal("resctrl group 'other\\ntenant' uses ways 400 of L3 domain 0, which overlap the isolated group's 600", clash.Error);
+        // The foreign name reaches the message with its control character replaced: it cannot forge a log line.
+        Assert.Equal("resctrl group 'other?tenant' uses ways 400 of L3 domain 0, which overlap the isolated group's 600", clash.Error);
         Assert.Equal(["info", "other\ntenant"], Directory.EnumerateDirectories(_root).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal("L3:0=7ff;1=7ff\nMB:0=100;1=100\n", File.ReadAllText(Path.Join(_root, "schemata")));
         Assert.Throws<ArgumentException>(() => new ResctrlGroups(info with { Root = _root + "/../etc" }));
