@@ -68,5 +68,21 @@ public sealed class HostActuatorLevelsTests : IDisposable
         Assert.Equal("the agent's own process is never moved", result.error);
     }
 
+    [Fact]
+    public void On_this_machine_the_agent_announces_exactly_the_levels_whose_probe_found_the_mechanism()
+    {
+        var levels = HostLevels.Detect(new CoreIsolator(new CgroupV1Cpuset(parentName: Host.UniqueName())), Host.Cpu1);
+
+        Assert.Equal([Levels.Smt, Levels.Llc, Levels.Numa], levels.Support.Select(s => s.Level));
+        Assert.Equal([.. Levels.OnHost.Where(l => l == Levels.Core || levels.Support.Single(s => s.Level == l).Available)], levels.Announced);
+        foreach (var missing in levels.Support.Where(s => !s.Available))
+        {
+            Assert.Equal($"level {missing.Level} is not available on this host: {missing.Reason}", levels.Refusal(missing.Level));
+        }
+        var described = levels.Describe([]);
+        Assert.Equal(levels.Announced.Contains(Levels.Llc), described.ContainsKey(InventoryAttributes.LlcSlots));
+        Assert.Equal(levels.Announced.Contains(Levels.Numa), described.ContainsKey(InventoryAttributes.NumaNodes));
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 }

@@ -90,6 +90,28 @@ public sealed class NumaLevelTests : IDisposable
         Assert.Contains("cpuset.mems failed: EINVAL", outcome.Error, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public void On_a_machine_with_nodes_to_hand_out_a_workload_moves_onto_one_with_its_memory()
+    {
+        Skip.IfNot(Host.CanRun, "needs root, 2 CPUs and the v1 cpuset hierarchy");
+        var online = OnlineCpus.Read();
+        var (support, nodes) = NumaTopology.Probe(online);
+        // Here: "one NUMA node: /sys/devices/system/node/online = 0".
+        Skip.IfNot(support.Available, support.Reason);
+        var (node, cpus) = nodes.OrderBy(n => n.Key).Last();
+        var shared = CpuList.Of([.. online.Cpus.Where(c => !cpus.Contains(c))]);
+        Skip.If(shared.IsEmpty, $"node {node} holds every online CPU ({online}): nothing left for the shared workloads");
+        using var p = new BusyProcess(threads: 1);
+        var isolator = new CoreIsolator(_cpusets);
+        Assert.True(isolator.Enrol(p.Pid, shared, cpus).Succeeded);
+
+        var outcome = new NumaIsolator(isolator).Isolate(p.Pid, node, cpus);
+
+        Assert.True(outcome.Succeeded, outcome.Error);
+        Assert.Equal(CpuList.Of([node]), NumaIsolator.MemsAllowed(p.Pid));
+        Host.AssertAllThreadsOn(p.Pid, cpus, minThreads: 2);
+    }
+
     private void Node(int node, string cpus)
     {
         Directory.CreateDirectory(Path.Join(_dir, $"node{node}"));
