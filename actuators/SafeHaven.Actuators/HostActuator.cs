@@ -30,8 +30,9 @@ public sealed partial class HostActuator
     /// <exception cref="ArgumentException">The options do not fit this host.</exception>
     /// <param name="verifier">Trusted planner keys; when set, unsigned and badly signed commands are rejected.</param>
     /// <param name="journal">Where executed command ids persist across restarts; in memory only when null.</param>
+    /// <param name="levels">The smt, llc and numa levels this host executes; none when null.</param>
     public HostActuator(HostActuatorOptions options, CoreIsolator isolator, TimeProvider? time = null, CpuList? onlineCpus = null,
-        CommandVerifier? verifier = null, CommandJournal? journal = null)
+        CommandVerifier? verifier = null, CommandJournal? journal = null, HostLevels? levels = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(isolator);
@@ -43,6 +44,7 @@ public sealed partial class HostActuator
         _shared = options.SharedCpus(online);
         _commands = new CommandGate(options.Id, verifier, journal);
         OnlineCpus = online;
+        Intermediate = levels ?? HostLevels.None;
     }
 
     /// <summary>The host's online CPUs.</summary>
@@ -122,7 +124,7 @@ public sealed partial class HostActuator
             // Phases on the Stopwatch, like the isolator's own: real measurements even where the clock is a test's fake.
             var validateStart = Stopwatch.GetTimestamp();
             var result = _results.New(cmd.commandId ?? "", cmd.entity, cmd.level ?? "", cmd.dryRun);
-            var verdict = Check(cmd, result.startedAtNs, verifySignature, out var pid, out var cpus);
+            var verdict = Check(cmd, result.startedAtNs, verifySignature, out var pid, out var cpus, out var index);
             result.phases["validate"] = Results.StopwatchElapsedNs(validateStart);
             if (verdict is not null)
             {
@@ -138,12 +140,14 @@ public sealed partial class HostActuator
             {
                 return _results.Finish(result, ResultStatus.Failed, unjournalled);
             }
-            var outcome = cmd.action == Actions.Release ? _isolator.Release(pid, cpus) : _isolator.Isolate(pid, cpus);
-            if (outcome.Succeeded && cmd.action == Actions.Isolate)
+            var outcome = Run(cmd, pid, cpus, index);
+            // Only CPU slots (core, a NUMA node's) are tracked for the overlap check; a process may hold one of those and an smt or llc slot.
+            var cpuSlot = cmd.level is Levels.Core or Levels.Numa;
+            if (cpuSlot && outcome.Succeeded && cmd.action == Actions.Isolate)
             {
                 _slots[pid] = (cpus, cmd.group);
             }
-            else if (cmd.action == Actions.Release || !ProcFs.Exists(pid))
+            else if ((cpuSlot && cmd.action == Actions.Release) || !ProcFs.Exists(pid))
             {
                 _slots.Remove(pid);
             }
@@ -156,17 +160,14 @@ public sealed partial class HostActuator
         }
     }
 
-    private (string Status, string Error)? Check(IsolationCommand cmd, long nowNs, bool verifySignature, out int pid, out CpuList cpus)
+    private (string Status, string Error)? Check(IsolationCommand cmd, long nowNs, bool verifySignature, out int pid, out CpuList cpus, out int index)
     {
         pid = 0;
         cpus = CpuList.Empty;
+        index = -1;
         if (_commands.Admit(cmd, nowNs, verifySignature) is { } refused)
         {
             return refused;
-        }
-        if (cmd.level != Levels.Core)
-        {
-            return Results.Reject($"level '{cmd.level}' is not handled by the host core actuator");
         }
         if (cmd.action is not (Actions.Isolate or Actions.Release))
         {
@@ -177,7 +178,14 @@ public sealed partial class HostActuator
             return Results.Reject($"entity.pid '{cmd.entity?.pid}' is not a valid pid (1..4194304)");
         }
         pid = p;
-        if (cmd.action == Actions.Release)
+        if (cmd.level != Levels.Core)
+        {
+            if (CheckLevel(cmd, out cpus, out index) is { } bad)
+            {
+                return Results.Reject(bad);
+            }
+        }
+        else if (cmd.action == Actions.Release)
         {
             cpus = _shared;
         }

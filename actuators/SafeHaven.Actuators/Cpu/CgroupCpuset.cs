@@ -76,6 +76,21 @@ public abstract partial class CgroupCpuset : ICpusetController
         ExistingChild(pid) is { } child ? CpuList.Parse(CgroupFile.Read(Path.Join(child, "cpuset.cpus"))) : null;
 
     /// <inheritdoc/>
+    public void SetMems(int pid, CpuList? mems)
+    {
+        var child = ExistingChild(pid) ?? throw new InvalidOperationException($"process {pid} is not enrolled in {ParentPath}");
+        if (mems is { IsEmpty: true })
+        {
+            throw new ArgumentException("a workload cpuset needs at least one memory node", nameof(mems));
+        }
+        WriteMems(child, mems?.ToString() ?? CgroupFile.Read(Path.Join(ParentPath, "cpuset.mems")));
+    }
+
+    /// <inheritdoc/>
+    public CpuList? ReadMems(int pid) =>
+        ExistingChild(pid) is { } child ? CpuList.Parse(CgroupFile.Read(Path.Join(child, "cpuset.mems"))) : null;
+
+    /// <inheritdoc/>
     public void Remove(int pid)
     {
         Identifiers.RequirePid(pid, nameof(pid));
@@ -147,6 +162,10 @@ public abstract partial class CgroupCpuset : ICpusetController
     /// <summary>Writes the CPUs of a workload cpuset.</summary>
     private protected virtual void WriteCpus(string child, CpuList cpus, bool exclusive) =>
         CgroupFile.Write(Path.Join(child, "cpuset.cpus"), cpus.ToString());
+
+    /// <summary>Writes the memory nodes of a workload cpuset.</summary>
+    private protected virtual void WriteMems(string child, string mems) =>
+        CgroupFile.Write(Path.Join(child, "cpuset.mems"), mems);
 
     private string ChildPath(int pid, long startTime) =>
         Path.Join(ParentPath, string.Create(CultureInfo.InvariantCulture, $"w{Identifiers.RequirePid(pid, nameof(pid))}-{startTime}"));

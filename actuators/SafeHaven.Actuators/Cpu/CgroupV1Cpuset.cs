@@ -18,6 +18,13 @@ public sealed class CgroupV1Cpuset : CgroupCpuset
 
     private protected override string RootMems() => CgroupFile.Read(Path.Join(Root, "cpuset.mems"));
 
+    private protected override void WriteMems(string child, string mems)
+    {
+        // v1 leaves pages where they are unless asked: the workload's memory must follow it to the node.
+        CgroupFile.Write(Path.Join(child, "cpuset.memory_migrate"), 1);
+        base.WriteMems(child, mems);
+    }
+
     private protected override void MoveProcess(int pid, string cgroup)
     {
         var tasks = Path.Join(cgroup, "tasks");

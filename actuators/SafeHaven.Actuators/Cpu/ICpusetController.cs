@@ -35,6 +35,17 @@ public interface ICpusetController
     /// <exception cref="CgroupException">The kernel refused the write.</exception>
     void SetCpus(int pid, CpuList cpus, bool exclusive = false);
 
+    /// <summary>
+    /// Sets the memory nodes of the workload's cpuset (null: the parent's again); on cgroup v1 with
+    /// <c>cpuset.memory_migrate</c> on, so its pages follow (v2 migrates them on its own).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The process is not enrolled.</exception>
+    /// <exception cref="CgroupException">The kernel refused the write (EINVAL for a node that has no memory or is not online).</exception>
+    void SetMems(int pid, CpuList? mems);
+
+    /// <summary>The memory nodes configured for the workload's cpuset, or null when it is not enrolled.</summary>
+    CpuList? ReadMems(int pid);
+
     /// <summary>The CPUs configured for the workload's cpuset, or null when it is not enrolled.</summary>
     CpuList? ReadCpus(int pid);
 

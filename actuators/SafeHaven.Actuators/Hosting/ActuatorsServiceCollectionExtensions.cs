@@ -30,9 +30,12 @@ public static class ActuatorsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(options);
         services.TryAddSingleton(options);
         services.TryAddSingleton(identity);
-        services.TryAddSingleton(sp => new HostActuator(options, new CoreIsolator(CpusetDetector.Detect(options.CgroupName)),
-            sp.GetRequiredService<TimeProvider>(), verifier: verifier,
-            journal: options.JournalPath is { } journal ? CommandJournal.Open(journal) : null));
+        services.TryAddSingleton(sp =>
+        {
+            var isolator = new CoreIsolator(CpusetDetector.Detect(options.CgroupName));
+            return new HostActuator(options, isolator, sp.GetRequiredService<TimeProvider>(), verifier: verifier,
+                journal: options.JournalPath is { } journal ? CommandJournal.Open(journal) : null, levels: HostLevels.Detect(isolator, options.Pool));
+        });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HostActuatorService>());
         return services;
     }

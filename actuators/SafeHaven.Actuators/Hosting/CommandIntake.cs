@@ -18,8 +18,8 @@ internal static partial class CommandIntake
     /// <param name="kafka">Clients of the deployment.</param>
     /// <param name="id">Agent id: commands keyed by it are executed, others ignored.</param>
     /// <param name="role">Role prefix of group, client and component names (actuator, hypervisor).</param>
-    /// <param name="level">The level this agent serves. Agents of different levels may share an id (all default to
-    /// the host name): each answers only its own level, so a command never gets two results.</param>
+    /// <param name="levels">The levels this agent serves. Agents of different levels may share an id (all default to
+    /// the host name): each answers only its own levels, so a command never gets two results.</param>
     /// <param name="answerUnknownLevels">True for exactly one role (the host actuator): it rejects levels no agent serves.</param>
     /// <param name="capabilities">The inventory record announcing what the agent can do.</param>
     /// <param name="unauthentic">Why a command is not signed by a trusted planner key, or null: such a command is
@@ -30,7 +30,7 @@ internal static partial class CommandIntake
     /// <param name="time">Clock of dead letters.</param>
     /// <param name="logger">Where dead letters are logged.</param>
     /// <param name="ct">Stops the loop.</param>
-    public static void Run(KafkaClients kafka, string id, string role, string level, bool answerUnknownLevels, EntityState capabilities,
+    public static void Run(KafkaClients kafka, string id, string role, IReadOnlyCollection<string> levels, bool answerUnknownLevels, EntityState capabilities,
         Func<IsolationCommand, string?> unauthentic, Func<IsolationCommand, IsolationResult> execute, Func<IReadOnlyList<IsolationResult>> reconcile,
         Action<IsolationResult> published, TimeProvider time, ILogger logger, CancellationToken ct)
     {
@@ -65,7 +65,7 @@ internal static partial class CommandIntake
             var cmd = KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic);
             // Bounded before use: out-of-bounds fields are dead-lettered by the loop and never reach the actuator.
             RecordRejectedException.Require(cmd, kafka.Options.Bounds.Problem(cmd, DeadLetters.UnixNanos(time)));
-            if (cmd.level != level && (Levels.All.Contains(cmd.level) || !answerUnknownLevels))
+            if (!levels.Contains(cmd.level) && (Levels.All.Contains(cmd.level) || !answerUnknownLevels))
             {
                 if (logger.IsEnabled(LogLevel.Debug))
                 {

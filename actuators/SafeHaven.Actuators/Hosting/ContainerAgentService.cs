@@ -31,7 +31,7 @@ internal sealed partial class ContainerAgentService(KafkaClients kafka, Containe
         {
             LogNoCriu(logger, options.Id, capability.Reason);
         }
-        CommandIntake.Run(kafka, options.Id, "container", Levels.Container, answerUnknownLevels: false, Capabilities(capability), actuator.Unauthentic, cmd =>
+        CommandIntake.Run(kafka, options.Id, "container", [Levels.Container], answerUnknownLevels: false, Capabilities(capability), actuator.Unauthentic, cmd =>
         {
             // This loop's thread is dedicated to the agent, and one move at a time is the actuator's rule anyway.
             var result = actuator.ExecuteAsync(cmd, ct).GetAwaiter().GetResult();

@@ -20,7 +20,11 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
     private void Run(CancellationToken ct)
     {
         actuator.WarmUp();
-        CommandIntake.Run(kafka, options.Id, "actuator", Levels.Core, answerUnknownLevels: true, Capabilities(), actuator.Unauthentic, cmd =>
+        foreach (var level in actuator.Intermediate.Support)
+        {
+            LogLevelSupport(logger, level);
+        }
+        CommandIntake.Run(kafka, options.Id, "actuator", Levels.OnHost, answerUnknownLevels: true, Capabilities(), actuator.Unauthentic, cmd =>
         {
             var result = actuator.Execute(cmd);
             LogResult(logger, result.commandId, result.status, result.cpus, result.error);
@@ -43,11 +47,15 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
         entity = new EntityRef { datacenter = identity.Datacenter, host = identity.Host },
         cpus = actuator.OnlineCpus.ToString(),
         isolationPool = options.Pool.ToString(),
-        levels = [Levels.Core],
+        levels = [.. actuator.Intermediate.Announced],
         counterStatus = new Dictionary<string, string>(),
-        attributes = identity.WithSegment(new Dictionary<string, string> { ["actuatorId"] = options.Id, ["cpuset"] = actuator.CpusetKind }),
+        attributes = actuator.Intermediate.Describe(
+            identity.WithSegment(new Dictionary<string, string> { ["actuatorId"] = options.Id, ["cpuset"] = actuator.CpusetKind })),
         updatedAtNs = DeadLetters.UnixNanos(time),
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "actuator: level {Support}")]
+    private static partial void LogLevelSupport(ILogger logger, LevelSupport support);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "actuator: {CommandId} {Status} cpus={Cpus} {Error}")]
     private static partial void LogResult(ILogger logger, string commandId, string status, string? cpus, string? error);

@@ -23,7 +23,7 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
         ConsumeLoop.OnOwnThread(() => Run(stoppingToken), stoppingToken);
 
     private void Run(CancellationToken ct) =>
-        CommandIntake.Run(kafka, options.Id, "hypervisor", Levels.Vm, answerUnknownLevels: false, Capabilities(), actuator.Unauthentic, cmd =>
+        CommandIntake.Run(kafka, options.Id, "hypervisor", [Levels.Vm], answerUnknownLevels: false, Capabilities(), actuator.Unauthentic, cmd =>
         {
             // This loop's thread is dedicated to the agent, and one move at a time is the actuator's rule anyway.
             var result = actuator.ExecuteAsync(cmd, ct).GetAwaiter().GetResult();

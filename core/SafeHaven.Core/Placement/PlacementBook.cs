@@ -11,7 +11,14 @@ namespace SafeHaven.Core.Placement;
 /// <param name="CapacityMiB">VM level: memory free for incoming guests, when the agent reports it.</param>
 /// <param name="Segment">The network segment (rack or subnet label) of the actuator's host, when configured.</param>
 public sealed record ActuatorInfo(string ActuatorId, string Datacenter, string Host, IReadOnlySet<string> Levels, CpuList IsolationPool,
-    long? CapacityMiB = null, string? Segment = null);
+    long? CapacityMiB = null, string? Segment = null)
+{
+    /// <summary>LLC level: how many resctrl groups with cache ways of their own the agent hands out (0: none).</summary>
+    public int LlcSlots { get; init; }
+
+    /// <summary>NUMA level: the nodes the agent hands out whole, each with its CPUs (all inside the isolation pool).</summary>
+    public IReadOnlyDictionary<int, CpuList> IsolationNodes { get; init; } = new Dictionary<int, CpuList>();
+}
 
 /// <summary>A slot chosen for an entity; nothing is booked until <see cref="PlacementBook.Add"/>.</summary>
 /// <param name="Slot">Ledger key of the slot.</param>
@@ -124,6 +131,11 @@ public sealed partial class PlacementBook
         foreach (var cpu in actuator.IsolationPool.Cpus)
         {
             var slot = CoreSlot(actuator.ActuatorId, cpu);
+            // A CPU of a node held whole at the NUMA level is that group's, not a core slot.
+            if (NodeHolding(actuator, cpu) is { } nodeGroup && nodeGroup != group)
+            {
+                continue;
+            }
             if (!_slots.TryGetValue(slot, out var held))
             {
                 free ??= new Reservation(slot, actuator.ActuatorId, Levels.Core, CpuList.Of([cpu]), group, Fresh: true);

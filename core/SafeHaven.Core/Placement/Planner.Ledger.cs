@@ -56,7 +56,7 @@ public sealed partial class Planner
             reasons.Add($"rejected, so never started: level {slot.level} is tried once more");
             return PlanFrom(AsDetection(m), m.entityId, slot.level, reasons, ledger, wait: false, retry: true);
         }
-        var next = Levels.Next(slot.level);
+        var next = NextLevel(m.scope, slot.level);
         if (next is null)
         {
             reasons.Add("no level above " + slot.level + ": entity stays where it is");
@@ -117,7 +117,7 @@ public sealed partial class Planner
     }
 
     // A quiet signal: the entity stayed below its rule's clear bound for releaseAfter. A core slot is given
-    // back by a signed release command; a host slot (the entity already moved away) is simply freed.
+    // back by a signed release command (as are smt, llc and numa slots); a host slot (the entity already moved away) is simply freed.
     private PlanDecision OnQuiet(DetectionRecord quiet)
     {
         string entityId;
@@ -137,7 +137,7 @@ public sealed partial class Planner
         }
         var (slot, m) = held[0];
         var why = $"{entityId} stayed below rule {quiet.rule}'s clear bound for its releaseAfter";
-        if (slot.level != Levels.Core)
+        if (slot.level is Levels.Container or Levels.Vm)
         {
             Settle(m.detectionId);
             return Decision(null, [why + $": host slot {slot.slot} freed"], book.Remove(slot.slot, entityId, LedgerEvents.Leave, why, now));

@@ -140,8 +140,9 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         {
             return new PlanDecision(null, [$"{entityId} already waits for a slot (detection {waiting.members[0].detectionId})"]);
         }
-        var min = Levels.IndexOf(level);
-        if (book.MembershipsOf(entityId).FirstOrDefault(x => Levels.IndexOf(x.Slot.level) >= min) is { Slot: not null } already)
+        // Held at a level whose isolation already breaks this scope (e.g. moved to another host, or a node of its own).
+        if (book.MembershipsOf(entityId).FirstOrDefault(x => Levels.All.Contains(x.Slot.level) && Scopes.Breaks(detection.scope, x.Slot.level))
+            is { Slot: not null } already)
         {
             return new PlanDecision(null, [$"{entityId} is already {already.Member.status} in slot {already.Slot.slot} (level {already.Slot.level})"]);
         }
@@ -178,7 +179,7 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         {
             reasons.Add($"inventory record of {entityId} not seen yet: its suspect group is unknown");
         }
-        for (string? l = groupKnown ? level : null; l is not null; l = Levels.Next(l))
+        for (string? l = groupKnown ? level : null; l is not null; l = NextLevel(d.scope, l))
         {
             var (source, slot, target, why) = FindSlot(d.entity, entityId, group, l, d.scope);
             reasons.Add($"level {l}: {why}");
@@ -251,6 +252,8 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
                     { Fresh: true } => (host, core, core.Cpus.ToString(), $"exclusive CPU {core.Cpus} of {host.ActuatorId}'s pool {host.IsolationPool} for group {group}"),
                     _ => (host, core, core.Cpus.ToString(), $"joins CPU {core.Cpus} of {host.ActuatorId}, held by its group {group}"),
                 };
+            case Levels.Smt or Levels.Llc or Levels.Numa:
+                return FindOnHost(e, group, level);
             case Levels.Container or Levels.Vm:
                 return FindHost(e, entityId, group, level, scope);
             default:

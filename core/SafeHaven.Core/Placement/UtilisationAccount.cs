@@ -9,9 +9,10 @@ namespace SafeHaven.Core.Placement;
 /// </summary>
 /// <remarks>
 /// Units: the core level holds CPUs (a slot's <c>cpus</c>); the container and vm levels hold a whole target host or
-/// hypervisor (machine scope: no other tenant there). Static isolation gives each monitored suspect group (container,
+/// hypervisor (machine scope: no other tenant there); the smt, llc and numa levels hold a core-scheduling cookie, a resctrl
+/// group and a whole NUMA node per slot. Static isolation gives each monitored suspect group (container,
 /// VM, tenant or process group, <see cref="SuspectGroups"/>) one exclusive core, and at the machine levels one
-/// exclusive host, for the whole window: a lower bound of its cost.
+/// exclusive host (at the intermediate levels one unit of theirs), for the whole window: a lower bound of its cost.
 /// </remarks>
 public sealed class UtilisationAccount
 {
@@ -72,12 +73,13 @@ public sealed class UtilisationAccount
             .Where(i => i.ToNs > i.FromNs)
             .ToList();
         var seconds = (toNs - fromNs) / 1e9;
-        var levels = new[] { Levels.Core, Levels.Container, Levels.Vm }.Select(level =>
+        // The intermediate levels (smt, llc, numa) are listed only when the window used them: most hosts lack their mechanism.
+        var levels = Levels.All.Where(l => l is Levels.Core or Levels.Container or Levels.Vm || intervals.Any(i => i.Level == l)).Select(level =>
         {
             var mine = intervals.Where(i => i.Level == level).ToList();
             return new LevelUtilisation(
                 level,
-                level == Levels.Core ? "cpu" : "host",
+                UnitName(level),
                 Isolations: mine.Count,
                 OnDemandUnitSeconds: mine.Sum(i => i.Units * (i.ToNs - i.FromNs) / 1e9),
                 PeakUnits: Peak(mine),
@@ -86,6 +88,15 @@ public sealed class UtilisationAccount
         }).ToList();
         return new UtilisationReport(fromNs, toNs, _groups.Count, levels);
     }
+
+    private static string UnitName(string level) => level switch
+    {
+        Levels.Core => "cpu",
+        Levels.Smt => "cookie",
+        Levels.Llc => "llc-group",
+        Levels.Numa => "node",
+        _ => "host",
+    };
 
     private static int UnitsOf(SlotRecord r) =>
         r.level == Levels.Core && r.cpus is { Length: > 0 } cpus ? CpuList.Parse(cpus).Count : 1;

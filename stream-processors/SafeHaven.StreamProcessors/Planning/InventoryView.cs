@@ -25,7 +25,21 @@ public static class InventoryView
         long? capacity = state.attributes.TryGetValue("capacity", out var c) &&
             long.TryParse(c, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mib) ? mib : null;
         var segment = state.attributes.TryGetValue(InventoryAttributes.NetworkSegment, out var n) && Identifiers.IsToken(n) ? n : null;
-        return new ActuatorInfo(id, state.entity.datacenter, state.entity.host, levels, pool, capacity, segment);
+        // The intermediate levels come with what they hand out; a level announced without it has no slot and is dropped.
+        var llcSlots = state.attributes.TryGetValue(InventoryAttributes.LlcSlots, out var ls) &&
+            int.TryParse(ls, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n2) && n2 <= 256 ? n2 : 0;
+        var nodes = state.attributes.TryGetValue(InventoryAttributes.NumaNodes, out var nn) && InventoryAttributes.ParseNodes(nn, out _) is { } parsed
+            ? parsed.Where(x => x.Value.IsSubsetOf(pool)).ToDictionary(x => x.Key, x => x.Value)
+            : [];
+        if (llcSlots == 0)
+        {
+            levels.Remove(Levels.Llc);
+        }
+        if (nodes.Count == 0)
+        {
+            levels.Remove(Levels.Numa);
+        }
+        return new ActuatorInfo(id, state.entity.datacenter, state.entity.host, levels, pool, capacity, segment) { LlcSlots = llcSlots, IsolationNodes = nodes };
     }
 
     /// <summary>

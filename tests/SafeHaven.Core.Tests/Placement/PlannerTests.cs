@@ -20,6 +20,7 @@ public sealed class PlannerTests
         Assert.Equal(
             [
                 "level core: no free CPU in isolation pool 2-3 of a1",
+                "level numa: no numa-level actuator on host h1 (its agent announces the level only where the machine has the mechanism)",
                 "level container: entity is not in a container",
                 "level vm: entity is not in a vm",
                 "no level can isolate the entity (retried when the inventory changes or a slot is freed)",

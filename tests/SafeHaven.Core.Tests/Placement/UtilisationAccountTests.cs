@@ -64,6 +64,26 @@ public sealed class UtilisationAccountTests
     }
 
     [Fact]
+    public void Intermediate_levels_are_listed_only_when_used_each_in_units_of_its_own()
+    {
+        var a = new UtilisationAccount();
+        a.OnEntity(Process(1, tenant: "blue"));
+        Assert.Equal([Levels.Core, Levels.Container, Levels.Vm], a.Report(T0, T0 + 10 * S).Levels.Select(l => l.Level));
+
+        a.OnSlot(Slot("h#numa:1", Levels.Numa, "4-7", T0 + 2 * S, held: true, LedgerEvents.Reserve));
+        a.OnSlot(Slot("h#numa:1", Levels.Numa, "4-7", T0 + 6 * S, held: false, LedgerEvents.Free));
+        a.OnSlot(Slot("h#llc:0", Levels.Llc, null, T0 + 1 * S, held: true, LedgerEvents.Reserve));
+        var r = a.Report(T0, T0 + 10 * S);
+
+        Assert.Equal([Levels.Core, Levels.Llc, Levels.Numa, Levels.Container, Levels.Vm], r.Levels.Select(l => l.Level));
+        var numa = r.Levels.Single(l => l.Level == Levels.Numa);
+        // A node is one unit however many CPUs it has: static isolation would give each group a node of its own.
+        Assert.Equal(("node", 4.0, 10.0), (numa.Unit, numa.OnDemandUnitSeconds, numa.StaticUnitSeconds));
+        var llc = r.Levels.Single(l => l.Level == Levels.Llc);
+        Assert.Equal(("llc-group", 9.0, 1), (llc.Unit, llc.OnDemandUnitSeconds, llc.PeakUnits));
+    }
+
+    [Fact]
     public void An_empty_window_is_refused() =>
         Assert.Throws<ArgumentException>(() => new UtilisationAccount().Report(T0, T0));
 
