@@ -258,5 +258,6 @@ public sealed partial class PlacementBook
         members = members, @event = ledgerEvent, reason = reason, writer = Writer, updatedAtNs = nowNs,
     };
 
-    private static string CoreSlot(string actuatorId, int cpu) => $"{actuatorId}#cpu:{cpu}";
+    /// <summary>The slot id of one CPU of an actuator's pool: <c>ACTUATOR#cpu:N</c>.</summary>
+    public static string CoreSlot(string actuatorId, int cpu) => $"{actuatorId}#cpu:{cpu}";
 }

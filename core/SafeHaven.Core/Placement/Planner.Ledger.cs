@@ -27,6 +27,10 @@ public sealed partial class Planner
             return new PlanDecision(null, [forged]) { DeadLetter = forged };
         }
         var now = NowNs();
+        if (IsMovingTarget(m))
+        {
+            return OnMoveResult(slot, m, result, now);
+        }
         var ok = result.status is ResultStatus.Succeeded or ResultStatus.Skipped;
         if (m.status == MemberStatus.Releasing)
         {

@@ -20,6 +20,9 @@ public sealed record PlanDecision(IsolationCommand? Command, IReadOnlyList<strin
     /// <summary>A <c>skipped</c> result to publish instead of a move (a budget or the cooldown), naming why.</summary>
     public IsolationResult? Skipped { get; init; }
 
+    /// <summary>A release of a moving-target entity whose CPU this detection takes: send it before <see cref="Command"/>.</summary>
+    public IsolationCommand? Preempt { get; init; }
+
     /// <summary>Ledger records to write; empty when none.</summary>
     public IReadOnlyList<SlotRecord> Records => Ledger ?? [];
 }
@@ -141,6 +144,10 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
             return new PlanDecision(null, [$"{entityId} already waits for a slot (detection {waiting.members[0].detectionId})"]);
         }
         var min = Levels.IndexOf(level);
+        if (Adopt(detection, entityId, min) is { } adopted)
+        {
+            return adopted;
+        }
         if (book.MembershipsOf(entityId).FirstOrDefault(x => Levels.IndexOf(x.Slot.level) >= min) is { Slot: not null } already)
         {
             return new PlanDecision(null, [$"{entityId} is already {already.Member.status} in slot {already.Slot.slot} (level {already.Slot.level})"]);
@@ -187,6 +194,12 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
                 continue;
             }
             var command = NewCommand(d.detectionId, d.entity, source.ActuatorId, l, Actions.Isolate, target!, group, reasons, retry);
+            var preempted = _preempted;
+            _preempted = null;
+            if (preempted is { } p)
+            {
+                ledger.Add(p.Record);
+            }
             var member = new SlotMember
             {
                 entityId = entityId, entity = d.entity, detectionId = d.detectionId, rule = d.rule, scope = d.scope,
@@ -199,7 +212,10 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
             {
                 ledger.Add(placed);
             }
-            return new PlanDecision(command, reasons, l is Levels.Vm or Levels.Container ? ReceiveFor(command) : null, ledger);
+            return new PlanDecision(command, reasons, l is Levels.Vm or Levels.Container ? ReceiveFor(command) : null, ledger)
+            {
+                Preempt = preempted?.Release,
+            };
         }
         if (!wait)
         {
@@ -247,6 +263,8 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
                 var core = book.ReserveCore(host, group);
                 return core switch
                 {
+                    null when Preempt(host, group) is { } taken =>
+                        (host, taken, taken.Cpus.ToString(), $"CPU {taken.Cpus} of {host.ActuatorId} taken from a moving-target entity (detections win)"),
                     null => (null, null, null, $"no free CPU in isolation pool {host.IsolationPool} of {host.ActuatorId}"),
                     { Fresh: true } => (host, core, core.Cpus.ToString(), $"exclusive CPU {core.Cpus} of {host.ActuatorId}'s pool {host.IsolationPool} for group {group}"),
                     _ => (host, core, core.Cpus.ToString(), $"joins CPU {core.Cpus} of {host.ActuatorId}, held by its group {group}"),

@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Text.Json;
+using SafeHaven.Core;
+using SafeHaven.MtdBench;
+
+// Moving-target cost: throughput of a CPU+memory workload moved every period, relative to unmoved runs
+// interleaved with them (U M M U U M …) so that drift in the shared machine's load cancels.
+// Usage: mtdbench vm|core|container [--periods 30,10,60] [--duration 180] [--warmup 15] [--pairs 3]
+//        [--guest-cache /var/cache/safehaven-test-guest] [--memory 256] [--pool 0-1]
+var argv = args.ToList();
+string Opt(string name, string fallback)
+{
+    var i = argv.IndexOf(name);
+    return i >= 0 && i + 1 < argv.Count ? argv[i + 1] : fallback;
+}
+var level = argv.Count > 0 ? argv[0] : "";
+var periods = Opt("--periods", "30").Split(',').Select(p => TimeSpan.FromSeconds(double.Parse(p, CultureInfo.InvariantCulture))).ToList();
+var spec = new RunSpec(TimeSpan.FromSeconds(double.Parse(Opt("--warmup", "15"), CultureInfo.InvariantCulture)),
+    TimeSpan.FromSeconds(double.Parse(Opt("--duration", "180"), CultureInfo.InvariantCulture)),
+    Path.Join(Path.GetTempPath(), "safehaven-mtdbench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture)));
+var pairs = int.Parse(Opt("--pairs", "3"), CultureInfo.InvariantCulture);
+Directory.CreateDirectory(spec.WorkDir);
+
+IWorkload workload;
+switch (level)
+{
+    case "core":
+        workload = new CoreWorkload(WorkloadBuild.Compile(spec.WorkDir), CpuList.Parse(Opt("--pool", "0-1")));
+        break;
+    case "vm":
+        var cache = Opt("--guest-cache", "/var/cache/safehaven-test-guest");
+        if (!File.Exists(Path.Join(cache, "vmlinuz")))
+        {
+            Console.Error.WriteLine($"mtdbench: no test guest in {cache}: run tests/vm/build-guest.sh {cache}");
+            return 2;
+        }
+        var initrd = WorkloadBuild.Initrd(Path.Join(cache, "initrd.gz"), WorkloadBuild.Compile(spec.WorkDir), spec.WorkDir);
+        workload = new VmWorkload(Path.Join(cache, "vmlinuz"), initrd, int.Parse(Opt("--memory", "256"), CultureInfo.InvariantCulture));
+        break;
+    case "container":
+        // The container level moves with CRIU checkpoint/restore; without criu there is nothing to measure.
+        string[] criuPaths = ["/usr/local/sbin/criu", "/usr/sbin/criu", "/usr/local/bin/criu"];
+        var criu = criuPaths.FirstOrDefault(File.Exists);
+        Console.WriteLine(criu is null
+            ? "SKIP container level: criu not installed (no /usr/local/sbin/criu, /usr/sbin/criu); CRIU checkpoint/restore is the container move (deploy/criu/install-criu.sh)"
+            : $"SKIP container level: criu found at {criu}, but the container-level cost run is not implemented in this bench yet");
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: mtdbench vm|core|container [--periods 30,10,60] [--duration 180] [--warmup 15] [--pairs 3]");
+        return 2;
+}
+
+var results = new List<RunResult>();
+for (var pair = 0; pair < pairs; pair++)
+{
+    foreach (var period in periods)
+    {
+        // U M, then M U: a linear drift in load hits both kinds of run alike.
+        foreach (var moved in pair % 2 == 0 ? new[] { false, true } : [true, false])
+        {
+            var r = await workload.RunAsync(spec, moved ? period : null, CancellationToken.None);
+            results.Add(r);
+            Console.WriteLine(JsonSerializer.Serialize(r));
+            Console.Out.Flush();
+        }
+    }
+}
+
+static double Median(IEnumerable<double> values)
+{
+    var s = values.Order().ToList();
+    return s.Count == 0 ? double.NaN : s.Count % 2 == 1 ? s[s.Count / 2] : (s[(s.Count / 2) - 1] + s[s.Count / 2]) / 2;
+}
+var unmoved = results.Where(r => !r.Moved).ToList();
+Console.WriteLine($"| level | period | unmoved ops/s (median of {unmoved.Count}) | moved ops/s (median) | relative | moves | failures | move ms (median) | downtime ms (median) | load 1-min (min–max) |");
+foreach (var period in periods)
+{
+    var moved = results.Where(r => r.Moved && r.PeriodS == period.TotalSeconds).ToList();
+    var u = Median(unmoved.Select(r => r.OpsPerSec));
+    var m = Median(moved.Select(r => r.OpsPerSec));
+    var loads = results.SelectMany(r => new[] { r.LoadStart, r.LoadEnd }).ToList();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"| {level} | {period.TotalSeconds}s | {u:F0} | {m:F0} | {m / u:F3} | {moved.Sum(r => r.Moves)} | {moved.Sum(r => r.Failures)} | {Median(moved.SelectMany(r => r.MoveMs)):F1} | {Median(moved.SelectMany(r => r.DowntimeMs)):F1} | {loads.Min():F2}–{loads.Max():F2} |"));
+}
+Directory.Delete(spec.WorkDir, recursive: true);
+return 0;
