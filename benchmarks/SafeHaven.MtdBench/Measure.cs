@@ -17,9 +17,9 @@ internal static class Measure
         var boot = Stopwatch.StartNew();
         while (log.Last is null)
         {
-            if (boot.Elapsed > TimeSpan.FromSeconds(120))
+            if (boot.Elapsed > TimeSpan.FromSeconds(300))
             {
-                throw new TimeoutException($"{level}: no progress line from the workload within 120 s");
+                throw new TimeoutException($"{level}: no progress line from the workload within 300 s");
             }
             await Task.Delay(50, ct);
         }

@@ -57,9 +57,13 @@ internal sealed class FileFollower(OpsLog log)
     private long _offset;
     private string _partial = "";
 
-    /// <summary>Starts reading <paramref name="path"/> from its beginning.</summary>
+    /// <summary>Starts reading <paramref name="path"/> from its beginning (a path already followed is kept where it was).</summary>
     public void Follow(string path)
     {
+        if (path == _path)
+        {
+            return;
+        }
         _path = path;
         _offset = 0;
         _partial = "";

@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
+using SafeHaven.Actuators.Container;
 using SafeHaven.Core;
 using SafeHaven.MtdBench;
 
 // Moving-target cost: throughput of a CPU+memory workload moved every period, relative to unmoved runs
-// interleaved with them (U M M U U M …) so that drift in the shared machine's load cancels.
-// Usage: mtdbench vm|core|container [--periods 30,10,60] [--duration 180] [--warmup 15] [--pairs 3]
-//        [--guest-cache /var/cache/safehaven-test-guest] [--memory 256] [--pool 0-1]
+// bracketing them (U M M M U) so that drift in the shared machine's load cancels.
+// Usage: mtdbench vm|core|container [--periods 30,10,60] [--duration 180] [--warmup 15] [--pairs 1]
+//        [--guest-cache /var/cache/safehaven-test-guest] [--memory 256] [--pool 0-1] [--criu /opt/safehaven/criu/criu]
 var argv = args.ToList();
 string Opt(string name, string fallback)
 {
@@ -18,7 +19,7 @@ var periods = Opt("--periods", "30").Split(',').Select(p => TimeSpan.FromSeconds
 var spec = new RunSpec(TimeSpan.FromSeconds(double.Parse(Opt("--warmup", "15"), CultureInfo.InvariantCulture)),
     TimeSpan.FromSeconds(double.Parse(Opt("--duration", "180"), CultureInfo.InvariantCulture)),
     Path.Join(Path.GetTempPath(), "safehaven-mtdbench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture)));
-var pairs = int.Parse(Opt("--pairs", "3"), CultureInfo.InvariantCulture);
+var pairs = int.Parse(Opt("--pairs", "1"), CultureInfo.InvariantCulture);
 Directory.CreateDirectory(spec.WorkDir);
 
 IWorkload workload;
@@ -38,32 +39,36 @@ switch (level)
         workload = new VmWorkload(Path.Join(cache, "vmlinuz"), initrd, int.Parse(Opt("--memory", "256"), CultureInfo.InvariantCulture));
         break;
     case "container":
-        // The container level moves with CRIU checkpoint/restore; without criu there is nothing to measure.
-        string[] criuPaths = ["/usr/local/sbin/criu", "/usr/sbin/criu", "/usr/local/bin/criu"];
-        var criu = criuPaths.FirstOrDefault(File.Exists);
-        Console.WriteLine(criu is null
-            ? "SKIP container level: criu not installed (no /usr/local/sbin/criu, /usr/sbin/criu); CRIU checkpoint/restore is the container move (deploy/criu/install-criu.sh)"
-            : $"SKIP container level: criu found at {criu}, but the container-level cost run is not implemented in this bench yet");
-        return 0;
+        // The container level moves with CRIU 4.1 checkpoint/restore (docs/MACHINE.md); without it there is nothing to measure.
+        var criu = new CriuOptions { Binary = Opt("--criu", CriuOptions.DefaultBinary), PortMin = 27600, PortMax = 27614 };
+        var capability = await CriuCapability.ProbeAsync(criu);
+        if (!capability.Available)
+        {
+            Console.WriteLine($"SKIP container level: {capability.Reason}");
+            return 0;
+        }
+        workload = new ContainerWorkload(WorkloadBuild.Compile(spec.WorkDir), criu);
+        break;
     default:
-        Console.Error.WriteLine("usage: mtdbench vm|core|container [--periods 30,10,60] [--duration 180] [--warmup 15] [--pairs 3]");
+        Console.Error.WriteLine("usage: mtdbench vm|core|container [--periods 30,10,60] [--duration 180] [--warmup 15] [--pairs 1]");
         return 2;
 }
 
-var results = new List<RunResult>();
+// Unmoved runs bracket the moved ones (U M10 M30 M60 U, then the periods reversed and U again for a second pair),
+// so drift in the shared machine's load reaches both kinds of run alike.
+var sequence = new List<TimeSpan?> { null };
 for (var pair = 0; pair < pairs; pair++)
 {
-    foreach (var period in periods)
-    {
-        // U M, then M U: a linear drift in load hits both kinds of run alike.
-        foreach (var moved in pair % 2 == 0 ? new[] { false, true } : [true, false])
-        {
-            var r = await workload.RunAsync(spec, moved ? period : null, CancellationToken.None);
-            results.Add(r);
-            Console.WriteLine(JsonSerializer.Serialize(r));
-            Console.Out.Flush();
-        }
-    }
+    sequence.AddRange((pair % 2 == 0 ? periods : Enumerable.Reverse(periods)).Select(p => (TimeSpan?)p));
+    sequence.Add(null);
+}
+var results = new List<RunResult>();
+foreach (var period in sequence)
+{
+    var r = await workload.RunAsync(spec, period, CancellationToken.None);
+    results.Add(r);
+    Console.WriteLine(JsonSerializer.Serialize(r));
+    Console.Out.Flush();
 }
 
 static double Median(IEnumerable<double> values)

@@ -35,8 +35,9 @@ internal sealed class CoreWorkload(string binary, CpuList pool) : IWorkload
         p.BeginOutputReadLine();
         var cpus = pool.Cpus.Order().ToArray();
         var position = 0;
-        // Unmoved: free on the whole pool, as a workload without moving-target defence runs; moved: on one CPU at a time.
-        Affinity.SetAllThreads(p.Id, period is null ? pool : CpuList.Parse(cpus[0].ToString(CultureInfo.InvariantCulture)));
+        // Moved or not, the workload sits on one CPU at a time (an isolated entity holds one CPU): the only difference
+        // between the runs is the moves themselves.
+        Affinity.SetAllThreads(p.Id, CpuList.Parse(cpus[0].ToString(CultureInfo.InvariantCulture)));
         var moves = new List<double>();
         var failures = 0;
         try

@@ -3,7 +3,8 @@
  * post-copy migration must carry), and the loop prints "ops N rate R" (cumulative ops, ops/s over the
  * last second of its own clock) about once a second. The host times the lines itself: a guest's clock
  * does not see the pauses a migration causes. As a guest's /init (pid 1) it mounts /dev and writes to
- * ttyS0; as a host process it writes to stdout. Built static: gcc -O2 -static -o mtd-load mtd-load.c */
+ * ttyS0; as a host process it writes to stdout, or appends to the file named by its first argument (a
+ * container's output, which CRIU restores as the same open file). Built static: gcc -O2 -static -o mtd-load mtd-load.c */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +23,15 @@ static double now(void)
     return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     FILE *out = stdout;
-    if (getpid() == 1) {
+    if (argc > 1) {
+        out = fopen(argv[1], "a");
+        if (out == NULL) {
+            return 1;
+        }
+    } else if (getpid() == 1) {
         mount("dev", "/dev", "devtmpfs", 0, NULL);
         out = fopen("/dev/ttyS0", "w");
         if (out == NULL) {

@@ -105,7 +105,9 @@ public sealed partial class Planner
             if (m.attempts >= 2)
             {
                 var why = $"{m.commandId}: no result after {m.attempts} sends; {m.entityId} kept in slot {slot.slot} until it exits";
-                decisions.Add(Decision(null, [why], book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Expire, why, now)));
+                var kept = book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Expire, why, now);
+                // A detection that waited for this moving-target move is planned now that the move is settled.
+                decisions.Add(IsMovingTarget(m) ? Resume(m.entityId, m.entityId, [why], [kept]) : Decision(null, [why], kept));
                 continue;
             }
             var action = m.status == MemberStatus.Releasing ? Actions.Release : Actions.Isolate;

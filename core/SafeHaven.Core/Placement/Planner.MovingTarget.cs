@@ -39,7 +39,9 @@ public sealed partial class Planner
     {
         ArgumentNullException.ThrowIfNull(move);
         var rule = MovingTargetRulePrefix + move.Schedule;
-        var mine = book.Held.SelectMany(s => s.members.Where(m => m.rule == rule && Same(m.entity, move.Entity)).Select(m => (Slot: s, Member: m))).ToList();
+        // Every membership of the entity, whatever its id now (a VM or container that moved has its new host's id).
+        var all = book.Held.SelectMany(s => s.members.Where(m => Same(m.entity, move.Entity)).Select(m => (Slot: s, Member: m))).ToList();
+        var mine = all.Where(x => x.Member.rule == rule).ToList();
         var at = mine.FirstOrDefault(x => x.Member.status == MemberStatus.Held);
         var entity = at.Member?.entity ?? move.Entity;
         var entityId = at.Member?.entityId ?? EntityIds.Of(move.Entity);
@@ -53,7 +55,7 @@ public sealed partial class Planner
                 finishedAtNs = now, phases = new Dictionary<string, long>(StringComparer.Ordinal), actuator = "planner", dryRun = settings.DryRun,
             },
         };
-        if (book.MembershipsOf(entityId).FirstOrDefault(x => !IsMovingTarget(x.Member)) is { Slot: not null } detected || book.WaitingOf(entityId) is not null)
+        if (all.Any(x => !IsMovingTarget(x.Member)) || book.WaitingOf(entityId) is not null || book.WaitingOf(EntityIds.Of(move.Entity)) is not null)
         {
             return Skip($"moving-target: {entityId} is held or awaited by a detection: detections win, it is not moved");
         }
@@ -130,70 +132,6 @@ public sealed partial class Planner
             }
         }
         return (null, null, null, $"no free {level} target host besides {e.host} (allowed: {(allowed.Count == 0 ? "any" : string.Join(',', allowed))})");
-    }
-
-    // A moving-target move's result: success holds the new slot and leaves the old one; a failure leaves the new
-    // one and the entity stays where it was. Never escalates: a periodic move is not an isolation.
-    private PlanDecision OnMoveResult(SlotRecord slot, SlotMember m, IsolationResult result, long now)
-    {
-        if (result.status != ResultStatus.Succeeded)
-        {
-            var why = $"moving-target move {m.commandId} {result.status}: {result.error}; {m.entityId} stays where it was";
-            return new PlanDecision(null, [why], Ledger: [book.Remove(slot.slot, m.entityId, LedgerEvents.Leave, why, now)]);
-        }
-        var moved = Copy(m, MemberStatus.Held);
-        if (slot.level != Levels.Core && book.Find(slot.actuator) is { } arrived)
-        {
-            // The VM or container now runs on the target host: its next move starts from there.
-            moved.entity = new EntityRef
-            {
-                datacenter = m.entity.datacenter, host = arrived.Host, vm = m.entity.vm, container = m.entity.container, pid = m.entity.pid, comm = m.entity.comm,
-            };
-        }
-        var reason = $"{m.entityId} moved by moving-target move {m.commandId} to {slot.slot}";
-        List<SlotRecord> ledger = [book.Update(slot.slot, moved, LedgerEvents.Hold, reason, now)];
-        foreach (var (old, om) in book.Held.SelectMany(s => s.members.Select(x => (s, x))).Where(x => x.s.slot != slot.slot && x.x.rule == m.rule && Same(x.x.entity, m.entity)).ToList())
-        {
-            ledger.Add(book.Remove(old.slot, om.entityId, LedgerEvents.Leave, $"moved on to {slot.slot}", now));
-        }
-        return new PlanDecision(null, [reason], Ledger: ledger);
-    }
-
-    // A detection of an entity a schedule holds at a level that satisfies it: the detection takes the membership
-    // over, so the schedule stops moving it (detections win). Null when there is nothing to adopt.
-    private PlanDecision? Adopt(SafeHaven.Schemas.Detection detection, string entityId, int minLevel)
-    {
-        if (book.MembershipsOf(entityId).FirstOrDefault(x => IsMovingTarget(x.Member) && x.Member.status == MemberStatus.Held
-                && Levels.IndexOf(x.Slot.level) >= minLevel) is not { Slot: not null } held)
-        {
-            return null;
-        }
-        var adopted = Copy(held.Member, MemberStatus.Held);
-        adopted.detectionId = detection.detectionId;
-        adopted.rule = detection.rule;
-        adopted.scope = detection.scope;
-        var why = $"{entityId} already sits alone in {held.Slot.slot} by moving-target schedule {held.Member.rule}: detection {detection.detectionId} adopts it and the schedule stops moving it";
-        return new PlanDecision(null, [why], Ledger: [book.Update(held.Slot.slot, adopted, LedgerEvents.Hold, why, NowNs())]);
-    }
-
-    // A core detection with no free CPU takes the lowest one that only moving-target entities hold: they leave the
-    // ledger and get a release command (sent before the detection's isolate, on the same actuator's partition).
-    private Reservation? Preempt(ActuatorInfo host, string group)
-    {
-        foreach (var cpu in host.IsolationPool.Cpus.Order())
-        {
-            if (book.Slot(PlacementBook.CoreSlot(host.ActuatorId, cpu)) is { } s && s.members.Count == 1
-                && IsMovingTarget(s.members[0]) && s.members[0].status == MemberStatus.Held)
-            {
-                var m = s.members[0];
-                var why = $"pre-empted by a detection: detections win over moving-target moves; {m.entityId} returns to the shared CPUs";
-                var release = NewCommand(null, m.entity, m.source, Levels.Core, Actions.Release, m.target, s.group, [why]);
-                release.commandId = m.commandId + "-release";
-                _preempted = (book.Remove(s.slot, m.entityId, LedgerEvents.Leave, why, NowNs()), release);
-                return book.ReserveCore(host, group);
-            }
-        }
-        return null;
     }
 
     private static bool Same(EntityRef a, EntityRef b) => a.datacenter == b.datacenter &&

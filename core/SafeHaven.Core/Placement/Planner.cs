@@ -82,11 +82,15 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         foreach (var waiting in waitingSlots)
         {
             var m = waiting.members[0];
-            if (!Scopes.All.Contains(m.scope))
+            // One whose moving-target move is in flight is planned when that move's result arrives (OnMoveResult).
+            if (!Scopes.All.Contains(m.scope) || MovePending(m.entityId))
             {
                 continue;
             }
-            var d = PlanFrom(AsDetection(m), m.entityId, Scopes.MinimumLevel(m.scope), []);
+            // A schedule may hold it (its move's expiry kept it in place): it adopts that slot rather than join it twice.
+            var d = book.MembershipsOf(m.entityId).Any(x => IsMovingTarget(x.Member))
+                ? Resume(m.entityId, m.entityId, [], [])
+                : PlanFrom(AsDetection(m), m.entityId, Scopes.MinimumLevel(m.scope), []);
             // Placed, or settled another way (over a budget): either wrote ledger records the caller must persist.
             if (d.Command is not null || d.Skipped is not null || d.Records.Count > 0)
             {

@@ -70,6 +70,8 @@ public sealed class MovingTargetOptions
     {
         Identifiers.RequireToken(Datacenter, "moving-target datacenter");
         var names = new HashSet<string>(StringComparer.Ordinal);
+        // An entity follows one schedule: two would move it twice per period and fight over its slot.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var s in Schedules)
         {
             if (!Levels.All.Contains(s.Level))
@@ -101,7 +103,6 @@ public sealed class MovingTargetOptions
                     throw new ArgumentException($"moving-target target '{t}' of schedule {s.EffectiveName} is not a {(s.Level == Levels.Core ? "CPU number" : "host or actuator id")}");
                 }
             }
-            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var e in s.Entities)
             {
                 var what = s.Level switch
@@ -129,7 +130,7 @@ public sealed class MovingTargetOptions
                 }
                 if (!seen.Add(id))
                 {
-                    throw new ArgumentException($"moving-target entity {id} is listed twice in schedule {s.EffectiveName}");
+                    throw new ArgumentException($"moving-target entity {id} is listed twice (schedule {s.EffectiveName}): an entity follows one schedule");
                 }
             }
         }
