@@ -28,10 +28,12 @@ internal static class Measure
         var start = log.Last!.Value;
         var window = Stopwatch.StartNew();
         var nextMove = period;
+        var moveStarts = new List<long>();
         while (window.Elapsed < spec.Duration)
         {
             if (nextMove is { } due && window.Elapsed >= due)
             {
+                moveStarts.Add(Stopwatch.GetTimestamp());
                 await move();
                 nextMove = due + period!.Value;
             }
@@ -45,8 +47,14 @@ internal static class Measure
         }
         var end = log.Last!.Value;
         var (moves, downtimes, failures) = costs();
+        // Local estimate: ops lost in the LocalSpan after each move against the rate of the span before it, as a
+        // share of the window's work. Half the shortest period, so the spans of two moves never overlap.
+        var span = TimeSpan.FromSeconds(Math.Min(5, (period ?? TimeSpan.FromSeconds(10)).TotalSeconds / 2));
+        var lost = moveStarts.Select(t => log.LostAround(t, span)).Where(l => l is not null).Sum(l => l!.Value);
+        var done = end.Ops - start.Ops;
         return new RunResult(level, period?.TotalSeconds ?? 0, period is not null, OpsLog.Rate(start, end),
-            Stopwatch.GetElapsedTime(start.At, end.At).TotalSeconds, moves.Count, failures, moves, downtimes, loadStart, Load());
+            Stopwatch.GetElapsedTime(start.At, end.At).TotalSeconds, moves.Count, failures, moves, downtimes, loadStart, Load(),
+            1 - (lost / (done + lost)));
     }
 
     /// <summary>The 1-minute load average.</summary>

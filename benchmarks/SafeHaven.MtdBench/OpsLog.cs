@@ -10,6 +10,7 @@ namespace SafeHaven.MtdBench;
 internal sealed class OpsLog
 {
     private readonly Lock _gate = new();
+    private readonly List<(long Ops, long At)> _series = [];
     private (long Ops, long At)? _last;
 
     /// <summary>The latest (cumulative ops, host timestamp), or null before the first line.</summary>
@@ -40,9 +41,42 @@ internal sealed class OpsLog
                 if (_last is not { } l || ops > l.Ops)
                 {
                     _last = (ops, Stopwatch.GetTimestamp());
+                    _series.Add(_last.Value);
                 }
             }
         }
+    }
+
+    /// <summary>Cumulative ops at host timestamp <paramref name="at"/>, interpolated between the lines around it; null outside them.</summary>
+    public double? OpsAt(long at)
+    {
+        lock (_gate)
+        {
+            for (var i = 1; i < _series.Count; i++)
+            {
+                var (a, b) = (_series[i - 1], _series[i]);
+                if (a.At <= at && at <= b.At)
+                {
+                    return a.Ops + ((b.Ops - a.Ops) * (double)(at - a.At) / Math.Max(1, b.At - a.At));
+                }
+            }
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Ops lost around a move started at <paramref name="at"/>: what the rate of the <paramref name="span"/> before it
+    /// would have done over the span after it, minus what was done. Insensitive to load drift slower than the span;
+    /// noisy, but unbiased, against faster load changes. Null when the lines do not cover both spans.
+    /// </summary>
+    public double? LostAround(long at, TimeSpan span)
+    {
+        var ticks = (long)(span.TotalSeconds * Stopwatch.Frequency);
+        if (OpsAt(at - ticks) is not { } before || OpsAt(at) is not { } start || OpsAt(at + ticks) is not { } after)
+        {
+            return null;
+        }
+        return (start - before) - (after - start);
     }
 
     /// <summary>Ops/s between two readings.</summary>

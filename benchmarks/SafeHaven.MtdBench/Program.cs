@@ -77,7 +77,7 @@ static double Median(IEnumerable<double> values)
     return s.Count == 0 ? double.NaN : s.Count % 2 == 1 ? s[s.Count / 2] : (s[(s.Count / 2) - 1] + s[s.Count / 2]) / 2;
 }
 var unmoved = results.Where(r => !r.Moved).ToList();
-Console.WriteLine($"| level | period | unmoved ops/s (median of {unmoved.Count}) | moved ops/s (median) | relative | moves | failures | move ms (median) | downtime ms (median) | load 1-min (min–max) |");
+Console.WriteLine($"| level | period | unmoved ops/s (median of {unmoved.Count}) | moved ops/s (median) | relative | relative, local | moves | failures | move ms (median) | downtime ms (median) | load 1-min (min–max) |");
 foreach (var period in periods)
 {
     var moved = results.Where(r => r.Moved && r.PeriodS == period.TotalSeconds).ToList();
@@ -85,7 +85,7 @@ foreach (var period in periods)
     var m = Median(moved.Select(r => r.OpsPerSec));
     var loads = results.SelectMany(r => new[] { r.LoadStart, r.LoadEnd }).ToList();
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {level} | {period.TotalSeconds}s | {u:F0} | {m:F0} | {m / u:F3} | {moved.Sum(r => r.Moves)} | {moved.Sum(r => r.Failures)} | {Median(moved.SelectMany(r => r.MoveMs)):F1} | {Median(moved.SelectMany(r => r.DowntimeMs)):F1} | {loads.Min():F2}–{loads.Max():F2} |"));
+        $"| {level} | {period.TotalSeconds}s | {u:F0} | {m:F0} | {m / u:F3} | {Median(moved.Select(r => r.LocalRelative)):F3} | {moved.Sum(r => r.Moves)} | {moved.Sum(r => r.Failures)} | {Median(moved.SelectMany(r => r.MoveMs)):F1} | {Median(moved.SelectMany(r => r.DowntimeMs)):F1} | {loads.Min():F2}–{loads.Max():F2} |"));
 }
 Directory.Delete(spec.WorkDir, recursive: true);
 return 0;

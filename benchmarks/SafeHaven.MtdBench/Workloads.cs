@@ -8,7 +8,7 @@ namespace SafeHaven.MtdBench;
 
 /// <summary>One measured run: throughput over the window and what the moves cost.</summary>
 internal sealed record RunResult(string Level, double PeriodS, bool Moved, double OpsPerSec, double WindowS, int Moves, int Failures,
-    IReadOnlyList<double> MoveMs, IReadOnlyList<double> DowntimeMs, double LoadStart, double LoadEnd);
+    IReadOnlyList<double> MoveMs, IReadOnlyList<double> DowntimeMs, double LoadStart, double LoadEnd, double LocalRelative);
 
 /// <summary>Settings shared by every run.</summary>
 internal sealed record RunSpec(TimeSpan Warmup, TimeSpan Duration, string WorkDir);

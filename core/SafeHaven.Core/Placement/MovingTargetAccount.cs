@@ -27,11 +27,14 @@ public sealed record MovingTargetCost(string Entity, string Level, int Moves, in
 
 /// <summary>
 /// Folds the results topic into per-entity moving-target overhead: results of commands the planner issued for a
-/// schedule (ids <c>mtd-…</c>). Pure; feed it results in any order.
+/// schedule (ids <c>mtd-…</c>), each command once. Pure; feed it results in any order.
 /// </summary>
 public sealed class MovingTargetAccount
 {
     private readonly Dictionary<string, Row> _rows = new(StringComparer.Ordinal);
+
+    // An agent answers every copy of a command alike (the planner re-sends one whose result it missed): one count each.
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
 
     /// <summary>Earliest start among the counted results, in ns since the epoch; null before any.</summary>
     public long? FirstNs { get; private set; }
@@ -46,7 +49,8 @@ public sealed class MovingTargetAccount
     public void Add(IsolationResult r)
     {
         ArgumentNullException.ThrowIfNull(r);
-        if (!IsMove(r.commandId) || r.commandId.EndsWith(Actions.ReceiveIdSuffix, StringComparison.Ordinal) || r.entity is null)
+        if (!IsMove(r.commandId) || r.commandId.EndsWith(Actions.ReceiveIdSuffix, StringComparison.Ordinal) || r.entity is null
+            || !_seen.Add(r.commandId))
         {
             return;
         }

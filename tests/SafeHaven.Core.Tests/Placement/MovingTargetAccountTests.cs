@@ -28,6 +28,7 @@ public sealed class MovingTargetAccountTests
         {
             R("mtd-core-a-1", p, Levels.Core, ResultStatus.Succeeded, 25),
             R("mtd-core-a-2", p, Levels.Core, ResultStatus.Succeeded, 35),
+            R("mtd-core-a-2", p, Levels.Core, ResultStatus.Succeeded, 35),
             R("mtd-core-a-3", p, Levels.Core, ResultStatus.Rejected, 1),
             R("mtd-core-a-4", p, Levels.Core, ResultStatus.Skipped, 0),
             R("mtd-core-a-2-release", p, Levels.Core, ResultStatus.Succeeded, 1),
