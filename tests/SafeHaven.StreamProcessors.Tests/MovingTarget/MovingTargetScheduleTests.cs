@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Time.Testing;
 using SafeHaven.Core;
 using SafeHaven.StreamProcessors.MovingTarget;
@@ -72,6 +73,34 @@ public sealed class MovingTargetScheduleTests
             options.Schedules.Add(s);
             Assert.Throws<ArgumentException>(options.Validate);
         }
+    }
+
+    [Fact]
+    public void Schedules_per_level_bind_from_a_configuration_section()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SafeHaven:MovingTarget:Datacenter"] = "dc2",
+            ["SafeHaven:MovingTarget:Schedules:0:Level"] = "core",
+            ["SafeHaven:MovingTarget:Schedules:0:Period"] = "00:00:10",
+            ["SafeHaven:MovingTarget:Schedules:0:Jitter"] = "00:00:02",
+            ["SafeHaven:MovingTarget:Schedules:0:Entities:0:Host"] = "h1",
+            ["SafeHaven:MovingTarget:Schedules:0:Entities:0:Pid"] = "4242",
+            ["SafeHaven:MovingTarget:Schedules:0:AllowedTargets:0"] = "2",
+            ["SafeHaven:MovingTarget:Schedules:0:AllowedTargets:1"] = "3",
+            ["SafeHaven:MovingTarget:Schedules:1:Name"] = "guests",
+            ["SafeHaven:MovingTarget:Schedules:1:Level"] = "vm",
+            ["SafeHaven:MovingTarget:Schedules:1:Entities:0:Host"] = "hv1",
+            ["SafeHaven:MovingTarget:Schedules:1:Entities:0:Vm"] = "web1",
+        }).Build();
+        var options = new MovingTargetOptions();
+        config.GetSection(MovingTargetOptions.SectionName).Bind(options);
+        options.Validate();
+        Assert.Equal(["core", "guests"], options.Schedules.Select(s => s.EffectiveName));
+        Assert.Equal((TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(2), 4242), (options.Schedules[0].Period, options.Schedules[0].Jitter, options.Schedules[0].Entities[0].Pid));
+        Assert.Equal(["2", "3"], options.Schedules[0].AllowedTargets);
+        Assert.Equal(("dc2", "hv1", "web1"), (options.Schedules[1].Entities[0].Ref(options.Datacenter).datacenter, options.Schedules[1].Entities[0].Host, options.Schedules[1].Entities[0].Vm));
+        Assert.Equal(TimeSpan.FromSeconds(30), options.Schedules[1].Period);
     }
 
     [Fact]
