@@ -62,20 +62,14 @@ public static class StreamProcessorsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds the moving-target scheduler (optional) as a hosted service, signing with
-    /// <paramref name="signer"/>; its <see cref="MovingTargetMetrics"/> is registered too.
-    /// Needs a <c>KafkaClients</c> and a <see cref="TimeProvider"/> registered. Idempotent.
+    /// Turns on moving-target defence in the planner added by <see cref="AddSafeHavenPlanner"/>: the active planner
+    /// plans every schedule's moves through its ledger, budgets and signed commands (docs/LEDGER.md). Idempotent.
     /// </summary>
-    public static IServiceCollection AddSafeHavenMovingTarget(this IServiceCollection services,
-        MovingTargetOptions options, CommandSigner signer)
+    public static IServiceCollection AddSafeHavenMovingTarget(this IServiceCollection services, MovingTargetOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(signer);
         options.Validate();
-        services.TryAddSingleton(signer);
         services.TryAddSingleton(options);
-        services.TryAddSingleton<MovingTargetMetrics>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MovingTargetScheduler>());
         return services;
     }
 }

@@ -21,6 +21,8 @@ internal static class PlanCommand
             command.Options.Add(o);
         }
         flags.Security.AddTo(command);
+        var mtd = new MtdFlags();
+        mtd.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("plan needs --bootstrap");
@@ -39,7 +41,12 @@ internal static class PlanCommand
             {
                 throw new UsageException("--instance: " + e.Message);
             }
-            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Planner = planner, Signer = signer, Seals = flags.PlannerSeals(parse) }, LogLevel.Information);
+            // Entities without @HOST are on this machine (the agents' default id is the host name).
+            var movingTarget = mtd.Options(parse, "dc1", Environment.MachineName);
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server))
+            {
+                Planner = planner, Signer = signer, Seals = flags.PlannerSeals(parse), MovingTarget = movingTarget,
+            }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;

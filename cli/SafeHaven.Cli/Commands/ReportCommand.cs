@@ -83,7 +83,7 @@ internal static class ReportCommand
             Console.Out.WriteLine(parse.GetValue(json) ? Json(report) : Table(report));
             return Task.FromResult(ExitCodes.Ok);
         });
-        return new Command("report", "Reports over a deployment's topics") { utilisation };
+        return new Command("report", "Reports over a deployment's topics") { utilisation, MtdReport.Create() };
     }
 
     private static string Json(UtilisationReport r) => new JsonObject

@@ -19,19 +19,19 @@ internal static class UpCommand
         var siem = new SiemFlags();
         var pids = new Option<int[]>("--pid") { Description = "Watch only these pids (repeatable); default: every user process", AllowMultipleArgumentsPerToken = true };
         var period = new Option<string>("--period") { Description = "Sampling period", DefaultValueFactory = _ => "1s" };
-        var mtdPids = new Option<int[]>("--mtd-pid") { Description = "Moving-target defence: migrate this pid to the next CPU of the isolation pool every --mtd-period (repeatable); absent = off", AllowMultipleArgumentsPerToken = true };
-        var mtdPeriod = new Option<string?>("--mtd-period") { Description = "Moving-target period (default 30s; the original measured ≈50 % throughput cost at 30s, ≈30 % at 60s)" };
+        var mtd = new MtdFlags();
         var command = new Command("up", "Run the whole pipeline on this host: broker (embedded unless --bootstrap), probe, stream processors and host actuator")
         {
-            pids, period, mtdPids, mtdPeriod,
+            pids, period,
         };
         flags.AddTo(command, rules: true, actuator: true);
         siem.AddTo(command);
+        mtd.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var rules = flags.LoadRules(parse);
             var (actuator, identity) = flags.Actuator(parse);
-            var movingTarget = RoleFlags.MovingTarget(parse.GetValue(mtdPids), parse.GetValue(mtdPeriod), identity);
+            var movingTarget = mtd.Options(parse, identity.Datacenter, identity.Host);
             var (detector, planner) = flags.Processors(parse, rules.Source, new DetectorOptions().ApplicationId);
             var probe = new ProbeOptions
             {

@@ -104,8 +104,9 @@ internal static class Pipeline
         }
         if (spec.MovingTarget is not null)
         {
-            builder.Services.AddSafeHavenMovingTarget(spec.MovingTarget,
-                spec.Signer ?? throw new UsageException("moving-target defence needs a signing key (--signing-key)"));
+            // Planned by the planner, through its ledger (docs/LEDGER.md): nothing to run without one.
+            builder.Services.AddSafeHavenMovingTarget(spec.Planner is not null ? spec.MovingTarget
+                : throw new UsageException("moving-target defence runs in the planner: use it with up or plan"));
         }
         if (spec.Siem is not null)
         {

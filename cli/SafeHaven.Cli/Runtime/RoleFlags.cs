@@ -213,33 +213,6 @@ internal sealed class RoleFlags
         }
     }
 
-    /// <summary>Moving-target settings from --mtd-pid/--mtd-period; null (off) when no pid is given.</summary>
-    public static MovingTargetOptions? MovingTarget(int[]? pids, string? period, ActuatorIdentity identity)
-    {
-        if (pids is not { Length: > 0 })
-        {
-            return period is null ? null : throw new UsageException("--mtd-period needs at least one --mtd-pid");
-        }
-        var options = new MovingTargetOptions();
-        if (CommonOptions.ParseDuration(period, "--mtd-period") is { } p)
-        {
-            options.Period = p;
-        }
-        foreach (var pid in pids)
-        {
-            options.Entities.Add(new MovingTargetEntity { Datacenter = identity.Datacenter, Host = identity.Host, Pid = pid });
-        }
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message);
-        }
-        return options;
-    }
-
     public (HostActuatorOptions, ActuatorIdentity) Actuator(ParseResult parse, string? cgroupName = null)
     {
         cgroupName ??= parse.GetValue(Cgroup)!;

@@ -48,6 +48,38 @@ public sealed class MoveBudget(MoveBudgets limits)
         return null;
     }
 
+    /// <summary>
+    /// The host or datacenter budget a moving-target move would exceed when such moves may spend only
+    /// <paramref name="share"/> of each limit, or null. The per-entity budget is the schedule's own period.
+    /// </summary>
+    public string? ExceededShared(string datacenter, string host, long nowNs, double share)
+    {
+        var perHost = (int)(limits.PerHostPerMinute * share);
+        var perDc = (int)(limits.PerDatacenterPerMinute * share);
+        if (limits.PerHostPerMinute > 0 && Over("host:" + datacenter + "/" + host, Math.Max(1, perHost), MinuteNs, nowNs))
+        {
+            return $"budget of {limits.PerHostPerMinute} moves per host per minute spent on {datacenter}/{host}";
+        }
+        if (limits.PerDatacenterPerMinute > 0 && Over("dc:" + datacenter, Math.Max(1, perDc), MinuteNs, nowNs))
+        {
+            return $"budget of {limits.PerDatacenterPerMinute} moves per datacenter per minute spent in {datacenter}";
+        }
+        return null;
+    }
+
+    /// <summary>Counts a moving-target move against the host and datacenter windows (not the entity's).</summary>
+    public void SpendShared(string datacenter, string host, long atNs)
+    {
+        foreach (var key in new[] { "host:" + datacenter + "/" + host, "dc:" + datacenter })
+        {
+            if (!_windows.TryGetValue(key, out var q))
+            {
+                _windows[key] = q = new Queue<long>();
+            }
+            q.Enqueue(atNs);
+        }
+    }
+
     /// <summary>Counts a move issued at <paramref name="atNs"/> against every window it belongs to.</summary>
     public void Spend(string datacenter, string host, string entityId, long atNs)
     {

@@ -220,12 +220,16 @@ public sealed partial class PlacementBook
         });
     }
 
-    /// <summary>Replaces a member of a slot (same entity); returns the record to persist.</summary>
-    public SlotRecord Update(string slot, SlotMember member, string ledgerEvent, string reason, long nowNs)
+    /// <summary>
+    /// Replaces a member of a slot: the same entity, or <paramref name="replacing"/> when its id changed (a VM or
+    /// container that moved host); returns the record to persist.
+    /// </summary>
+    public SlotRecord Update(string slot, SlotMember member, string ledgerEvent, string reason, long nowNs, string? replacing = null)
     {
         ArgumentNullException.ThrowIfNull(member);
         var held = _slots[slot];
-        return Put(Copy(held, [.. held.members.Select(m => m.entityId == member.entityId ? member : m)], ledgerEvent, reason, nowNs));
+        var id = replacing ?? member.entityId;
+        return Put(Copy(held, [.. held.members.Select(m => m.entityId == id ? member : m)], ledgerEvent, reason, nowNs));
     }
 
     /// <summary>Takes an entity out of a slot; the last member out frees it. Returns the record to persist.</summary>
@@ -270,5 +274,6 @@ public sealed partial class PlacementBook
         members = members, @event = ledgerEvent, reason = reason, writer = Writer, updatedAtNs = nowNs,
     };
 
-    private static string CoreSlot(string actuatorId, int cpu) => $"{actuatorId}#cpu:{cpu}";
+    /// <summary>The slot id of one CPU of an actuator's pool: <c>ACTUATOR#cpu:N</c>.</summary>
+    public static string CoreSlot(string actuatorId, int cpu) => $"{actuatorId}#cpu:{cpu}";
 }

@@ -27,6 +27,10 @@ public sealed partial class Planner
             return new PlanDecision(null, [forged]) { DeadLetter = forged };
         }
         var now = NowNs();
+        if (IsMovingTarget(m))
+        {
+            return OnMoveResult(slot, m, result, now);
+        }
         var ok = result.status is ResultStatus.Succeeded or ResultStatus.Skipped;
         if (m.status == MemberStatus.Releasing)
         {
@@ -101,7 +105,9 @@ public sealed partial class Planner
             if (m.attempts >= 2)
             {
                 var why = $"{m.commandId}: no result after {m.attempts} sends; {m.entityId} kept in slot {slot.slot} until it exits";
-                decisions.Add(Decision(null, [why], book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Expire, why, now)));
+                var kept = book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Expire, why, now);
+                // A detection that waited for this moving-target move is planned now that the move is settled.
+                decisions.Add(IsMovingTarget(m) ? Resume(m.entityId, m.entityId, [why], [kept]) : Decision(null, [why], kept));
                 continue;
             }
             var action = m.status == MemberStatus.Releasing ? Actions.Release : Actions.Isolate;

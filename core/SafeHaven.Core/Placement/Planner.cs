@@ -20,6 +20,9 @@ public sealed record PlanDecision(IsolationCommand? Command, IReadOnlyList<strin
     /// <summary>A <c>skipped</c> result to publish instead of a move (a budget or the cooldown), naming why.</summary>
     public IsolationResult? Skipped { get; init; }
 
+    /// <summary>A release of a moving-target entity whose CPU this detection takes: send it before <see cref="Command"/>.</summary>
+    public IsolationCommand? Preempt { get; init; }
+
     /// <summary>Ledger records to write; empty when none.</summary>
     public IReadOnlyList<SlotRecord> Records => Ledger ?? [];
 }
@@ -79,11 +82,15 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         foreach (var waiting in waitingSlots)
         {
             var m = waiting.members[0];
-            if (!Scopes.All.Contains(m.scope))
+            // One whose moving-target move is in flight is planned when that move's result arrives (OnMoveResult).
+            if (!Scopes.All.Contains(m.scope) || MovePending(m.entityId))
             {
                 continue;
             }
-            var d = PlanFrom(AsDetection(m), m.entityId, Scopes.MinimumLevel(m.scope), []);
+            // A schedule may hold it (its move's expiry kept it in place): it adopts that slot rather than join it twice.
+            var d = book.MembershipsOf(m.entityId).Any(x => IsMovingTarget(x.Member))
+                ? Resume(m.entityId, m.entityId, [], [])
+                : PlanFrom(AsDetection(m), m.entityId, Scopes.MinimumLevel(m.scope), []);
             // Placed, or settled another way (over a budget): either wrote ledger records the caller must persist.
             if (d.Command is not null || d.Skipped is not null || d.Records.Count > 0)
             {
@@ -140,6 +147,10 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         {
             return new PlanDecision(null, [$"{entityId} already waits for a slot (detection {waiting.members[0].detectionId})"]);
         }
+        if (Adopt(detection, entityId) is { } adopted)
+        {
+            return adopted;
+        }
         // Held at a level whose isolation already breaks this scope (e.g. moved to another host, or a node of its own).
         if (book.MembershipsOf(entityId).FirstOrDefault(x => Levels.All.Contains(x.Slot.level) && Scopes.Breaks(detection.scope, x.Slot.level))
             is { Slot: not null } already)
@@ -188,6 +199,12 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
                 continue;
             }
             var command = NewCommand(d.detectionId, d.entity, source.ActuatorId, l, Actions.Isolate, target!, group, reasons, retry);
+            var preempted = _preempted;
+            _preempted = null;
+            if (preempted is { } p)
+            {
+                ledger.Add(p.Record);
+            }
             var member = new SlotMember
             {
                 entityId = entityId, entity = d.entity, detectionId = d.detectionId, rule = d.rule, scope = d.scope,
@@ -200,7 +217,10 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
             {
                 ledger.Add(placed);
             }
-            return new PlanDecision(command, reasons, l is Levels.Vm or Levels.Container ? ReceiveFor(command) : null, ledger);
+            return new PlanDecision(command, reasons, l is Levels.Vm or Levels.Container ? ReceiveFor(command) : null, ledger)
+            {
+                Preempt = preempted?.Release,
+            };
         }
         if (!wait)
         {
@@ -248,6 +268,8 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
                 var core = book.ReserveCore(host, group);
                 return core switch
                 {
+                    null when Preempt(host, group) is { } taken =>
+                        (host, taken, taken.Cpus.ToString(), $"CPU {taken.Cpus} of {host.ActuatorId} taken from a moving-target entity (detections win)"),
                     null => (null, null, null, $"no free CPU in isolation pool {host.IsolationPool} of {host.ActuatorId}"),
                     { Fresh: true } => (host, core, core.Cpus.ToString(), $"exclusive CPU {core.Cpus} of {host.ActuatorId}'s pool {host.IsolationPool} for group {group}"),
                     _ => (host, core, core.Cpus.ToString(), $"joins CPU {core.Cpus} of {host.ActuatorId}, held by its group {group}"),

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Security;
+using SafeHaven.StreamProcessors.MovingTarget;
 
 namespace SafeHaven.StreamProcessors.Planning;
 
@@ -16,7 +17,7 @@ namespace SafeHaven.StreamProcessors.Planning;
 /// When the active instance dies, the group gives the partition to a standby after the session timeout.
 /// </summary>
 internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions options, CommandSigner signer, TimeProvider time, ILogger<PlannerService> logger,
-    PlannerReadiness? readiness = null)
+    PlannerReadiness? readiness = null, MovingTargetOptions? movingTarget = null, Random? jitter = null)
     : BackgroundService
 {
     /// <summary>Set while this instance holds the lease (for tests and metrics).</summary>
@@ -67,7 +68,8 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
                     lease.Consume(TimeSpan.FromMilliseconds(200));
                     if (gained && !lost)
                     {
-                        var session = new PlannerSession(kafka, options, signer, time, logger, producer, readiness);
+                        var session = new PlannerSession(kafka, options, signer, time, logger, producer, readiness,
+                            movingTarget is { Schedules.Count: > 0 } ? new MovingTargetClock(movingTarget, time, jitter ?? Random.Shared) : null);
                         session.Rebuild(lease, ct);
                         session.Activate();
                         _session = session;

@@ -35,6 +35,12 @@ internal sealed partial class PlannerSession
             // (re-sent on expiry), never a command the ledger does not know.
             Acknowledge(CancellationToken.None);
         }
+        if (decision.Preempt is { } preempt)
+        {
+            // Same actuator, same partition, sent first: the moving-target entity leaves the CPU before the suspect arrives.
+            signer.Sign(preempt);
+            ConsumeLoop.Produce(producer, _commands, topics.Commands, preempt.source, preempt, OnDelivery, acks: _acks);
+        }
         if (decision.Receive is { } receive)
         {
             signer.Sign(receive);

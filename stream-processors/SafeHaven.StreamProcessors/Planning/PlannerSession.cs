@@ -6,6 +6,7 @@ using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
 using SafeHaven.Security;
+using SafeHaven.StreamProcessors.MovingTarget;
 
 namespace SafeHaven.StreamProcessors.Planning;
 
@@ -16,7 +17,7 @@ namespace SafeHaven.StreamProcessors.Planning;
 /// ledger (detection ids, deterministic command ids) turns that re-read into no second command.
 /// </summary>
 internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions options, CommandSigner signer, TimeProvider time,
-    ILogger logger, IProducer<string, byte[]> producer, PlannerReadiness? readiness = null) : IDisposable
+    ILogger logger, IProducer<string, byte[]> producer, PlannerReadiness? readiness = null, MovingTargetClock? movingTarget = null) : IDisposable
 {
     private readonly PlacementBook _book = new(options.InstanceId);
     private readonly IDeserializer<SlotRecord> _slots = kafka.Serdes.Deserializer<SlotRecord>();
@@ -148,6 +149,15 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
             foreach (var d in _planner!.Expire())
             {
                 Send(d);
+            }
+            Acknowledge(ct);
+        }
+        // Moving-target moves are planned on this thread, against the same ledger as detections (docs/LEDGER.md).
+        if (movingTarget?.Due() is { Count: > 0 } moves)
+        {
+            foreach (var move in moves)
+            {
+                SendAndRetry(_planner!.PlanMove(move));
             }
             Acknowledge(ct);
         }
