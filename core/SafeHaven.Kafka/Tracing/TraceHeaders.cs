@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+
+namespace SafeHaven.Kafka.Tracing;
+
+/// <summary>
+/// W3C Trace Context (https://www.w3.org/TR/trace-context/) in Kafka record headers. The headers are not part of any
+/// seal (docs/SECURITY.md): anyone who can write a record can write them, so they are read strictly and bounded, and
+/// whatever does not parse is ignored: the span then starts a trace of its own, and the record is processed as if the
+/// header were absent.
+/// </summary>
+public static class TraceHeaders
+{
+    /// <summary>The header holding <c>00-{trace id}-{parent span id}-{flags}</c>.</summary>
+    public const string TraceParent = "traceparent";
+
+    /// <summary>The header holding vendor state, passed along as is when valid.</summary>
+    public const string TraceState = "tracestate";
+
+    /// <summary>The only length of a version-00 traceparent.</summary>
+    public const int TraceParentLength = 55;
+
+    /// <summary>The longest tracestate kept (the specification's 32 members of at most 256 characters fit in far less in practice).</summary>
+    public const int MaxTraceStateLength = 512;
+
+    /// <summary>Writes <paramref name="activity"/>'s context into <paramref name="headers"/>; does nothing for null.</summary>
+    public static void Inject(Activity? activity, Headers headers)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        if (activity is null || activity.IdFormat != ActivityIdFormat.W3C)
+        {
+            return;
+        }
+        headers.Remove(TraceParent);
+        headers.Remove(TraceState);
+        var flags = (activity.ActivityTraceFlags & ActivityTraceFlags.Recorded) != 0 ? "01" : "00";
+        headers.Add(TraceParent, Encoding.ASCII.GetBytes($"00-{activity.TraceId.ToHexString()}-{activity.SpanId.ToHexString()}-{flags}"));
+        if (activity.TraceStateString is { Length: > 0 and <= MaxTraceStateLength } state)
+        {
+            headers.Add(TraceState, Encoding.ASCII.GetBytes(state));
+        }
+    }
+
+    /// <summary>
+    /// The remote context of the last <see cref="TraceParent"/> header, when it is exactly a version-00 traceparent
+    /// (55 characters, lower-case hex, trace and span ids not all zero); a tracestate is kept only when it is printable
+    /// ASCII of at most <see cref="MaxTraceStateLength"/> bytes.
+    /// </summary>
+    public static bool TryExtract(Headers? headers, out ActivityContext context)
+    {
+        context = default;
+        if (headers is null || !headers.TryGetLastBytes(TraceParent, out var parent) || !TryParse(parent, out var traceId, out var spanId, out var flags))
+        {
+            return false;
+        }
+        string? state = null;
+        if (headers.TryGetLastBytes(TraceState, out var s) && s.Length is > 0 and <= MaxTraceStateLength && s.All(b => b is >= 0x20 and <= 0x7e))
+        {
+            state = Encoding.ASCII.GetString(s);
+        }
+        context = new ActivityContext(traceId, spanId, flags, state, isRemote: true);
+        return true;
+    }
+
+    /// <summary>Parses a version-00 traceparent exactly; anything else (other versions included) is refused.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> value, out ActivityTraceId traceId, out ActivitySpanId spanId, out ActivityTraceFlags flags)
+    {
+        (traceId, spanId, flags) = (default, default, ActivityTraceFlags.None);
+        if (value.Length != TraceParentLength || value[0] != '0' || value[1] != '0' || value[2] != '-' || value[35] != '-' || value[52] != '-'
+            || !LowerHex(value[3..35]) || !LowerHex(value[36..52]) || !LowerHex(value[53..55])
+            || AllZero(value[3..35]) || AllZero(value[36..52]))
+        {
+            return false;
+        }
+        Span<char> chars = stackalloc char[TraceParentLength];
+        Encoding.ASCII.GetChars(value, chars);
+        traceId = ActivityTraceId.CreateFromString(chars[3..35]);
+        spanId = ActivitySpanId.CreateFromString(chars[36..52]);
+        flags = (Convert.ToByte(HexValue(value[53]) * 16 + HexValue(value[54])) & 1) != 0 ? ActivityTraceFlags.Recorded : ActivityTraceFlags.None;
+        return true;
+    }
+
+    private static bool LowerHex(ReadOnlySpan<byte> s)
+    {
+        foreach (var b in s)
+        {
+            if (b is not ((>= (byte)'0' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f')))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static bool AllZero(ReadOnlySpan<byte> s) => !s.ContainsAnyExcept((byte)'0');
+
+    private static int HexValue(byte b) => b <= '9' ? b - '0' : b - 'a' + 10;
+}
