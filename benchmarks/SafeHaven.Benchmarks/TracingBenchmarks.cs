@@ -14,7 +14,9 @@ namespace SafeHaven.Benchmarks;
 /// <summary>
 /// What tracing adds to the detector's work on a samples record (100 processes of one host's tick), per sample: the
 /// record's span, child of its <c>traceparent</c> header, and the context written on each detection's headers, as
-/// <c>DetectorTransformer</c> does. Untraced, no listener exists and the span is one check.
+/// <c>DetectorTransformer</c> does. Three modes: <c>Off</c> (no listener: the span is one check), <c>NotSampled</c>
+/// (a listener whose sampler drops the trace: the span exists for its context, as OpenTelemetry's ratio sampler makes
+/// it, but records nothing), <c>Sampled</c> (every span recorded, as with export on at ratio 1).
 /// </summary>
 [MemoryDiagnoser]
 public class TracingBenchmarks
@@ -27,18 +29,35 @@ public class TracingBenchmarks
     private DetectorEngine _engine = null!;
     private InMemoryRuleStateStore _store = null!;
     private ActivityListener? _listener;
+    // A finished span: its ids are all the codec needs, whatever listens.
+    private Activity _codecSpan = null!;
     private readonly Headers _headers = new()
     {
         { TraceHeaders.TraceParent, Encoding.ASCII.GetBytes("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01") },
     };
 
-    /// <summary>True: a listener samples every span (as the OTLP exporter does); false: none.</summary>
-    [Params(false, true)]
-    public bool Traced { get; set; }
+    /// <summary>What listens to the detector's source.</summary>
+    public enum Mode
+    {
+        /// <summary>No listener.</summary>
+        Off,
+
+        /// <summary>A listener that keeps the context only (<see cref="ActivitySamplingResult.PropagationData"/>).</summary>
+        NotSampled,
+
+        /// <summary>A listener that records every span (<see cref="ActivitySamplingResult.AllDataAndRecorded"/>).</summary>
+        Sampled,
+    }
+
+    /// <summary>The mode measured.</summary>
+    [Params(Mode.Off, Mode.NotSampled, Mode.Sampled)]
+    public Mode Tracing { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
+        _codecSpan = new Activity("codec").SetIdFormat(ActivityIdFormat.W3C).Start();
+        _codecSpan.Stop();
         _engine = new DetectorEngine(RulesParser.Parse(SampleBatchBenchmarks.RulesYaml, "bench.yaml"));
         _store = new InMemoryRuleStateStore();
         var codec = new SingleObjectCodec<SampleBatch>();
@@ -52,12 +71,13 @@ public class TracingBenchmarks
                 timestampNs = 1_700_000_000_000_000_000 + (i * 2_000L),
                 seq = (b * PerBatch) + i,
             })])))];
-        if (Traced)
+        if (Tracing != Mode.Off)
         {
+            var result = Tracing == Mode.Sampled ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.PropagationData;
             _listener = new ActivityListener
             {
-                ShouldListenTo = s => s.Name == SafeHavenActivity.SourceName,
-                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+                ShouldListenTo = SafeHavenActivity.IsOurs,
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => result,
             };
             ActivitySource.AddActivityListener(_listener);
         }
@@ -72,7 +92,7 @@ public class TracingBenchmarks
         var written = 0;
         foreach (var bytes in _encoded)
         {
-            using var span = SafeHavenActivity.StartConsumer(SafeHavenActivity.Detect, _headers);
+            using var span = SafeHavenActivity.StartConsumer(SafeHavenActivity.Detector, SafeHavenActivity.Detect, _headers);
             _out.Clear();
             SampleBatchBenchmarks.Detect(_decoder, _decoder.Decode(bytes), _engine, _store, _out);
             foreach (var unused in _out)
@@ -83,5 +103,14 @@ public class TracingBenchmarks
             }
         }
         return written;
+    }
+
+    /// <summary>The header codec alone: one traceparent written and read back (what each hop adds, per record).</summary>
+    [Benchmark(Description = "traceparent inject + extract, per record")]
+    public bool HeaderRoundTrip()
+    {
+        var headers = new Headers();
+        TraceHeaders.Inject(_codecSpan, headers);
+        return TraceHeaders.TryExtract(headers, out _);
     }
 }

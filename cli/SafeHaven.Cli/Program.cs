@@ -41,8 +41,7 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 try
 {
-    SafeHaven.Cli.Runtime.TracingSetup.Configure(parse.GetValue(otlp), Environment.GetEnvironmentVariable(SafeHaven.Cli.Runtime.TracingSetup.EnvironmentVariable),
-        parse.CommandResult.Command.Name);
+    SafeHaven.Cli.Runtime.TracingSetup.Configure(parse.GetValue(otlp), Environment.GetEnvironmentVariable, parse.CommandResult.Command.Name);
     return await parse.InvokeAsync(new InvocationConfiguration
     {
         EnableDefaultExceptionHandler = false,

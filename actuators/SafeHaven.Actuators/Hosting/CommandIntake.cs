@@ -81,7 +81,7 @@ internal static partial class CommandIntake
                 throw new RecordRejectedException($"command {CommandGate.Printable(cmd.commandId)}: {forged}");
             }
             // The move's span, the child of the planner's decision; its result record carries it on.
-            using var span = SafeHavenActivity.StartConsumer(SafeHavenActivity.Actuate, cr.Message.Headers);
+            using var span = SafeHavenActivity.StartConsumer(SafeHavenActivity.Actuator, SafeHavenActivity.Actuate, cr.Message.Headers);
             var result = execute(cmd);
             CommandSpans.Describe(span, cmd, result);
             Publish(result);

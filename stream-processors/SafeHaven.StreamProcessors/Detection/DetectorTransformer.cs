@@ -75,7 +75,7 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
     public Record<string, DetectorOutput>? Process(Record<byte[], byte[]> record)
     {
         // One span per samples record, the child of the probe's (null and one check when nothing listens).
-        using var span = SafeHaven.Kafka.Tracing.SafeHavenActivity.StartConsumer(SafeHaven.Kafka.Tracing.SafeHavenActivity.Detect, record.Headers);
+        using var span = SafeHaven.Kafka.Tracing.SafeHavenActivity.StartConsumer(SafeHaven.Kafka.Tracing.SafeHavenActivity.Detector, SafeHaven.Kafka.Tracing.SafeHavenActivity.Detect, record.Headers);
         _span = span;
         try
         {

@@ -201,7 +201,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
             return; // a skipped outcome this planner wrote itself (a budget): it names no outstanding command
         }
         // The decision's span continues the detection's (or result's) trace; the command it sends carries it on.
-        using var span = SafeHaven.Kafka.Tracing.SafeHavenActivity.StartConsumer(SafeHaven.Kafka.Tracing.SafeHavenActivity.Plan, cr.Message.Headers);
+        using var span = SafeHaven.Kafka.Tracing.SafeHavenActivity.StartConsumer(SafeHaven.Kafka.Tracing.SafeHavenActivity.Planner, SafeHaven.Kafka.Tracing.SafeHavenActivity.Plan, cr.Message.Headers);
         span?.SetTag("safehaven.input", kind);
         var decision = kind == Seals.Kinds.Detections
             ? planner.Plan(Bounded(KafkaSerdes.Decode(_detections, cr.Message.Value, cr.Topic)))

@@ -36,7 +36,7 @@ public sealed class TraceChainTests : IDisposable
         var ct = deadline.Token;
         using var listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name == SafeHavenActivity.SourceName,
+            ShouldListenTo = SafeHavenActivity.IsOurs,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = _spans.Enqueue,
         };
@@ -86,11 +86,17 @@ public sealed class TraceChainTests : IDisposable
             Assert.Equal(
                 [SafeHavenActivity.SamplesPublish, SafeHavenActivity.Detect, SafeHavenActivity.Plan, SafeHavenActivity.Actuate],
                 new[] { publish, detect, plan, actuate }.Select(s => s.OperationName));
+            Assert.Equal(
+                [SafeHavenActivity.Probe, SafeHavenActivity.Detector, SafeHavenActivity.Planner, SafeHavenActivity.Actuator],
+                new[] { publish, detect, plan, actuate }.Select(s => s.Source));
             Assert.Equal(default, publish.ParentSpanId);
             Assert.Equal(publish.SpanId, detect.ParentSpanId);
             Assert.Equal(detect.SpanId, plan.ParentSpanId);
             Assert.Equal(plan.SpanId, actuate.ParentSpanId);
             Assert.Contains(actuate.Events, e => e.Name.StartsWith("phase ", StringComparison.Ordinal));
+            // In order: each span started after its parent did.
+            Assert.True(publish.StartTimeUtc <= detect.StartTimeUtc && detect.StartTimeUtc <= plan.StartTimeUtc && plan.StartTimeUtc <= actuate.StartTimeUtc,
+                string.Join(", ", new[] { publish, detect, plan, actuate }.Select(s => $"{s.OperationName}@{s.StartTimeUtc:O}")));
         }
         finally
         {
