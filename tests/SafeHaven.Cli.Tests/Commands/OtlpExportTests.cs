@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using OpenTelemetry.Exporter;
+using OpenTelemetry.Trace;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Kafka.Tracing;
 

@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Actuators;
+using SafeHaven.Actuators.Hosting;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Core;
 using SafeHaven.Core.Rules;
