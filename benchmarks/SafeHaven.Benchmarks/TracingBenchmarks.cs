@@ -105,6 +105,19 @@ public class TracingBenchmarks
         return written;
     }
 
+    /// <summary>
+    /// Tracing's own cost on one record, without the work it wraps: the consumer span from the record's header, its
+    /// context written on one outgoing record's headers, the span stopped. What each hop adds per record.
+    /// </summary>
+    [Benchmark(Description = "span from header + inject + stop, per record")]
+    public int SpanPerRecord()
+    {
+        using var span = SafeHavenActivity.StartConsumer(SafeHavenActivity.Detector, SafeHavenActivity.Detect, _headers);
+        var headers = new Headers();
+        TraceHeaders.Inject(span, headers);
+        return headers.Count;
+    }
+
     /// <summary>The header codec alone: one traceparent written and read back (what each hop adds, per record).</summary>
     [Benchmark(Description = "traceparent inject + extract, per record")]
     public bool HeaderRoundTrip()
