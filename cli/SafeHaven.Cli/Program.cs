@@ -14,6 +14,8 @@ foreach (var command in new Command[]
 {
     root.Subcommands.Add(command);
 }
+var otlp = SafeHaven.Cli.Runtime.TracingSetup.EndpointOption();
+root.Options.Add(otlp);
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
@@ -39,6 +41,7 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 try
 {
+    SafeHaven.Cli.Runtime.TracingSetup.Configure(parse.GetValue(otlp), Environment.GetEnvironmentVariable, parse.CommandResult.Command.Name);
     return await parse.InvokeAsync(new InvocationConfiguration
     {
         EnableDefaultExceptionHandler = false,

@@ -4,6 +4,7 @@ using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Serialization;
+using SafeHaven.Kafka.Tracing;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.Actuators.Hosting;
@@ -79,7 +80,11 @@ internal static partial class CommandIntake
             {
                 throw new RecordRejectedException($"command {CommandGate.Printable(cmd.commandId)}: {forged}");
             }
-            Publish(execute(cmd));
+            // The move's span, the child of the planner's decision; its result record carries it on.
+            using var span = SafeHavenActivity.StartConsumer(SafeHavenActivity.Actuator, SafeHavenActivity.Actuate, cr.Message.Headers);
+            var result = execute(cmd);
+            CommandSpans.Describe(span, cmd, result);
+            Publish(result);
         }, ct);
 
         // At least once: a crash between the acknowledgement and the journal's "done" line publishes the

@@ -113,7 +113,11 @@ internal static class Pipeline
             SafeHaven.StreamProcessors.Siem.SiemServiceCollectionExtensions.AddSafeHavenSiem(builder.Services, spec.Siem);
         }
         extra?.Invoke(builder.Services);
-        return builder.Build();
+        TracingSetup.AddTo(builder.Services);
+        var app = builder.Build();
+        // Built now, so that the roles' first spans (they start with the host) already have their exporter.
+        _ = app.Services.GetService<OpenTelemetry.Trace.TracerProvider>();
+        return app;
     }
 }
 

@@ -162,6 +162,8 @@ public static partial class ConsumeLoop
     /// <param name="seal">The role's signer and the record kind it seals (docs/SECURITY.md); null leaves the record unsealed.</param>
     /// <param name="acks">Counts the record until its delivery report, so the caller can wait for exactly its own records
     /// (<see cref="Acknowledgements.Wait"/>) instead of flushing; null for none.</param>
+    /// <remarks>Under a current <see cref="System.Diagnostics.Activity"/> the record carries its W3C trace context
+    /// (<see cref="Tracing.TraceHeaders"/>).</remarks>
     public static void Produce<T>(IProducer<string, byte[]> producer, Confluent.Kafka.ISerializer<T> serializer, string topic, string key, T value,
         Action<DeliveryReport<string, byte[]>>? onDelivery = null, (SafeHaven.Security.RecordSigner Signer, string Kind)? seal = null,
         Acknowledgements? acks = null)
@@ -176,6 +178,11 @@ public static partial class ConsumeLoop
         if (seal is { } s)
         {
             message.Headers = Seals.Headers(s.Signer, s.Kind, key, message.Value);
+        }
+        if (System.Diagnostics.Activity.Current is { } span)
+        {
+            // The span in hand continues in whoever reads the record (docs/DESIGN.md §4); outside the seal.
+            Tracing.TraceHeaders.Inject(span, message.Headers ??= []);
         }
         if (acks is null)
         {

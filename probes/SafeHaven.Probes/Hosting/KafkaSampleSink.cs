@@ -176,6 +176,9 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
             {
                 run[0].Sample.droppedSamples = carried;
                 var batch = SampleBatches.From(run.ConvertAll(q => q.Sample), carried);
+                // The root of a move's trace (docs/OPERATIONS.md, "Traces"); null and free when nothing listens.
+                using var span = SafeHaven.Kafka.Tracing.SafeHavenActivity.StartProducer(SafeHaven.Kafka.Tracing.SafeHavenActivity.Probe, SafeHaven.Kafka.Tracing.SafeHavenActivity.SamplesPublish);
+                span?.SetTag("safehaven.host", batch.host).SetTag("safehaven.samples", count);
                 // One seal per batch, a host MAC where enrolled: per host per tick, not per sample (docs/SECURITY.md).
                 ConsumeLoop.Produce(_producer, _serializer, _topic, batch.host, batch,
                     report => Completed(report.Error.IsError, carried, count), RoleSeals.With(_seals.Samples, Seals.Kinds.Samples));

@@ -40,6 +40,8 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
     private readonly SampleBatchDecoder _batches = new();
     private readonly List<SafeHaven.Schemas.Detection> _detections = [];
     private ProcessorContext<string, DetectorOutput>? _context;
+    // The span of the record in hand, held here rather than read from Activity.Current, which Streamiz's own code may set.
+    private System.Diagnostics.Activity? _span;
     private CachedRuleStateStore? _store;
 
     // Streamiz's TransformerBuilder makes a prototype with this constructor, then creates one
@@ -71,6 +73,21 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
     }
 
     public Record<string, DetectorOutput>? Process(Record<byte[], byte[]> record)
+    {
+        // One span per samples record, the child of the probe's (null and one check when nothing listens).
+        using var span = SafeHaven.Kafka.Tracing.SafeHavenActivity.StartConsumer(SafeHaven.Kafka.Tracing.SafeHavenActivity.Detector, SafeHaven.Kafka.Tracing.SafeHavenActivity.Detect, record.Headers);
+        _span = span;
+        try
+        {
+            return ProcessTraced(record);
+        }
+        finally
+        {
+            _span = null;
+        }
+    }
+
+    private Record<string, DetectorOutput>? ProcessTraced(Record<byte[], byte[]> record)
     {
         _sealedBy = null;
         if (_seals.Checks(SafeHaven.Kafka.Clients.Seals.Kinds.Samples))
@@ -145,7 +162,16 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
         {
             _metrics.Detections++;
             // Not the sample record's headers (its probe seal): the detection's own seal, or none.
-            _context!.SetHeaders(SealOf(sample.EntityId, d));
+            var headers = SealOf(sample.EntityId, d);
+            if (_span is { } span)
+            {
+                span.AddEvent(new System.Diagnostics.ActivityEvent("detection", tags: new System.Diagnostics.ActivityTagsCollection
+                {
+                    ["safehaven.entity"] = sample.EntityId, ["safehaven.rule"] = d.rule, ["safehaven.detection_id"] = d.detectionId,
+                }));
+                SafeHaven.Kafka.Tracing.TraceHeaders.Inject(span, headers);
+            }
+            _context!.SetHeaders(headers);
             _context!.Forward(sample.EntityId, new DetectorOutput(d, null));
         }
         return null;

@@ -210,9 +210,17 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         {
             return; // a skipped outcome this planner wrote itself (a budget): it names no outstanding command
         }
+        // The decision's span continues the detection's (or result's) trace; the command it sends carries it on.
+        using var span = SafeHaven.Kafka.Tracing.SafeHavenActivity.StartConsumer(SafeHaven.Kafka.Tracing.SafeHavenActivity.Planner, SafeHaven.Kafka.Tracing.SafeHavenActivity.Plan, cr.Message.Headers);
+        span?.SetTag("safehaven.input", kind);
         var decision = kind == Seals.Kinds.Detections
             ? planner.Plan(Bounded(KafkaSerdes.Decode(_detections, cr.Message.Value, cr.Topic)))
             : planner.OnResult(Bounded(KafkaSerdes.Decode(_results, cr.Message.Value, cr.Topic)), from?.Subject);
+        if (span is not null)
+        {
+            span.SetTag("safehaven.command_id", decision.Command?.commandId ?? decision.Receive?.commandId)
+                .SetTag("safehaven.skipped", decision.Skipped?.error);
+        }
         if (decision.DeadLetter is { } refused)
         {
             // Changes nothing: Step's handler dead-letters the record with this reason.
