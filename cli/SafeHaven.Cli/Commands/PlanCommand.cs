@@ -21,6 +21,7 @@ internal static class PlanCommand
             command.Options.Add(o);
         }
         flags.Security.AddTo(command);
+        flags.Telemetry.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("plan needs --bootstrap");
@@ -39,7 +40,7 @@ internal static class PlanCommand
             {
                 throw new UsageException("--instance: " + e.Message);
             }
-            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Planner = planner, Signer = signer, Seals = flags.PlannerSeals(parse) }, LogLevel.Information);
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Planner = planner, Signer = signer, Seals = flags.PlannerSeals(parse), Telemetry = flags.Telemetry.Read(parse, "plan") }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;

@@ -1,11 +1,13 @@
 using SafeHaven.Core;
+using SafeHaven.Kafka.Telemetry;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.StreamProcessors.MovingTarget;
 
 /// <summary>
 /// The overhead the moving-target scheduler causes: how many migrations it ordered, and how long
-/// the moves took according to the actuators' results. Thread-safe.
+/// the moves took according to the actuators' results. Thread-safe; rounds, migrations and unplaced entities are
+/// also recorded in the <c>SafeHaven.MovingTarget</c> meter.
 /// </summary>
 public sealed class MovingTargetMetrics
 {
@@ -40,11 +42,23 @@ public sealed class MovingTargetMetrics
     /// <summary>Mean duration of a successful move in milliseconds; 0 before the first.</summary>
     public double MeanMoveMs => Succeeded == 0 ? 0 : Interlocked.Read(ref _totalMoveNs) / 1e6 / Succeeded;
 
-    internal void Round() => Interlocked.Increment(ref _rounds);
+    internal void Round()
+    {
+        Interlocked.Increment(ref _rounds);
+        SafeHavenMetrics.MovingTargetRound();
+    }
 
-    internal void Issued() => Interlocked.Increment(ref _migrations);
+    internal void Issued()
+    {
+        Interlocked.Increment(ref _migrations);
+        SafeHavenMetrics.MovingTargetIssued();
+    }
 
-    internal void NotPlaced() => Interlocked.Increment(ref _unplaced);
+    internal void NotPlaced()
+    {
+        Interlocked.Increment(ref _unplaced);
+        SafeHavenMetrics.MovingTargetNotPlaced();
+    }
 
     /// <summary>Records one result of a command this scheduler issued.</summary>
     internal void Record(IsolationResult result)

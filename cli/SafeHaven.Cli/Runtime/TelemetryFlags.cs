@@ -1,0 +1,56 @@
+using System.CommandLine;
+using SafeHaven.Telemetry;
+
+namespace SafeHaven.Cli.Runtime;
+
+/// <summary>The telemetry flags of every role verb, <c>up</c> and <c>demo</c> (docs/OPERATIONS.md, "Metrics").</summary>
+internal sealed class TelemetryFlags
+{
+    public Option<int> MetricsPort { get; } = new("--metrics-port")
+    {
+        Description = "Serve Prometheus /metrics, /health/live and /health/ready on this port; 0 (default) serves nothing",
+        DefaultValueFactory = _ => 0,
+    };
+
+    public Option<string> MetricsHost { get; } = new("--metrics-host")
+    {
+        Description = "Address the metrics port listens on: an IP address, or + for every interface",
+        DefaultValueFactory = _ => "127.0.0.1",
+    };
+
+    public Option<string?> OtlpEndpoint { get; } = new("--otlp-endpoint")
+    {
+        Description = $"Export metrics (and traces) over OTLP to this collector URL; default: the {TelemetryOptions.OtlpEndpointVariable} variable, else none",
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(MetricsPort);
+        command.Options.Add(MetricsHost);
+        command.Options.Add(OtlpEndpoint);
+    }
+
+    /// <summary>The settings of <paramref name="service"/> (the verb); a bad value exits 2 naming the flag.</summary>
+    public TelemetryOptions Read(ParseResult parse, string service)
+    {
+        var otlp = parse.GetValue(OtlpEndpoint);
+        var options = new TelemetryOptions
+        {
+            MetricsPort = parse.GetValue(MetricsPort),
+            MetricsHost = parse.GetValue(MetricsHost)!,
+            OtlpEndpoint = otlp is null ? null
+                : Uri.TryCreate(otlp, UriKind.Absolute, out var uri) ? uri : throw new UsageException($"--otlp-endpoint: not an absolute URL: '{SafeHaven.Core.Identifiers.Printable(otlp)}'"),
+            ServiceName = "safehaven-" + service,
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            var flag = e.ParamName switch { nameof(TelemetryOptions.MetricsHost) => "--metrics-host", nameof(TelemetryOptions.OtlpEndpoint) => "--otlp-endpoint", _ => "--metrics-port" };
+            throw new UsageException($"{flag}: {e.Message.Split(" (Parameter", 2)[0]}", e);
+        }
+        return options;
+    }
+}
