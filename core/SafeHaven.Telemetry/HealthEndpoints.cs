@@ -10,8 +10,8 @@ using SafeHaven.Kafka.Telemetry;
 namespace SafeHaven.Telemetry;
 
 /// <summary>
-/// <c>/health/live</c> and <c>/health/ready</c> on the metrics port, beside the Prometheus exporter's <c>/metrics</c>
-/// (one port: the managed HttpListener shares it between the two listeners by path). Live: the host has started, is not
+/// <c>/healthz</c> and <c>/readyz</c> on the metrics port, beside the Prometheus exporter's <c>/metrics</c> (one port:
+/// the managed HttpListener shares it between the two listeners, the longest matching prefix taking a request). Live: the host has started, is not
 /// stopping, no role has died and every role loop still runs. Ready: live, and every readiness check the roles
 /// registered (<see cref="RoleHealth"/>) passes. Both answer JSON, 200 or 503.
 /// </summary>
@@ -23,7 +23,8 @@ internal sealed partial class HealthEndpoints(TelemetryOptions options, IHostApp
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _listener.Prefixes.Add(options.Prefix + "health/");
+        _listener.Prefixes.Add(options.Prefix + "healthz/");
+        _listener.Prefixes.Add(options.Prefix + "readyz/");
         _listener.Start();
         // A thread of its own: on 2 busy cores a pool thread can wait a second to be granted (docs/MACHINE.md).
         _thread = new Thread(Serve) { IsBackground = true, Name = "safehaven-health" };
@@ -70,9 +71,9 @@ internal sealed partial class HealthEndpoints(TelemetryOptions options, IHostApp
         var notLive = NotLive();
         (int status, object body) = path switch
         {
-            "/health/live" => notLive is null ? (200, new { live = true }) : (503, (object)new { live = false, reason = notLive }),
-            "/health/ready" => Ready(notLive),
-            _ => (404, new { error = "unknown path: /health/live or /health/ready" }),
+            "/healthz" => notLive is null ? (200, new { live = true }) : (503, (object)new { live = false, reason = notLive }),
+            "/readyz" => Ready(notLive),
+            _ => (404, new { error = "unknown path: /healthz or /readyz" }),
         };
         var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(body));
         using var response = context.Response;
@@ -115,6 +116,6 @@ internal sealed partial class HealthEndpoints(TelemetryOptions options, IHostApp
         return ended is null ? null : $"{ended.GetType().Name}: its loop ended";
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "metrics and health: {Prefix}metrics, {Prefix}health/live, {Prefix}health/ready")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "metrics and health: {Prefix}metrics, {Prefix}healthz, {Prefix}readyz")]
     private static partial void LogListening(ILogger logger, string prefix);
 }

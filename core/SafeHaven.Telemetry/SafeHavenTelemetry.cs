@@ -3,22 +3,18 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
 using SafeHaven.Kafka.Telemetry;
 
 namespace SafeHaven.Telemetry;
 
 /// <summary>
-/// The one place OpenTelemetry is set up for every role: the <c>SafeHaven.*</c> meters (<see cref="SafeHavenMetrics"/>)
-/// exported on a Prometheus endpoint (<c>/metrics</c>) beside the health endpoints (<c>/health/live</c>,
-/// <c>/health/ready</c>), and over OTLP when configured; traces of the <see cref="ActivitySourceName"/> source over OTLP.
-/// docs/OPERATIONS.md, "Metrics" and "Health endpoints".
+/// The one place OpenTelemetry metrics are set up for every role: the <c>SafeHaven.*</c> meters
+/// (<see cref="SafeHavenMetrics"/>) exported on a Prometheus endpoint (<c>/metrics</c>) beside the health endpoints
+/// (<c>/healthz</c>, <c>/readyz</c>), and over OTLP when configured. Traces are set up apart (the CLI's TracingSetup);
+/// both add to the one OpenTelemetry registration of the host. docs/OPERATIONS.md, "Metrics" and "Health endpoints".
 /// </summary>
 public static class SafeHavenTelemetry
 {
-    /// <summary>The <see cref="System.Diagnostics.ActivitySource"/> name of SafeHaven's traces; exported with OTLP.</summary>
-    public const string ActivitySourceName = "SafeHaven";
-
     /// <summary>
     /// Registers the exporters <paramref name="options"/> asks for; nothing when the port is 0 and no OTLP endpoint is
     /// configured. Register it before the roles: hosted services start in order, and the health endpoint should
@@ -35,7 +31,7 @@ public static class SafeHavenTelemetry
             return services;
         }
         services.TryAddSingleton(options);
-        var otel = services.AddOpenTelemetry()
+        services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(options.ServiceName))
             .WithMetrics(metrics =>
             {
@@ -44,8 +40,12 @@ public static class SafeHavenTelemetry
                 {
                     metrics.AddPrometheusHttpListener(o =>
                     {
-                        o.UriPrefixes = [options.Prefix];
+                        o.Host = options.ListenerHost;
+                        o.Port = options.MetricsPort;
                         o.ScrapeEndpointPath = "/metrics";
+                        // Every scrape sees the counts of now: a test (or an operator) polling for a change is not
+                        // served a cached page.
+                        o.ScrapeResponseCacheDurationMilliseconds = 0;
                     });
                 }
                 if (options.Otlp)
@@ -53,10 +53,6 @@ public static class SafeHavenTelemetry
                     metrics.AddOtlpExporter(o => Otlp(o, options));
                 }
             });
-        if (options.Otlp)
-        {
-            otel.WithTracing(tracing => tracing.AddSource(ActivitySourceName).AddOtlpExporter(o => Otlp(o, options)));
-        }
         if (options.MetricsPort > 0)
         {
             services.AddHostedService<HealthEndpoints>();

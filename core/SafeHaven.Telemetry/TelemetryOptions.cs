@@ -8,13 +8,13 @@ public sealed class TelemetryOptions
     /// <summary>The standard variable naming an OTLP collector, read when <see cref="OtlpEndpoint"/> is not set.</summary>
     public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-    /// <summary>Port of <c>/metrics</c>, <c>/health/live</c> and <c>/health/ready</c>; 0 (the default) serves nothing.</summary>
+    /// <summary>Port of <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c>; 0 (the default) serves nothing.</summary>
     public int MetricsPort { get; set; }
 
     /// <summary>Address the endpoint listens on: an IP address, or <c>+</c> for every interface. Default: loopback only.</summary>
     public string MetricsHost { get; set; } = "127.0.0.1";
 
-    /// <summary>OTLP collector for metrics (and the traces of the <c>SafeHaven</c> activity source); null: the standard variable, else none.</summary>
+    /// <summary>OTLP collector for metrics; null: the standard variable, else none.</summary>
     public Uri? OtlpEndpoint { get; set; }
 
     /// <summary>The <c>service.name</c> resource attribute: the role or verb.</summary>
@@ -40,8 +40,9 @@ public sealed class TelemetryOptions
         }
     }
 
-    /// <summary>The listener prefix of the endpoint, e.g. <c>http://127.0.0.1:9464/</c> (IPv6 addresses bracketed).</summary>
-    internal string Prefix => MetricsHost.Contains(':', StringComparison.Ordinal)
-        ? $"http://[{MetricsHost}]:{MetricsPort}/"
-        : $"http://{MetricsHost}:{MetricsPort}/";
+    /// <summary>The host part of the endpoint's URL: IPv6 addresses bracketed.</summary>
+    internal string ListenerHost => MetricsHost.Contains(':', StringComparison.Ordinal) ? $"[{MetricsHost}]" : MetricsHost;
+
+    /// <summary>The listener prefix of the endpoint, e.g. <c>http://127.0.0.1:9464/</c>.</summary>
+    internal string Prefix => $"http://{ListenerHost}:{MetricsPort}/";
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using SafeHaven.Telemetry;
 
 namespace SafeHaven.Cli.Runtime;
@@ -8,7 +9,7 @@ internal sealed class TelemetryFlags
 {
     public Option<int> MetricsPort { get; } = new("--metrics-port")
     {
-        Description = "Serve Prometheus /metrics, /health/live and /health/ready on this port; 0 (default) serves nothing",
+        Description = "Serve Prometheus /metrics, /healthz and /readyz on this port; 0 (default) serves nothing",
         DefaultValueFactory = _ => 0,
     };
 
@@ -20,7 +21,7 @@ internal sealed class TelemetryFlags
 
     public Option<string?> OtlpEndpoint { get; } = new("--otlp-endpoint")
     {
-        Description = $"Export metrics (and traces) over OTLP to this collector URL; default: the {TelemetryOptions.OtlpEndpointVariable} variable, else none",
+        Description = $"Export metrics over OTLP to this collector URL; default: the {TelemetryOptions.OtlpEndpointVariable} variable, else none",
     };
 
     public void AddTo(Command command)
@@ -33,7 +34,9 @@ internal sealed class TelemetryFlags
     /// <summary>The settings of <paramref name="service"/> (the verb); a bad value exits 2 naming the flag.</summary>
     public TelemetryOptions Read(ParseResult parse, string service)
     {
-        var otlp = parse.GetValue(OtlpEndpoint);
+        // By name, not by this instance: the tracing set-up defines the same flag once, recursive on the root command;
+        // wherever the parse found it, metrics go to the same collector as traces.
+        var otlp = parse.GetResult(OtlpEndpoint.Name) is OptionResult { Option: Option<string?> given } ? parse.GetValue(given) : null;
         var options = new TelemetryOptions
         {
             MetricsPort = parse.GetValue(MetricsPort),

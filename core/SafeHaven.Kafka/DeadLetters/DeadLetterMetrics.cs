@@ -15,7 +15,7 @@ public static class DeadLetterMetrics
     /// <summary>Counter of dead letters that could not be produced or were refused by the broker, tagged component and topic.</summary>
     public const string FailedName = "safehaven.dlq.failures";
 
-    private static readonly Meter Meter = new(Clients.LogStartWatch.MeterName);
+    private static readonly Meter Meter = Telemetry.SafeHavenMetrics.Kafka;
     private static readonly Counter<long> SentCounter = Meter.CreateCounter<long>(SentName, unit: "{record}",
         description: "Records a consumer rejected and sent to the dead-letter topic.");
     private static readonly Counter<long> FailedCounter = Meter.CreateCounter<long>(FailedName, unit: "{record}",

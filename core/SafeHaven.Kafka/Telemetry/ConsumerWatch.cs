@@ -23,7 +23,7 @@ public static class ConsumerWatch
 
     private static long _next;
 
-    private static readonly Meter Meter = new(Clients.LogStartWatch.MeterName);
+    private static readonly Meter Meter = SafeHavenMetrics.Kafka;
 
     internal static ObservableGauge<long> Lag { get; } = Meter.CreateObservableGauge(LagName, Observe, "{record}",
         "Records a consumer is behind the end of each partition it is assigned.");

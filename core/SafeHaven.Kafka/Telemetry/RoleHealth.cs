@@ -4,7 +4,7 @@ namespace SafeHaven.Kafka.Telemetry;
 
 /// <summary>
 /// What the roles of this process say about their readiness: each registers a check that returns null when ready or
-/// a sentence saying what it waits for. <c>/health/ready</c> asks every check (docs/OPERATIONS.md, "Health endpoints").
+/// a sentence saying what it waits for. <c>/readyz</c> asks every check (docs/OPERATIONS.md, "Health endpoints").
 /// Process-wide: one process runs one set of roles.
 /// </summary>
 public static class RoleHealth

@@ -67,6 +67,9 @@ public static class SafeHavenMetrics
     /// <summary>Moving-target entity-rounds without a command (no pool, no spare CPU).</summary>
     public const string MovingTargetUnplaced = "safehaven.mtd.unplaced";
 
+    /// <summary>The meter every Kafka client shares (dead letters, lost records, lag): one instance per process.</summary>
+    internal static Meter Kafka { get; } = new(Clients.LogStartWatch.MeterName);
+
     private static readonly Meter Detector = new(DetectorMeter);
     private static readonly Meter Planner = new(PlannerMeter);
     private static readonly Meter Actuator = new(ActuatorMeter);
