@@ -31,6 +31,12 @@ public static class SafeHavenTelemetry
             return services;
         }
         services.TryAddSingleton(options);
+        if (options.MetricsPort > 0)
+        {
+            // Before OpenTelemetry's own hosted service, which starts the Prometheus listener: the health paths then
+            // answer (503, starting) from the first moment the port does, never the exporter's 404.
+            services.AddHostedService<HealthEndpoints>();
+        }
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(options.ServiceName))
             .WithMetrics(metrics =>
@@ -53,10 +59,6 @@ public static class SafeHavenTelemetry
                     metrics.AddOtlpExporter(o => Otlp(o, options));
                 }
             });
-        if (options.MetricsPort > 0)
-        {
-            services.AddHostedService<HealthEndpoints>();
-        }
         return services;
     }
 
@@ -65,7 +67,8 @@ public static class SafeHavenTelemetry
     {
         if (options.OtlpEndpoint is { } endpoint)
         {
-            o.Endpoint = endpoint;
+            // Set in code, the exporter takes the URL as is: over HTTP it needs the signal's path.
+            o.Endpoint = o.Protocol == OtlpExportProtocol.HttpProtobuf && endpoint.AbsolutePath == "/" ? new Uri(endpoint, "v1/metrics") : endpoint;
         }
     }
 }

@@ -57,7 +57,7 @@ public static class DeadLetterMetrics
         ArgumentNullException.ThrowIfNull(reason);
         static bool Has(string s, string part) => s.Contains(part, StringComparison.OrdinalIgnoreCase);
         return reason.Length == 0 ? "unknown"
-            : Has(reason, "seal") || Has(reason, "unsigned") || Has(reason, "MAC") ? "seal"
+            : Has(reason, "seal") || Has(reason, "unsigned") || reason.Contains("bad MAC", StringComparison.Ordinal) ? "seal"
             : Has(reason, "out of bounds") ? "out_of_bounds"
             : Has(reason, "decode") || Has(reason, "single-object") || Has(reason, "fingerprint") || Has(reason, "varint")
               || Has(reason, "union branch") || Has(reason, "null value") || Has(reason, "bytes left") || Has(reason, "shorter than") ? "undecodable"

@@ -1,11 +1,14 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using SafeHaven.Cli.Tests.Commands;
 using SafeHaven.Cli.Tests.Pipeline;
 
 namespace SafeHaven.Cli.Tests.Telemetry;
 
 /// <summary>The health endpoints of a role that cannot be assigned anything, and bad telemetry flags.</summary>
-public sealed class HealthEndpointTests : IDisposable
+public sealed class HealthEndpointTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly Workloads _w = new();
 
@@ -17,7 +20,7 @@ public sealed class HealthEndpointTests : IDisposable
         Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys)).ExitCode);
         var port = Scrape.FreePort();
         var plan = RoleProcess.Start(_w, ["plan", "--bootstrap", "127.0.0.1:" + Scrape.FreePort().ToString(CultureInfo.InvariantCulture),
-            "--signing-key", keys, "--duration", "2m", "--metrics-port", port.ToString(CultureInfo.InvariantCulture)]);
+            "--signing-key", keys, "--allow-unsealed", "detections,inventory,results", "--duration", "2m", "--metrics-port", port.ToString(CultureInfo.InvariantCulture)]);
         using var scrape = new Scrape(port);
 
         // When the host has started its roles
@@ -34,6 +37,45 @@ public sealed class HealthEndpointTests : IDisposable
         Assert.Contains("standby", ready.Value.Body, StringComparison.Ordinal);
         Assert.Equal(200, (await scrape.GetAsync("metrics"))?.Status);
         Assert.Equal(404, (await scrape.GetAsync("healthz/deeper"))?.Status);
+
+        // And hostile requests leave both listeners answering: bytes that are not HTTP, a 64 KiB path, a POST with a
+        // body, a query that looks like a path, a header flood
+        string[] hostile =
+        [
+            "GARBAGE\r\n\r\n",
+            $"GET /readyz/{new string('a', 65536)} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+            "GET /readyz?check=../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /metrics HTTP/1.1\r\nHost: x\r\n" + string.Concat(Enumerable.Range(0, 2000).Select(i => $"X-{i}: {i}\r\n")) + "\r\n",
+        ];
+        foreach (var raw in hostile)
+        {
+            output.WriteLine($"{raw[..Math.Min(24, raw.Length)].ReplaceLineEndings(" ")}… -> {await RawAsync(port, raw)}");
+        }
+        Assert.Equal(200, (await scrape.GetAsync("healthz"))?.Status);
+        Assert.Equal(503, (await scrape.GetAsync("readyz"))?.Status);
+        Assert.Equal(200, (await scrape.GetAsync("metrics"))?.Status);
+        Assert.False(plan.Process.HasExited);
+    }
+
+    // The status line the listener answered, or what happened instead.
+    private static async Task<string> RawAsync(int port, string request)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        var stream = tcp.GetStream();
+        var buffer = new byte[256];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(request), deadline.Token);
+            var read = await stream.ReadAsync(buffer, deadline.Token);
+            return read == 0 ? "closed" : Encoding.ASCII.GetString(buffer, 0, read).Split('\r')[0];
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException)
+        {
+            return e.GetType().Name;
+        }
     }
 
     [Theory]

@@ -78,6 +78,9 @@ public sealed class MetricsEndpointTests(ITestOutputHelper output) : IDisposable
         {
             output.WriteLine($"{m}: {Scrape.Value(before, m)} -> {Scrape.Value(now, m)}");
         }
+        output.WriteLine("families: " + string.Join(' ', now.Split('\n').Where(l => l.StartsWith("safehaven_", StringComparison.Ordinal))
+            .Select(l => l.Split('{', ' ')[0]).Distinct()));
+        Assert.DoesNotContain(readiness, r => r.Status == 404);
         Assert.Contains(Scrape.Series(now, SafeHavenMetrics.ActuatorCommands), s => s.Labels.Contains("level=\"core\"", StringComparison.Ordinal)
             && s.Labels.Contains("outcome=\"succeeded\"", StringComparison.Ordinal));
         Assert.Contains(Scrape.Series(now, DeadLetterMetrics.SentName), s => s.Labels.Contains("reason=\"", StringComparison.Ordinal)
