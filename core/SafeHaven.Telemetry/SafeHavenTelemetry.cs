@@ -33,8 +33,8 @@ public static class SafeHavenTelemetry
         services.TryAddSingleton(options);
         if (options.MetricsPort > 0)
         {
-            // Before OpenTelemetry's own hosted service, which starts the Prometheus listener: the health paths then
-            // answer (503, starting) from the first moment the port does, never the exporter's 404.
+            // The host builds the meter provider, and so starts the Prometheus listener, before any hosted service: for
+            // that moment /healthz and /readyz answer the exporter's 404, a failed probe as a 503 would be.
             services.AddHostedService<HealthEndpoints>();
         }
         services.AddOpenTelemetry()

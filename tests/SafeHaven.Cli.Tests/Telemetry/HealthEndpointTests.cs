@@ -22,6 +22,8 @@ public sealed class HealthEndpointTests(Xunit.Abstractions.ITestOutputHelper out
         var plan = RoleProcess.Start(_w, ["plan", "--bootstrap", "127.0.0.1:" + Scrape.FreePort().ToString(CultureInfo.InvariantCulture),
             "--signing-key", keys, "--allow-unsealed", "detections,inventory,results", "--duration", "2m", "--metrics-port", port.ToString(CultureInfo.InvariantCulture)]);
         using var scrape = new Scrape(port);
+        // No request before the listener is up (see MetricsEndpointTests: a race in .NET's HttpListener start).
+        await plan.LineAsync("metrics and health:", TimeSpan.FromSeconds(60));
 
         // When the host has started its roles
         await Poll.Require(() => !plan.Process.HasExited, "the planner running");
