@@ -40,7 +40,7 @@ public static class StreamProcessorsServiceCollectionExtensions
         detector.Validate();
         services.TryAddSingleton(detector);
         services.TryAddSingleton(new DetectorEngine(rules));
-        services.TryAddSingleton<DetectorMetrics>();
+        services.TryAddSingleton(new DetectorMetrics { Exported = true });
         services.TryAddSingleton<SafeHaven.Kafka.Clients.RoleFailures>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DetectorService>());
         return services;

@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.Telemetry;
 using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Kafka.Tracing;
@@ -99,6 +100,7 @@ internal static partial class CommandIntake
             // not Flush: Flush costs ≈10 ms a call (see Acknowledgements), which was most of a command's time.
             if (acks.Wait(TimeSpan.FromSeconds(5), CancellationToken.None) && !failed)
             {
+                SafeHavenMetrics.ResultPublished(result.level, result.status, result.finishedAtNs - result.startedAtNs, result.phases);
                 published(result);
             }
         }

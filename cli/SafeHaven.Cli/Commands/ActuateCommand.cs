@@ -19,7 +19,7 @@ internal static class ActuateCommand
             var (actuator, identity) = flags.Actuator(parse);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var verifier = flags.Verifier(parse) ?? throw new UsageException("actuate needs --trusted-keys (the planner's .pub file or directory)");
-            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Actuator = actuator, Identity = identity, Verifier = verifier, Seals = flags.ActuatorSeals(parse, actuator.Id) }, LogLevel.Information);
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Actuator = actuator, Identity = identity, Verifier = verifier, Seals = flags.ActuatorSeals(parse, actuator.Id), Telemetry = flags.Telemetry.Read(parse, "actuate") }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;

@@ -84,6 +84,7 @@ internal static class DemoCommand
                 Signer = signer, Verifier = verifier,
                 // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
                 Seals = PipelineSpec.AllInOne(identity, actuatorOptions.Id, actuatorOptions.StateDirectory),
+                Telemetry = flags.Telemetry.Read(parse, "demo"),
             };
             try
             {

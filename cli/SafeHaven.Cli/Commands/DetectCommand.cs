@@ -55,11 +55,12 @@ internal static class DetectCommand
                 spec = new PipelineSpec(flags.Kafka(parse, server))
                 {
                     Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse), Siem = siem.Options(parse),
+                    Telemetry = flags.Telemetry.Read(parse, "detect"),
                 };
             }
             else
             {
-                spec = new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Rules = rules, Seals = flags.DetectorSeals(parse) };
+                spec = new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Rules = rules, Seals = flags.DetectorSeals(parse), Telemetry = flags.Telemetry.Read(parse, "detect") };
             }
             using var app = Pipeline.Build(spec, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);

@@ -37,7 +37,7 @@ internal static class HypervisorCommand
             var journal = HypervisorFlags.JournalPath(parse.GetValue(flags.StateDir)!, id);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var verifier = flags.Verifier(parse) ?? throw new UsageException("hypervisor needs --trusted-keys (the planner's .pub file or directory)");
-            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Seals = flags.ActuatorSeals(parse, id) }, LogLevel.Information,
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Seals = flags.ActuatorSeals(parse, id), Telemetry = flags.Telemetry.Read(parse, "hypervisor") }, LogLevel.Information,
                 services => services.AddSafeHavenHypervisor(options, identity, verifier, journal));
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });

@@ -23,6 +23,7 @@ internal static class PlanCommand
         flags.Security.AddTo(command);
         var mtd = new MtdFlags();
         mtd.AddTo(command);
+        flags.Telemetry.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("plan needs --bootstrap");
@@ -46,6 +47,7 @@ internal static class PlanCommand
             using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server))
             {
                 Planner = planner, Signer = signer, Seals = flags.PlannerSeals(parse), MovingTarget = movingTarget,
+                Telemetry = flags.Telemetry.Read(parse, "plan"),
             }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });

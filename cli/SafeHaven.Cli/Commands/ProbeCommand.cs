@@ -34,6 +34,8 @@ internal static class ProbeCommand
             stdout, pids, counters, period, rules, fineTick, duration, bootstrap, registry, host, dc, prefix, key,
         };
         security.AddTo(command);
+        var telemetry = new TelemetryFlags();
+        telemetry.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var options = new ProbeOptions
@@ -69,7 +71,7 @@ internal static class ProbeCommand
             var server = parse.GetValue(bootstrap) ?? throw new UsageException("probe needs --bootstrap, or --stdout to print samples");
             var kafka = new KafkaOptions { BootstrapServers = server, SchemaRegistryUrl = parse.GetValue(registry) ?? "", TopicPrefix = parse.GetValue(prefix)!, Security = security.Read(parse) };
             var seals = parse.GetValue(key) is { } path ? KeyFiles.ProbeSeals(path, SafeHaven.Core.EntityIds.OfHost(options.Datacenter, options.HostId)) : RoleSeals.None;
-            using var app = Pipeline.Build(new PipelineSpec(kafka) { Probe = options, Seals = seals }, LogLevel.Information);
+            using var app = Pipeline.Build(new PipelineSpec(kafka) { Probe = options, Seals = seals, Telemetry = telemetry.Read(parse, "probe") }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;

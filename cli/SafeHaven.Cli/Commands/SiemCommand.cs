@@ -27,6 +27,7 @@ internal static class SiemCommand
         }
         siem.AddTo(command);
         flags.Security.AddTo(command);
+        flags.Telemetry.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("siem needs --bootstrap");
@@ -45,7 +46,7 @@ internal static class SiemCommand
             {
                 Console.Error.WriteLine("warning: no --trusted-keys: detections and results are projected without checking their seals");
             }
-            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Siem = options, Seals = seals }, LogLevel.Information);
+            using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Siem = options, Seals = seals, Telemetry = flags.Telemetry.Read(parse, "siem") }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });
         return command;

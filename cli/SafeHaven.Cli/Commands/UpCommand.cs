@@ -60,6 +60,7 @@ internal static class UpCommand
                 Signer = signer, Verifier = verifier, MovingTarget = movingTarget, Siem = siem.Options(parse),
                 // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
                 Seals = PipelineSpec.AllInOne(identity, actuator.Id, actuator.StateDirectory),
+                Telemetry = flags.Telemetry.Read(parse, "up"),
             };
             using var app = Pipeline.Build(spec, LogLevel.Information);
             // Listed workloads get their own cpuset on the shared CPUs now, so they stay off the

@@ -39,6 +39,9 @@ internal sealed record PipelineSpec(KafkaOptions Kafka)
     /// <summary>The SIEM projector (docs/SIEM.md); off unless set.</summary>
     public SafeHaven.StreamProcessors.Siem.SiemOptions? Siem { get; init; }
 
+    /// <summary>Metrics, health endpoints and OTLP export (docs/OPERATIONS.md); none unless set.</summary>
+    public SafeHaven.Telemetry.TelemetryOptions? Telemetry { get; init; }
+
     /// <summary>Role keys to seal with and keys to trust (docs/SECURITY.md); none unless set.</summary>
     public RoleSeals Seals { get; init; } = RoleSeals.None;
 
@@ -79,6 +82,11 @@ internal static class Pipeline
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new KafkaClients(spec.Kafka) { Seals = spec.Seals });
         builder.Services.AddSingleton<RoleFailures>();
+        if (spec.Telemetry is not null)
+        {
+            // Before the roles: hosted services start in order, and the health endpoint answers 503 while they start.
+            SafeHaven.Telemetry.SafeHavenTelemetry.AddSafeHavenTelemetry(builder.Services, spec.Telemetry);
+        }
         if (spec.Probe is not null)
         {
             builder.Services.AddSafeHavenProbe(spec.Probe);

@@ -41,6 +41,7 @@ internal sealed class RoleFlags
     };
     public Option<string> StateDir { get; } = new("--state-dir") { Description = "Actuator state directory (journal of executed commands); empty: memory only", DefaultValueFactory = _ => "/var/lib/safehaven" };
     public SecurityFlags Security { get; } = new();
+    public TelemetryFlags Telemetry { get; } = new();
     public Option<string> Cgroup { get; } = new("--cgroup") { Description = "Name of SafeHaven's parent cpuset, under which each monitored workload gets its own", DefaultValueFactory = _ => "safehaven" };
 
     public void AddTo(Command command, bool rules, bool actuator)
@@ -50,6 +51,7 @@ internal sealed class RoleFlags
             command.Options.Add(o);
         }
         Security.AddTo(command);
+        Telemetry.AddTo(command);
         if (rules)
         {
             command.Options.Add(Rules);

@@ -37,6 +37,7 @@ public static partial class ConsumeLoop
         ArgumentNullException.ThrowIfNull(kafka);
         ArgumentNullException.ThrowIfNull(handle);
         var lost = new LogStartWatch(component, logger);
+        var watch = Telemetry.ConsumerWatch.Register(component, consumer);
         try
         {
             FaultInjection.ThrowIfInjected(component);
@@ -74,6 +75,7 @@ public static partial class ConsumeLoop
         }
         finally
         {
+            watch.Dispose();
             producer.Flush(TimeSpan.FromSeconds(5));
             consumer.Close();
         }
@@ -140,7 +142,7 @@ public static partial class ConsumeLoop
             {
                 acks.Produce(producer, new TopicPartition(dlq, Partition.Any), message, delivered);
             }
-            DeadLetterMetrics.CountSent(component, topic);
+            DeadLetterMetrics.CountSent(component, topic, reason);
             LogDeadLetter(logger, component, topic, partition, offset, dead.reason);
             return true;
         }

@@ -31,7 +31,7 @@ public sealed partial class LogStartWatch(string component, ILogger logger)
     public const string RecordsLostName = "safehaven.consumer.records.lost";
 
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(5);
-    private static readonly Meter Meter = new(MeterName);
+    private static readonly Meter Meter = Telemetry.SafeHavenMetrics.Kafka;
     private static readonly Counter<long> RecordsLost = Meter.CreateCounter<long>(RecordsLostName, unit: "{record}",
         description: "Records a consumer never saw because the partition's log start moved past its position.");
 

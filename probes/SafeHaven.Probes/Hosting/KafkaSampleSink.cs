@@ -43,6 +43,7 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
     private readonly string _clientId;
     private readonly Thread _sender;
     private readonly DropWarnings _dropWarnings;
+    private readonly IDisposable _health;
     private bool _closed;
     private long _ticks;
 
@@ -90,6 +91,7 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
         _producer = new ProducerBuilder<string, byte[]>(config).Build();
         _sender = new Thread(Send) { IsBackground = true, Name = "safehaven-probe-sender" };
         _sender.Start();
+        _health = Kafka.Telemetry.RoleHealth.Register("probe", () => Delivered > 0 ? null : "no sample delivered to the broker yet");
     }
 
     /// <summary>Samples waiting in the ring.</summary>
@@ -146,6 +148,7 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
     {
         long start = Stopwatch.GetTimestamp();
         Volatile.Write(ref _closed, true);
+        _health.Dispose();
         if (!_window.Stop(start + (long)(Math.Max(0, timeout.TotalSeconds) * Stopwatch.Frequency)))
         {
             return false;
@@ -202,6 +205,10 @@ public sealed class KafkaSampleSink : ISampleSink, IDisposable
         if (failed)
         {
             RecordDropped(count, ProbeMetrics.DeliveryFailed);
+        }
+        else
+        {
+            ProbeMetrics.RecordPublished(count, _clientId);
         }
     }
 

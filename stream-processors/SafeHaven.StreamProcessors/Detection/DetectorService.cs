@@ -41,6 +41,7 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
     private Task? _watching;
     private volatile bool _stopping;
     private RulesWatcher? _rules;
+    private IDisposable? _health;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -50,6 +51,8 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
             _rules = new RulesWatcher(engine, options.RulesFile, time, loggers.CreateLogger<RulesWatcher>());
             _rules.Start();
         }
+        // Ready once the stream's consumer has partitions and is caught up on them (whichever stream is current).
+        _health = Kafka.Telemetry.RoleHealth.Register("detector", () => Kafka.Telemetry.ConsumerWatch.NotReady(options.ApplicationId));
         WarmUp.Codecs(kafka.Serdes);
         // The first detection of a process must not be the slowest (issue 11): its path through the topology, and
         // Streamiz's lookups of the topics it writes, are done here, before the first sample is read.
@@ -75,6 +78,7 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
         }
         _rules?.Dispose();
         _rules = null;
+        _health?.Dispose();
         lock (_gate)
         {
             _stream?.Dispose();

@@ -27,7 +27,7 @@ internal sealed partial class DetectorTransformer
             DeadLetter(record, value, e.Message);
             return;
         }
-        _metrics.Batches++;
+        _metrics.Batch();
         if (_batches.HostProblem is { } hostProblem)
         {
             DeadLetter(record, value, hostProblem);
@@ -80,7 +80,7 @@ internal sealed partial class DetectorTransformer
         {
             return false;
         }
-        _metrics.Batches++;
+        _metrics.Batch();
         for (var i = 0; i < batch.samples.Count; i++)
         {
             CounterSample sample;

@@ -148,7 +148,7 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string? Evaluate(SampleView sample)
     {
-        _metrics.Samples++;
+        _metrics.Sampled();
         _detections.Clear();
         try
         {
@@ -160,7 +160,7 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
         }
         foreach (var d in _detections)
         {
-            _metrics.Detections++;
+            _metrics.Detected(d.rule, d.scope);
             // Not the sample record's headers (its probe seal): the detection's own seal, or none.
             var headers = SealOf(sample.EntityId, d);
             if (_span is { } span)
@@ -196,7 +196,7 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
 
     private void DeadLetter(Record<byte[], byte[]> record, byte[]? value, string reason)
     {
-        _metrics.DeadLetters++;
+        _metrics.DeadLettered(_context!.Topic, reason);
         var ctx = _context!;
         var key = DeadLetters.Key(record.Key is null ? null : Encoding.UTF8.GetString(record.Key));
         var dead = DeadLetters.Create(ctx.Topic, ctx.Partition.Value, ctx.Offset, record.Key, value, reason, "detector", _time);
@@ -204,20 +204,4 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
     }
 
     public void Close() { }
-}
-
-/// <summary>Counters of the detector, readable while it runs.</summary>
-public sealed class DetectorMetrics
-{
-    /// <summary>Valid samples evaluated (each entry of a batch counts once).</summary>
-    public long Samples { get; set; }
-
-    /// <summary>Batch records decoded (each carries many samples).</summary>
-    public long Batches { get; set; }
-
-    /// <summary>Detections emitted.</summary>
-    public long Detections { get; set; }
-
-    /// <summary>Samples (or whole undecodable records) sent to the dead-letter topic.</summary>
-    public long DeadLetters { get; set; }
 }

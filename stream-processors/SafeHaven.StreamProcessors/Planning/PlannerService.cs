@@ -30,6 +30,9 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
 
     private void Run(CancellationToken ct)
     {
+        using var health = Kafka.Telemetry.RoleHealth.Register("planner", () => _session is null
+            ? "standby: another planner holds the lease, or none is assigned yet"
+            : readiness is { Ready: false } ? "reading the inventory it found at activation" : null);
         var topics = kafka.Topics;
         var leaseConfig = kafka.Consumer(options.GroupId + "-lease", "planner-lease");
         leaseConfig.EnableAutoCommit = false;

@@ -45,17 +45,20 @@ internal sealed partial class PlannerSession
         {
             signer.Sign(receive);
             ConsumeLoop.Produce(producer, _commands, topics.Commands, receive.target, receive, OnDelivery, acks: _acks);
+            Kafka.Telemetry.SafeHavenMetrics.CommandIssued(receive.level, receive.action);
         }
         if (decision.Command is { } cmd)
         {
             signer.Sign(cmd);
             ConsumeLoop.Produce(producer, _commands, topics.Commands, cmd.source, cmd, OnDelivery, acks: _acks);
+            Kafka.Telemetry.SafeHavenMetrics.CommandIssued(cmd.level, cmd.action);
         }
         if (decision.Skipped is { } skipped)
         {
             // Over a budget or in cooldown: the SIEM sees a skipped outcome naming why, and nothing moves.
             ConsumeLoop.Produce(producer, _skipped, topics.Results, skipped.commandId, skipped, OnDelivery,
                 RoleSeals.With(kafka.Seals.Planner, Seals.Kinds.Results), _acks);
+            Kafka.Telemetry.SafeHavenMetrics.BudgetSkipped(skipped.level);
         }
     }
 
@@ -84,6 +87,8 @@ internal sealed partial class PlannerSession
 
     public void Dispose()
     {
+        _ledgerGauge?.Dispose();
+        _watch?.Dispose();
         if (_work is { } work)
         {
             work.Close();

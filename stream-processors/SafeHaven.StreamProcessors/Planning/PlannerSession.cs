@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using SafeHaven.Core.Placement;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
+using SafeHaven.Kafka.Telemetry;
 using SafeHaven.Schemas;
 using SafeHaven.Security;
 using SafeHaven.StreamProcessors.MovingTarget;
@@ -37,6 +38,8 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
     // Inventory partition -> the offset it ended at when this term began; removed once read up to it.
     private readonly Dictionary<int, long> _inventoryEnds = [];
     private string? _deliveryError;
+    private IDisposable? _watch;
+    private IDisposable? _ledgerGauge;
 
     /// <summary>Reads the ledger partition from the start up to its end as of now, applying every slot record.</summary>
     public void Rebuild(IConsumer<string, byte[]> lease, CancellationToken ct)
@@ -108,6 +111,9 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
             }
         }
         _work.Assign(assignment);
+        _watch = Kafka.Telemetry.ConsumerWatch.Register("planner", _work);
+        // A count read from the collector's thread: a stale value by one decision is fine for a gauge.
+        _ledgerGauge = Kafka.Telemetry.SafeHavenMetrics.ObserveLedger(() => _book.HeldCount);
         // Compiles the write path (ledger, command, acknowledgement) before the first detection: an empty decision
         // writes nothing. The first command paid ≈1–3 ms for it under load (docs/PERFORMANCE.md).
         SendAndRetry(new PlanDecision(null, []));
@@ -157,7 +163,17 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         {
             foreach (var move in moves)
             {
-                SendAndRetry(_planner!.PlanMove(move));
+                var decision = _planner!.PlanMove(move);
+                SafeHavenMetrics.MovingTargetRound();
+                if (decision.Command is null)
+                {
+                    SafeHavenMetrics.MovingTargetNotPlaced();
+                }
+                else
+                {
+                    SafeHavenMetrics.MovingTargetIssued();
+                }
+                SendAndRetry(decision);
             }
             Acknowledge(ct);
         }

@@ -13,12 +13,17 @@ internal sealed class SiemService(KafkaClients kafka, SiemOptions options, SiemM
 {
     private KafkaStream? _stream;
     private volatile bool _stopping;
+    private IDisposable? _health;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var topology = SiemTopology.Build(kafka.Topics, SiemProjection.For(options.Format, options.Cluster), kafka.Serdes, time, metrics,
             kafka.Options.Bounds, kafka.Seals);
-        _stream = new KafkaStream(topology, StreamConfig(options, kafka, loggers));
+        var config = StreamConfig(options, kafka, loggers);
+        string[] written = [kafka.Topics.Siem, kafka.Topics.Dlq];
+        // The warmed supplier also watches the stream's consumer: its lag and the projector's readiness.
+        _stream = new KafkaStream(topology, config, Streams.WarmKafkaSupplier.For(config, written, written, loggers.CreateLogger<SiemService>()));
+        _health = Kafka.Telemetry.RoleHealth.Register("siem", () => Kafka.Telemetry.ConsumerWatch.NotReady(options.ApplicationId));
         // As the detector: a Streamiz application whose threads died ends silently, so any end we did not ask for is the role's death.
         _stream.StateChanged += (_, now) =>
         {
@@ -63,6 +68,7 @@ internal sealed class SiemService(KafkaClients kafka, SiemOptions options, SiemM
     public Task StopAsync(CancellationToken cancellationToken)
     {
         _stopping = true;
+        _health?.Dispose();
         _stream?.Dispose();
         _stream = null;
         return Task.CompletedTask;

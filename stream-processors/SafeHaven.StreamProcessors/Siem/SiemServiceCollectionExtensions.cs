@@ -16,7 +16,7 @@ public static class SiemServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         services.TryAddSingleton(options);
-        services.TryAddSingleton<SiemMetrics>();
+        services.TryAddSingleton(new SiemMetrics { Exported = true });
         services.TryAddSingleton<SafeHaven.Kafka.Clients.RoleFailures>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SiemService>());
         return services;

@@ -67,7 +67,7 @@ internal sealed class SiemTransformer : ITransformer<byte[], byte[], string, Sie
             var (key, json) = kind == Seals.Kinds.Detections
                 ? Project(KafkaSerdes.Decode(_detections, record.Value, ctx.Topic), nowNs)
                 : Project(KafkaSerdes.Decode(_results, record.Value, ctx.Topic), nowNs);
-            _metrics.Events++;
+            _metrics.Projected();
             // The event is plain JSON for any SIEM: no seal headers of the input travel with it.
             ctx.SetHeaders([]);
             ctx.Forward(key, new SiemOutput(json, null));
@@ -79,8 +79,8 @@ internal sealed class SiemTransformer : ITransformer<byte[], byte[], string, Sie
         catch (Exception e) when (e is AvroDecodeException or RecordRejectedException or ArgumentException or InvalidOperationException
             or FormatException or OverflowException or NullReferenceException)
         {
-            _metrics.DeadLetters++;
             var why = e is AvroDecodeException or RecordRejectedException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            _metrics.DeadLettered(ctx.Topic, why);
             var dead = DeadLetters.Create(ctx.Topic, ctx.Partition.Value, ctx.Offset, record.Key, record.Value, why, "siem", _time);
             ctx.SetHeaders([]);
             ctx.Forward(DeadLetters.Key(record.Key is null ? null : Encoding.UTF8.GetString(record.Key)), new SiemOutput(null, dead));
@@ -103,12 +103,36 @@ internal sealed class SiemTransformer : ITransformer<byte[], byte[], string, Sie
     public void Close() { }
 }
 
-/// <summary>Counters of the projector, readable while it runs.</summary>
+/// <summary>Counters of the projector, readable from any thread; an exported instance also records them in the process's instruments.</summary>
 public sealed class SiemMetrics
 {
+    private long _events;
+    private long _deadLetters;
+
+    /// <summary>True for the running projector's instance, whose counts reach the instruments.</summary>
+    public bool Exported { get; init; }
+
     /// <summary>Events written to the SIEM topic.</summary>
-    public long Events { get; set; }
+    public long Events => Interlocked.Read(ref _events);
 
     /// <summary>Records sent to the dead-letter topic.</summary>
-    public long DeadLetters { get; set; }
+    public long DeadLetters => Interlocked.Read(ref _deadLetters);
+
+    internal void Projected()
+    {
+        Interlocked.Increment(ref _events);
+        if (Exported)
+        {
+            SafeHaven.Kafka.Telemetry.SafeHavenMetrics.SiemEvent();
+        }
+    }
+
+    internal void DeadLettered(string topic, string reason)
+    {
+        Interlocked.Increment(ref _deadLetters);
+        if (Exported)
+        {
+            SafeHaven.Kafka.DeadLetters.DeadLetterMetrics.CountSent("siem", topic, reason);
+        }
+    }
 }

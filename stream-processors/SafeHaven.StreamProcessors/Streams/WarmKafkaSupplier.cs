@@ -73,9 +73,14 @@ public sealed partial class WarmKafkaSupplier(IKafkaSupplier inner, IReadOnlyLis
         return producer;
     }
 
-    /// <inheritdoc/>
-    public IConsumer<byte[], byte[]> GetConsumer(ConsumerConfig config, IConsumerRebalanceListener rebalanceListener) =>
-        inner.GetConsumer(config, rebalanceListener);
+    /// <summary>Streamiz's consumer, its lag and readiness watched under its group id, the application id (<see cref="Kafka.Telemetry.ConsumerWatch"/>).</summary>
+    public IConsumer<byte[], byte[]> GetConsumer(ConsumerConfig config, IConsumerRebalanceListener rebalanceListener)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var consumer = inner.GetConsumer(config, rebalanceListener);
+        Kafka.Telemetry.ConsumerWatch.Register(config.GroupId, consumer);
+        return consumer;
+    }
 
     /// <inheritdoc/>
     public IConsumer<byte[], byte[]> GetRestoreConsumer(ConsumerConfig config) => inner.GetRestoreConsumer(config);

@@ -31,6 +31,15 @@ public static class ProbeMetrics
         SamplesDroppedName, unit: "{sample}",
         description: "Samples the probe dropped: buffer full while the broker was unreachable, delivery failed, or left at shutdown.");
 
+    /// <summary>Counter of samples the broker acknowledged, tagged <see cref="ClientIdTag"/>.</summary>
+    public const string SamplesPublishedName = "safehaven.probe.samples.published";
+
+    internal static Counter<long> SamplesPublished { get; } = Meter.CreateCounter<long>(
+        SamplesPublishedName, unit: "{sample}", description: "Samples the probe published and the broker acknowledged.");
+
+    internal static void RecordPublished(long count, string clientId) =>
+        SamplesPublished.Add(count, new KeyValuePair<string, object?>(ClientIdTag, clientId));
+
     internal static void RecordDropped(long count, string reason, string clientId)
     {
         if (count > 0)
