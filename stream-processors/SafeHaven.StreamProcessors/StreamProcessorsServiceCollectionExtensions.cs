@@ -1,8 +1,10 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using SafeHaven.Core.Detector;
 using SafeHaven.Core.Rules;
+using SafeHaven.Kafka.Configuration;
 using SafeHaven.Security;
 using SafeHaven.StreamProcessors.Detection;
 using SafeHaven.StreamProcessors.MovingTarget;
@@ -78,4 +80,19 @@ public static class StreamProcessorsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MovingTargetScheduler>());
         return services;
     }
+
+    /// <summary>
+    /// Adds the detector with its settings bound from the <c>SafeHaven:Detector</c> section of
+    /// <paramref name="configuration"/> (strictly: an unknown key or bad value names the key), validated here.
+    /// </summary>
+    public static IServiceCollection AddSafeHavenDetector(this IServiceCollection services, IConfiguration configuration, RuleSet rules) =>
+        services.AddSafeHavenDetector(SectionBinder.Bind<DetectorOptions>(configuration, DetectorOptions.SectionName), rules);
+
+    /// <summary>Adds the planner with its settings bound from the <c>SafeHaven:Planner</c> section, validated here.</summary>
+    public static IServiceCollection AddSafeHavenPlanner(this IServiceCollection services, IConfiguration configuration, CommandSigner signer) =>
+        services.AddSafeHavenPlanner(SectionBinder.Bind<PlannerOptions>(configuration, PlannerOptions.SectionName), signer);
+
+    /// <summary>Adds the moving-target scheduler with its settings bound from the <c>SafeHaven:MovingTarget</c> section, validated here.</summary>
+    public static IServiceCollection AddSafeHavenMovingTarget(this IServiceCollection services, IConfiguration configuration, CommandSigner signer) =>
+        services.AddSafeHavenMovingTarget(SectionBinder.Bind<MovingTargetOptions>(configuration, MovingTargetOptions.SectionName), signer);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -62,4 +63,19 @@ public static class ActuatorsServiceCollectionExtensions
         });
         return services;
     }
+
+    /// <summary>
+    /// Adds the host actuator with its settings bound from the <c>SafeHaven:Actuator</c> section of
+    /// <paramref name="configuration"/> (strictly: an unknown key or bad value names the key), validated against this host.
+    /// </summary>
+    public static IServiceCollection AddSafeHavenHostActuator(this IServiceCollection services, IConfiguration configuration,
+        ActuatorIdentity identity, CommandVerifier verifier) =>
+        services.AddSafeHavenHostActuator(SafeHaven.Kafka.Configuration.SectionBinder.Bind<HostActuatorOptions>(configuration, HostActuatorOptions.SectionName),
+            identity, verifier);
+
+    /// <summary>Adds one hypervisor agent with its settings bound from the <c>SafeHaven:Hypervisor</c> section, validated here.</summary>
+    public static IServiceCollection AddSafeHavenHypervisor(this IServiceCollection services, IConfiguration configuration,
+        ActuatorIdentity identity, CommandVerifier verifier, string? journalPath = null) =>
+        services.AddSafeHavenHypervisor(SafeHaven.Kafka.Configuration.SectionBinder.Bind<VmActuatorOptions>(configuration, VmActuatorOptions.SectionName),
+            identity, verifier, journalPath);
 }

@@ -39,4 +39,10 @@ public static class ContainerServiceCollectionExtensions
         });
         return services;
     }
+
+    /// <summary>Adds one container agent with its settings bound from the <c>SafeHaven:Container</c> section, validated here.</summary>
+    public static IServiceCollection AddSafeHavenContainerAgent(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration,
+        ActuatorIdentity identity, CommandVerifier verifier, string? journalPath = null) =>
+        services.AddSafeHavenContainerAgent(SafeHaven.Kafka.Configuration.SectionBinder.Bind<ContainerActuatorOptions>(configuration, ContainerActuatorOptions.SectionName),
+            identity, verifier, journalPath);
 }

@@ -13,7 +13,11 @@ internal static class CommonOptions
 
     public static Option<FileInfo?> Rules() => new("--rules") { Description = "Rules file (YAML, docs/DESIGN.md §5)" };
 
-    public static Option<FileInfo?> Config() => new("--config") { Description = "JSON configuration file with SafeHaven:<Component> sections" };
+    public static Option<FileInfo?> Config() => new("--config")
+    {
+        Description = "Configuration file, JSON or YAML (.yaml/.yml), with SafeHaven:<Component> sections (examples/safehaven.yaml; docs/OPERATIONS.md). " +
+            "Precedence: defaults < file < SAFEHAVEN__<Component>__<Key> environment variables < flags given",
+    };
 
     public static Option<bool> DryRun() => new("--dry-run") { Description = "Plan and verify only: actuators touch nothing" };
 

@@ -24,7 +24,7 @@ internal static class ContainerCommand
         flags.AddTo(command, rules: false, actuator: false);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("container needs --bootstrap");
+            var server = flags.Server(parse) ?? throw new UsageException("container needs --bootstrap");
             var identity = new ActuatorIdentity(
                 ContainerFlags.Token(parse.GetValue(flags.Datacenter), "--datacenter"),
                 ContainerFlags.Token(flags.HostId(parse), "--host"),

@@ -26,7 +26,7 @@ internal static class HypervisorCommand
         flags.AddTo(command, rules: false, actuator: false);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("hypervisor needs --bootstrap");
+            var server = flags.Server(parse) ?? throw new UsageException("hypervisor needs --bootstrap");
             var identity = new ActuatorIdentity(
                 HypervisorFlags.Token(parse.GetValue(flags.Datacenter), "--datacenter"),
                 HypervisorFlags.Token(flags.HostId(parse), "--host"),

@@ -16,29 +16,21 @@ internal static class PlanCommand
         var flags = new RoleFlags();
         var instance = new Option<string?>("--instance") { Description = "This planner's name in logs and ledger records (default: host name and pid)" };
         var command = new Command("plan", "Run the planner (isolation ledger, targets, escalation, release) against --bootstrap; run two for a standby");
-        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, flags.DryRun, flags.SigningKey, flags.TrustedKeys, flags.AllowUnsealed, instance })
+        foreach (var o in new Option[] { flags.ConfigFile, flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, flags.DryRun, flags.SigningKey, flags.TrustedKeys, flags.AllowUnsealed, instance })
         {
             command.Options.Add(o);
         }
         flags.Security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("plan needs --bootstrap");
+            var server = flags.Server(parse) ?? throw new UsageException("plan needs --bootstrap");
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var signer = flags.Signer(parse) ?? throw new UsageException("plan needs --signing-key (safehaven keys generate --dir DIR)");
-            var planner = new PlannerOptions { DryRun = parse.GetValue(flags.DryRun) };
-            if (parse.GetValue(instance) is { } id)
-            {
-                planner.InstanceId = id;
-            }
-            try
-            {
-                planner.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException("--instance: " + e.Message);
-            }
+            var config = flags.Settings(parse);
+            var planner = config.Bind<PlannerOptions>(PlannerOptions.SectionName);
+            config.Flag(parse, flags.DryRun, "SafeHaven:Planner:DryRun", v => planner.DryRun = v);
+            config.Flag(parse, instance, "SafeHaven:Planner:InstanceId", v => planner.InstanceId = v!);
+            config.Validate(PlannerOptions.SectionName, planner.Validate);
             using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server)) { Planner = planner, Signer = signer, Seals = flags.PlannerSeals(parse) }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);
         });

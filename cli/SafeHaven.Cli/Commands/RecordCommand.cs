@@ -35,7 +35,7 @@ internal static class RecordCommand
         flags.Security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("record needs --bootstrap (the cluster to record from)");
+            var server = flags.Server(parse) ?? throw new UsageException("record needs --bootstrap (the cluster to record from)");
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var path = parse.GetValue(output)!;
             var traceCodec = TraceCodecs.Parse(parse.GetValue(codec)!) ?? throw new UsageException($"--codec '{Core.Identifiers.Printable(parse.GetValue(codec))}': expected zstd, deflate or null");

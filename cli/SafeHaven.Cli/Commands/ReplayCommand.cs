@@ -33,7 +33,7 @@ internal static class ReplayCommand
         flags.Security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("replay needs --bootstrap (the cluster to publish to)");
+            var server = flags.Server(parse) ?? throw new UsageException("replay needs --bootstrap (the cluster to publish to)");
             var path = parse.GetValue(file)!;
             var pacer = new ReplayPacer(ParseSpeed(parse.GetValue(speed)!));
             if (!File.Exists(path))

@@ -41,7 +41,7 @@ internal static class SimulateCommand
         flags.Security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("simulate needs --bootstrap (safehaven broker prints one)");
+            var server = flags.Server(parse) ?? throw new UsageException("simulate needs --bootstrap (safehaven broker prints one)");
             var spec = new FleetSpec(parse.GetValue(hosts), parse.GetValue(processes), CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
                 parse.GetValue(hot), parse.GetValue(datacenters), parse.GetValue(counter)!, parse.GetValue(hotRate), Math.Min(100, parse.GetValue(benignMax)),
                 parse.GetValue(benignMax), parse.GetValue(hostPrefix)!, parse.GetValue(pulse));

@@ -45,4 +45,13 @@ public static class ProbesServiceCollectionExtensions
             Microsoft.Extensions.DependencyInjection.ServiceDescriptor.Singleton<IHostedService, ProbeService>());
         return services;
     }
+
+    /// <summary>
+    /// Adds the probe with its settings bound from <paramref name="configuration"/>'s <c>SafeHaven:Probe</c> section
+    /// (strictly: an unknown key or a bad value names the key), validated before it is registered.
+    /// </summary>
+    /// <exception cref="ArgumentException">A bad key or value, or invalid options.</exception>
+    public static Microsoft.Extensions.DependencyInjection.IServiceCollection AddSafeHavenProbe(
+        this Microsoft.Extensions.DependencyInjection.IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        services.AddSafeHavenProbe(SafeHaven.Kafka.Configuration.SectionBinder.Bind<ProbeOptions>(configuration, ProbeOptions.SectionName));
 }

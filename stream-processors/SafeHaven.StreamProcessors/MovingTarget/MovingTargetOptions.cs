@@ -47,39 +47,39 @@ public sealed class MovingTargetOptions
     {
         if (Level != Levels.Core)
         {
-            throw new ArgumentException($"moving-target level '{Level}' is not supported (only '{Levels.Core}' for now)");
+            throw new ArgumentException($"{SectionName}:{nameof(Level)}: moving-target level '{Level}' is not supported (only '{Levels.Core}' for now)");
         }
         // Below a second the moves (≈25 ms each) would dominate the workload's time.
         if (Period < TimeSpan.FromSeconds(1))
         {
-            throw new ArgumentException($"moving-target period must be at least 1s, got {Period}");
+            throw new ArgumentException($"{SectionName}:{nameof(Period)}: moving-target period must be at least 1s, got {Period}");
         }
         if (CommandTtl <= TimeSpan.Zero)
         {
-            throw new ArgumentException($"moving-target command TTL must be positive, got {CommandTtl}");
+            throw new ArgumentException($"{SectionName}:{nameof(CommandTtl)}: moving-target command TTL must be positive, got {CommandTtl}");
         }
         if (!Identifiers.IsToken(GroupId))
         {
-            throw new ArgumentException($"moving-target group id '{GroupId}' is not a valid id");
+            throw new ArgumentException($"{SectionName}:{nameof(GroupId)}: moving-target group id '{GroupId}' is not a valid id");
         }
         if (Entities.Count == 0)
         {
-            throw new ArgumentException("moving-target defence needs at least one entity (host and pid)");
+            throw new ArgumentException($"{SectionName}:{nameof(Entities)}: moving-target defence needs at least one entity (host and pid)");
         }
         var seen = new HashSet<(string, int)>();
         foreach (var e in Entities)
         {
             if (!Identifiers.IsToken(e.Host) || (e.Datacenter.Length > 0 && !Identifiers.IsToken(e.Datacenter)))
             {
-                throw new ArgumentException($"moving-target entity host '{e.Host}' / datacenter '{e.Datacenter}' is not a valid id");
+                throw new ArgumentException($"{SectionName}:{nameof(Entities)}: moving-target entity host '{e.Host}' / datacenter '{e.Datacenter}' is not a valid id");
             }
             if (e.Pid is < 1 or > MaxPid)
             {
-                throw new ArgumentException($"moving-target pid {e.Pid} is not a valid pid (1..{MaxPid})");
+                throw new ArgumentException($"{SectionName}:{nameof(Entities)}: moving-target pid {e.Pid} is not a valid pid (1..{MaxPid})");
             }
             if (!seen.Add((e.Host, e.Pid)))
             {
-                throw new ArgumentException($"moving-target entity {e.Host}/pid/{e.Pid} is listed twice");
+                throw new ArgumentException($"{SectionName}:{nameof(Entities)}: moving-target entity {e.Host}/pid/{e.Pid} is listed twice");
             }
         }
     }

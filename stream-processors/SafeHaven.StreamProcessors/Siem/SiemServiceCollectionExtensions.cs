@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -21,4 +22,8 @@ public static class SiemServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SiemService>());
         return services;
     }
+
+    /// <summary>Adds the SIEM projector with its settings bound from the <c>SafeHaven:Siem</c> section, validated here.</summary>
+    public static IServiceCollection AddSafeHavenSiem(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddSafeHavenSiem(SafeHaven.Kafka.Configuration.SectionBinder.Bind<SiemOptions>(configuration, SiemOptions.SectionName));
 }
