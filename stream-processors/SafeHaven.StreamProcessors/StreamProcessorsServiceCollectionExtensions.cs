@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -82,17 +81,32 @@ public static class StreamProcessorsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds the detector with its settings bound from the <c>SafeHaven:Detector</c> section of
-    /// <paramref name="configuration"/> (strictly: an unknown key or bad value names the key), validated here.
+    /// Adds the detector with its settings bound from the <c>SafeHaven:Detector</c> section of the builder's
+    /// configuration (strictly: an unknown key or a bad value names the key), validated at once.
     /// </summary>
-    public static IServiceCollection AddSafeHavenDetector(this IServiceCollection services, IConfiguration configuration, RuleSet rules) =>
-        services.AddSafeHavenDetector(SectionBinder.Bind<DetectorOptions>(configuration, DetectorOptions.SectionName), rules);
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenDetector(this IHostApplicationBuilder builder, RuleSet rules)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenDetector(SectionBinder.Bind<DetectorOptions>(builder.Configuration, DetectorOptions.SectionName), rules);
+        return builder;
+    }
 
-    /// <summary>Adds the planner with its settings bound from the <c>SafeHaven:Planner</c> section, validated here.</summary>
-    public static IServiceCollection AddSafeHavenPlanner(this IServiceCollection services, IConfiguration configuration, CommandSigner signer) =>
-        services.AddSafeHavenPlanner(SectionBinder.Bind<PlannerOptions>(configuration, PlannerOptions.SectionName), signer);
+    /// <summary>Adds the planner with its settings bound from the <c>SafeHaven:Planner</c> section, validated at once.</summary>
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenPlanner(this IHostApplicationBuilder builder, CommandSigner signer)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenPlanner(SectionBinder.Bind<PlannerOptions>(builder.Configuration, PlannerOptions.SectionName), signer);
+        return builder;
+    }
 
-    /// <summary>Adds the moving-target scheduler with its settings bound from the <c>SafeHaven:MovingTarget</c> section, validated here.</summary>
-    public static IServiceCollection AddSafeHavenMovingTarget(this IServiceCollection services, IConfiguration configuration, CommandSigner signer) =>
-        services.AddSafeHavenMovingTarget(SectionBinder.Bind<MovingTargetOptions>(configuration, MovingTargetOptions.SectionName), signer);
+    /// <summary>Adds the moving-target scheduler with its settings bound from the <c>SafeHaven:MovingTarget</c> section, validated at once.</summary>
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenMovingTarget(this IHostApplicationBuilder builder, CommandSigner signer)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenMovingTarget(SectionBinder.Bind<MovingTargetOptions>(builder.Configuration, MovingTargetOptions.SectionName), signer);
+        return builder;
+    }
 }

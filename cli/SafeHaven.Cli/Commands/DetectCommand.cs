@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.StreamProcessors.Detection;
 
@@ -38,7 +39,7 @@ internal static class DetectCommand
             var server = flags.Server(parse) ?? throw new UsageException("detect needs --bootstrap");
             var rules = flags.LoadRules(parse);
             var (detector, planner) = flags.Processors(parse, rules.Source);
-            var config = flags.Settings(parse);
+            var config = SafeHavenConfig.Of(parse);
             config.Flag(parse, applicationId, "SafeHaven:Detector:ApplicationId", v => detector.ApplicationId = v);
             config.Flag(parse, threads, "SafeHaven:Detector:Threads", v => detector.Threads = v);
             config.Validate(DetectorOptions.SectionName, detector.Validate);
@@ -49,7 +50,7 @@ internal static class DetectCommand
                 var signer = flags.Signer(parse) ?? throw new UsageException("detect --with-planner needs --signing-key (safehaven keys generate --dir DIR)");
                 spec = new PipelineSpec(flags.Kafka(parse, server))
                 {
-                    Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse), Siem = siem.Options(parse, flags.Settings(parse)),
+                    Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse), Siem = siem.Options(parse, SafeHavenConfig.Of(parse)),
                 };
             }
             else

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.StreamProcessors.Planning;
 
@@ -16,7 +17,7 @@ internal static class PlanCommand
         var flags = new RoleFlags();
         var instance = new Option<string?>("--instance") { Description = "This planner's name in logs and ledger records (default: host name and pid)" };
         var command = new Command("plan", "Run the planner (isolation ledger, targets, escalation, release) against --bootstrap; run two for a standby");
-        foreach (var o in new Option[] { flags.ConfigFile, flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, flags.DryRun, flags.SigningKey, flags.TrustedKeys, flags.AllowUnsealed, instance })
+        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, flags.DryRun, flags.SigningKey, flags.TrustedKeys, flags.AllowUnsealed, instance })
         {
             command.Options.Add(o);
         }
@@ -26,7 +27,7 @@ internal static class PlanCommand
             var server = flags.Server(parse) ?? throw new UsageException("plan needs --bootstrap");
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var signer = flags.Signer(parse) ?? throw new UsageException("plan needs --signing-key (safehaven keys generate --dir DIR)");
-            var config = flags.Settings(parse);
+            var config = SafeHavenConfig.Of(parse);
             var planner = config.Bind<PlannerOptions>(PlannerOptions.SectionName);
             config.Flag(parse, flags.DryRun, "SafeHaven:Planner:DryRun", v => planner.DryRun = v);
             config.Flag(parse, instance, "SafeHaven:Planner:InstanceId", v => planner.InstanceId = v!);

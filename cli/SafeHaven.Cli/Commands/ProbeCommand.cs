@@ -30,15 +30,14 @@ internal static class ProbeCommand
         var prefix = CommonOptions.Prefix();
         var key = new Option<string?>("--signing-key") { Description = "This host's probe key (file, or a directory: its newest probe key), which seals the inventory, and the samples unless the directory holds this host's MAC key (keys enrol; docs/SECURITY.md)" };
         var security = new SecurityFlags();
-        var configFile = CommonOptions.Config();
         var command = new Command("probe", "Sample per-process event counters (perf_event_open, /proc) of this host")
         {
-            configFile, stdout, pids, counters, period, rules, fineTick, duration, bootstrap, registry, host, dc, prefix, key,
+            stdout, pids, counters, period, rules, fineTick, duration, bootstrap, registry, host, dc, prefix, key,
         };
         security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var config = SafeHavenConfig.Load(parse.GetValue(configFile));
+            var config = SafeHavenConfig.Of(parse);
             var options = config.Bind<ProbeOptions>(ProbeOptions.SectionName);
             const string section = ProbeOptions.SectionName;
             config.Flag(parse, dc, $"{section}:Datacenter", v => options.Datacenter = v);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Security;
@@ -21,7 +22,7 @@ internal static class SiemCommand
             Description = "Trusted public keys (.pub file or directory): detections and results are projected only if sealed by a trusted detector or actuator key; without it nothing is checked",
         };
         var command = new Command("siem", "Project detections and results into OCSF (or ECS) JSON events on the siem topic, against --bootstrap");
-        foreach (var o in new Option[] { flags.ConfigFile, flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, trusted })
+        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, trusted })
         {
             command.Options.Add(o);
         }
@@ -31,7 +32,7 @@ internal static class SiemCommand
         {
             var server = flags.Server(parse) ?? throw new UsageException("siem needs --bootstrap");
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
-            var options = siem.Options(parse, flags.Settings(parse));
+            var options = siem.Options(parse, SafeHavenConfig.Of(parse));
             var seals = RoleSeals.None;
             if (parse.GetValue(trusted) is { } path)
             {

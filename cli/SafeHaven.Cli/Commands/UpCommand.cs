@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SafeHaven.Actuators;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Kafka.Topics;
 using SafeHaven.Probes;
@@ -32,8 +33,8 @@ internal static class UpCommand
         {
             var rules = flags.LoadRules(parse);
             var (actuator, identity) = flags.Actuator(parse);
-            var config = flags.Settings(parse);
-            var movingTarget = flags.MovingTarget(parse, parse.GetValue(mtdPids), parse.GetValue(mtdPeriod), identity);
+            var config = SafeHavenConfig.Of(parse);
+            var movingTarget = RoleFlags.MovingTarget(parse, parse.GetValue(mtdPids), parse.GetValue(mtdPeriod), identity);
             var (detector, planner) = flags.Processors(parse, rules.Source);
             config.Validate(DetectorOptions.SectionName, detector.Validate);
             config.Validate(PlannerOptions.SectionName, planner.Validate);
@@ -62,7 +63,7 @@ internal static class UpCommand
             var spec = new PipelineSpec(flags.Kafka(parse, broker.Bootstrap))
             {
                 Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuator, Identity = identity,
-                Signer = signer, Verifier = verifier, MovingTarget = movingTarget, Siem = siem.Options(parse, flags.Settings(parse)),
+                Signer = signer, Verifier = verifier, MovingTarget = movingTarget, Siem = siem.Options(parse, SafeHavenConfig.Of(parse)),
                 // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
                 Seals = PipelineSpec.AllInOne(identity, actuator.Id, actuator.StateDirectory),
             };

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
@@ -11,7 +12,9 @@ namespace SafeHaven.Cli.Configuration;
 /// The settings of one run, in precedence order: the options classes' defaults, then the <c>--config</c> file (JSON,
 /// or YAML for <c>.yaml</c>/<c>.yml</c>), then <c>SAFEHAVEN__&lt;Component&gt;__&lt;Key&gt;</c> environment variables,
 /// then the flags the user actually typed (<see cref="Flag{T}"/>): a flag left at its default never overrides the
-/// file. Every error names the key and where its value came from, and is a usage error (exit 2).
+/// file. Every error names the key and where its value came from, and is a usage error (exit 2). The whole
+/// configuration is checked when it is loaded, whatever the verb: a key no options class has (a typo) or a value that
+/// does not convert fails before anything starts, since a security tool must not run on a setting it silently ignored.
 /// </summary>
 internal sealed partial class SafeHavenConfig
 {
@@ -20,6 +23,8 @@ internal sealed partial class SafeHavenConfig
 
     /// <summary>Root of every section.</summary>
     public const string Root = "SafeHaven";
+
+    private static readonly ConditionalWeakTable<ParseResult, SafeHavenConfig> Loaded = [];
 
     private readonly IConfigurationRoot _root;
     private readonly string? _file;
@@ -34,8 +39,18 @@ internal sealed partial class SafeHavenConfig
     /// <summary>The layered configuration (file, then environment), for the libraries' <c>AddSafeHaven…(IConfiguration)</c>.</summary>
     public IConfiguration Configuration => _root;
 
-    /// <summary>Loads the file (if any) and the environment; a missing or unreadable file is a usage error naming it.</summary>
-    public static SafeHavenConfig Load(FileInfo? file)
+    /// <summary>This run's settings (<c>--config</c>, the environment), loaded and checked once per parse.</summary>
+    public static SafeHavenConfig Of(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        return Loaded.GetValue(parse, p => Load(p.GetValue(Commands.CommonOptions.ConfigFile)));
+    }
+
+    /// <summary>
+    /// Loads the file (if any) and the environment, and checks every key of every section; a missing or unreadable
+    /// file, an unknown key or a value that does not convert is a usage error naming the key and its source.
+    /// </summary>
+    public static SafeHavenConfig Load(FileInfo? file, IEnumerable<KeyValuePair<string, string?>>? environment = null)
     {
         var builder = new ConfigurationBuilder();
         if (file is not null)
@@ -55,20 +70,69 @@ internal sealed partial class SafeHavenConfig
             }
         }
         // The provider strips the prefix (SAFEHAVEN__Probe__Period → Probe:Period); the sections live under SafeHaven:.
-        var env = new EnvironmentVariablesConfigurationProvider(EnvironmentPrefix);
-        env.Load();
-        builder.Add(new MemoryConfigurationSource
-        {
-            InitialData = Keys(env).Select(k => new KeyValuePair<string, string?>($"{Root}:{k}", env.TryGet(k, out var v) ? v : null)),
-        });
+        builder.Add(new MemoryConfigurationSource { InitialData = environment ?? EnvironmentKeys() });
+        SafeHavenConfig config;
         try
         {
-            return new SafeHavenConfig(builder.Build(), file?.FullName);
+            config = new SafeHavenConfig(builder.Build(), file?.FullName);
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or IOException or UnauthorizedAccessException
-            || e.GetType().Name.Contains("Yaml", StringComparison.Ordinal))
+        catch (Exception e) when (e is InvalidDataException or FormatException or IOException or UnauthorizedAccessException || IsYamlError(e))
         {
             throw new UsageException($"--config {file?.FullName}: not valid {(file?.Extension is ".json" ? "JSON" : "JSON or YAML")}: {e.InnerException?.Message ?? e.Message}", e);
+        }
+        config.Verify();
+        return config;
+    }
+
+    // YamlDotNet's errors (syntax, semantics) all derive from its YamlException; the provider lets them through.
+    private static bool IsYamlError(Exception e)
+    {
+        for (var t = e.GetType(); t is not null; t = t.BaseType)
+        {
+            if (t.Name == "YamlException")
+            {
+                return true;
+            }
+        }
+        return e.InnerException is { } inner && IsYamlError(inner);
+    }
+
+    /// <summary>
+    /// The <c>SAFEHAVEN__…</c> variables of this process as <c>SafeHaven:…</c> keys. The provider strips the prefix
+    /// (SAFEHAVEN__Probe__Period → Probe:Period); the sections live under SafeHaven:.
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, string?>> EnvironmentKeys()
+    {
+        var env = new EnvironmentVariablesConfigurationProvider(EnvironmentPrefix);
+        env.Load();
+        return [.. Keys(env).Select(k => new KeyValuePair<string, string?>($"{Root}:{k}", env.TryGet(k, out var v) ? v : null))];
+    }
+
+    // Only SafeHaven: at the top, only known sections under it, and every key of those strictly checked.
+    private void Verify()
+    {
+        foreach (var top in _root.GetChildren())
+        {
+            if (!top.Key.Equals(Root, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new UsageException($"{top.Path} ({SourceOf(top.Path)}): unknown key; the file holds one section, {Root}:");
+            }
+            foreach (var section in top.GetChildren())
+            {
+                var known = ConfigSections.All.FirstOrDefault(s => s.Name.Equals(section.Path, StringComparison.OrdinalIgnoreCase));
+                if (known.Type is null)
+                {
+                    throw new UsageException($"{section.Path} ({SourceOf(section.Path)}): unknown section; {Root}: has {string.Join(", ", ConfigSections.All.Select(s => s.Name[(Root.Length + 1)..]))}");
+                }
+                try
+                {
+                    SectionBinder.Verify(_root, known.Name, known.Type);
+                }
+                catch (ConfigurationKeyException e)
+                {
+                    throw new UsageException($"{e.Key} ({SourceOf(e.Key)}): {e.Problem}", e);
+                }
+            }
         }
     }
 
@@ -116,11 +180,24 @@ internal sealed partial class SafeHavenConfig
         }
         catch (ArgumentException e)
         {
-            var key = KeyIn().Matches(e.Message).Select(m => m.Value).LastOrDefault() ?? section;
-            var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-            throw new UsageException($"{message} ({SourceOf(key)})", e);
+            throw Explain(e, section);
         }
     }
+
+    /// <summary>
+    /// An options class's validation error as a usage error saying where the key it names (or, when it names none,
+    /// <paramref name="section"/>) got its value.
+    /// </summary>
+    public UsageException Explain(ArgumentException e, string section)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var key = KeyIn().Matches(e.Message).Select(m => m.Value).LastOrDefault() ?? section;
+        var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+        return new UsageException($"{message} ({SourceOf(key)})", e);
+    }
+
+    /// <summary>True when <paramref name="key"/> (or a key under it) is set by the file or the environment.</summary>
+    public bool IsSet(string key) => _root.Providers.Any(p => p.TryGet(key, out _) || p.GetChildKeys([], key).Any());
 
     /// <summary>Where <paramref name="key"/> (or a key under it) got its value: a flag, the file, the environment or the default.</summary>
     public string SourceOf(string key)

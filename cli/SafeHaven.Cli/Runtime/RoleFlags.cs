@@ -43,13 +43,11 @@ internal sealed class RoleFlags
     };
     public Option<string> StateDir { get; } = new("--state-dir") { Description = "Actuator state directory (journal of executed commands); empty: memory only", DefaultValueFactory = _ => "/var/lib/safehaven" };
     public SecurityFlags Security { get; } = new();
-    public Option<FileInfo?> ConfigFile { get; } = CommonOptions.Config();
-    private SafeHavenConfig? _settings;
     public Option<string> Cgroup { get; } = new("--cgroup") { Description = "Name of SafeHaven's parent cpuset, under which each monitored workload gets its own", DefaultValueFactory = _ => "safehaven" };
 
     public void AddTo(Command command, bool rules, bool actuator)
     {
-        foreach (var o in new Option[] { ConfigFile, Bootstrap, Registry, Duration, Host, Datacenter, Prefix, Partitions })
+        foreach (var o in new Option[] { Bootstrap, Registry, Duration, Host, Datacenter, Prefix, Partitions })
         {
             command.Options.Add(o);
         }
@@ -80,7 +78,7 @@ internal sealed class RoleFlags
     }
 
     /// <summary>This run's settings: --config, the environment, and (applied by the callers) the flags given; loaded once.</summary>
-    public SafeHavenConfig Settings(ParseResult parse) => _settings ??= SafeHavenConfig.Load(parse.GetValue(ConfigFile));
+    public static SafeHavenConfig Settings(ParseResult parse) => SafeHavenConfig.Of(parse);
 
     /// <summary>The bootstrap servers: --bootstrap, else SafeHaven:Kafka:BootstrapServers; null when neither is given.</summary>
     public string? Server(ParseResult parse) =>
@@ -261,7 +259,7 @@ internal sealed class RoleFlags
     /// Moving-target settings: the SafeHaven:MovingTarget section, with --mtd-pid entities added and --mtd-period
     /// over its period; null (off) when neither the section nor the flags name an entity.
     /// </summary>
-    public MovingTargetOptions? MovingTarget(ParseResult parse, int[]? pids, string? period, ActuatorIdentity identity)
+    public static MovingTargetOptions? MovingTarget(ParseResult parse, int[]? pids, string? period, ActuatorIdentity identity)
     {
         var config = Settings(parse);
         var options = config.Bind<MovingTargetOptions>(MovingTargetOptions.SectionName);

@@ -40,7 +40,8 @@ public sealed class KafkaOptions
     /// Limits every consumer checks a decoded record against before it can change any state (field lengths, map sizes,
     /// pid range, timestamps within a window of now); records outside them are dead-lettered with the reason.
     /// </summary>
-    public SafeHaven.Core.Bounds.RecordBounds Bounds { get; set; } = SafeHaven.Core.Bounds.RecordBounds.Default;
+    /// <remarks>A fresh instance (equal to <see cref="SafeHaven.Core.Bounds.RecordBounds.Default"/>): configuration binds into it, and must not change the shared default.</remarks>
+    public SafeHaven.Core.Bounds.RecordBounds Bounds { get; set; } = new();
 
     /// <summary>Authentication and encryption of every client's connections (TLS, SASL/SCRAM, mTLS). Defaults to plaintext.</summary>
     public KafkaSecurityOptions Security { get; set; } = new();

@@ -32,6 +32,18 @@ public static class SectionBinder
         return options;
     }
 
+    /// <summary>
+    /// Checks every key of <paramref name="sectionName"/> against <paramref name="type"/> without binding: unknown keys,
+    /// values that do not convert, a mapping where a value belongs.
+    /// </summary>
+    /// <exception cref="ConfigurationKeyException">The first key at fault.</exception>
+    public static void Verify(IConfiguration configuration, string sectionName, Type type)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(type);
+        Check(configuration.GetSection(sectionName), type);
+    }
+
     /// <summary>The settings of <paramref name="type"/> a configuration may give: public, writable or a collection to fill.</summary>
     public static IReadOnlyList<PropertyInfo> Settings(Type type)
     {

@@ -47,11 +47,14 @@ public static class ProbesServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Adds the probe with its settings bound from <paramref name="configuration"/>'s <c>SafeHaven:Probe</c> section
+    /// Adds the probe with its settings bound from the <c>SafeHaven:Probe</c> section of the builder's configuration
     /// (strictly: an unknown key or a bad value names the key), validated before it is registered.
     /// </summary>
-    /// <exception cref="ArgumentException">A bad key or value, or invalid options.</exception>
-    public static Microsoft.Extensions.DependencyInjection.IServiceCollection AddSafeHavenProbe(
-        this Microsoft.Extensions.DependencyInjection.IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration) =>
-        services.AddSafeHavenProbe(SafeHaven.Kafka.Configuration.SectionBinder.Bind<ProbeOptions>(configuration, ProbeOptions.SectionName));
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenProbe(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenProbe(SafeHaven.Kafka.Configuration.SectionBinder.Bind<ProbeOptions>(builder.Configuration, ProbeOptions.SectionName));
+        return builder;
+    }
 }

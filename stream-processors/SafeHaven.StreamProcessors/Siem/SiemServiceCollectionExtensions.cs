@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -23,7 +22,12 @@ public static class SiemServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Adds the SIEM projector with its settings bound from the <c>SafeHaven:Siem</c> section, validated here.</summary>
-    public static IServiceCollection AddSafeHavenSiem(this IServiceCollection services, IConfiguration configuration) =>
-        services.AddSafeHavenSiem(SafeHaven.Kafka.Configuration.SectionBinder.Bind<SiemOptions>(configuration, SiemOptions.SectionName));
+    /// <summary>Adds the SIEM projector with its settings bound from the <c>SafeHaven:Siem</c> section, validated at once.</summary>
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenSiem(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenSiem(SafeHaven.Kafka.Configuration.SectionBinder.Bind<SiemOptions>(builder.Configuration, SiemOptions.SectionName));
+        return builder;
+    }
 }
