@@ -45,11 +45,15 @@ public sealed partial class ConfigReferenceTests
     [Fact]
     public void Example_sets_every_setting_of_every_options_class()
     {
-        var config = SafeHavenConfig.Load(new FileInfo(Example("safehaven.yaml")), NoEnvironment);
+        var file = Example("safehaven.yaml");
+        var config = SafeHavenConfig.Load(new FileInfo(file), NoEnvironment);
         var keys = config.Configuration.AsEnumerable().Select(kv => Index().Replace(kv.Key, "[]")).ToList();
+        // The YAML provider drops an empty list or mapping ("Pids: []"): those count when written so in the file.
+        var text = File.ReadAllText(file);
         var missing = ConfigReference.Settings()
             .Where(s => !keys.Any(k => k.Equals(s.Key, StringComparison.OrdinalIgnoreCase)
                 || k.StartsWith(s.Key + ":", StringComparison.OrdinalIgnoreCase) || k.StartsWith(s.Key + "[]", StringComparison.OrdinalIgnoreCase)))
+            .Where(s => !Regex.IsMatch(text, $@"^\s+{Regex.Escape(s.Key[(s.Key.LastIndexOf(':') + 1)..])}:\s*(\[\]|\{{\}})\s*(#.*)?$", RegexOptions.Multiline))
             .Select(s => s.Key).ToList();
         Assert.True(missing.Count == 0, "examples/safehaven.yaml lacks: " + string.Join(", ", missing));
     }
@@ -59,6 +63,7 @@ public sealed partial class ConfigReferenceTests
     {
         static Dictionary<string, string> Flat(string file) =>
             SafeHavenConfig.Load(new FileInfo(Example(file)), NoEnvironment).Configuration.AsEnumerable()
+                .Where(kv => kv.Value is { Length: > 0 }) // sections and empty collections: the providers differ
                 .ToDictionary(kv => kv.Key.ToUpperInvariant(), kv => (kv.Value ?? "").ToUpperInvariant());
         Assert.Equal(Flat("safehaven.yaml").OrderBy(kv => kv.Key, StringComparer.Ordinal), Flat("safehaven.json").OrderBy(kv => kv.Key, StringComparer.Ordinal));
     }
