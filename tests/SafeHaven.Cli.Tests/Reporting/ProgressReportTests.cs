@@ -1,6 +1,6 @@
 using SafeHaven.Cli.Runtime;
 
-namespace SafeHaven.Cli.Tests.Runtime;
+namespace SafeHaven.Cli.Tests.Reporting;
 
 /// <summary>Progress of long operations: plain lines for logs (stable format, paced), a bar for terminals, never stdout.</summary>
 public sealed class ProgressReportTests
