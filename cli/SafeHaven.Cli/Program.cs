@@ -4,6 +4,7 @@ using SafeHaven.Cli;
 using SafeHaven.Cli.Commands;
 
 var root = new RootCommand("SafeHaven: on-demand isolation against side and covert channels.");
+root.Options.Add(CommonOptions.ConfigFile);
 foreach (var command in new Command[]
 {
     BrokerCommand.Create(), TopicsCommand.Create(), ProbeCommand.Create(), DetectCommand.Create(), PlanCommand.Create(),
@@ -42,6 +43,8 @@ using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 try
 {
     SafeHaven.Cli.Runtime.TracingSetup.Configure(parse.GetValue(otlp), Environment.GetEnvironmentVariable, parse.CommandResult.Command.Name);
+    // Every verb: a bad --config file or SAFEHAVEN__ variable exits 2 before the verb starts.
+    _ = SafeHaven.Cli.Configuration.SafeHavenConfig.Of(parse);
     return await parse.InvokeAsync(new InvocationConfiguration
     {
         EnableDefaultExceptionHandler = false,

@@ -6,8 +6,9 @@ namespace SafeHaven.Core;
 /// <summary>
 /// A set of CPU numbers in the kernel's list syntax (<c>0-3,6,8-9</c>), as used by
 /// <c>cpuset.cpus</c>, <c>/proc/PID/status</c> <c>Cpus_allowed_list</c> and <c>--isolation-cpus</c>.
-/// Immutable; equality is set equality.
+/// Immutable; equality is set equality. Configuration binds it from that syntax (<see cref="CpuListConverter"/>).
 /// </summary>
+[System.ComponentModel.TypeConverter(typeof(CpuListConverter))]
 public sealed class CpuList : IEquatable<CpuList>
 {
     /// <summary>The highest CPU number accepted; the kernel's NR_CPUS limit is 8192.</summary>
@@ -148,4 +149,16 @@ public sealed class CpuList : IEquatable<CpuList>
 
     /// <inheritdoc/>
     public override int GetHashCode() => ToString().GetHashCode(StringComparison.Ordinal);
+}
+
+/// <summary>Converts the kernel list syntax to a <see cref="CpuList"/>, so that configuration can bind one.</summary>
+public sealed class CpuListConverter : System.ComponentModel.TypeConverter
+{
+    /// <inheritdoc/>
+    public override bool CanConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, Type sourceType) =>
+        sourceType == typeof(string) || base.CanConvertFrom(context, sourceType);
+
+    /// <inheritdoc/>
+    public override object? ConvertFrom(System.ComponentModel.ITypeDescriptorContext? context, CultureInfo? culture, object value) =>
+        value is string text ? CpuList.Parse(text) : base.ConvertFrom(context, culture, value);
 }

@@ -57,6 +57,7 @@ public sealed class ProbeOptions
     public string RulesFile { get; set; } = "";
 
     /// <summary>Rules already loaded (a process that runs the detector too); null (default) = none. Not bound from configuration.</summary>
+    [SafeHaven.Kafka.Configuration.NotConfigured]
     public RuleSet? Rules { get; set; }
 
     /// <summary>Default of <see cref="BufferSamples"/>.</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using SafeHaven.Core.Detector;
 using SafeHaven.Core.Rules;
+using SafeHaven.Kafka.Configuration;
 using SafeHaven.Security;
 using SafeHaven.StreamProcessors.Detection;
 using SafeHaven.StreamProcessors.MovingTarget;
@@ -71,5 +72,35 @@ public static class StreamProcessorsServiceCollectionExtensions
         options.Validate();
         services.TryAddSingleton(options);
         return services;
+    }
+
+    /// <summary>
+    /// Adds the detector with its settings bound from the <c>SafeHaven:Detector</c> section of the builder's
+    /// configuration (strictly: an unknown key or a bad value names the key), validated at once.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenDetector(this IHostApplicationBuilder builder, RuleSet rules)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenDetector(SectionBinder.Bind<DetectorOptions>(builder.Configuration, DetectorOptions.SectionName), rules);
+        return builder;
+    }
+
+    /// <summary>Adds the planner with its settings bound from the <c>SafeHaven:Planner</c> section, validated at once.</summary>
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenPlanner(this IHostApplicationBuilder builder, CommandSigner signer)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenPlanner(SectionBinder.Bind<PlannerOptions>(builder.Configuration, PlannerOptions.SectionName), signer);
+        return builder;
+    }
+
+    /// <summary>Adds the moving-target scheduler with its settings bound from the <c>SafeHaven:MovingTarget</c> section, validated at once.</summary>
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenMovingTarget(this IHostApplicationBuilder builder, CommandSigner signer)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenMovingTarget(SectionBinder.Bind<MovingTargetOptions>(builder.Configuration, MovingTargetOptions.SectionName), signer);
+        return builder;
     }
 }

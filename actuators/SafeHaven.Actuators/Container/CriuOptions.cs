@@ -82,30 +82,30 @@ public sealed class CriuOptions
         CriuArguments.RequireSafePath(Bash, nameof(Bash));
         if (!IPAddress.TryParse(Address, out var ip) || ip.ToString() != Address)
         {
-            throw new ArgumentException($"{nameof(Address)} '{Address}' is not a literal IP address", nameof(Address));
+            throw new ArgumentException($"SafeHaven:Container:Criu:{nameof(Address)} '{Address}' is not a literal IP address", nameof(Address));
         }
         if (PortMin is < 1024 or > 65535 || PortMax is < 1024 or > 65535 || PortMax < PortMin)
         {
-            throw new ArgumentException($"port range {PortMin}..{PortMax} must lie within 1024..65535 and not be empty", nameof(PortMin));
+            throw new ArgumentException($"SafeHaven:Container:Criu:PortMin: port range {PortMin}..{PortMax} must lie within 1024..65535 and not be empty", nameof(PortMin));
         }
         if (LogLevel is < 0 or > 4)
         {
-            throw new ArgumentException($"{nameof(LogLevel)} {LogLevel} is outside 0..4", nameof(LogLevel));
+            throw new ArgumentException($"SafeHaven:Container:Criu:{nameof(LogLevel)} {LogLevel} is outside 0..4", nameof(LogLevel));
         }
         foreach (var (name, value) in new[] { (nameof(PrepareTimeout), PrepareTimeout), (nameof(CriuTimeout), CriuTimeout), (nameof(VerifyTimeout), VerifyTimeout) })
         {
             if (value <= TimeSpan.Zero)
             {
-                throw new ArgumentException($"{name} must be positive, not {value}", name);
+                throw new ArgumentException($"SafeHaven:Container:Criu:{name}: must be positive, not {value}", name);
             }
         }
         if (MaxMetadataBytes <= 0)
         {
-            throw new ArgumentException($"{nameof(MaxMetadataBytes)} must be positive", nameof(MaxMetadataBytes));
+            throw new ArgumentException($"SafeHaven:Container:Criu:{nameof(MaxMetadataBytes)} must be positive", nameof(MaxMetadataBytes));
         }
         if (!Enum.IsDefined(Mode))
         {
-            throw new ArgumentException($"{nameof(Mode)} {(int)Mode} is not a page mode", nameof(Mode));
+            throw new ArgumentException($"SafeHaven:Container:Criu:{nameof(Mode)} {(int)Mode} is not a page mode", nameof(Mode));
         }
     }
 }

@@ -65,4 +65,30 @@ public static class ActuatorsServiceCollectionExtensions
         });
         return services;
     }
+
+    /// <summary>
+    /// Adds the host actuator with its settings bound from the <c>SafeHaven:Actuator</c> section of the builder's
+    /// configuration (strictly: an unknown key or a bad value names the key) and validated against this host, so that
+    /// a bad setting fails at start, not at the first command.
+    /// </summary>
+    /// <exception cref="SafeHaven.Kafka.Configuration.ConfigurationKeyException">A key is unknown or its value does not convert.</exception>
+    /// <exception cref="ArgumentException">The bound options do not fit this host.</exception>
+    public static IHostApplicationBuilder AddSafeHavenHostActuator(this IHostApplicationBuilder builder, ActuatorIdentity identity, CommandVerifier verifier)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenHostActuator(SafeHaven.Kafka.Configuration.SectionBinder.Bind<HostActuatorOptions>(builder.Configuration, HostActuatorOptions.SectionName),
+            identity, verifier);
+        return builder;
+    }
+
+    /// <summary>Adds one hypervisor agent with its settings bound from the <c>SafeHaven:Hypervisor</c> section, validated at once.</summary>
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenHypervisor(this IHostApplicationBuilder builder, ActuatorIdentity identity, CommandVerifier verifier,
+        string? journalPath = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenHypervisor(SafeHaven.Kafka.Configuration.SectionBinder.Bind<VmActuatorOptions>(builder.Configuration, VmActuatorOptions.SectionName),
+            identity, verifier, journalPath);
+        return builder;
+    }
 }

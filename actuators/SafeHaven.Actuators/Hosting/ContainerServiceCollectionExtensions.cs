@@ -39,4 +39,15 @@ public static class ContainerServiceCollectionExtensions
         });
         return services;
     }
+
+    /// <summary>Adds one container agent with its settings bound from the <c>SafeHaven:Container</c> section, validated at once.</summary>
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenContainerAgent(this IHostApplicationBuilder builder, ActuatorIdentity identity, CommandVerifier verifier,
+        string? journalPath = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenContainerAgent(SafeHaven.Kafka.Configuration.SectionBinder.Bind<ContainerActuatorOptions>(builder.Configuration, ContainerActuatorOptions.SectionName),
+            identity, verifier, journalPath);
+        return builder;
+    }
 }

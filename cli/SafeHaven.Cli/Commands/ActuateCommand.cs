@@ -15,7 +15,7 @@ internal static class ActuateCommand
         flags.AddTo(command, rules: false, actuator: true);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("actuate needs --bootstrap");
+            var server = flags.Server(parse) ?? throw new UsageException("actuate needs --bootstrap");
             var (actuator, identity) = flags.Actuator(parse);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var verifier = flags.Verifier(parse) ?? throw new UsageException("actuate needs --trusted-keys (the planner's .pub file or directory)");

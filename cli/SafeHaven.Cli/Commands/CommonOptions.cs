@@ -13,7 +13,16 @@ internal static class CommonOptions
 
     public static Option<FileInfo?> Rules() => new("--rules") { Description = "Rules file (YAML, docs/DESIGN.md §5)" };
 
-    public static Option<FileInfo?> Config() => new("--config") { Description = "JSON configuration file with SafeHaven:<Component> sections" };
+    /// <summary>
+    /// <c>--config FILE</c>: one option, recursive from the root, so that every verb takes it (and a bad file fails every
+    /// verb the same way, before it starts).
+    /// </summary>
+    public static Option<FileInfo?> ConfigFile { get; } = new("--config")
+    {
+        Description = "Configuration file, JSON or YAML (.yaml/.yml), with SafeHaven:<Component> sections (examples/safehaven.yaml; docs/OPERATIONS.md). " +
+            "Precedence: flags given > SAFEHAVEN__<Component>__<Key> environment variables > file > defaults",
+        Recursive = true,
+    };
 
     public static Option<bool> DryRun() => new("--dry-run") { Description = "Plan and verify only: actuators touch nothing" };
 

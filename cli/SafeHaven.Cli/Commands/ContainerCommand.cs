@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Actuators.Container;
 using SafeHaven.Actuators.Hosting;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Core;
 
@@ -24,13 +25,18 @@ internal static class ContainerCommand
         flags.AddTo(command, rules: false, actuator: false);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("container needs --bootstrap");
+            var server = flags.Server(parse) ?? throw new UsageException("container needs --bootstrap");
             var identity = new ActuatorIdentity(
-                ContainerFlags.Token(parse.GetValue(flags.Datacenter), "--datacenter"),
+                ContainerFlags.Token(flags.DatacenterId(parse), "--datacenter"),
                 ContainerFlags.Token(flags.HostId(parse), "--host"),
                 flags.SegmentOf(parse));
-            var id = ContainerFlags.Token(parse.GetValue(flags.Id) ?? identity.Host, "--id");
-            var options = ContainerFlags.Options(id, parse.GetValue(containerDir), parse.GetValue(agents) ?? [], parse.GetValue(criu)!);
+            // The SafeHaven:Container section first (file, environment), then the flags given.
+            var config = SafeHavenConfig.Of(parse);
+            var configured = config.Bind<ContainerActuatorOptions>(ContainerActuatorOptions.SectionName);
+            var id = ContainerFlags.Token(parse.GetValue(flags.Id) ?? (config.IsSet(ContainerActuatorOptions.SectionName + ":Id") ? configured.Id : identity.Host), "--id");
+            var options = ContainerFlags.Options(configured, id, parse.GetValue(containerDir), parse.GetValue(agents) ?? [],
+                SafeHavenConfig.Passed(parse, criu) ? parse.GetValue(criu) : null);
+            config.Validate(ContainerActuatorOptions.SectionName, options.Validate);
             var journal = ContainerFlags.JournalPath(parse.GetValue(flags.StateDir)!, id);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var verifier = flags.Verifier(parse) ?? throw new UsageException("container needs --trusted-keys (the planner's .pub file or directory)");
@@ -49,10 +55,25 @@ internal static class ContainerFlags
         Identifiers.IsToken(value) ? value! : throw new UsageException($"{flag} '{value}' is not a valid id (letters, digits, '.', '_', '-')");
 
     /// <summary>This agent (<paramref name="id"/> in <paramref name="containerDir"/>), its peers given as ID=DIR, and the criu launcher.</summary>
-    public static ContainerActuatorOptions Options(string id, string? containerDir, IEnumerable<string> agents, string criu)
+    public static ContainerActuatorOptions Options(string id, string? containerDir, IEnumerable<string> agents, string criu) =>
+        Options(new ContainerActuatorOptions(), id, containerDir, agents, criu);
+
+    /// <summary>
+    /// <paramref name="options"/> (the configured section) with this agent's id, its --container-dir (optional when the
+    /// section's Agents has this id), the --agent entries over the configured ones, and --criu when given.
+    /// </summary>
+    public static ContainerActuatorOptions Options(ContainerActuatorOptions options, string id, string? containerDir, IEnumerable<string> agents, string? criu)
     {
-        var options = new ContainerActuatorOptions { Id = id, Criu = new CriuOptions { Binary = Path(criu, "--criu") } };
-        options.Agents[id] = Site(id, containerDir ?? throw new UsageException("container needs --container-dir (this agent's state directory)"), "--container-dir");
+        options.Id = id;
+        if (criu is not null)
+        {
+            options.Criu.Binary = Path(criu, "--criu");
+        }
+        if (containerDir is not null || !options.Agents.ContainsKey(id))
+        {
+            options.Agents[id] = Site(id, containerDir ?? throw new UsageException("container needs --container-dir (this agent's state directory), or SafeHaven:Container:Agents:<id>"), "--container-dir");
+        }
+        var given = new HashSet<string>(StringComparer.Ordinal) { id };
         foreach (var entry in agents)
         {
             var eq = entry.IndexOf('=', StringComparison.Ordinal);
@@ -61,10 +82,11 @@ internal static class ContainerFlags
                 throw new UsageException($"--agent '{entry}' is not ID=DIR");
             }
             var agent = Token(entry[..eq], "--agent");
-            if (!options.Agents.TryAdd(agent, Site(agent, entry[(eq + 1)..], "--agent " + agent)))
+            if (!given.Add(agent))
             {
                 throw new UsageException($"--agent '{agent}' is given twice (or is this agent's --id)");
             }
+            options.Agents[agent] = Site(agent, entry[(eq + 1)..], "--agent " + agent);
         }
         // Two agents sharing a directory would take each other's containers for their own.
         if (options.Agents.Values.Distinct(StringComparer.Ordinal).Count() != options.Agents.Count)

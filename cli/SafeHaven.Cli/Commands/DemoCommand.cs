@@ -62,11 +62,12 @@ internal static class DemoCommand
                 actuatorOptions.StateDirectory = "";
             }
             var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
-            var (detector, planner) = flags.Processors(parse, rules.Source, appId);
+            var (detector, planner) = flags.Processors(parse, rules.Source);
+            detector.ApplicationId = appId;
             var samplePeriod = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value;
             var timeout = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration") ?? TimeSpan.FromSeconds(60);
             using var broker = await flags.OpenBrokerAsync(parse,
-                BrokerSession.AllTopics(new TopicNames(parse.GetValue(flags.Prefix)!), parse.GetValue(flags.Partitions), appId), ct).ConfigureAwait(false);
+                BrokerSession.AllTopics(new TopicNames(flags.TopicPrefix(parse)), flags.TopicPartitions(parse), appId), ct).ConfigureAwait(false);
             using var benign = await Workload.StartAsync("benign", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             using var noisy = await Workload.StartAsync("noisy", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
             var probe = new ProbeOptions

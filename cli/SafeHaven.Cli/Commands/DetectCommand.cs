@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.StreamProcessors.Detection;
 
@@ -35,18 +36,13 @@ internal static class DetectCommand
         siem.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("detect needs --bootstrap");
+            var server = flags.Server(parse) ?? throw new UsageException("detect needs --bootstrap");
             var rules = flags.LoadRules(parse);
-            var (detector, planner) = flags.Processors(parse, rules.Source, parse.GetValue(applicationId)!);
-            detector.Threads = parse.GetValue(threads);
-            try
-            {
-                detector.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException((detector.Threads is < 1 or > 64 ? "--threads: " : "--application-id: ") + e.Message, e);
-            }
+            var (detector, planner) = flags.Processors(parse, rules.Source);
+            var config = SafeHavenConfig.Of(parse);
+            config.Flag(parse, applicationId, "SafeHaven:Detector:ApplicationId", v => detector.ApplicationId = v);
+            config.Flag(parse, threads, "SafeHaven:Detector:Threads", v => detector.Threads = v);
+            config.Validate(DetectorOptions.SectionName, detector.Validate);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             PipelineSpec spec;
             if (parse.GetValue(withPlanner))
@@ -54,7 +50,7 @@ internal static class DetectCommand
                 var signer = flags.Signer(parse) ?? throw new UsageException("detect --with-planner needs --signing-key (safehaven keys generate --dir DIR)");
                 spec = new PipelineSpec(flags.Kafka(parse, server))
                 {
-                    Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse), Siem = siem.Options(parse),
+                    Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse), Siem = siem.Options(parse, SafeHavenConfig.Of(parse)),
                     Telemetry = flags.Telemetry.Read(parse, "detect"),
                 };
             }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using SafeHaven.Cli.Evaluation;
+using SafeHaven.Cli.Runtime;
 using SafeHaven.Evaluation;
 using SafeHaven.Traces;
 
@@ -51,8 +52,15 @@ internal static class EvaluateCommand
 
             var evaluator = new TraceEvaluator(ruleSet);
             var clock = Stopwatch.StartNew();
+            using var progress = ProgressReport.Start("evaluate", null, TimeSpan.FromSeconds(5), "evaluate");
+            var read = 0L;
             TraceInput.ForEach(trace, entry =>
             {
+                // The record count is not known before the end: the bar only shows activity, the line how many.
+                if (++read % 4096 == 0)
+                {
+                    progress.Report(read, string.Create(CultureInfo.InvariantCulture, $"{read:N0} records read, {evaluator.Samples:N0} samples evaluated"));
+                }
                 switch (entry.Kind)
                 {
                     case TraceKind.Samples:
@@ -68,6 +76,7 @@ internal static class EvaluateCommand
                         break;
                 }
             });
+            progress.Dispose();
             var elapsed = clock.Elapsed;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"evaluate: {evaluator.Samples:N0} samples ({evaluator.Rejected:N0} rejected) read and evaluated in {elapsed.TotalMilliseconds:F0} ms: {(evaluator.Samples + evaluator.Rejected) / Math.Max(elapsed.TotalSeconds, 1e-9):F0} samples/s"));

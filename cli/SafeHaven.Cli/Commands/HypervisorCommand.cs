@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Actuators.Hosting;
 using SafeHaven.Actuators.Vm;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Core;
 
@@ -26,14 +27,18 @@ internal static class HypervisorCommand
         flags.AddTo(command, rules: false, actuator: false);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("hypervisor needs --bootstrap");
+            var server = flags.Server(parse) ?? throw new UsageException("hypervisor needs --bootstrap");
             var identity = new ActuatorIdentity(
-                HypervisorFlags.Token(parse.GetValue(flags.Datacenter), "--datacenter"),
+                HypervisorFlags.Token(flags.DatacenterId(parse), "--datacenter"),
                 HypervisorFlags.Token(flags.HostId(parse), "--host"),
                 flags.SegmentOf(parse));
-            var id = HypervisorFlags.Token(parse.GetValue(flags.Id) ?? identity.Host, "--id");
-            var options = HypervisorFlags.Options(id, parse.GetValue(guestDir), parse.GetValue(agents) ?? []);
-            HypervisorFlags.Libvirt(options, parse.GetValue(backend)!, parse.GetValue(libvirt) ?? []);
+            // The SafeHaven:Hypervisor section first (file, environment), then the flags given.
+            var config = SafeHavenConfig.Of(parse);
+            var configured = config.Bind<VmActuatorOptions>(VmActuatorOptions.SectionName);
+            var id = HypervisorFlags.Token(parse.GetValue(flags.Id) ?? (config.IsSet(VmActuatorOptions.SectionName + ":Id") ? configured.Id : identity.Host), "--id");
+            var options = HypervisorFlags.Options(configured, id, parse.GetValue(guestDir), parse.GetValue(agents) ?? []);
+            HypervisorFlags.Libvirt(options, SafeHavenConfig.Passed(parse, backend) || !config.IsSet(VmActuatorOptions.SectionName + ":Backend") ? parse.GetValue(backend)! : configured.Backend,
+                parse.GetValue(libvirt) ?? [], config);
             var journal = HypervisorFlags.JournalPath(parse.GetValue(flags.StateDir)!, id);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var verifier = flags.Verifier(parse) ?? throw new UsageException("hypervisor needs --trusted-keys (the planner's .pub file or directory)");
@@ -52,10 +57,20 @@ internal static class HypervisorFlags
         Identifiers.IsToken(value) ? value! : throw new UsageException($"{flag} '{value}' is not a valid id (letters, digits, '.', '_', '-')");
 
     /// <summary>This agent (<paramref name="id"/> in <paramref name="guestDir"/>) and the others, given as ID=DIR.</summary>
-    public static VmActuatorOptions Options(string id, string? guestDir, IEnumerable<string> agents)
+    public static VmActuatorOptions Options(string id, string? guestDir, IEnumerable<string> agents) => Options(new VmActuatorOptions(), id, guestDir, agents);
+
+    /// <summary>
+    /// <paramref name="options"/> (the configured section) with this agent's id, its --guest-dir (optional when the
+    /// section's Agents has this id) and the --agent entries over the configured ones.
+    /// </summary>
+    public static VmActuatorOptions Options(VmActuatorOptions options, string id, string? guestDir, IEnumerable<string> agents)
     {
-        var options = new VmActuatorOptions { Id = id };
-        options.Agents[id] = Directory(guestDir ?? throw new UsageException("hypervisor needs --guest-dir (this agent's guest directory)"), "--guest-dir");
+        options.Id = id;
+        if (guestDir is not null || !options.Agents.ContainsKey(id))
+        {
+            options.Agents[id] = Directory(guestDir ?? throw new UsageException("hypervisor needs --guest-dir (this agent's guest directory), or SafeHaven:Hypervisor:Agents:<id>"), "--guest-dir");
+        }
+        var given = new HashSet<string>(StringComparer.Ordinal) { id };
         foreach (var entry in agents)
         {
             var eq = entry.IndexOf('=', StringComparison.Ordinal);
@@ -64,18 +79,20 @@ internal static class HypervisorFlags
                 throw new UsageException($"--agent '{entry}' is not ID=DIR");
             }
             var agent = Token(entry[..eq], "--agent");
-            if (!options.Agents.TryAdd(agent, Directory(entry[(eq + 1)..], "--agent " + agent)))
+            if (!given.Add(agent))
             {
                 throw new UsageException($"--agent '{agent}' is given twice (or is this agent's --id)");
             }
+            options.Agents[agent] = Directory(entry[(eq + 1)..], "--agent " + agent);
         }
         return options;
     }
 
     /// <summary>Sets the backend and, for libvirt, each agent's daemon URI given as ID=URI; then validates the whole.</summary>
-    public static void Libvirt(VmActuatorOptions options, string backend, IEnumerable<string> daemons)
+    public static void Libvirt(VmActuatorOptions options, string backend, IEnumerable<string> daemons, SafeHavenConfig? config = null)
     {
         options.Backend = backend;
+        var given = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in daemons)
         {
             var eq = entry.IndexOf('=', StringComparison.Ordinal);
@@ -83,18 +100,24 @@ internal static class HypervisorFlags
             {
                 throw new UsageException($"--libvirt '{entry}' is not ID=URI");
             }
-            if (!options.Libvirt.TryAdd(Token(entry[..eq], "--libvirt"), entry[(eq + 1)..]))
+            if (!given.Add(Token(entry[..eq], "--libvirt")))
             {
                 throw new UsageException($"--libvirt '{entry[..eq]}' is given twice");
             }
+            options.Libvirt[entry[..eq]] = entry[(eq + 1)..];
         }
-        if (backend != VmBackends.Libvirt && options.Libvirt.Count > 0)
+        if (backend != VmBackends.Libvirt && given.Count > 0)
         {
             throw new UsageException("--libvirt needs --backend libvirt");
         }
         try
         {
             options.Validate();
+        }
+        catch (ArgumentException e) when (config is not null && (given.Count == 0 || !e.Message.Contains(":Libvirt", StringComparison.Ordinal)))
+        {
+            // A configured value at fault: name the key and where it came from.
+            throw config.Explain(e, VmActuatorOptions.SectionName);
         }
         catch (ArgumentException e)
         {

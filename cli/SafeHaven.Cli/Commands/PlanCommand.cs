@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.StreamProcessors.Planning;
 
@@ -26,22 +27,14 @@ internal static class PlanCommand
         flags.Telemetry.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("plan needs --bootstrap");
+            var server = flags.Server(parse) ?? throw new UsageException("plan needs --bootstrap");
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var signer = flags.Signer(parse) ?? throw new UsageException("plan needs --signing-key (safehaven keys generate --dir DIR)");
-            var planner = new PlannerOptions { DryRun = parse.GetValue(flags.DryRun) };
-            if (parse.GetValue(instance) is { } id)
-            {
-                planner.InstanceId = id;
-            }
-            try
-            {
-                planner.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException("--instance: " + e.Message);
-            }
+            var config = SafeHavenConfig.Of(parse);
+            var planner = config.Bind<PlannerOptions>(PlannerOptions.SectionName);
+            config.Flag(parse, flags.DryRun, "SafeHaven:Planner:DryRun", v => planner.DryRun = v);
+            config.Flag(parse, instance, "SafeHaven:Planner:InstanceId", v => planner.InstanceId = v!);
+            config.Validate(PlannerOptions.SectionName, planner.Validate);
             // Entities without @HOST are on this machine (the agents' default id is the host name).
             var movingTarget = mtd.Options(parse, "dc1", Environment.MachineName);
             using var app = Pipeline.Build(new PipelineSpec(flags.Kafka(parse, server))

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Probes;
@@ -38,22 +39,22 @@ internal static class ProbeCommand
         telemetry.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var options = new ProbeOptions
-            {
-                Datacenter = parse.GetValue(dc)!,
-                HostId = parse.GetValue(host) ?? Environment.MachineName,
-                Period = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
-                Counters = [.. (parse.GetValue(counters) ?? []).SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
-                Pids = [.. parse.GetValue(pids) ?? []],
-                FineTick = parse.GetValue(fineTick) is "0" ? TimeSpan.Zero : CommonOptions.ParseDuration(parse.GetValue(fineTick), "--fine-tick")!.Value,
-            };
-            if (parse.GetValue(rules) is { } file)
+            var config = SafeHavenConfig.Of(parse);
+            var options = config.Bind<ProbeOptions>(ProbeOptions.SectionName);
+            const string section = ProbeOptions.SectionName;
+            config.Flag(parse, dc, $"{section}:Datacenter", v => options.Datacenter = v);
+            config.Flag(parse, host, $"{section}:HostId", v => options.HostId = v!);
+            config.Flag(parse, period, $"{section}:Period", v => options.Period = CommonOptions.ParseDuration(v, "--period")!.Value);
+            config.Flag(parse, counters, $"{section}:Counters", v => options.Counters = [.. v.SelectMany(c => c.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))]);
+            config.Flag(parse, pids, $"{section}:Pids", v => options.Pids = [.. v]);
+            config.Flag(parse, fineTick, $"{section}:FineTick", v => options.FineTick = v is "0" ? TimeSpan.Zero : CommonOptions.ParseDuration(v, "--fine-tick")!.Value);
+            config.Flag(parse, rules, $"{section}:RulesFile", v => options.RulesFile = v!.FullName);
+            if (options.RulesFile.Length > 0)
             {
                 // Loaded once here so that a bad file is a usage error; the sampler follows later edits itself.
-                _ = CommonOptions.LoadRules(file);
-                options.RulesFile = file.FullName;
+                _ = CommonOptions.LoadRules(new FileInfo(options.RulesFile));
             }
-            options.Validate();
+            config.Validate(section, options.Validate);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(duration), "--duration");
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             if (stopAfter is { } d)
@@ -68,8 +69,16 @@ internal static class ProbeCommand
                 await Run(sampler.RunAsync(cts.Token), cts.Token).ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
-            var server = parse.GetValue(bootstrap) ?? throw new UsageException("probe needs --bootstrap, or --stdout to print samples");
-            var kafka = new KafkaOptions { BootstrapServers = server, SchemaRegistryUrl = parse.GetValue(registry) ?? "", TopicPrefix = parse.GetValue(prefix)!, Security = security.Read(parse) };
+            var kafka = config.Bind<KafkaOptions>(KafkaOptions.SectionName);
+            config.Flag(parse, bootstrap, "SafeHaven:Kafka:BootstrapServers", v => kafka.BootstrapServers = v!);
+            if (kafka.BootstrapServers.Length == 0)
+            {
+                throw new UsageException("probe needs --bootstrap (or SafeHaven:Kafka:BootstrapServers), or --stdout to print samples");
+            }
+            config.Flag(parse, registry, "SafeHaven:Kafka:SchemaRegistryUrl", v => kafka.SchemaRegistryUrl = v ?? "");
+            config.Flag(parse, prefix, "SafeHaven:Kafka:TopicPrefix", v => kafka.TopicPrefix = v);
+            kafka.Security = security.Read(parse, kafka.Security, config);
+            config.Validate(KafkaOptions.SectionName, kafka.Validate);
             var seals = parse.GetValue(key) is { } path ? KeyFiles.ProbeSeals(path, SafeHaven.Core.EntityIds.OfHost(options.Datacenter, options.HostId)) : RoleSeals.None;
             using var app = Pipeline.Build(new PipelineSpec(kafka) { Probe = options, Seals = seals, Telemetry = telemetry.Read(parse, "probe") }, LogLevel.Information);
             return await RoleHost.RunAsync(app, stopAfter, ct).ConfigureAwait(false);

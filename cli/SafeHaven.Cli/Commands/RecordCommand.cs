@@ -35,7 +35,7 @@ internal static class RecordCommand
         flags.Security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("record needs --bootstrap (the cluster to record from)");
+            var server = flags.Server(parse) ?? throw new UsageException("record needs --bootstrap (the cluster to record from)");
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var path = parse.GetValue(output)!;
             var traceCodec = TraceCodecs.Parse(parse.GetValue(codec)!) ?? throw new UsageException($"--codec '{Core.Identifiers.Printable(parse.GetValue(codec))}': expected zstd, deflate or null");
@@ -73,13 +73,18 @@ internal static class RecordCommand
             using var writer = TraceWriter.Create(path, new TraceWriterOptions { Codec = traceCodec, Metadata = metadata });
             var rejectedShown = 0;
             var recorder = new TraceRecorder(kafka, options, TimeProvider.System);
-            var stats = await ConsumeLoop.OnOwnThread(() => recorder.Run(writer, Progress, reason =>
+            // Plain lines keep their format ("record: N records (…)"), one per recorder report (every 2 s and at the end).
+            RecordStats stats;
+            using (var progress = ProgressReport.Start("record", stopAfter?.TotalSeconds, TimeSpan.Zero, "record"))
             {
-                if (rejectedShown++ < 20)
+                stats = await ConsumeLoop.OnOwnThread(() => recorder.Run(writer, s => progress.Report(s.Elapsed.TotalSeconds, Describe(s)), reason =>
                 {
-                    Console.Error.WriteLine($"record: left out {reason}");
-                }
-            }, stop.Token), CancellationToken.None).ConfigureAwait(false);
+                    if (rejectedShown++ < 20)
+                    {
+                        Console.Error.WriteLine($"record: left out {reason}");
+                    }
+                }, stop.Token), CancellationToken.None).ConfigureAwait(false);
+            }
             writer.Dispose();
             Console.Error.WriteLine($"record: wrote {path}: {Describe(stats with { Bytes = new FileInfo(path).Length })}");
             if (parse.GetValue(json))
@@ -94,8 +99,6 @@ internal static class RecordCommand
         });
         return command;
     }
-
-    private static void Progress(RecordStats s) => Console.Error.WriteLine($"record: {Describe(s)}");
 
     private static string Describe(RecordStats s) => string.Create(CultureInfo.InvariantCulture,
         $"{s.Records} records ({s.Samples} samples, {s.Inventory} inventory, {s.Detections} detections, {s.Results} results), " +

@@ -33,7 +33,7 @@ internal static class ReplayCommand
         flags.Security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("replay needs --bootstrap (the cluster to publish to)");
+            var server = flags.Server(parse) ?? throw new UsageException("replay needs --bootstrap (the cluster to publish to)");
             var path = parse.GetValue(file)!;
             var pacer = new ReplayPacer(ParseSpeed(parse.GetValue(speed)!));
             if (!File.Exists(path))
@@ -50,8 +50,12 @@ internal static class ReplayCommand
             using var kafka = new KafkaClients(flags.Kafka(parse, server));
             var replayer = new TraceReplayer(kafka, sealer, TimeProvider.System);
             var started = TimeProvider.System.GetTimestamp();
-            var stats = await replayer.RunAsync(entries, pacer,
-                host => Console.Error.WriteLine($"warning: no key in --signing-key speaks for {host}: its records go out unsealed"), ct).ConfigureAwait(false);
+            ReplayStats stats;
+            using (var progress = ProgressReport.Start("replay", entries.Count, TimeSpan.FromSeconds(5), "replay"))
+            {
+                stats = await replayer.RunAsync(Counted(entries, progress), pacer,
+                    host => Console.Error.WriteLine($"warning: no key in --signing-key speaks for {host}: its records go out unsealed"), ct).ConfigureAwait(false);
+            }
             var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"replay: {stats.Samples} samples in {stats.Batches} batches, {stats.Inventory} inventory, {stats.Skipped} detections/results not replayed, " +
@@ -67,6 +71,16 @@ internal static class ReplayCommand
             return stats.Failed == 0 ? ExitCodes.Ok : ExitCodes.Failure;
         });
         return command;
+    }
+
+    // The entries as the replayer takes them, each one reported: the replayer paces, so this is the replay's progress.
+    private static IEnumerable<TraceEntry> Counted(IReadOnlyList<TraceEntry> entries, ProgressReport progress)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            yield return entries[i];
+            progress.Report(i + 1, string.Create(CultureInfo.InvariantCulture, $"{i + 1} of {entries.Count} records sent"));
+        }
     }
 
     private static double? ParseSpeed(string text)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Security;
@@ -30,9 +31,9 @@ internal static class SiemCommand
         flags.Telemetry.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("siem needs --bootstrap");
+            var server = flags.Server(parse) ?? throw new UsageException("siem needs --bootstrap");
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
-            var options = siem.Options(parse);
+            var options = siem.Options(parse, SafeHavenConfig.Of(parse));
             var seals = RoleSeals.None;
             if (parse.GetValue(trusted) is { } path)
             {

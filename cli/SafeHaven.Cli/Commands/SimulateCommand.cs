@@ -41,7 +41,7 @@ internal static class SimulateCommand
         flags.Security.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("simulate needs --bootstrap (safehaven broker prints one)");
+            var server = flags.Server(parse) ?? throw new UsageException("simulate needs --bootstrap (safehaven broker prints one)");
             var spec = new FleetSpec(parse.GetValue(hosts), parse.GetValue(processes), CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
                 parse.GetValue(hot), parse.GetValue(datacenters), parse.GetValue(counter)!, parse.GetValue(hotRate), Math.Min(100, parse.GetValue(benignMax)),
                 parse.GetValue(benignMax), parse.GetValue(hostPrefix)!, parse.GetValue(pulse));
@@ -65,11 +65,12 @@ internal static class SimulateCommand
             var publishing = ConsumeLoop.OnOwnThread(() => publisher.Run(stop.Token), CancellationToken.None);
             Console.Error.WriteLine($"simulate: {spec.Hosts} hosts × {spec.Processes} processes every {spec.Period.TotalMilliseconds:F0} ms " +
                 $"(+{spec.Hot} hot), {spec.Datacenters} datacenter(s), for {duration.TotalSeconds:F0} s; offered {Offered(spec):F0} samples/s");
-            var progress = new ProgressLine(Console.Error, Console.IsErrorRedirected);
+            // A terminal gets a bar over --duration; a log gets the status line every 5 s.
+            using var progress = ProgressReport.Start("simulate", duration.TotalSeconds, TimeSpan.FromSeconds(5), prefix: null);
             while (clock.Elapsed < duration && !ct.IsCancellationRequested)
             {
                 await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None), publishing).ConfigureAwait(false);
-                progress.Show(clock.Elapsed, publisher, watch.Summary());
+                progress.Report(clock.Elapsed.TotalSeconds, Status(clock.Elapsed, publisher, watch.Summary()));
                 if (publishing.IsCompleted)
                 {
                     break;
@@ -82,7 +83,7 @@ internal static class SimulateCommand
             // Detections of the last samples are still on their way: give them a moment.
             await Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
             await watching.ConfigureAwait(false);
-            progress.End();
+            progress.Dispose();
             Console.Out.WriteLine(Summary(spec, published, publisher, watch.Summary()));
             return ExitCodes.Ok;
         });
@@ -132,32 +133,10 @@ internal static class SimulateCommand
         });
     }
 
-    private sealed class ProgressLine(TextWriter error, bool redirected)
+    private static string Status(TimeSpan at, FleetPublisher publisher, WatchSummary seen)
     {
-        private int _shown;
-
-        public void Show(TimeSpan at, FleetPublisher publisher, WatchSummary seen)
-        {
-            var (batches, samples, _, failed) = publisher.Delivered;
-            var line = string.Create(CultureInfo.InvariantCulture,
-                $"{at.TotalSeconds,5:F0} s  batches {batches,9:N0}  samples {samples,11:N0} ({samples / Math.Max(0.001, at.TotalSeconds),9:N0}/s)  failed {failed}  behind {publisher.BehindMaxMs} ms  hot detected {seen.Entities}  p50 {seen.P50Ms:F0} ms  p99 {seen.P99Ms:F0} ms");
-            // A terminal gets one line redrawn in place; a log gets a line every 5 s.
-            if (!redirected)
-            {
-                error.Write("\r" + line);
-            }
-            else if (_shown++ % 5 == 0)
-            {
-                error.WriteLine(line);
-            }
-        }
-
-        public void End()
-        {
-            if (!redirected)
-            {
-                error.WriteLine();
-            }
-        }
+        var (batches, samples, _, failed) = publisher.Delivered;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{at.TotalSeconds,5:F0} s  batches {batches,9:N0}  samples {samples,11:N0} ({samples / Math.Max(0.001, at.TotalSeconds),9:N0}/s)  failed {failed}  behind {publisher.BehindMaxMs} ms  hot detected {seen.Entities}  p50 {seen.P50Ms:F0} ms  p99 {seen.P99Ms:F0} ms");
     }
 }

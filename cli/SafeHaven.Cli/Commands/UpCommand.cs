@@ -3,10 +3,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SafeHaven.Actuators;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Kafka.Topics;
 using SafeHaven.Probes;
 using SafeHaven.StreamProcessors.Detection;
+using SafeHaven.StreamProcessors.Planning;
 
 namespace SafeHaven.Cli.Commands;
 
@@ -31,24 +33,28 @@ internal static class UpCommand
         {
             var rules = flags.LoadRules(parse);
             var (actuator, identity) = flags.Actuator(parse);
+            var config = SafeHavenConfig.Of(parse);
             var movingTarget = mtd.Options(parse, identity.Datacenter, identity.Host);
-            var (detector, planner) = flags.Processors(parse, rules.Source, new DetectorOptions().ApplicationId);
-            var probe = new ProbeOptions
+            var (detector, planner) = flags.Processors(parse, rules.Source);
+            config.Validate(DetectorOptions.SectionName, detector.Validate);
+            config.Validate(PlannerOptions.SectionName, planner.Validate);
+            var probe = config.Bind<ProbeOptions>(ProbeOptions.SectionName);
+            probe.Datacenter = identity.Datacenter;
+            probe.HostId = identity.Host;
+            config.Flag(parse, period, "SafeHaven:Probe:Period", v => probe.Period = CommonOptions.ParseDuration(v, "--period")!.Value);
+            if (probe.Counters.Count == 0)
             {
-                Datacenter = identity.Datacenter,
-                HostId = identity.Host,
-                Period = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
-                Counters = [.. rules.Counters],
-                Pids = [.. parse.GetValue(pids) ?? []],
-                // Early publication follows the same file the detector reloads.
-                RulesFile = rules.Source,
-            };
-            probe.Validate();
+                probe.Counters = [.. rules.Counters];
+            }
+            config.Flag(parse, pids, "SafeHaven:Probe:Pids", v => probe.Pids = [.. v ?? []]);
+            // Early publication follows the same file the detector reloads.
+            probe.RulesFile = rules.Source;
+            config.Validate(ProbeOptions.SectionName, probe.Validate);
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
             var (signer, verifier) = flags.KeysForAllInOne(parse);
-            var names = new TopicNames(parse.GetValue(flags.Prefix)!);
+            var names = new TopicNames(flags.TopicPrefix(parse));
             using var broker = await flags.OpenBrokerAsync(parse,
-                BrokerSession.AllTopics(names, parse.GetValue(flags.Partitions), detector.ApplicationId), ct).ConfigureAwait(false);
+                BrokerSession.AllTopics(names, flags.TopicPartitions(parse), detector.ApplicationId), ct).ConfigureAwait(false);
             if (broker.Embedded)
             {
                 Console.Out.WriteLine($"bootstrap: {broker.Bootstrap}");
@@ -57,7 +63,7 @@ internal static class UpCommand
             var spec = new PipelineSpec(flags.Kafka(parse, broker.Bootstrap))
             {
                 Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuator, Identity = identity,
-                Signer = signer, Verifier = verifier, MovingTarget = movingTarget, Siem = siem.Options(parse),
+                Signer = signer, Verifier = verifier, MovingTarget = movingTarget, Siem = siem.Options(parse, SafeHavenConfig.Of(parse)),
                 // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
                 Seals = PipelineSpec.AllInOne(identity, actuator.Id, actuator.StateDirectory),
                 Telemetry = flags.Telemetry.Read(parse, "up"),

@@ -32,7 +32,18 @@ internal static class GuestImage
         bound.CancelAfter(TimeSpan.FromMinutes(3));
         try
         {
-            await p.WaitForExitAsync(bound.Token).ConfigureAwait(false);
+            // A first build downloads a kernel (a minute or more): show that it is alive, on stderr only.
+            using var progress = Runtime.ProgressReport.Start("guest build", null, TimeSpan.FromSeconds(10), "guest");
+            var clock = Stopwatch.StartNew();
+            var exited = p.WaitForExitAsync(bound.Token);
+            progress.Report(0, $"building the guest into {cache} (tests/vm/build-guest.sh)");
+            while (!exited.IsCompleted)
+            {
+                await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(1), bound.Token)).ConfigureAwait(false);
+                progress.Report(clock.Elapsed.TotalSeconds, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"building the guest into {cache}: {clock.Elapsed.TotalSeconds:F0} s"));
+            }
+            await exited.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -96,9 +96,10 @@ internal static class VmDemo
                 }
             }
             var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
-            var (detector, planner) = flags.Processors(parse, rules.Source, appId);
+            var (detector, planner) = flags.Processors(parse, rules.Source);
+            detector.ApplicationId = appId;
             using var broker = await flags.OpenBrokerAsync(parse,
-                BrokerSession.AllTopics(new TopicNames(parse.GetValue(flags.Prefix)!), parse.GetValue(flags.Partitions), appId), ct).ConfigureAwait(false);
+                BrokerSession.AllTopics(new TopicNames(flags.TopicPrefix(parse)), flags.TopicPartitions(parse), appId), ct).ConfigureAwait(false);
             var kafka = flags.Kafka(parse, broker.Bootstrap);
             var (signer, verifier) = flags.KeysForAllInOne(parse);
             // The probe runs as host hv-a: the guest's QEMU is a process of agent hv-a's host.

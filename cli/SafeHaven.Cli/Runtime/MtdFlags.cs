@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SafeHaven.Cli.Commands;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Core;
 using SafeHaven.StreamProcessors.MovingTarget;
 
@@ -53,21 +54,34 @@ internal sealed class MtdFlags
         }
     }
 
-    /// <summary>The schedules the flags give, on <paramref name="datacenter"/>/<paramref name="host"/>; null (off) when no entity is named.</summary>
+    /// <summary>
+    /// The SafeHaven:MovingTarget section (--config, SAFEHAVEN__ variables) with the schedules the flags give added, on
+    /// <paramref name="datacenter"/>/<paramref name="host"/>; null (off) when neither names an entity.
+    /// </summary>
     public MovingTargetOptions? Options(ParseResult parse, string datacenter, string host)
     {
+        var config = SafeHavenConfig.Of(parse);
+        var options = config.Bind<MovingTargetOptions>(MovingTargetOptions.SectionName);
+        if (!config.IsSet($"{MovingTargetOptions.SectionName}:{nameof(MovingTargetOptions.Datacenter)}"))
+        {
+            options.Datacenter = datacenter;
+        }
         var pids = parse.GetValue(Pids) ?? [];
         var containers = parse.GetValue(Containers) ?? [];
         var vms = parse.GetValue(Vms) ?? [];
         if (pids.Length + containers.Length + vms.Length == 0)
         {
+            if (options.Schedules.Count > 0)
+            {
+                config.Validate(MovingTargetOptions.SectionName, options.Validate);
+                return options;
+            }
             return parse.GetValue(Period) is null && parse.GetValue(Jitter) is null && (parse.GetValue(Targets) ?? []).Length == 0 ? null
                 : throw new UsageException("--mtd-period, --mtd-jitter and --mtd-targets need at least one --mtd-pid, --mtd-container or --mtd-vm");
         }
         var period = CommonOptions.ParseDuration(parse.GetValue(Period), "--mtd-period") ?? TimeSpan.FromSeconds(30);
         var jitter = CommonOptions.ParseDuration(parse.GetValue(Jitter), "--mtd-jitter") ?? TimeSpan.Zero;
         var targets = ParseTargets(parse.GetValue(Targets) ?? []);
-        var options = new MovingTargetOptions { Datacenter = datacenter };
         MovingTargetSchedule Schedule(string level)
         {
             var s = new MovingTargetSchedule { Level = level, Period = period, Jitter = jitter };
@@ -108,14 +122,7 @@ internal sealed class MtdFlags
         {
             throw new UsageException($"--mtd-targets {level}=…: no entity of level {level} is scheduled");
         }
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message, e);
-        }
+        config.Validate(MovingTargetOptions.SectionName, options.Validate);
         return options;
     }
 

@@ -3,9 +3,11 @@ using SafeHaven.Actuators;
 using SafeHaven.Actuators.Cpu;
 using SafeHaven.Actuators.Hosting;
 using SafeHaven.Cli.Commands;
+using SafeHaven.Cli.Configuration;
 using SafeHaven.Core;
 using SafeHaven.Core.Rules;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Probes;
 using SafeHaven.Security;
 using SafeHaven.StreamProcessors.Detection;
 using SafeHaven.StreamProcessors.MovingTarget;
@@ -77,30 +79,70 @@ internal sealed class RoleFlags
         }
     }
 
-    public KafkaOptions Kafka(ParseResult parse, string bootstrap) => new()
+    /// <summary>This run's settings: --config, the environment, and (applied by the callers) the flags given; loaded once.</summary>
+    public static SafeHavenConfig Settings(ParseResult parse) => SafeHavenConfig.Of(parse);
+
+    /// <summary>The bootstrap servers: --bootstrap, else SafeHaven:Kafka:BootstrapServers; null when neither is given.</summary>
+    public string? Server(ParseResult parse) =>
+        parse.GetValue(Bootstrap) ?? (Settings(parse).Bind<KafkaOptions>(KafkaOptions.SectionName).BootstrapServers is { Length: > 0 } s ? s : null);
+
+    /// <summary>The Kafka settings: the SafeHaven:Kafka section, then the flags given; <paramref name="bootstrap"/> wins (the embedded broker's).</summary>
+    public KafkaOptions Kafka(ParseResult parse, string bootstrap)
     {
-        BootstrapServers = bootstrap,
-        SchemaRegistryUrl = parse.GetValue(Registry) ?? "",
-        TopicPrefix = parse.GetValue(Prefix)!,
-        Partitions = parse.GetValue(Partitions),
-        Security = Security.Read(parse),
-    };
+        var config = Settings(parse);
+        var kafka = config.Bind<KafkaOptions>(KafkaOptions.SectionName);
+        kafka.BootstrapServers = bootstrap;
+        config.Flag(parse, Registry, "SafeHaven:Kafka:SchemaRegistryUrl", v => kafka.SchemaRegistryUrl = v ?? "");
+        config.Flag(parse, Prefix, "SafeHaven:Kafka:TopicPrefix", v => kafka.TopicPrefix = v);
+        config.Flag(parse, Partitions, "SafeHaven:Kafka:Partitions", v => kafka.Partitions = v);
+        kafka.Security = Security.Read(parse, kafka.Security, config);
+        config.Validate(KafkaOptions.SectionName, kafka.Validate);
+        return kafka;
+    }
+
+    /// <summary>The topic prefix: --topic-prefix if given, else SafeHaven:Kafka:TopicPrefix.</summary>
+    public string TopicPrefix(ParseResult parse) => SafeHavenConfig.Passed(parse, Prefix)
+        ? parse.GetValue(Prefix)!
+        : Settings(parse).Bind<KafkaOptions>(KafkaOptions.SectionName).TopicPrefix;
+
+    /// <summary>Partitions per topic: --partitions if given, else SafeHaven:Kafka:Partitions.</summary>
+    public int TopicPartitions(ParseResult parse) => SafeHavenConfig.Passed(parse, Partitions)
+        ? parse.GetValue(Partitions)
+        : Settings(parse).Bind<KafkaOptions>(KafkaOptions.SectionName).Partitions;
 
     /// <summary>
     /// The cluster: the embedded broker when --bootstrap is absent (plaintext only, so security settings are refused
     /// there), otherwise the given one with its topics checked through a secured admin client.
     /// </summary>
     public Task<BrokerSession> OpenBrokerAsync(ParseResult parse, IReadOnlyList<Kafka.Topics.TopicSpec> topics, CancellationToken ct) =>
-        BrokerSession.OpenAsync(parse.GetValue(Bootstrap), Security.Read(parse), topics, ct);
+        BrokerSession.OpenAsync(Server(parse), Security.Read(parse, Settings(parse).Bind<KafkaOptions>(KafkaOptions.SectionName).Security, Settings(parse)), topics, ct);
 
-    public string HostId(ParseResult parse) => parse.GetValue(Host) ?? Environment.MachineName;
+    /// <summary>This host's id: --host, else SafeHaven:Probe:HostId (default: the host name).</summary>
+    public string HostId(ParseResult parse) => parse.GetValue(Host) ?? Settings(parse).Bind<ProbeOptions>(ProbeOptions.SectionName).HostId;
 
-    public RuleSet LoadRules(ParseResult parse, FileInfo? fallback = null) =>
-        CommonOptions.LoadRules(parse.GetValue(Rules) ?? fallback ?? throw new UsageException("--rules FILE is required"));
+    /// <summary>This host's datacenter: --datacenter if given, else SafeHaven:Probe:Datacenter.</summary>
+    public string DatacenterId(ParseResult parse) => SafeHavenConfig.Passed(parse, Datacenter)
+        ? parse.GetValue(Datacenter)!
+        : Settings(parse).Bind<ProbeOptions>(ProbeOptions.SectionName).Datacenter;
 
-    public (DetectorOptions, PlannerOptions) Processors(ParseResult parse, string rulesFile, string applicationId) =>
-        (new DetectorOptions { RulesFile = rulesFile, ApplicationId = applicationId },
-         new PlannerOptions { DryRun = parse.GetValue(DryRun) });
+    /// <summary>The rules: --rules, else SafeHaven:Detector:RulesFile, else <paramref name="fallback"/>.</summary>
+    public RuleSet LoadRules(ParseResult parse, FileInfo? fallback = null)
+    {
+        var configured = Settings(parse).Bind<DetectorOptions>(DetectorOptions.SectionName).RulesFile;
+        return CommonOptions.LoadRules(parse.GetValue(Rules) ?? (configured.Length > 0 ? new FileInfo(configured) : null) ?? fallback
+            ?? throw new UsageException("--rules FILE (or SafeHaven:Detector:RulesFile) is required"));
+    }
+
+    /// <summary>Detector and planner settings: their sections, then the flags given (validated by the caller or the host).</summary>
+    public (DetectorOptions, PlannerOptions) Processors(ParseResult parse, string rulesFile)
+    {
+        var config = Settings(parse);
+        var detector = config.Bind<DetectorOptions>(DetectorOptions.SectionName);
+        detector.RulesFile = rulesFile;
+        var planner = config.Bind<PlannerOptions>(PlannerOptions.SectionName);
+        config.Flag(parse, DryRun, "SafeHaven:Planner:DryRun", v => planner.DryRun = v);
+        return (detector, planner);
+    }
 
     /// <summary>The planner's signer from --signing-key; null when the flag is absent.</summary>
     public CommandSigner? Signer(ParseResult parse) => parse.GetValue(SigningKey) is { } path ? KeyFiles.Signer(path) : null;
@@ -217,17 +259,27 @@ internal sealed class RoleFlags
 
     public (HostActuatorOptions, ActuatorIdentity) Actuator(ParseResult parse, string? cgroupName = null)
     {
-        cgroupName ??= parse.GetValue(Cgroup)!;
+        var config = Settings(parse);
         var online = OnlineCpus.Read();
-        var options = new HostActuatorOptions
+        var options = config.Bind<HostActuatorOptions>(HostActuatorOptions.SectionName);
+        const string section = HostActuatorOptions.SectionName;
+        if (config.SourceOf($"{section}:Id").StartsWith("the default", StringComparison.Ordinal))
         {
-            Id = parse.GetValue(Id) ?? HostId(parse),
-            IsolationCpus = CommonOptions.ParsePool(parse.GetValue(IsolationCpus), online),
-            CgroupName = cgroupName,
-            StateDirectory = parse.GetValue(StateDir)!,
-        };
-        options.Validate(online);
-        return (options, new ActuatorIdentity(parse.GetValue(Datacenter)!, HostId(parse), SegmentOf(parse)));
+            options.Id = HostId(parse);
+        }
+        config.Flag(parse, Id, $"{section}:Id", v => options.Id = v!);
+        if (options.IsolationCpus is null || SafeHavenConfig.Passed(parse, IsolationCpus))
+        {
+            options.IsolationCpus = CommonOptions.ParsePool(parse.GetValue(IsolationCpus), online);
+        }
+        config.Flag(parse, Cgroup, $"{section}:CgroupName", v => options.CgroupName = v);
+        if (cgroupName is not null)
+        {
+            options.CgroupName = cgroupName;
+        }
+        config.Flag(parse, StateDir, $"{section}:StateDirectory", v => options.StateDirectory = v);
+        config.Validate(section, () => options.Validate(online));
+        return (options, new ActuatorIdentity(DatacenterId(parse), HostId(parse), SegmentOf(parse)));
     }
 
     /// <summary>--network-segment, validated: it reaches the inventory and the planner's reasons.</summary>

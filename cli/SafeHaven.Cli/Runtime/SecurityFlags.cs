@@ -45,10 +45,17 @@ internal sealed class SecurityFlags
     /// The settings from the flags, else the environment, validated with their files read once (so a missing or
     /// world-readable file fails here, naming its flag, before any role starts).
     /// </summary>
-    public KafkaSecurityOptions Read(ParseResult parse, Func<string, string?>? environment = null)
+    public KafkaSecurityOptions Read(ParseResult parse, Func<string, string?>? environment = null) => Read(parse, null, null, environment);
+
+    /// <summary>
+    /// As <see cref="Read(ParseResult, Func{string, string?}?)"/>, starting from <paramref name="configured"/> (the
+    /// SafeHaven:Kafka:Security section of <paramref name="config"/>, file and environment), which flags override.
+    /// </summary>
+    public KafkaSecurityOptions Read(ParseResult parse, KafkaSecurityOptions? configured, Configuration.SafeHavenConfig? config,
+        Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
-        var options = new KafkaSecurityOptions();
+        var options = configured ?? new KafkaSecurityOptions();
         var source = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var row in _rows)
         {
@@ -62,6 +69,10 @@ internal sealed class SecurityFlags
             {
                 row.Set(options, value);
                 source[row.Setting] = variable;
+            }
+            else if (config?.SourceOf($"{KafkaSecurityOptions.SectionName}:{row.Setting}") is { } where && !where.StartsWith("the default", StringComparison.Ordinal))
+            {
+                source[row.Setting] = $"{KafkaSecurityOptions.SectionName}:{row.Setting} ({where})";
             }
         }
         try

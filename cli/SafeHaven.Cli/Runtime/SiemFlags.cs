@@ -24,18 +24,21 @@ internal sealed class SiemFlags
         command.Options.Add(Cluster);
     }
 
-    /// <summary>The projector's settings; a bad value exits 2 naming the flag.</summary>
-    public SiemOptions Options(ParseResult parse)
+    /// <summary>The projector's settings: the SafeHaven:Siem section, then the flags given; a bad value exits 2 naming the flag or key.</summary>
+    public SiemOptions Options(ParseResult parse, Configuration.SafeHavenConfig config)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        var options = config.Bind<SiemOptions>(SiemOptions.SectionName);
         try
         {
-            var options = new SiemOptions { Format = SiemOptions.ParseFormat(parse.GetValue(Format)!), Cluster = parse.GetValue(Cluster)! };
-            options.Validate();
-            return options;
+            config.Flag(parse, Format, "SafeHaven:Siem:Format", v => options.Format = SiemOptions.ParseFormat(v));
         }
         catch (ArgumentException e)
         {
-            throw new UsageException(e.Message.StartsWith("--", StringComparison.Ordinal) ? e.Message : "--siem-cluster: " + e.Message, e);
+            throw new UsageException(e.Message, e);
         }
+        config.Flag(parse, Cluster, "SafeHaven:Siem:Cluster", v => options.Cluster = v);
+        config.Validate(SiemOptions.SectionName, options.Validate);
+        return options;
     }
 }

@@ -40,7 +40,8 @@ public sealed class KafkaOptions
     /// Limits every consumer checks a decoded record against before it can change any state (field lengths, map sizes,
     /// pid range, timestamps within a window of now); records outside them are dead-lettered with the reason.
     /// </summary>
-    public SafeHaven.Core.Bounds.RecordBounds Bounds { get; set; } = SafeHaven.Core.Bounds.RecordBounds.Default;
+    /// <remarks>A fresh instance (equal to <see cref="SafeHaven.Core.Bounds.RecordBounds.Default"/>): configuration binds into it, and must not change the shared default.</remarks>
+    public SafeHaven.Core.Bounds.RecordBounds Bounds { get; set; } = new();
 
     /// <summary>Authentication and encryption of every client's connections (TLS, SASL/SCRAM, mTLS). Defaults to plaintext.</summary>
     public KafkaSecurityOptions Security { get; set; } = new();
@@ -50,27 +51,27 @@ public sealed class KafkaOptions
     {
         if (string.IsNullOrWhiteSpace(BootstrapServers))
         {
-            throw new ArgumentException("No bootstrap servers configured (SafeHaven:Kafka:BootstrapServers or --bootstrap).");
+            throw new ArgumentException($"{SectionName}:{nameof(BootstrapServers)}: no bootstrap servers configured (SafeHaven:Kafka:BootstrapServers or --bootstrap).");
         }
         foreach (var server in BootstrapServers.Split(','))
         {
             var colon = server.LastIndexOf(':');
             if (colon <= 0 || !int.TryParse(server.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
             {
-                throw new ArgumentException($"bootstrap server '{server}' is not host:port");
+                throw new ArgumentException($"{SectionName}:{nameof(BootstrapServers)}: bootstrap server '{server}' is not host:port");
             }
         }
         if (SchemaRegistryUrl.Length > 0 && !Uri.TryCreate(SchemaRegistryUrl, UriKind.Absolute, out _))
         {
-            throw new ArgumentException($"schema registry URL '{SchemaRegistryUrl}' is not an absolute URL");
+            throw new ArgumentException($"{SectionName}:{nameof(SchemaRegistryUrl)}: schema registry URL '{SchemaRegistryUrl}' is not an absolute URL");
         }
         if (SampleLingerMs is < 0 or > 1000)
         {
-            throw new ArgumentException($"sample linger must be 0..1000 ms, got {SampleLingerMs}");
+            throw new ArgumentException($"{SectionName}:{nameof(SampleLingerMs)}: sample linger must be 0..1000 ms, got {SampleLingerMs}");
         }
         if (Partitions is < 1 or > 1000)
         {
-            throw new ArgumentException($"partitions must be 1..1000, got {Partitions}");
+            throw new ArgumentException($"{SectionName}:{nameof(Partitions)}: partitions must be 1..1000, got {Partitions}");
         }
         _ = new TopicNames(TopicPrefix);
         Security.Validate();

@@ -45,4 +45,16 @@ public static class ProbesServiceCollectionExtensions
             Microsoft.Extensions.DependencyInjection.ServiceDescriptor.Singleton<IHostedService, ProbeService>());
         return services;
     }
+
+    /// <summary>
+    /// Adds the probe with its settings bound from the <c>SafeHaven:Probe</c> section of the builder's configuration
+    /// (strictly: an unknown key or a bad value names the key), validated before it is registered.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenProbe(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenProbe(SafeHaven.Kafka.Configuration.SectionBinder.Bind<ProbeOptions>(builder.Configuration, ProbeOptions.SectionName));
+        return builder;
+    }
 }

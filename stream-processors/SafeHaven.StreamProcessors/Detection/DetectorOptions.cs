@@ -20,15 +20,15 @@ public sealed class DetectorOptions
     {
         if (string.IsNullOrWhiteSpace(ApplicationId) || !SafeHaven.Core.Identifiers.IsToken(ApplicationId))
         {
-            throw new ArgumentException($"detector application id '{ApplicationId}' is not a valid id");
+            throw new ArgumentException($"{SectionName}:{nameof(ApplicationId)}: detector application id '{ApplicationId}' is not a valid id");
         }
         if (string.IsNullOrWhiteSpace(RulesFile))
         {
-            throw new ArgumentException("no rules file configured (SafeHaven:Detector:RulesFile or --rules)");
+            throw new ArgumentException($"{SectionName}:{nameof(RulesFile)}: no rules file configured (SafeHaven:Detector:RulesFile or --rules)");
         }
         if (Threads is < 1 or > 64)
         {
-            throw new ArgumentException($"detector threads must be 1..64, got {Threads}");
+            throw new ArgumentException($"{SectionName}:{nameof(Threads)}: detector threads must be 1..64, got {Threads}");
         }
     }
 }

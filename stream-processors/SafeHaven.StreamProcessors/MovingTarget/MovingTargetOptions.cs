@@ -74,9 +74,10 @@ public sealed class MovingTargetOptions
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var s in Schedules)
         {
-            if (!Levels.All.Contains(s.Level))
+            // The intermediate levels (smt, llc, numa) hold a workload in place: moving it on a schedule means nothing there.
+            if (s.Level is not (Levels.Core or Levels.Container or Levels.Vm))
             {
-                throw new ArgumentException($"moving-target level '{s.Level}' is not one of {string.Join(", ", Levels.All)}");
+                throw new ArgumentException($"{SectionName}: moving-target level '{s.Level}' is not one of {Levels.Core}, {Levels.Container}, {Levels.Vm}");
             }
             if (!Identifiers.IsToken(s.EffectiveName) || !names.Add(s.EffectiveName))
             {

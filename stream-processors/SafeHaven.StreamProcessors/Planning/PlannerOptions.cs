@@ -56,24 +56,24 @@ public sealed class PlannerOptions
     {
         if (string.IsNullOrWhiteSpace(GroupId))
         {
-            throw new ArgumentException("planner group id is empty");
+            throw new ArgumentException($"{SectionName}:{nameof(GroupId)}: planner group id is empty");
         }
         if (CommandTtl <= TimeSpan.Zero)
         {
-            throw new ArgumentException($"command TTL must be positive, got {CommandTtl}");
+            throw new ArgumentException($"{SectionName}:{nameof(CommandTtl)}: command TTL must be positive, got {CommandTtl}");
         }
         if (LeaseTimeout < TimeSpan.FromSeconds(1) || LeaseTimeout > TimeSpan.FromMinutes(5))
         {
-            throw new ArgumentException($"lease timeout must be between 1 s and 5 min, got {LeaseTimeout}");
+            throw new ArgumentException($"{SectionName}:{nameof(LeaseTimeout)}: lease timeout must be between 1 s and 5 min, got {LeaseTimeout}");
         }
         if (ExpiryGrace < TimeSpan.Zero)
         {
-            throw new ArgumentException($"expiry grace must not be negative, got {ExpiryGrace}");
+            throw new ArgumentException($"{SectionName}:{nameof(ExpiryGrace)}: expiry grace must not be negative, got {ExpiryGrace}");
         }
         Policy().Validate();
         if (!SafeHaven.Core.Identifiers.IsId(InstanceId))
         {
-            throw new ArgumentException($"planner instance id '{InstanceId}' must be letters, digits, '.', '_', ':' or '-'");
+            throw new ArgumentException($"{SectionName}:{nameof(InstanceId)}: planner instance id '{InstanceId}' must be letters, digits, '.', '_', ':' or '-'");
         }
     }
 }

@@ -36,19 +36,19 @@ public sealed class SiemOptions
     {
         if (string.IsNullOrWhiteSpace(ApplicationId) || !SafeHaven.Core.Identifiers.IsToken(ApplicationId))
         {
-            throw new ArgumentException($"siem application id '{ApplicationId}' is not a valid id");
+            throw new ArgumentException($"{SectionName}:{nameof(ApplicationId)}: siem application id '{ApplicationId}' is not a valid id");
         }
         if (!Enum.IsDefined(Format))
         {
-            throw new ArgumentException($"siem format '{Format}' is not ocsf or ecs");
+            throw new ArgumentException($"{SectionName}:{nameof(Format)}: siem format '{Format}' is not ocsf or ecs");
         }
         if (string.IsNullOrWhiteSpace(Cluster) || !SafeHaven.Core.Identifiers.IsToken(Cluster))
         {
-            throw new ArgumentException($"siem cluster '{SafeHaven.Core.Identifiers.Printable(Cluster ?? "")}' is not a valid id");
+            throw new ArgumentException($"{SectionName}:{nameof(Cluster)}: siem cluster '{SafeHaven.Core.Identifiers.Printable(Cluster ?? "")}' is not a valid id");
         }
         if (Threads is < 1 or > 64)
         {
-            throw new ArgumentException($"siem threads must be 1..64, got {Threads}");
+            throw new ArgumentException($"{SectionName}:{nameof(Threads)}: siem threads must be 1..64, got {Threads}");
         }
     }
 

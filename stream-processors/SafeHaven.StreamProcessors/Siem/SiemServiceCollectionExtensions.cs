@@ -21,4 +21,13 @@ public static class SiemServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SiemService>());
         return services;
     }
+
+    /// <summary>Adds the SIEM projector with its settings bound from the <c>SafeHaven:Siem</c> section, validated at once.</summary>
+    /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
+    public static IHostApplicationBuilder AddSafeHavenSiem(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSafeHavenSiem(SafeHaven.Kafka.Configuration.SectionBinder.Bind<SiemOptions>(builder.Configuration, SiemOptions.SectionName));
+        return builder;
+    }
 }
