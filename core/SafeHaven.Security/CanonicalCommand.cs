@@ -44,9 +44,14 @@ public static class CanonicalCommand
         }
         Str(ms, c.keyId);
         // Appended only when set, so commands without a group keep the bytes (and signatures) they always had.
-        if (c.group is not null)
+        if (c.group is not null || c.cluster is not null)
         {
             Str(ms, c.group);
+        }
+        // Likewise the cluster, after the group (written as null when absent, so the two never read as each other).
+        if (c.cluster is not null)
+        {
+            Str(ms, c.cluster);
         }
         return ms.ToArray();
     }

@@ -86,6 +86,7 @@ internal static partial class CommandIntake
         // result again after the restart (consumers key results by command id).
         void Publish(IsolationResult result)
         {
+            result.cluster ??= kafka.Options.Cluster;
             var failed = false;
             ConsumeLoop.Produce(producer, results, topics.Results, result.commandId, result, report => failed = report.Error.IsError,
                 RoleSeals.With(kafka.Seals.Actuator, Seals.Kinds.Results), acks);

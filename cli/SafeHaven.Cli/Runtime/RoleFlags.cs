@@ -30,6 +30,7 @@ internal sealed class RoleFlags
     };
     public Option<string?> Host { get; } = CommonOptions.HostId();
     public Option<string> Datacenter { get; } = CommonOptions.Datacenter();
+    public Option<string> Cluster { get; } = CommonOptions.Cluster();
     public Option<string> Prefix { get; } = CommonOptions.Prefix();
     public Option<int> Partitions { get; } = CommonOptions.Partitions();
     public Option<string?> SigningKey { get; } = new("--signing-key") { Description = "This role's Ed25519 private key file, or a directory whose newest key of the role signs (safehaven keys generate; docs/SECURITY.md)" };
@@ -45,7 +46,7 @@ internal sealed class RoleFlags
 
     public void AddTo(Command command, bool rules, bool actuator)
     {
-        foreach (var o in new Option[] { Bootstrap, Registry, Duration, Host, Datacenter, Prefix, Partitions })
+        foreach (var o in new Option[] { Bootstrap, Registry, Duration, Host, Datacenter, Cluster, Prefix, Partitions })
         {
             command.Options.Add(o);
         }
@@ -82,6 +83,8 @@ internal sealed class RoleFlags
         TopicPrefix = parse.GetValue(Prefix)!,
         Partitions = parse.GetValue(Partitions),
         Security = Security.Read(parse),
+        // Verbs that write none of the records carrying it (record, replay, top) do not list --cluster.
+        Cluster = parse.GetResult(Cluster) is null ? "local" : CommonOptions.ClusterId(parse.GetValue(Cluster)),
     };
 
     /// <summary>

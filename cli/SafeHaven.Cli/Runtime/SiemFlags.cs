@@ -14,9 +14,11 @@ internal sealed class SiemFlags
 
     public Option<string> Cluster { get; } = new("--siem-cluster")
     {
-        Description = "This deployment's cluster identity, written into every SIEM event beside the datacenter",
+        Description = "This deployment's cluster identity in every SIEM event (an event's record names its own cluster when it has one); default: --cluster when given, else safehaven",
         DefaultValueFactory = _ => "safehaven",
     };
+
+    private static bool? Given(ParseResult parse, Option option) => parse.GetResult(option) is { } r ? !r.Implicit : null;
 
     public void AddTo(Command command)
     {
@@ -24,12 +26,20 @@ internal sealed class SiemFlags
         command.Options.Add(Cluster);
     }
 
-    /// <summary>The projector's settings; a bad value exits 2 naming the flag.</summary>
-    public SiemOptions Options(ParseResult parse)
+    /// <summary>
+    /// The projector's settings; a bad value exits 2 naming the flag. Without --siem-cluster, a --cluster given on the
+    /// command line (<paramref name="roleCluster"/>) names the deployment, so one flag sets both.
+    /// </summary>
+    public SiemOptions Options(ParseResult parse, Option<string>? roleCluster = null)
     {
         try
         {
-            var options = new SiemOptions { Format = SiemOptions.ParseFormat(parse.GetValue(Format)!), Cluster = parse.GetValue(Cluster)! };
+            var cluster = parse.GetValue(Cluster)!;
+            if (Given(parse, Cluster) is false && roleCluster is not null && Given(parse, roleCluster) is true)
+            {
+                cluster = parse.GetValue(roleCluster)!;
+            }
+            var options = new SiemOptions { Format = SiemOptions.ParseFormat(parse.GetValue(Format)!), Cluster = cluster };
             options.Validate();
             return options;
         }

@@ -54,10 +54,14 @@ namespace SafeHaven.Schemas
 				"\":\"array\",\"items\":\"string\"}},{\"name\":\"group\",\"doc\":\"Suspect group whose isolatio" +
 				"n slot the entity joins (processes of one tenant, container or process group sha" +
 				"re a slot); an actuator lets only members of one group share a CPU. Null: the en" +
-				"tity alone.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"keyId\",\"doc\":\"Id " +
-				"of the signing key; null when unsigned.\",\"default\":null,\"type\":[\"null\",\"string\"]" +
-				"},{\"name\":\"signature\",\"doc\":\"Ed25519 signature over the command\'s canonical byte" +
-				"s (empty when unsigned).\",\"type\":\"bytes\"}]}"));
+				"tity alone.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"cluster\",\"doc\":\"C" +
+				"luster (Kafka deployment) of the planner that issued the command; covered by the" +
+				" signature when set. A cross-datacenter receive command names the source planner" +
+				"\'s cluster, not the agent\'s. null: a writer that names none (tools, tests).\",\"de" +
+				"fault\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"keyId\",\"doc\":\"Id of the signing k" +
+				"ey; null when unsigned.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"signa" +
+				"ture\",\"doc\":\"Ed25519 signature over the command\'s canonical bytes (empty when un" +
+				"signed).\",\"type\":\"bytes\"}]}"));
 		/// <summary>
 		/// Unique id; actuators execute a command id at most once.
 		/// </summary>
@@ -106,6 +110,10 @@ namespace SafeHaven.Schemas
 		/// Suspect group whose isolation slot the entity joins (processes of one tenant, container or process group share a slot); an actuator lets only members of one group share a CPU. Null: the entity alone.
 		/// </summary>
 		private string _group;
+		/// <summary>
+		/// Cluster (Kafka deployment) of the planner that issued the command; covered by the signature when set. A cross-datacenter receive command names the source planner's cluster, not the agent's. null: a writer that names none (tools, tests).
+		/// </summary>
+		private string _cluster;
 		/// <summary>
 		/// Id of the signing key; null when unsigned.
 		/// </summary>
@@ -290,6 +298,20 @@ namespace SafeHaven.Schemas
 			}
 		}
 		/// <summary>
+		/// Cluster (Kafka deployment) of the planner that issued the command; covered by the signature when set. A cross-datacenter receive command names the source planner's cluster, not the agent's. null: a writer that names none (tools, tests).
+		/// </summary>
+		public string cluster
+		{
+			get
+			{
+				return this._cluster;
+			}
+			set
+			{
+				this._cluster = value;
+			}
+		}
+		/// <summary>
 		/// Id of the signing key; null when unsigned.
 		/// </summary>
 		public string keyId
@@ -333,8 +355,9 @@ namespace SafeHaven.Schemas
 			case 9: return this.dryRun;
 			case 10: return this.reasons;
 			case 11: return this.group;
-			case 12: return this.keyId;
-			case 13: return this.signature;
+			case 12: return this.cluster;
+			case 13: return this.keyId;
+			case 14: return this.signature;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -354,8 +377,9 @@ namespace SafeHaven.Schemas
 			case 9: this.dryRun = (System.Boolean)fieldValue; break;
 			case 10: this.reasons = (IList<System.String>)fieldValue; break;
 			case 11: this.group = (System.String)fieldValue; break;
-			case 12: this.keyId = (System.String)fieldValue; break;
-			case 13: this.signature = (System.Byte[])fieldValue; break;
+			case 12: this.cluster = (System.String)fieldValue; break;
+			case 13: this.keyId = (System.String)fieldValue; break;
+			case 14: this.signature = (System.Byte[])fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

@@ -40,18 +40,20 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
     private readonly SampleBatchDecoder _batches = new();
     private readonly List<SafeHaven.Schemas.Detection> _detections = [];
     private ProcessorContext<string, DetectorOutput>? _context;
+    private readonly string? _cluster;
     private CachedRuleStateStore? _store;
 
     // Streamiz's TransformerBuilder makes a prototype with this constructor, then creates one
     // transformer per task with the arguments given to Transformer<T>(args).
     public DetectorTransformer()
-        : this(null!, new KafkaSerdes(), "", TimeProvider.System, new DetectorMetrics(), RecordBounds.Default, RoleSeals.None, "detections")
+        : this(null!, new KafkaSerdes(), "", TimeProvider.System, new DetectorMetrics(), RecordBounds.Default, RoleSeals.None, "detections", "")
     {
     }
 
     public DetectorTransformer(DetectorEngine engine, KafkaSerdes serdes, string storeName, TimeProvider time, DetectorMetrics metrics, RecordBounds bounds,
-        RoleSeals seals, string detectionsTopic)
+        RoleSeals seals, string detectionsTopic, string cluster)
     {
+        _cluster = cluster.Length > 0 ? cluster : null;
         _bounds = bounds;
         _seals = seals;
         _detectionsTopic = detectionsTopic;
@@ -144,6 +146,8 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
         foreach (var d in _detections)
         {
             _metrics.Detections++;
+            // Before the seal: it covers the cluster the detection names.
+            d.cluster = _cluster;
             // Not the sample record's headers (its probe seal): the detection's own seal, or none.
             _context!.SetHeaders(SealOf(sample.EntityId, d));
             _context!.Forward(sample.EntityId, new DetectorOutput(d, null));

@@ -91,6 +91,7 @@ internal sealed partial class MovingTargetScheduler(KafkaClients kafka, MovingTa
         }
         foreach (var cmd in commands)
         {
+            cmd.cluster = kafka.Options.Cluster;
             signer.Sign(cmd);
             _issued[cmd.commandId] = 0;
             ConsumeLoop.Produce(producer, serializer, kafka.Topics.Commands, cmd.source, cmd);
