@@ -55,6 +55,7 @@ internal static partial class CommandIntake
             Publish(reconciled);
         }
         consumer.Subscribe(topics.Commands);
+        var fence = new SafeHaven.Core.CrossDc.LeaseFence();
         ConsumeLoop.Run(consumer, producer, kafka, $"{role}:{id}", time, logger, cr =>
         {
             // Commands are keyed by agent id; other agents' commands are not ours to answer.
@@ -78,6 +79,11 @@ internal static partial class CommandIntake
             if (unauthentic(cmd) is { } forged)
             {
                 throw new RecordRejectedException($"command {CommandGate.Printable(cmd.commandId)}: {forged}");
+            }
+            // Authentic, but under a cross-datacenter lease older than one already acted on (docs/SCALING.md §4).
+            if (fence.Admit(cmd) is { } stale)
+            {
+                throw new RecordRejectedException($"command {CommandGate.Printable(cmd.commandId)}: {stale}");
             }
             Publish(execute(cmd));
         }, ct);

@@ -83,7 +83,7 @@ internal sealed class RoleFlags
         TopicPrefix = parse.GetValue(Prefix)!,
         Partitions = parse.GetValue(Partitions),
         Security = Security.Read(parse),
-        // Verbs that write none of the records carrying it (record, replay, top) do not list --cluster.
+        // Verbs that write none of the records carrying it (replay, top) do not list --cluster.
         Cluster = parse.GetResult(Cluster) is null ? "local" : CommonOptions.ClusterId(parse.GetValue(Cluster)),
     };
 

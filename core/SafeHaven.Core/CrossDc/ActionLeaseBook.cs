@@ -11,11 +11,21 @@ public enum LeaseVerdict
     /// <summary>Another holder's lease was live at the record's time: the record changes nothing.</summary>
     Lost,
 
-    /// <summary>A tombstone: the entity has no lease.</summary>
+    /// <summary>The holder's release record (or a tombstone of a key with no lease): the entity has no lease.</summary>
     Released,
 
-    /// <summary>A malformed lease (expiry not after acquisition, longer than the maximum, a key other than its entity): ignored.</summary>
+    /// <summary>
+    /// Malformed (expiry not after acquisition, longer than the maximum, a key other than its entity, a datacenter other
+    /// than the entity's), a release by anyone but the holder, or a tombstone over a live lease: ignored.
+    /// </summary>
     Invalid,
+
+    /// <summary>
+    /// Fenced: the record's epoch is not above the epoch of every lease that won on the entity before it (a replayed or
+    /// delayed record, a writer that had not read the log), or jumps further than <see cref="ActionLeaseBook.MaxEpochStep"/>
+    /// ahead: ignored.
+    /// </summary>
+    Stale,
 }
 
 /// <summary>
@@ -23,6 +33,8 @@ public enum LeaseVerdict
 /// fold uses only the records' own times, so every reader of the log agrees on who won each record; only "live now"
 /// depends on the reader's clock, and each side errs towards safety by <see cref="Skew"/>: other datacenters count a
 /// lease live until its expiry plus the skew, its holder counts it held only until its expiry minus the skew.
+/// The epoch is the fencing token: every lease that wins has an epoch above every epoch that won before it, so whatever
+/// acts under a lease (the target planner's reservations, the commands) can refuse a request naming an older epoch.
 /// </summary>
 public sealed class ActionLeaseBook(TimeProvider time)
 {
@@ -35,28 +47,59 @@ public sealed class ActionLeaseBook(TimeProvider time)
     /// <summary>Longest lease accepted (default 10 min); the topic's <c>min.compaction.lag.ms</c> must be at least this.</summary>
     public TimeSpan MaxLease { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Applies the next record of <paramref name="entityId"/> in log order; null is a tombstone.</summary>
+    /// <summary>
+    /// Largest step a new epoch may take over the last winning one (default 2^20): a trusted but faulty writer cannot
+    /// fence every later lease out by writing an epoch near <see cref="long.MaxValue"/>.
+    /// </summary>
+    public long MaxEpochStep { get; init; } = 1 << 20;
+
+    /// <summary>
+    /// Applies the next record of <paramref name="entityId"/> in log order. A lease is given up by its holder's release
+    /// record (<c>released</c>, same holder and epoch); a tombstone only clears a key that holds no lease (compaction
+    /// cleanup): a tombstone names no writer, so it cannot take anyone's live lease away.
+    /// </summary>
     public LeaseVerdict Apply(string entityId, ActionLease? record)
     {
         ArgumentNullException.ThrowIfNull(entityId);
+        _live.TryGetValue(entityId, out var current);
         if (record is null)
         {
-            _live.Remove(entityId);
-            return LeaseVerdict.Released;
+            return current is null ? LeaseVerdict.Released : LeaseVerdict.Invalid;
         }
-        if (record.entityId != entityId || record.expiresAtNs <= record.acquiredAtNs
-            || record.expiresAtNs - record.acquiredAtNs > (long)MaxLease.TotalNanoseconds)
+        if (Malformed(entityId, record))
         {
             return LeaseVerdict.Invalid;
         }
-        _epochs[entityId] = Math.Max(record.epoch, _epochs.GetValueOrDefault(entityId));
-        if (_live.TryGetValue(entityId, out var current) && !SameHolder(current, record) && record.acquiredAtNs < current.expiresAtNs)
+        if (record.released)
+        {
+            if (current is null || !SameHolder(current, record) || current.epoch != record.epoch)
+            {
+                return LeaseVerdict.Invalid;
+            }
+            _live.Remove(entityId);
+            return LeaseVerdict.Released;
+        }
+        var fence = _epochs.GetValueOrDefault(entityId);
+        if (record.epoch <= fence || record.epoch - fence > MaxEpochStep)
+        {
+            return LeaseVerdict.Stale;
+        }
+        if (current is not null && !SameHolder(current, record) && record.acquiredAtNs < current.expiresAtNs)
         {
             return LeaseVerdict.Lost;
         }
+        // Only a winning record moves the fence: a lost one must not fence the holder's later renewals out.
+        _epochs[entityId] = record.epoch;
         _live[entityId] = record;
         return LeaseVerdict.Won;
     }
+
+    // Only the datacenter an entity lives in (the first part of its id) may lease it: a trusted planner of another
+    // datacenter cannot block or take its moves.
+    private bool Malformed(string entityId, ActionLease record) =>
+        record.entityId != entityId || record.expiresAtNs <= record.acquiredAtNs
+        || record.expiresAtNs - record.acquiredAtNs > (long)MaxLease.TotalNanoseconds
+        || !entityId.StartsWith(record.datacenter + "/", StringComparison.Ordinal) || record.datacenter.Length == 0;
 
     /// <summary>The lease on <paramref name="entityId"/> that others must respect now (expiry plus <see cref="Skew"/>), or null.</summary>
     public ActionLease? Live(string entityId) =>
@@ -83,7 +126,10 @@ public sealed class ActionLeaseBook(TimeProvider time)
         return lease.expiresAtNs - (long)Skew.TotalNanoseconds;
     }
 
-    /// <summary>An epoch above every epoch seen for <paramref name="entityId"/>.</summary>
+    /// <summary>The epoch of the last lease that won on <paramref name="entityId"/> (0: none): the fence a request must pass.</summary>
+    public long Fence(string entityId) => _epochs.GetValueOrDefault(entityId);
+
+    /// <summary>An epoch above every epoch that won on <paramref name="entityId"/>.</summary>
     public long NextEpoch(string entityId) => _epochs.GetValueOrDefault(entityId) + 1;
 
     /// <summary>A lease record for <paramref name="entityId"/> written now, lasting <paramref name="length"/>.</summary>
@@ -98,6 +144,17 @@ public sealed class ActionLeaseBook(TimeProvider time)
         {
             entityId = entityId, datacenter = datacenter, cluster = cluster, planner = planner, epoch = NextEpoch(entityId),
             acquiredAtNs = now, expiresAtNs = now + (long)length.TotalNanoseconds, reason = reason,
+        };
+    }
+
+    /// <summary>The record by which the holder of <paramref name="lease"/> gives it up (written in place of a tombstone).</summary>
+    public static ActionLease ReleaseOf(ActionLease lease, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return new ActionLease
+        {
+            entityId = lease.entityId, datacenter = lease.datacenter, cluster = lease.cluster, planner = lease.planner, epoch = lease.epoch,
+            acquiredAtNs = lease.acquiredAtNs, expiresAtNs = lease.expiresAtNs, reason = reason, released = true,
         };
     }
 

@@ -14,18 +14,42 @@ namespace SafeHaven.Schemas
 	using global::Avro.Specific;
 
 	/// <summary>
-	/// A datacenter's claim to act on one entity, written to the safehaven.action-leases topic (compacted, keyed by entity id) of the cluster the entity moves into. Of the records of one key, the first in log order that finds no other holder's live lease wins; a tombstone releases it (docs/SCALING.md section 4).
+	/// A datacenter's claim to act on one entity, written to the safehaven.action-leases topic (compacted, keyed by entity id) of the cluster the entity moves into. Of the records of one key, the first in log order that finds no other holder's live lease, with an epoch above every epoch that won before (the fencing token), wins; only the datacenter the entity lives in may lease it; its release record ends it (docs/SCALING.md section 4).
 	/// </summary>
 	[global::System.CodeDom.Compiler.GeneratedCodeAttribute("SafeHaven.Schemas.Generator", "1.12.2+8fa2067f70e3012cb3fd9a8839cd97e8c7cc1772")]
 	public partial class ActionLease : global::Avro.Specific.ISpecificRecord
 	{
-		public static global::Avro.Schema _SCHEMA = global::Avro.Schema.Parse(@"{""type"":""record"",""name"":""ActionLease"",""doc"":""A datacenter's claim to act on one entity, written to the safehaven.action-leases topic (compacted, keyed by entity id) of the cluster the entity moves into. Of the records of one key, the first in log order that finds no other holder's live lease wins; a tombstone releases it (docs/SCALING.md section 4)."",""namespace"":""SafeHaven.Schemas"",""fields"":[{""name"":""entityId"",""doc"":""The entity the lease covers (also the record key)."",""type"":""string""},{""name"":""datacenter"",""doc"":""Datacenter of the planner that holds or asks for the lease."",""type"":""string""},{""name"":""cluster"",""doc"":""Cluster (Kafka deployment) of that planner."",""type"":""string""},{""name"":""planner"",""doc"":""Id of the planner instance; a renewal by the same datacenter and instance extends its own lease."",""type"":""string""},{""name"":""epoch"",""doc"":""Lease epoch chosen by the holder, increasing per acquisition; reservations and commands name it."",""type"":""long""},{""name"":""acquiredAtNs"",""doc"":""When the record was written (writer's wall clock), Unix epoch ns; a record dated before another holder's expiry loses to it."",""type"":""long""},{""name"":""expiresAtNs"",""doc"":""When the lease ends unless renewed, Unix epoch ns; commands sent under it carry deadlines before this instant."",""type"":""long""},{""name"":""reason"",""doc"":""Why, in words, for operators."",""default"":"""",""type"":""string""}]}");
+		public static global::Avro.Schema _SCHEMA = global::Avro.Schema.Parse(("{\"type\":\"record\",\"name\":\"ActionLease\",\"doc\":\"A datacenter\'s claim to act on one e" +
+				"ntity, written to the safehaven.action-leases topic (compacted, keyed by entity " +
+				"id) of the cluster the entity moves into. Of the records of one key, the first i" +
+				"n log order that finds no other holder\'s live lease, with an epoch above every e" +
+				"poch that won before (the fencing token), wins; only the datacenter the entity l" +
+				"ives in may lease it; its release record ends it (docs/SCALING.md section 4).\",\"" +
+				"namespace\":\"SafeHaven.Schemas\",\"fields\":[{\"name\":\"entityId\",\"doc\":\"The entity th" +
+				"e lease covers (also the record key).\",\"type\":\"string\"},{\"name\":\"datacenter\",\"do" +
+				"c\":\"Datacenter of the planner that holds or asks for the lease: the entity\'s own" +
+				" datacenter (the first part of its id), or the record is ignored.\",\"type\":\"strin" +
+				"g\"},{\"name\":\"cluster\",\"doc\":\"Cluster (Kafka deployment) of that planner.\",\"type\"" +
+				":\"string\"},{\"name\":\"planner\",\"doc\":\"Id of the planner instance; a renewal by the" +
+				" same datacenter and instance extends its own lease.\",\"type\":\"string\"},{\"name\":\"" +
+				"epoch\",\"doc\":\"Lease epoch, the fencing token: above the epoch of every lease tha" +
+				"t won on the entity before (by at most 2^20); reservations and commands name it," +
+				" and whatever acts under a lease refuses an older epoch.\",\"type\":\"long\"},{\"name\"" +
+				":\"acquiredAtNs\",\"doc\":\"When the record was written (writer\'s wall clock), Unix e" +
+				"poch ns; a record dated before another holder\'s expiry loses to it.\",\"type\":\"lon" +
+				"g\"},{\"name\":\"expiresAtNs\",\"doc\":\"When the lease ends unless renewed, Unix epoch " +
+				"ns; commands sent under it carry deadlines before this instant.\",\"type\":\"long\"}," +
+				"{\"name\":\"reason\",\"doc\":\"Why, in words, for operators.\",\"default\":\"\",\"type\":\"stri" +
+				"ng\"},{\"name\":\"released\",\"doc\":\"True: the holder gives the lease up (same datacen" +
+				"ter, planner and epoch as the live lease). A lease is released by this record, n" +
+				"ot by a tombstone: a tombstone names no writer, so it clears only a key that hol" +
+				"ds no lease.\",\"default\":false,\"type\":\"boolean\"}]}"));
 		/// <summary>
 		/// The entity the lease covers (also the record key).
 		/// </summary>
 		private string _entityId;
 		/// <summary>
-		/// Datacenter of the planner that holds or asks for the lease.
+		/// Datacenter of the planner that holds or asks for the lease: the entity's own datacenter (the first part of its id), or the record is ignored.
 		/// </summary>
 		private string _datacenter;
 		/// <summary>
@@ -37,7 +61,7 @@ namespace SafeHaven.Schemas
 		/// </summary>
 		private string _planner;
 		/// <summary>
-		/// Lease epoch chosen by the holder, increasing per acquisition; reservations and commands name it.
+		/// Lease epoch, the fencing token: above the epoch of every lease that won on the entity before (by at most 2^20); reservations and commands name it, and whatever acts under a lease refuses an older epoch.
 		/// </summary>
 		private long _epoch;
 		/// <summary>
@@ -52,6 +76,10 @@ namespace SafeHaven.Schemas
 		/// Why, in words, for operators.
 		/// </summary>
 		private string _reason;
+		/// <summary>
+		/// True: the holder gives the lease up (same datacenter, planner and epoch as the live lease). A lease is released by this record, not by a tombstone: a tombstone names no writer, so it clears only a key that holds no lease.
+		/// </summary>
+		private bool _released;
 		public virtual global::Avro.Schema Schema
 		{
 			get
@@ -74,7 +102,7 @@ namespace SafeHaven.Schemas
 			}
 		}
 		/// <summary>
-		/// Datacenter of the planner that holds or asks for the lease.
+		/// Datacenter of the planner that holds or asks for the lease: the entity's own datacenter (the first part of its id), or the record is ignored.
 		/// </summary>
 		public string datacenter
 		{
@@ -116,7 +144,7 @@ namespace SafeHaven.Schemas
 			}
 		}
 		/// <summary>
-		/// Lease epoch chosen by the holder, increasing per acquisition; reservations and commands name it.
+		/// Lease epoch, the fencing token: above the epoch of every lease that won on the entity before (by at most 2^20); reservations and commands name it, and whatever acts under a lease refuses an older epoch.
 		/// </summary>
 		public long epoch
 		{
@@ -171,6 +199,20 @@ namespace SafeHaven.Schemas
 				this._reason = value;
 			}
 		}
+		/// <summary>
+		/// True: the holder gives the lease up (same datacenter, planner and epoch as the live lease). A lease is released by this record, not by a tombstone: a tombstone names no writer, so it clears only a key that holds no lease.
+		/// </summary>
+		public bool released
+		{
+			get
+			{
+				return this._released;
+			}
+			set
+			{
+				this._released = value;
+			}
+		}
 		public virtual object Get(int fieldPos)
 		{
 			switch (fieldPos)
@@ -183,6 +225,7 @@ namespace SafeHaven.Schemas
 			case 5: return this.acquiredAtNs;
 			case 6: return this.expiresAtNs;
 			case 7: return this.reason;
+			case 8: return this.released;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -198,6 +241,7 @@ namespace SafeHaven.Schemas
 			case 5: this.acquiredAtNs = (System.Int64)fieldValue; break;
 			case 6: this.expiresAtNs = (System.Int64)fieldValue; break;
 			case 7: this.reason = (System.String)fieldValue; break;
+			case 8: this.released = (System.Boolean)fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

@@ -58,10 +58,14 @@ namespace SafeHaven.Schemas
 				"luster (Kafka deployment) of the planner that issued the command; covered by the" +
 				" signature when set. A cross-datacenter receive command names the source planner" +
 				"\'s cluster, not the agent\'s. null: a writer that names none (tools, tests).\",\"de" +
-				"fault\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"keyId\",\"doc\":\"Id of the signing k" +
-				"ey; null when unsigned.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"signa" +
-				"ture\",\"doc\":\"Ed25519 signature over the command\'s canonical bytes (empty when un" +
-				"signed).\",\"type\":\"bytes\"}]}"));
+				"fault\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"leaseEpoch\",\"doc\":\"A cross-datace" +
+				"nter move: the epoch of the source planner\'s action lease it runs under (the fen" +
+				"cing token, docs/SCALING.md section 4); covered by the signature when set. An ag" +
+				"ent refuses a command naming an epoch below one it already executed for the enti" +
+				"ty. null: a move within one datacenter.\",\"default\":null,\"type\":[\"null\",\"long\"]}," +
+				"{\"name\":\"keyId\",\"doc\":\"Id of the signing key; null when unsigned.\",\"default\":nul" +
+				"l,\"type\":[\"null\",\"string\"]},{\"name\":\"signature\",\"doc\":\"Ed25519 signature over th" +
+				"e command\'s canonical bytes (empty when unsigned).\",\"type\":\"bytes\"}]}"));
 		/// <summary>
 		/// Unique id; actuators execute a command id at most once.
 		/// </summary>
@@ -114,6 +118,10 @@ namespace SafeHaven.Schemas
 		/// Cluster (Kafka deployment) of the planner that issued the command; covered by the signature when set. A cross-datacenter receive command names the source planner's cluster, not the agent's. null: a writer that names none (tools, tests).
 		/// </summary>
 		private string _cluster;
+		/// <summary>
+		/// A cross-datacenter move: the epoch of the source planner's action lease it runs under (the fencing token, docs/SCALING.md section 4); covered by the signature when set. An agent refuses a command naming an epoch below one it already executed for the entity. null: a move within one datacenter.
+		/// </summary>
+		private System.Nullable<System.Int64> _leaseEpoch;
 		/// <summary>
 		/// Id of the signing key; null when unsigned.
 		/// </summary>
@@ -312,6 +320,20 @@ namespace SafeHaven.Schemas
 			}
 		}
 		/// <summary>
+		/// A cross-datacenter move: the epoch of the source planner's action lease it runs under (the fencing token, docs/SCALING.md section 4); covered by the signature when set. An agent refuses a command naming an epoch below one it already executed for the entity. null: a move within one datacenter.
+		/// </summary>
+		public System.Nullable<System.Int64> leaseEpoch
+		{
+			get
+			{
+				return this._leaseEpoch;
+			}
+			set
+			{
+				this._leaseEpoch = value;
+			}
+		}
+		/// <summary>
 		/// Id of the signing key; null when unsigned.
 		/// </summary>
 		public string keyId
@@ -356,8 +378,9 @@ namespace SafeHaven.Schemas
 			case 10: return this.reasons;
 			case 11: return this.group;
 			case 12: return this.cluster;
-			case 13: return this.keyId;
-			case 14: return this.signature;
+			case 13: return this.leaseEpoch;
+			case 14: return this.keyId;
+			case 15: return this.signature;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -378,8 +401,9 @@ namespace SafeHaven.Schemas
 			case 10: this.reasons = (IList<System.String>)fieldValue; break;
 			case 11: this.group = (System.String)fieldValue; break;
 			case 12: this.cluster = (System.String)fieldValue; break;
-			case 13: this.keyId = (System.String)fieldValue; break;
-			case 14: this.signature = (System.Byte[])fieldValue; break;
+			case 13: this.leaseEpoch = (System.Nullable<System.Int64>)fieldValue; break;
+			case 14: this.keyId = (System.String)fieldValue; break;
+			case 15: this.signature = (System.Byte[])fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

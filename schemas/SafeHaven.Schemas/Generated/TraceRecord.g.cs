@@ -132,7 +132,11 @@ namespace SafeHaven.Schemas
 				"ounted.\",\"default\":null,\"type\":[\"null\",\"long\"]},{\"name\":\"cluster\",\"doc\":\"Cluster" +
 				" (Kafka deployment) of the actuator that wrote the result, beside the entity\'s d" +
 				"atacenter. null: a writer that names none (tools, tests).\",\"default\":null,\"type\"" +
-				":[\"null\",\"string\"]}]}]}]}"));
+				":[\"null\",\"string\"]}]}]},{\"name\":\"cluster\",\"doc\":\"Cluster (Kafka deployment) the " +
+				"record was read from (the recorder\'s --cluster), beside the datacenter every ent" +
+				"ity names: a trace of the aggregate cluster keeps records of several clusters ap" +
+				"art. null: a trace written before the field existed.\",\"default\":null,\"type\":[\"nu" +
+				"ll\",\"string\"]}]}"));
 		/// <summary>
 		/// Role of the topic the record was read from: samples, inventory, detections or results.
 		/// </summary>
@@ -161,6 +165,10 @@ namespace SafeHaven.Schemas
 		/// kind results: the isolation result.
 		/// </summary>
 		private SafeHaven.Schemas.IsolationResult _result;
+		/// <summary>
+		/// Cluster (Kafka deployment) the record was read from (the recorder's --cluster), beside the datacenter every entity names: a trace of the aggregate cluster keeps records of several clusters apart. null: a trace written before the field existed.
+		/// </summary>
+		private string _cluster;
 		public virtual global::Avro.Schema Schema
 		{
 			get
@@ -266,6 +274,20 @@ namespace SafeHaven.Schemas
 				this._result = value;
 			}
 		}
+		/// <summary>
+		/// Cluster (Kafka deployment) the record was read from (the recorder's --cluster), beside the datacenter every entity names: a trace of the aggregate cluster keeps records of several clusters apart. null: a trace written before the field existed.
+		/// </summary>
+		public string cluster
+		{
+			get
+			{
+				return this._cluster;
+			}
+			set
+			{
+				this._cluster = value;
+			}
+		}
 		public virtual object Get(int fieldPos)
 		{
 			switch (fieldPos)
@@ -277,6 +299,7 @@ namespace SafeHaven.Schemas
 			case 4: return this.inventory;
 			case 5: return this.detection;
 			case 6: return this.result;
+			case 7: return this.cluster;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -291,6 +314,7 @@ namespace SafeHaven.Schemas
 			case 4: this.inventory = (SafeHaven.Schemas.EntityState)fieldValue; break;
 			case 5: this.detection = (SafeHaven.Schemas.Detection)fieldValue; break;
 			case 6: this.result = (SafeHaven.Schemas.IsolationResult)fieldValue; break;
+			case 7: this.cluster = (System.String)fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

@@ -1,26 +1,12 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using SafeHaven.Core;
-using SafeHaven.Core.Placement;
+using SafeHaven.Core.CrossDc;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.StreamProcessors.Planning.CrossDc;
-
-/// <summary>A move out of the source datacenter: the entity, where it is, and how long the lease and commands may take.</summary>
-public sealed record CrossDcMove(EntityRef Entity, string EntityId, string Level, string Scope, string? Group, string SourceActuator,
-    string DetectionId, TimeSpan Lease, TimeSpan CommandTtl, bool DryRun);
-
-/// <summary>How a cross-datacenter move ended.</summary>
-/// <param name="Status">leased-elsewhere, refused, lease-lost, succeeded, failed or timed-out.</param>
-/// <param name="Reason">Why, in words.</param>
-/// <param name="Epoch">The lease epoch the move ran under (0 when no lease was won).</param>
-/// <param name="Grant">The slot the target booked, when it did.</param>
-/// <param name="Isolate">The source agent's result.</param>
-/// <param name="Receive">The target agent's result.</param>
-public sealed record CrossDcOutcome(string Status, string Reason, long Epoch = 0, CrossDcGrant? Grant = null,
-    IsolationResult? Isolate = null, IsolationResult? Receive = null);
 
 /// <summary>
 /// The source datacenter's planner side of a move that must leave its datacenter (docs/SCALING.md §4): take the action
@@ -45,12 +31,16 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
             .ConfigureAwait(false);
         // Won or lost is decided by the log order every reader sees, not by this writer.
         var verdict = await ConsumeLoop.OnOwnThread(() => targetLeases.WaitFor(offset, Wait), ct).ConfigureAwait(false);
-        return (lease, verdict == Core.CrossDc.LeaseVerdict.Won);
+        return (lease, verdict == LeaseVerdict.Won);
     }
 
-    /// <summary>Tombstones the lease on <paramref name="entityId"/>.</summary>
-    public Task ReleaseAsync(string entityId, CancellationToken ct) =>
-        target.ProduceSealedAsync(target.Topics.ActionLeases, Seals.Kinds.ActionLeases, entityId, null, me.Seal, ct);
+    /// <summary>Gives <paramref name="lease"/> up with its release record (a tombstone names no writer, so it releases nothing).</summary>
+    public Task ReleaseAsync(ActionLease lease, string reason, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return target.ProduceSealedAsync(target.Topics.ActionLeases, Seals.Kinds.ActionLeases, lease.entityId,
+            _leases.Encode(ActionLeaseBook.ReleaseOf(lease, reason)), me.Seal, ct);
+    }
 
     /// <summary>Runs one move end to end; the lease is released whatever the outcome, once it is known.</summary>
     public async Task<CrossDcOutcome> MoveAsync(CrossDcMove move, CancellationToken ct)
@@ -58,20 +48,22 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
         ArgumentNullException.ThrowIfNull(move);
         if (targetLeases.Read(b => b.Refusal(move.EntityId, me.Datacenter)) is { } held)
         {
-            return new CrossDcOutcome("leased-elsewhere", held);
+            return new CrossDcOutcome(CrossDcStatus.LeasedElsewhere, held);
         }
         var (lease, won) = await AcquireAsync(move.EntityId, move.Lease, $"move {move.DetectionId} to {target.Datacenter}", ct).ConfigureAwait(false);
         if (!won)
         {
-            return new CrossDcOutcome("leased-elsewhere", targetLeases.Read(b => b.Refusal(move.EntityId, me.Datacenter)) ?? "the lease record lost");
+            return new CrossDcOutcome(CrossDcStatus.LeasedElsewhere, targetLeases.Read(b => b.Refusal(move.EntityId, me.Datacenter)) ?? "the lease record lost");
         }
+        CrossDcOutcome? outcome = null;
         try
         {
-            return await UnderLeaseAsync(move, lease, ct).ConfigureAwait(false);
+            outcome = await UnderLeaseAsync(move, lease, ct).ConfigureAwait(false);
+            return outcome;
         }
         finally
         {
-            await ReleaseAsync(move.EntityId, CancellationToken.None).ConfigureAwait(false);
+            await ReleaseAsync(lease, outcome?.Status ?? "move interrupted", CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -80,13 +72,13 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
         var (grant, reason) = await ReserveAsync(move, lease, ct).ConfigureAwait(false);
         if (grant is null)
         {
-            return new CrossDcOutcome("refused", reason, lease.epoch);
+            return new CrossDcOutcome(CrossDcStatus.Refused, reason, lease.epoch);
         }
         // The source never acts without the lease: commands go out only while it is held, with deadlines inside it,
         // so an agent rejects either command once the lease may have passed to someone else.
         if (!targetLeases.Read(b => b.Holds(move.EntityId, me.Datacenter, me.Planner, lease.epoch, TimeSpan.FromSeconds(1))))
         {
-            return new CrossDcOutcome("lease-lost", $"the lease of epoch {lease.epoch} is no longer held", lease.epoch, grant);
+            return new CrossDcOutcome(CrossDcStatus.LeaseLost, $"the lease of epoch {lease.epoch} is no longer held", lease.epoch, grant);
         }
         var (isolate, receive) = Commands(move, lease, grant);
         using var homeResults = new ResultWatch(home, isolate.commandId, move.SourceActuator);
@@ -98,10 +90,10 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
         var (src, dst) = (await homeResults.ResultAsync(timeout, ct).ConfigureAwait(false), await targetResults.ResultAsync(timeout, ct).ConfigureAwait(false));
         if (src is null || dst is null)
         {
-            return new CrossDcOutcome("timed-out", $"no result from {(src is null ? move.SourceActuator : grant.Actuator)}", lease.epoch, grant, src, dst);
+            return new CrossDcOutcome(CrossDcStatus.TimedOut, $"no result from {(src is null ? move.SourceActuator : grant.Actuator)}", lease.epoch, grant, src, dst);
         }
         var ok = src.status == ResultStatus.Succeeded && dst.status == ResultStatus.Succeeded;
-        return new CrossDcOutcome(ok ? "succeeded" : "failed", ok ? "both agents succeeded" : $"{src.status} / {dst.status}: {src.error ?? dst.error}",
+        return new CrossDcOutcome(ok ? CrossDcStatus.Succeeded : CrossDcStatus.Failed, ok ? "both agents succeeded" : $"{src.status} / {dst.status}: {src.error ?? dst.error}",
             lease.epoch, grant, src, dst);
     }
 
@@ -110,6 +102,7 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
         var request = new SlotReservation
         {
             requestId = "r-" + Guid.NewGuid().ToString("N"), kind = ReservationKinds.Request, entity = move.Entity, entityId = move.EntityId,
+            detectionId = move.DetectionId,
             level = move.Level, scope = move.Scope, group = move.Group, datacenter = me.Datacenter, cluster = me.Cluster, planner = me.Planner,
             leaseEpoch = lease.epoch, reason = $"no room in {me.Datacenter}", writtenAtNs = Now(), expiresAtNs = lease.expiresAtNs,
         };
@@ -151,15 +144,15 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
         List<string> reasons = [$"no free {move.Level} slot in {me.Datacenter}", $"slot {grant.Slot} of {target.Datacenter} under lease epoch {lease.epoch}"];
         var isolate = new IsolationCommand
         {
-            commandId = Planner.CommandId(move.DetectionId, move.Level + "-xdc" + lease.epoch), detectionId = move.DetectionId, entity = move.Entity,
+            commandId = CrossDcPolicy.IsolateId(move.DetectionId, move.Level, lease.epoch), detectionId = move.DetectionId, entity = move.Entity,
             level = move.Level, action = Actions.Isolate, source = move.SourceActuator, target = grant.Target, issuedAtNs = now, deadlineNs = deadline,
-            dryRun = move.DryRun, reasons = reasons, group = move.Group, cluster = me.Cluster, signature = [],
+            dryRun = move.DryRun, reasons = reasons, group = move.Group, cluster = me.Cluster, leaseEpoch = lease.epoch, signature = [],
         };
         var receive = new IsolationCommand
         {
             commandId = isolate.commandId + Actions.ReceiveIdSuffix, detectionId = move.DetectionId, entity = move.Entity, level = move.Level,
             action = Actions.Receive, source = move.SourceActuator, target = grant.Target, issuedAtNs = now, deadlineNs = deadline,
-            dryRun = move.DryRun, reasons = reasons, group = move.Group, cluster = me.Cluster, signature = [],
+            dryRun = move.DryRun, reasons = reasons, group = move.Group, cluster = me.Cluster, leaseEpoch = lease.epoch, signature = [],
         };
         me.Commands.Sign(isolate);
         me.Commands.Sign(receive);

@@ -23,7 +23,7 @@ internal sealed class TwoDatacenters : IDisposable
     private readonly List<IDisposable> _owned = [];
     private readonly List<Task> _agents = [];
 
-    public TwoDatacenters(TimeSpan? skew = null)
+    public TwoDatacenters(TimeSpan? skew = null, Func<TwoDatacenters, ICrossDcSlots>? slots = null)
     {
         Dc1Broker = Own(EmbeddedBroker.Start());
         Dc2Broker = Own(EmbeddedBroker.Start());
@@ -48,7 +48,7 @@ internal sealed class TwoDatacenters : IDisposable
         // Each planner follows the leases of the target cluster: dc1's mover to take them, dc2's planner to respect them.
         Dc1Follows = Own(new ActionLeaseFollower(Dc2Link, book, NullLogger.Instance));
         Dc2Follows = Own(new ActionLeaseFollower(Dc2Link, new ActionLeaseBook(TimeProvider.System) { Skew = book.Skew }, NullLogger.Instance));
-        Responder = Own(new ReservationResponder(Dc2, Dc2Link, Dc2Follows, Slots, TimeProvider.System, NullLogger.Instance));
+        Responder = Own(new ReservationResponder(Dc2, Dc2Link, Dc2Follows, slots?.Invoke(this) ?? Slots, TimeProvider.System, NullLogger.Instance));
         // dc2's agent trusts dc1's planner command key (enrolled across datacenters); dc1's agent does too.
         _agents.Add(Agent(Dc1Link, "h1-agent", Dc1Agent, trustDc1));
         _agents.Add(Agent(Dc2Link, "hv9-agent", Dc2Agent, trustDc1));
@@ -70,6 +70,9 @@ internal sealed class TwoDatacenters : IDisposable
     public ReservationResponder Responder { get; }
     public OneHostSlots Slots { get; } = new();
     public System.Collections.Concurrent.ConcurrentQueue<(string Dc, IsolationCommand Command)> Executed { get; } = new();
+
+    /// <summary>Called by an agent with each command it executes, before it answers (the move's lease is held then).</summary>
+    public Action<string, IsolationCommand>? OnExecute { get; set; }
 
     public CrossDcMover Mover(PlannerIdentity who, CrossDcLink home, ActionLeaseFollower follows) =>
         new(who, home, Dc2Link, follows, TimeProvider.System, NullLogger.Instance);
@@ -103,6 +106,7 @@ internal sealed class TwoDatacenters : IDisposable
             var nowNs = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
             var problem = trust.Problem(cmd) ?? (nowNs > cmd.deadlineNs ? "past its deadline" : null);
             Executed.Enqueue((link.Datacenter, cmd));
+            OnExecute?.Invoke(link.Datacenter, cmd);
             var result = new IsolationResult
             {
                 commandId = cmd.commandId, entity = cmd.entity, level = cmd.level, status = problem is null ? ResultStatus.Succeeded : ResultStatus.Rejected,
