@@ -137,8 +137,8 @@ acl --allow-principal User:detector-only --operation Write --operation Describe 
 acl --allow-principal User:detector-only --operation Read --operation Write --operation Describe --resource-pattern-type prefixed --topic safehaven-detector-
 acl --allow-principal User:detector-only --operation Read --group safehaven-detector
 # planner: reads inventory, detections, results and its ledger; writes commands, the ledger and `skipped` results.
-# `detect` runs a planner in its own process (there is no detector-only mode yet), so the detector principal holds
-# the planner's rights too; a standby `plan` elsewhere uses the planner principal (docs/SECURITY.md: what is left).
+# detector-secured runs `detect --with-planner` (a planner in its process), so the detector principal holds the
+# planner's rights too; detector-only does not. A standby `plan` elsewhere uses the planner principal.
 for principal in User:planner User:detector; do
     acl --allow-principal "$principal" --operation Read --operation Describe $(topic inventory) $(topic detections) $(topic results) $(topic placements)
     acl --allow-principal "$principal" --operation Write --operation Describe $(topic commands) $(topic placements) $(topic results) $(topic dlq)

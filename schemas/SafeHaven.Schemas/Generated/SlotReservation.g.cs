@@ -42,24 +42,27 @@ namespace SafeHaven.Schemas
 				"ame\":\"startTime\",\"doc\":\"Process start time in clock ticks since boot (/proc/PID/" +
 				"stat field 22); with pid it tells a reused pid apart.\",\"default\":null,\"type\":[\"n" +
 				"ull\",\"long\"]}]}},{\"name\":\"entityId\",\"doc\":\"Entity id (also the record key).\",\"ty" +
-				"pe\":\"string\"},{\"name\":\"level\",\"doc\":\"Isolation level wanted: container or vm.\",\"" +
-				"type\":\"string\"},{\"name\":\"scope\",\"doc\":\"Channel scope of the rule that fired.\",\"t" +
-				"ype\":\"string\"},{\"name\":\"group\",\"doc\":\"Suspect group of the entity.\",\"default\":nu" +
-				"ll,\"type\":[\"null\",\"string\"]},{\"name\":\"datacenter\",\"doc\":\"Datacenter of the plann" +
-				"er that wrote this record.\",\"type\":\"string\"},{\"name\":\"cluster\",\"doc\":\"Cluster of" +
-				" the planner that wrote this record.\",\"type\":\"string\"},{\"name\":\"planner\",\"doc\":\"" +
-				"Id of the planner instance that wrote this record.\",\"type\":\"string\"},{\"name\":\"le" +
-				"aseEpoch\",\"doc\":\"Epoch of the requester\'s action lease; the target grants only t" +
-				"o the live holder of that epoch.\",\"type\":\"long\"},{\"name\":\"slot\",\"doc\":\"Granted: " +
-				"the slot booked in the target\'s ledger.\",\"default\":null,\"type\":[\"null\",\"string\"]" +
-				"},{\"name\":\"actuator\",\"doc\":\"Granted: the target agent that must receive the enti" +
-				"ty.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"target\",\"doc\":\"Granted: t" +
-				"he target host or hypervisor id for the commands.\",\"default\":null,\"type\":[\"null\"" +
-				",\"string\"]},{\"name\":\"reason\",\"doc\":\"Why it was granted or refused, in words.\",\"d" +
-				"efault\":\"\",\"type\":\"string\"},{\"name\":\"writtenAtNs\",\"doc\":\"When the record was wri" +
-				"tten, Unix epoch ns.\",\"type\":\"long\"},{\"name\":\"expiresAtNs\",\"doc\":\"Request: the r" +
-				"equester\'s lease expiry; granted: the slot is released if no outcome arrives by " +
-				"then.\",\"type\":\"long\"}]}"));
+				"pe\":\"string\"},{\"name\":\"detectionId\",\"doc\":\"The detection the move answers: with " +
+				"the level and the lease epoch it fixes the ids of the move\'s two commands, so th" +
+				"e target\'s ledger books the slot under the receive command\'s id.\",\"default\":\"\",\"" +
+				"type\":\"string\"},{\"name\":\"level\",\"doc\":\"Isolation level wanted: container or vm.\"" +
+				",\"type\":\"string\"},{\"name\":\"scope\",\"doc\":\"Channel scope of the rule that fired.\"," +
+				"\"type\":\"string\"},{\"name\":\"group\",\"doc\":\"Suspect group of the entity.\",\"default\":" +
+				"null,\"type\":[\"null\",\"string\"]},{\"name\":\"datacenter\",\"doc\":\"Datacenter of the pla" +
+				"nner that wrote this record.\",\"type\":\"string\"},{\"name\":\"cluster\",\"doc\":\"Cluster " +
+				"of the planner that wrote this record.\",\"type\":\"string\"},{\"name\":\"planner\",\"doc\"" +
+				":\"Id of the planner instance that wrote this record.\",\"type\":\"string\"},{\"name\":\"" +
+				"leaseEpoch\",\"doc\":\"Epoch of the requester\'s action lease; the target grants only" +
+				" to the live holder of that epoch.\",\"type\":\"long\"},{\"name\":\"slot\",\"doc\":\"Granted" +
+				": the slot booked in the target\'s ledger.\",\"default\":null,\"type\":[\"null\",\"string" +
+				"\"]},{\"name\":\"actuator\",\"doc\":\"Granted: the target agent that must receive the en" +
+				"tity.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"target\",\"doc\":\"Granted:" +
+				" the target host or hypervisor id for the commands.\",\"default\":null,\"type\":[\"nul" +
+				"l\",\"string\"]},{\"name\":\"reason\",\"doc\":\"Why it was granted or refused, in words.\"," +
+				"\"default\":\"\",\"type\":\"string\"},{\"name\":\"writtenAtNs\",\"doc\":\"When the record was w" +
+				"ritten, Unix epoch ns.\",\"type\":\"long\"},{\"name\":\"expiresAtNs\",\"doc\":\"Request: the" +
+				" requester\'s lease expiry; granted: the slot is released if no outcome arrives b" +
+				"y then.\",\"type\":\"long\"}]}"));
 		/// <summary>
 		/// Id of the request; the answer carries the same id.
 		/// </summary>
@@ -76,6 +79,10 @@ namespace SafeHaven.Schemas
 		/// Entity id (also the record key).
 		/// </summary>
 		private string _entityId;
+		/// <summary>
+		/// The detection the move answers: with the level and the lease epoch it fixes the ids of the move's two commands, so the target's ledger books the slot under the receive command's id.
+		/// </summary>
+		private string _detectionId;
 		/// <summary>
 		/// Isolation level wanted: container or vm.
 		/// </summary>
@@ -189,6 +196,20 @@ namespace SafeHaven.Schemas
 			set
 			{
 				this._entityId = value;
+			}
+		}
+		/// <summary>
+		/// The detection the move answers: with the level and the lease epoch it fixes the ids of the move's two commands, so the target's ledger books the slot under the receive command's id.
+		/// </summary>
+		public string detectionId
+		{
+			get
+			{
+				return this._detectionId;
+			}
+			set
+			{
+				this._detectionId = value;
 			}
 		}
 		/// <summary>
@@ -381,19 +402,20 @@ namespace SafeHaven.Schemas
 			case 1: return this.kind;
 			case 2: return this.entity;
 			case 3: return this.entityId;
-			case 4: return this.level;
-			case 5: return this.scope;
-			case 6: return this.group;
-			case 7: return this.datacenter;
-			case 8: return this.cluster;
-			case 9: return this.planner;
-			case 10: return this.leaseEpoch;
-			case 11: return this.slot;
-			case 12: return this.actuator;
-			case 13: return this.target;
-			case 14: return this.reason;
-			case 15: return this.writtenAtNs;
-			case 16: return this.expiresAtNs;
+			case 4: return this.detectionId;
+			case 5: return this.level;
+			case 6: return this.scope;
+			case 7: return this.group;
+			case 8: return this.datacenter;
+			case 9: return this.cluster;
+			case 10: return this.planner;
+			case 11: return this.leaseEpoch;
+			case 12: return this.slot;
+			case 13: return this.actuator;
+			case 14: return this.target;
+			case 15: return this.reason;
+			case 16: return this.writtenAtNs;
+			case 17: return this.expiresAtNs;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -405,19 +427,20 @@ namespace SafeHaven.Schemas
 			case 1: this.kind = (System.String)fieldValue; break;
 			case 2: this.entity = (SafeHaven.Schemas.EntityRef)fieldValue; break;
 			case 3: this.entityId = (System.String)fieldValue; break;
-			case 4: this.level = (System.String)fieldValue; break;
-			case 5: this.scope = (System.String)fieldValue; break;
-			case 6: this.group = (System.String)fieldValue; break;
-			case 7: this.datacenter = (System.String)fieldValue; break;
-			case 8: this.cluster = (System.String)fieldValue; break;
-			case 9: this.planner = (System.String)fieldValue; break;
-			case 10: this.leaseEpoch = (System.Int64)fieldValue; break;
-			case 11: this.slot = (System.String)fieldValue; break;
-			case 12: this.actuator = (System.String)fieldValue; break;
-			case 13: this.target = (System.String)fieldValue; break;
-			case 14: this.reason = (System.String)fieldValue; break;
-			case 15: this.writtenAtNs = (System.Int64)fieldValue; break;
-			case 16: this.expiresAtNs = (System.Int64)fieldValue; break;
+			case 4: this.detectionId = (System.String)fieldValue; break;
+			case 5: this.level = (System.String)fieldValue; break;
+			case 6: this.scope = (System.String)fieldValue; break;
+			case 7: this.group = (System.String)fieldValue; break;
+			case 8: this.datacenter = (System.String)fieldValue; break;
+			case 9: this.cluster = (System.String)fieldValue; break;
+			case 10: this.planner = (System.String)fieldValue; break;
+			case 11: this.leaseEpoch = (System.Int64)fieldValue; break;
+			case 12: this.slot = (System.String)fieldValue; break;
+			case 13: this.actuator = (System.String)fieldValue; break;
+			case 14: this.target = (System.String)fieldValue; break;
+			case 15: this.reason = (System.String)fieldValue; break;
+			case 16: this.writtenAtNs = (System.Int64)fieldValue; break;
+			case 17: this.expiresAtNs = (System.Int64)fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

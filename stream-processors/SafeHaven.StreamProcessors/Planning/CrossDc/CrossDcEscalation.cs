@@ -23,7 +23,7 @@ public sealed class CrossDcEscalation(Planner planner, PlacementBook book, objec
     /// Null when <paramref name="decision"/> (the home planner's answer to <paramref name="detection"/>) stays home;
     /// otherwise the outcome of the move out, and the ledger records to persist (the detection no longer waits).
     /// </summary>
-    public async Task<(CrossDcOutcome Outcome, IReadOnlyList<SlotRecord> Ledger)?> AfterAsync(Detection detection, PlanDecision decision, CancellationToken ct)
+    public async Task<(CrossDcOutcome Outcome, IReadOnlyList<SlotRecord> Ledger)?> AfterAsync(SafeHaven.Schemas.Detection detection, PlanDecision decision, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(detection);
         CrossDcMove move;

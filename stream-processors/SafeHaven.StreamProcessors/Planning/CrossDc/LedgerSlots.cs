@@ -1,3 +1,4 @@
+using SafeHaven.Core;
 using SafeHaven.Core.CrossDc;
 using SafeHaven.Core.Placement;
 using SafeHaven.Schemas;

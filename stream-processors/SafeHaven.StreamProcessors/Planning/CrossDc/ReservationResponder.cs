@@ -55,6 +55,11 @@ public sealed partial class ReservationResponder : IDisposable
             {
                 LogError(_logger, _link.Datacenter, e.Message);
             }
+            catch (Exception e) when (e is Avro.AvroException or ArgumentException or InvalidOperationException)
+            {
+                // A record this side could not answer (e.g. one it could decode but not re-encode) stops nothing.
+                Refuse($"unanswerable request: {e.Message}");
+            }
         }
     }
 
@@ -99,6 +104,11 @@ public sealed partial class ReservationResponder : IDisposable
 
     private CrossDcGrant? Decide(SlotReservation r, out string reason)
     {
+        if (Malformed(r) is { } malformed)
+        {
+            reason = malformed;
+            return null;
+        }
         if (r.entity?.datacenter != r.datacenter)
         {
             reason = $"entity {r.entityId} lives in datacenter {r.entity?.datacenter}, not in the requester's {r.datacenter}";
@@ -117,10 +127,30 @@ public sealed partial class ReservationResponder : IDisposable
         return _slots.Reserve(r, out reason);
     }
 
+    // Every id that reaches the ledger, a command or a log line: valid, and the entity id the entity's own.
+    private static string? Malformed(SlotReservation r)
+    {
+        try
+        {
+            if (r.entity is null || SafeHaven.Core.EntityIds.Of(r.entity) != r.entityId)
+            {
+                return "the entity id is not the entity's";
+            }
+        }
+        catch (ArgumentException e)
+        {
+            return "invalid entity: " + e.Message;
+        }
+        return !SafeHaven.Core.Identifiers.IsId(r.requestId) || !SafeHaven.Core.Identifiers.IsId(r.detectionId) || !SafeHaven.Core.Identifiers.IsToken(r.planner)
+            || r.level is not (SafeHaven.Core.Levels.Container or SafeHaven.Core.Levels.Vm) || (r.group is { } g && !SafeHaven.Core.Identifiers.IsId(g.Replace('/', ':')))
+            ? "a malformed request (ids, level or group)"
+            : null;
+    }
+
     private SlotReservation Answer(SlotReservation r, CrossDcGrant? grant, string reason) => new()
     {
         requestId = r.requestId, kind = grant is null ? ReservationKinds.Refused : ReservationKinds.Granted, entity = r.entity,
-        entityId = r.entityId, level = r.level, scope = r.scope, group = r.group, datacenter = _me.Datacenter, cluster = _me.Cluster,
+        entityId = r.entityId, detectionId = r.detectionId ?? "", level = r.level, scope = r.scope, group = r.group, datacenter = _me.Datacenter, cluster = _me.Cluster,
         planner = _me.Planner, leaseEpoch = r.leaseEpoch, slot = grant?.Slot, actuator = grant?.Actuator, target = grant?.Target,
         reason = reason, writtenAtNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100, expiresAtNs = r.expiresAtNs,
     };

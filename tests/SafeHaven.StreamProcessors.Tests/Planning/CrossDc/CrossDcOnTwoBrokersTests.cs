@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using SafeHaven.Core;
+using SafeHaven.Core.CrossDc;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
@@ -67,15 +68,16 @@ public sealed class CrossDcOnTwoBrokersTests
     {
         using var dcs = new TwoDatacenters(skew: TimeSpan.FromMilliseconds(500));
         var source = dcs.Mover(dcs.Dc1, dcs.Dc1Link, dcs.Dc1Follows);
-        // The source takes a 3 s lease and dies: no tombstone is ever written.
-        var (_, won) = await source.AcquireAsync("dc1/h1/vm/v1", TimeSpan.FromSeconds(3), "dies", CancellationToken.None);
+        // The source takes a 3 s lease and dies: no release record is ever written.
+        var (lease, won) = await source.AcquireAsync("dc1/h1/vm/v1", TimeSpan.FromSeconds(3), "dies", CancellationToken.None);
         Assert.True(won);
         await Poll.Require(() => dcs.Dc2Follows.Read(b => b.Refusal("dc1/h1/vm/v1", "dc2")) is not null, "dc2 sees the lease");
         var started = DateTime.UtcNow;
         await Poll.Require(() => dcs.Dc2Follows.Read(b => b.Refusal("dc1/h1/vm/v1", "dc2")) is null, "the lease expires", seconds: 10);
-        var target = dcs.Mover(dcs.Dc2, dcs.Dc2Link, dcs.Dc2Follows);
-        var (_, dc2Won) = await target.AcquireAsync("dc1/h1/vm/v1", TimeSpan.FromSeconds(30), "after expiry", CancellationToken.None);
-        Assert.True(dc2Won, $"dc2 took the lease {(DateTime.UtcNow - started).TotalSeconds:F1} s after it saw dc1's");
+        // dc1's next planner (a standby that took over) takes the lease under a higher epoch.
+        var successor = dcs.Mover(dcs.Dc1 with { Planner = "p1b" }, dcs.Dc1Link, dcs.Dc1Follows);
+        var (next, nextWon) = await successor.AcquireAsync("dc1/h1/vm/v1", TimeSpan.FromSeconds(30), "after expiry", CancellationToken.None);
+        Assert.True(nextWon && next.epoch > lease.epoch, $"the successor took the lease {(DateTime.UtcNow - started).TotalSeconds:F1}s after it saw dc1's");
     }
 
     [Fact]
@@ -105,7 +107,7 @@ public sealed class CrossDcOnTwoBrokersTests
         var requests = new SingleObjectCodec<SlotReservation>();
         var request = new SlotReservation
         {
-            requestId = "r-forged", kind = ReservationKinds.Request, entity = new EntityRef { datacenter = "dc1", host = "h1", vm = "v1" },
+            requestId = "r-forged", kind = ReservationKinds.Request, entity = new EntityRef { datacenter = "dc1", host = "h1", vm = "v1" }, detectionId = "h1:9:r1",
             entityId = "dc1/h1/vm/v1", level = Levels.Vm, scope = "machine", datacenter = "dc1", cluster = "dc1-kafka", planner = "p1",
             leaseEpoch = 1, writtenAtNs = Now(), expiresAtNs = Now() + 1, reason = "forged",
         };
@@ -121,6 +123,43 @@ public sealed class CrossDcOnTwoBrokersTests
         // The genuine move still works beside them.
         var outcome = await dcs.Mover(dcs.Dc1, dcs.Dc1Link, dcs.Dc1Follows).MoveAsync(TwoDatacenters.Move("h1:3:r1"), CancellationToken.None);
         Assert.Equal("succeeded", outcome.Status);
+    }
+
+    [Fact]
+    public async Task Sealed_but_hostile_lease_records_change_nothing()
+    {
+        using var dcs = new TwoDatacenters();
+        var codec = new SingleObjectCodec<ActionLease>();
+        var source = dcs.Mover(dcs.Dc1, dcs.Dc1Link, dcs.Dc1Follows);
+        var (lease, won) = await source.AcquireAsync("dc1/h1/vm/v1", TimeSpan.FromSeconds(30), "genuine", CancellationToken.None);
+        Assert.True(won);
+        ActionLease Variant(Action<ActionLease> change)
+        {
+            var l = codec.Decode(codec.Encode(lease));
+            change(l);
+            return l;
+        }
+        // Each sealed by a trusted planner key (dc2's or dc1's own), each hostile in what it says.
+        (string Why, RecordSigner Seal, ActionLease? Record, LeaseVerdict Expected)[] hostile =
+        [
+            ("dc2 leases dc1's entity", dcs.Dc2Seal, Variant(l => (l.datacenter, l.planner, l.epoch) = ("dc2", "p2", lease.epoch + 1)), LeaseVerdict.Invalid),
+            ("a tombstone over the live lease", dcs.Dc2Seal, null, LeaseVerdict.Invalid),
+            ("a release by another planner", dcs.Dc2Seal, Variant(l => (l.planner, l.released) = ("p2", true)), LeaseVerdict.Invalid),
+            ("a replay of the winning record", dcs.Dc1Seal, lease, LeaseVerdict.Stale),
+            ("an epoch near 2^63", dcs.Dc1Seal, Variant(l => (l.planner, l.epoch) = ("p7", long.MaxValue)), LeaseVerdict.Stale),
+            ("another dc1 planner during the lease", dcs.Dc1Seal, Variant(l => (l.planner, l.epoch, l.acquiredAtNs) = ("p7", lease.epoch + 1, lease.acquiredAtNs + 1)), LeaseVerdict.Lost),
+            ("an hour-long lease", dcs.Dc1Seal, Variant(l => (l.epoch, l.expiresAtNs) = (lease.epoch + 1, l.acquiredAtNs + (long)TimeSpan.FromHours(1).TotalNanoseconds)), LeaseVerdict.Invalid),
+        ];
+        foreach (var (why, seal, record, expected) in hostile)
+        {
+            var at = await dcs.Dc2Link.ProduceSealedAsync(dcs.Topics.ActionLeases, Seals.Kinds.ActionLeases, "dc1/h1/vm/v1",
+                record is null ? null : codec.Encode(record), seal, CancellationToken.None);
+            Assert.True(expected == dcs.Dc2Follows.WaitFor(at, Deadline), why);
+        }
+        // The genuine holder still holds, dc2 is still refused, and nothing was dead-lettered as unsealed.
+        Assert.True(dcs.Dc2Follows.Read(b => b.Holds("dc1/h1/vm/v1", "dc1", "p1", lease.epoch)));
+        Assert.NotNull(dcs.Dc2Follows.Read(b => b.Refusal("dc1/h1/vm/v1", "dc2")));
+        Assert.Empty(dcs.Dc2Follows.Refused);
     }
 
     private static long Now() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;

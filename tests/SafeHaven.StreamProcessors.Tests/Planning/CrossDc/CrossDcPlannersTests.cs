@@ -20,10 +20,11 @@ public sealed class CrossDcPlannersTests
     private static ActuatorInfo Agent(string id, string dc, string host) =>
         new(id, dc, host, new HashSet<string>([Levels.Vm], StringComparer.Ordinal), CpuList.Empty);
 
-    private static Detection Hot(string id) => new()
+    private static SafeHaven.Schemas.Detection Hot(string id) => new()
     {
         detectionId = id, entity = Vm, rule = "r1", counter = "context-switches", rate = 5000, threshold = 1000, scope = Scopes.Machine,
-        detectedAtNs = 1, firstSampleAtNs = 0,
+        // Now: the planner dead-letters a detection outside its time-to-live.
+        detectedAtNs = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100, firstSampleAtNs = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100 - 1_000_000_000,
     };
 
     [Fact]
