@@ -37,7 +37,8 @@ internal sealed class SiemFlags
             var cluster = parse.GetValue(Cluster)!;
             if (Given(parse, Cluster) is false && roleCluster is not null && Given(parse, roleCluster) is true)
             {
-                cluster = parse.GetValue(roleCluster)!;
+                // Checked as --cluster, so a bad value names the flag the user gave.
+                cluster = SafeHaven.Cli.Commands.CommonOptions.ClusterId(parse.GetValue(roleCluster));
             }
             var options = new SiemOptions { Format = SiemOptions.ParseFormat(parse.GetValue(Format)!), Cluster = cluster };
             options.Validate();

@@ -97,7 +97,8 @@ public sealed class ActionLeaseBook(TimeProvider time)
     // Only the datacenter an entity lives in (the first part of its id) may lease it: a trusted planner of another
     // datacenter cannot block or take its moves.
     private bool Malformed(string entityId, ActionLease record) =>
-        record.entityId != entityId || record.expiresAtNs <= record.acquiredAtNs
+        // Instants within (0, 2^62): their differences and the skew added to them cannot wrap around.
+        record.entityId != entityId || record.acquiredAtNs <= 0 || record.expiresAtNs >= 1L << 62 || record.expiresAtNs <= record.acquiredAtNs
         || record.expiresAtNs - record.acquiredAtNs > (long)MaxLease.TotalNanoseconds
         || !entityId.StartsWith(record.datacenter + "/", StringComparison.Ordinal) || record.datacenter.Length == 0;
 

@@ -148,6 +148,10 @@ public sealed class ActionLeaseBookTests
         var tooLong = Lease("dc1", "p1", TimeSpan.FromSeconds(10));
         tooLong.expiresAtNs = tooLong.acquiredAtNs + (long)TimeSpan.FromDays(1).TotalNanoseconds;
         Assert.Equal(LeaseVerdict.Invalid, _book.Apply(Entity, tooLong));
+        // Instants chosen so that expiry − acquisition wraps around to a small number.
+        var wrapping = Lease("dc1", "p1", TimeSpan.FromSeconds(10));
+        (wrapping.acquiredAtNs, wrapping.expiresAtNs) = (long.MinValue, long.MaxValue);
+        Assert.Equal(LeaseVerdict.Invalid, _book.Apply(Entity, wrapping));
         var otherKey = Lease("dc1", "p1", TimeSpan.FromSeconds(10));
         Assert.Equal(LeaseVerdict.Invalid, _book.Apply("dc1/h1/vm/other", otherKey));
         Assert.Null(_book.Live(Entity));

@@ -124,6 +124,8 @@ public sealed partial class ReservationResponder : IDisposable
             reason = $"planner {r.planner} of {r.datacenter} holds no live action lease of epoch {r.leaseEpoch} on {r.entityId}";
             return null;
         }
+        // The booking lasts as long as the lease the log says, not as long as the request says.
+        r.expiresAtNs = _leases.Read(b => b.Live(r.entityId)?.expiresAtNs) ?? r.expiresAtNs;
         return _slots.Reserve(r, out reason);
     }
 
