@@ -55,7 +55,11 @@ public sealed partial class ReservationResponder : IDisposable
             {
                 LogError(_logger, _link.Datacenter, e.Message);
             }
-            catch (Exception e) when (e is Avro.AvroException or ArgumentException or InvalidOperationException)
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                break; // stopping: the answer in flight is abandoned, and a restarted responder answers it
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // A record this side could not answer (e.g. one it could decode but not re-encode) stops nothing.
                 Refuse($"unanswerable request: {e.Message}");
