@@ -49,4 +49,12 @@ mkdir -p "$keys/trusted"
 cp "$keys"/hosts/*/probe/*.pub "$keys"/hosts/*/actuator/*.pub "$keys"/agents/*/*.pub "$keys/planner/"
 cp "$keys/planner/$(newest "$keys/planner" planner).pub" "$keys/trusted/"
 chmod 644 "$keys"/planner/*.pub "$keys"/trusted/*.pub
+# The detector-only container (secured profile, `detect` alone): the detector key, the sample master and the .pub files
+# it checks seals with; never the planner's private key.
+mkdir -p "$keys/detector"
+chmod 700 "$keys/detector"
+detector_key="$(newest "$keys/planner" detector)"
+cp "$keys/planner/$detector_key.key" "$keys"/planner/*.mac "$keys"/planner/*.pub "$keys/detector/"
+chmod 600 "$keys/detector/$detector_key.key" "$keys"/detector/*.mac
+chmod 644 "$keys"/detector/*.pub
 echo "keys: host $dc/$host enrolled under $keys (planner, trusted, probe, actuator)"

@@ -57,4 +57,20 @@ if ! grep -q '/etc/kafka/mm2.properties' <<< "$resolved"; then
     echo "compose-config: FAIL: mirror-maker does not mount $mm2" >&2
     exit 1
 fi
-echo "compose-config: OK: docker-compose.yml is valid (${compose[*]}), multi-dc profile included"
+# The secured profile: a detector-only principal's service beside the combined detector, and its ACLs in setup.sh.
+if ! secured="$("${compose[@]}" -f docker-compose.yml --profile secured config --services 2>&1)"; then
+    echo "compose-config: FAIL: the secured profile does not parse:" >&2
+    echo "$secured" >&2
+    exit 1
+fi
+for service in kafka-secured topics-secured probe-secured detector-secured detector-only-secured actuator-secured; do
+    if ! grep -qx "$service" <<< "$secured"; then
+        echo "compose-config: FAIL: the secured profile has no service $service" >&2
+        exit 1
+    fi
+done
+if grep -E 'User:detector-only .*(commands|placements|inventory|results|safehaven-planner)' deploy/secured/setup.sh; then
+    echo "compose-config: FAIL: the detector-only principal holds planner rights in deploy/secured/setup.sh" >&2
+    exit 1
+fi
+echo "compose-config: OK: docker-compose.yml is valid (${compose[*]}), multi-dc and secured profiles included"

@@ -44,9 +44,18 @@ public static class CanonicalCommand
         }
         Str(ms, c.keyId);
         // Appended only when set, so commands without a group keep the bytes (and signatures) they always had.
-        if (c.group is not null)
+        // Each later optional field writes the earlier ones too (null marked), so no two of them read as each other.
+        if (c.group is not null || c.cluster is not null || c.leaseEpoch is not null)
         {
             Str(ms, c.group);
+        }
+        if (c.cluster is not null || c.leaseEpoch is not null)
+        {
+            Str(ms, c.cluster);
+        }
+        if (c.leaseEpoch is { } epoch)
+        {
+            Long(ms, epoch);
         }
         return ms.ToArray();
     }

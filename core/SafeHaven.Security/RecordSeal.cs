@@ -24,7 +24,8 @@ public static class RecordSeal
         [KeyRoles.Detector] = new HashSet<string>(["detections"], StringComparer.Ordinal),
         [KeyRoles.Actuator] = new HashSet<string>(["results", "inventory"], StringComparer.Ordinal),
         // Results too: the skipped outcome of a move a budget refused (it names no outstanding command).
-        [KeyRoles.Planner] = new HashSet<string>(["commands", "placements", "results"], StringComparer.Ordinal),
+        // Action leases and reservations: the cross-datacenter move protocol between two datacenters' planners.
+        [KeyRoles.Planner] = new HashSet<string>(["commands", "placements", "results", "action-leases", "reservations"], StringComparer.Ordinal),
     };
 
     /// <summary>The bytes a seal signs: a domain tag, then the kind, key and value, each length-prefixed.</summary>

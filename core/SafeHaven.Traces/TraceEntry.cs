@@ -45,6 +45,9 @@ public sealed record TraceEntry
     /// <summary>The result (kind <see cref="TraceKind.Results"/>).</summary>
     public IsolationResult? Result { get; init; }
 
+    /// <summary>Cluster the record was read from (the recorder's <c>--cluster</c>); null in traces written before the field.</summary>
+    public string? Cluster { get; init; }
+
     /// <summary>A sample entry keyed by its host.</summary>
     public static TraceEntry OfSample(CounterSample sample, long timestampNs)
     {
@@ -91,7 +94,7 @@ public sealed record TraceEntry
     internal TraceRecord ToRecord() => new()
     {
         kind = Word(Kind), key = Key, timestampNs = TimestampNs,
-        sample = Sample, inventory = Inventory, detection = Detection, result = Result,
+        sample = Sample, inventory = Inventory, detection = Detection, result = Result, cluster = Cluster,
     };
 
     /// <summary>The typed entry of <paramref name="record"/>, or why it is not a valid one.</summary>
@@ -116,7 +119,7 @@ public sealed record TraceEntry
         return (new TraceEntry
         {
             Kind = kind, Key = record.key, TimestampNs = record.timestampNs,
-            Sample = record.sample, Inventory = record.inventory, Detection = record.detection, Result = record.result,
+            Sample = record.sample, Inventory = record.inventory, Detection = record.detection, Result = record.result, Cluster = record.cluster,
         }, null);
     }
 }

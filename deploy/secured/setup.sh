@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 gen=deploy/secured/generated
-roles=(probe detector planner actuator siem topics)
+roles=(probe detector detector-only planner actuator siem topics)
 compose=(docker compose --profile secured)
 # Containers read their files as their own users: the Kafka image's appuser (1000), the SafeHaven image's app user
 # (the .NET images' APP_UID, 1654; probe and actuator run as root).
@@ -110,7 +110,7 @@ chmod 700 "$gen/ca"
 # SCRAM users need their passwords in the broker container for kafka-configs: a copy there, deleted below.
 mkdir -p "$gen/broker/users"
 for role in "${roles[@]}"; do cp "$gen/$role/password" "$gen/broker/users/$role"; done
-as_root "chown -R $kafka_uid:$kafka_uid /generated/broker && chown -R $app_uid:$app_uid /generated/detector /generated/planner /generated/siem /generated/topics && chown -R 0:0 /generated/probe /generated/actuator /generated/ca"
+as_root "chown -R $kafka_uid:$kafka_uid /generated/broker && chown -R $app_uid:$app_uid /generated/detector /generated/detector-only /generated/planner /generated/siem /generated/topics && chown -R 0:0 /generated/probe /generated/actuator /generated/ca"
 
 # 3. The broker, then the users and the ACLs through its loopback listener.
 "${compose[@]}" up -d --wait kafka-secured
@@ -130,9 +130,15 @@ acl --allow-principal User:detector --operation Read --operation Describe $(topi
 acl --allow-principal User:detector --operation Write --operation Describe $(topic detections) $(topic dlq)
 acl --allow-principal User:detector --operation Read --operation Write --operation Describe --resource-pattern-type prefixed --topic safehaven-detector-
 acl --allow-principal User:detector --operation Read --group safehaven-detector
+# detector-only: the same detector rights and nothing else (no planner topics), for `detect` instances scaled out on
+# their own (detector-only-secured). Rules are a mounted file, not a topic.
+acl --allow-principal User:detector-only --operation Read --operation Describe $(topic samples)
+acl --allow-principal User:detector-only --operation Write --operation Describe $(topic detections) $(topic dlq)
+acl --allow-principal User:detector-only --operation Read --operation Write --operation Describe --resource-pattern-type prefixed --topic safehaven-detector-
+acl --allow-principal User:detector-only --operation Read --group safehaven-detector
 # planner: reads inventory, detections, results and its ledger; writes commands, the ledger and `skipped` results.
-# `detect` runs a planner in its own process (there is no detector-only mode yet), so the detector principal holds
-# the planner's rights too; a standby `plan` elsewhere uses the planner principal (docs/SECURITY.md: what is left).
+# detector-secured runs `detect --with-planner` (a planner in its process), so the detector principal holds the
+# planner's rights too; detector-only does not. A standby `plan` elsewhere uses the planner principal.
 for principal in User:planner User:detector; do
     acl --allow-principal "$principal" --operation Read --operation Describe $(topic inventory) $(topic detections) $(topic results) $(topic placements)
     acl --allow-principal "$principal" --operation Write --operation Describe $(topic commands) $(topic placements) $(topic results) $(topic dlq)
@@ -156,3 +162,4 @@ acl --allow-principal User:topics --operation Create --operation Describe --reso
 "${compose[@]}" run --rm topics-secured
 echo "setup: done. Start the roles with:"
 echo "  docker compose --profile secured up -d probe-secured detector-secured actuator-secured"
+echo "  more detectors under the detector-only principal: docker compose --profile secured up -d --scale detector-only-secured=2 detector-only-secured"

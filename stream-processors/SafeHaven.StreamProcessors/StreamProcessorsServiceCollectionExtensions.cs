@@ -95,12 +95,15 @@ public static class StreamProcessorsServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Adds the moving-target scheduler with its settings bound from the <c>SafeHaven:MovingTarget</c> section, validated at once.</summary>
+    /// <summary>
+    /// Turns on moving-target defence in the planner with its schedules bound from the <c>SafeHaven:MovingTarget</c>
+    /// section, validated at once.
+    /// </summary>
     /// <exception cref="ArgumentException">A key is unknown, a value does not convert, or the options are invalid.</exception>
-    public static IHostApplicationBuilder AddSafeHavenMovingTarget(this IHostApplicationBuilder builder, CommandSigner signer)
+    public static IHostApplicationBuilder AddSafeHavenMovingTarget(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddSafeHavenMovingTarget(SectionBinder.Bind<MovingTargetOptions>(builder.Configuration, MovingTargetOptions.SectionName), signer);
+        builder.Services.AddSafeHavenMovingTarget(SectionBinder.Bind<MovingTargetOptions>(builder.Configuration, MovingTargetOptions.SectionName));
         return builder;
     }
 }

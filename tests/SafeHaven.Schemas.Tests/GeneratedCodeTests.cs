@@ -78,7 +78,8 @@ public sealed class GeneratedCodeTests
     public void Contract_schemas_ship_inside_the_records_assembly()
     {
         Assert.Equal(
-            ["CounterSample", "DeadLetter", "Detection", "EntityRef", "EntityState", "IsolationCommand", "IsolationResult", "SampleBatch", "SampleEntry", "SlotMember", "SlotRecord", "TraceRecord"],
+            ["ActionLease", "CounterSample", "DeadLetter", "Detection", "EntityRef", "EntityState", "IsolationCommand", "IsolationResult", "SampleBatch", "SampleEntry",
+                "SlotMember", "SlotRecord", "SlotReservation", "TraceRecord"],
             ContractSchemas.All.Keys.Order(StringComparer.Ordinal));
     }
 }

@@ -49,6 +49,7 @@ public sealed class CanonicalCommandTests
         }
         Assert.Contains("entity.startTime", fields);
         Assert.Contains("group", fields);
+        Assert.Contains("cluster", fields);
         Assert.DoesNotContain("signature", fields);
     }
 
@@ -95,6 +96,33 @@ public sealed class CanonicalCommandTests
             _ => throw new NotSupportedException($"no mutation for Avro type {schema.Tag}: teach this test, then the signature, the new type"),
         },
     };
+
+    [Fact]
+    public void A_group_and_a_cluster_of_the_same_text_differ()
+    {
+        // Both are appended only when set: a command with only a group must not sign the same bytes as one with only a cluster.
+        var withGroup = Commands.New();
+        withGroup.group = "g";
+        withGroup.cluster = null;
+        var withCluster = Commands.New();
+        withCluster.group = null;
+        withCluster.cluster = "g";
+        Assert.NotEqual(CanonicalCommand.Bytes(withGroup), CanonicalCommand.Bytes(withCluster));
+    }
+
+    [Fact]
+    public void A_command_without_group_and_cluster_keeps_its_old_bytes()
+    {
+        var c = Commands.New();
+        c.group = null;
+        c.cluster = null;
+        var bytes = CanonicalCommand.Bytes(c);
+        c.cluster = "dc1-kafka";
+        var withCluster = CanonicalCommand.Bytes(c);
+        // The old bytes are a strict prefix: signatures made before the field existed still verify.
+        Assert.True(withCluster.Length > bytes.Length);
+        Assert.Equal(bytes, withCluster[..bytes.Length]);
+    }
 
     [Fact]
     public void Field_boundaries_are_unambiguous()

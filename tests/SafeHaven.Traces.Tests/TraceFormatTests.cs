@@ -42,6 +42,16 @@ public sealed class TraceFormatTests
     }
 
     [Fact]
+    public void The_cluster_an_entry_was_read_from_round_trips_and_an_old_entry_has_none()
+    {
+        var entries = TraceSamples.Mixed(3);
+        List<TraceEntry> named = [.. entries.Select((e, i) => i % 2 == 0 ? e with { Cluster = "dc1-kafka" } : e)];
+        var read = TraceSamples.Read(TraceSamples.Write(named, TraceCodec.Null));
+        Assert.Equal(named.Select(e => e.Cluster), read.Select(e => e.Cluster));
+        Assert.Contains(read, e => e.Cluster is null);
+    }
+
+    [Fact]
     public void Compression_shrinks_a_trace()
     {
         var entries = TraceSamples.Mixed(2000);

@@ -57,6 +57,7 @@ internal static partial class CommandIntake
             Publish(reconciled);
         }
         consumer.Subscribe(topics.Commands);
+        var fence = new SafeHaven.Core.CrossDc.LeaseFence();
         ConsumeLoop.Run(consumer, producer, kafka, $"{role}:{id}", time, logger, cr =>
         {
             // Commands are keyed by agent id; other agents' commands are not ours to answer.
@@ -81,6 +82,11 @@ internal static partial class CommandIntake
             {
                 throw new RecordRejectedException($"command {CommandGate.Printable(cmd.commandId)}: {forged}");
             }
+            // Authentic, but under a cross-datacenter lease older than one already acted on (docs/SCALING.md §4).
+            if (fence.Admit(cmd) is { } stale)
+            {
+                throw new RecordRejectedException($"command {CommandGate.Printable(cmd.commandId)}: {stale}");
+            }
             // The move's span, the child of the planner's decision; its result record carries it on.
             using var span = SafeHavenActivity.StartConsumer(SafeHavenActivity.Actuator, SafeHavenActivity.Actuate, cr.Message.Headers);
             var result = execute(cmd);
@@ -92,6 +98,7 @@ internal static partial class CommandIntake
         // result again after the restart (consumers key results by command id).
         void Publish(IsolationResult result)
         {
+            result.cluster ??= kafka.Options.Cluster;
             var failed = false;
             ConsumeLoop.Produce(producer, results, topics.Results, result.commandId, result, report => failed = report.Error.IsError,
                 RoleSeals.With(kafka.Seals.Actuator, Seals.Kinds.Results), acks);

@@ -38,6 +38,18 @@ internal static class CommonOptions
 
     public static Option<string> Datacenter() => new("--datacenter") { Description = "Datacenter id", DefaultValueFactory = _ => "local" };
 
+    /// <summary>This deployment's cluster id, written into the detections, commands, results and ledger records a role writes.</summary>
+    public static Option<string> Cluster() => new("--cluster")
+    {
+        Description = "Id of this datacenter's Kafka cluster, written into every detection, command, result and ledger record (their 'cluster' field; docs/SCALING.md)",
+        DefaultValueFactory = _ => "local",
+    };
+
+    /// <summary>A valid --cluster value, or a usage error naming the flag.</summary>
+    public static string ClusterId(string? value) => SafeHaven.Core.Identifiers.IsToken(value)
+        ? value!
+        : throw new UsageException($"--cluster: '{SafeHaven.Core.Identifiers.Printable(value ?? "")}' is not a valid id");
+
     public static Option<string> Prefix() => new("--topic-prefix") { Description = "Prefix of every topic name", DefaultValueFactory = _ => "safehaven." };
 
     public static Option<int> Partitions() => new("--partitions") { Description = "Partitions per topic when creating topics", DefaultValueFactory = _ => 3 };

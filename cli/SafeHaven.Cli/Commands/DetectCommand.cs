@@ -50,7 +50,7 @@ internal static class DetectCommand
                 var signer = flags.Signer(parse) ?? throw new UsageException("detect --with-planner needs --signing-key (safehaven keys generate --dir DIR)");
                 spec = new PipelineSpec(flags.Kafka(parse, server))
                 {
-                    Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse), Siem = siem.Options(parse, SafeHavenConfig.Of(parse)),
+                    Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse), Siem = siem.Options(parse, SafeHavenConfig.Of(parse), flags.Cluster),
                     Telemetry = flags.Telemetry.Read(parse, "detect"),
                 };
             }

@@ -17,7 +17,7 @@ internal static class PlanCommand
         var flags = new RoleFlags();
         var instance = new Option<string?>("--instance") { Description = "This planner's name in logs and ledger records (default: host name and pid)" };
         var command = new Command("plan", "Run the planner (isolation ledger, targets, escalation, release) against --bootstrap; run two for a standby");
-        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, flags.DryRun, flags.SigningKey, flags.TrustedKeys, flags.AllowUnsealed, instance })
+        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, flags.Cluster, flags.DryRun, flags.SigningKey, flags.TrustedKeys, flags.AllowUnsealed, instance })
         {
             command.Options.Add(o);
         }

@@ -28,7 +28,7 @@ internal static class RecordCommand
         };
         var json = CommonOptions.Json();
         var command = new Command("record", "Record samples and inventory (and detections/results with --include) from --bootstrap into a trace file");
-        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, output, force, codec, include, from, trusted, json })
+        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, flags.Cluster, output, force, codec, include, from, trusted, json })
         {
             command.Options.Add(o);
         }

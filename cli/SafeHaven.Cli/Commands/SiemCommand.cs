@@ -22,7 +22,7 @@ internal static class SiemCommand
             Description = "Trusted public keys (.pub file or directory): detections and results are projected only if sealed by a trusted detector or actuator key; without it nothing is checked",
         };
         var command = new Command("siem", "Project detections and results into OCSF (or ECS) JSON events on the siem topic, against --bootstrap");
-        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, trusted })
+        foreach (var o in new Option[] { flags.Bootstrap, flags.Registry, flags.Duration, flags.Prefix, flags.Partitions, flags.Cluster, trusted })
         {
             command.Options.Add(o);
         }
@@ -33,7 +33,7 @@ internal static class SiemCommand
         {
             var server = flags.Server(parse) ?? throw new UsageException("siem needs --bootstrap");
             var stopAfter = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration");
-            var options = siem.Options(parse, SafeHavenConfig.Of(parse));
+            var options = siem.Options(parse, SafeHavenConfig.Of(parse), flags.Cluster);
             var seals = RoleSeals.None;
             if (parse.GetValue(trusted) is { } path)
             {

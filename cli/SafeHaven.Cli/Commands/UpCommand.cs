@@ -63,7 +63,7 @@ internal static class UpCommand
             var spec = new PipelineSpec(flags.Kafka(parse, broker.Bootstrap))
             {
                 Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuator, Identity = identity,
-                Signer = signer, Verifier = verifier, MovingTarget = movingTarget, Siem = siem.Options(parse, SafeHavenConfig.Of(parse)),
+                Signer = signer, Verifier = verifier, MovingTarget = movingTarget, Siem = siem.Options(parse, SafeHavenConfig.Of(parse), flags.Cluster),
                 // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
                 Seals = PipelineSpec.AllInOne(identity, actuator.Id, actuator.StateDirectory),
                 Telemetry = flags.Telemetry.Read(parse, "up"),

@@ -32,6 +32,7 @@ internal sealed class RoleFlags
     };
     public Option<string?> Host { get; } = CommonOptions.HostId();
     public Option<string> Datacenter { get; } = CommonOptions.Datacenter();
+    public Option<string> Cluster { get; } = CommonOptions.Cluster();
     public Option<string> Prefix { get; } = CommonOptions.Prefix();
     public Option<int> Partitions { get; } = CommonOptions.Partitions();
     public Option<string?> SigningKey { get; } = new("--signing-key") { Description = "This role's Ed25519 private key file, or a directory whose newest key of the role signs (safehaven keys generate; docs/SECURITY.md)" };
@@ -48,7 +49,7 @@ internal sealed class RoleFlags
 
     public void AddTo(Command command, bool rules, bool actuator)
     {
-        foreach (var o in new Option[] { Bootstrap, Registry, Duration, Host, Datacenter, Prefix, Partitions })
+        foreach (var o in new Option[] { Bootstrap, Registry, Duration, Host, Datacenter, Cluster, Prefix, Partitions })
         {
             command.Options.Add(o);
         }
@@ -95,6 +96,11 @@ internal sealed class RoleFlags
         config.Flag(parse, Registry, "SafeHaven:Kafka:SchemaRegistryUrl", v => kafka.SchemaRegistryUrl = v ?? "");
         config.Flag(parse, Prefix, "SafeHaven:Kafka:TopicPrefix", v => kafka.TopicPrefix = v);
         config.Flag(parse, Partitions, "SafeHaven:Kafka:Partitions", v => kafka.Partitions = v);
+        // Verbs that write none of the records carrying it (replay, top) do not list --cluster.
+        if (parse.GetResult(Cluster) is not null)
+        {
+            config.Flag(parse, Cluster, "SafeHaven:Kafka:Cluster", v => kafka.Cluster = CommonOptions.ClusterId(v));
+        }
         kafka.Security = Security.Read(parse, kafka.Security, config);
         config.Validate(KafkaOptions.SectionName, kafka.Validate);
         return kafka;

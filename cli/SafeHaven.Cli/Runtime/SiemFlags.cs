@@ -14,9 +14,11 @@ internal sealed class SiemFlags
 
     public Option<string> Cluster { get; } = new("--siem-cluster")
     {
-        Description = "This deployment's cluster identity, written into every SIEM event beside the datacenter",
+        Description = "This deployment's cluster identity in every SIEM event (an event's record names its own cluster when it has one); default: --cluster when given, else safehaven",
         DefaultValueFactory = _ => "safehaven",
     };
+
+    private static bool? Given(ParseResult parse, Option option) => parse.GetResult(option) is { } r ? !r.Implicit : null;
 
     public void AddTo(Command command)
     {
@@ -24,14 +26,23 @@ internal sealed class SiemFlags
         command.Options.Add(Cluster);
     }
 
-    /// <summary>The projector's settings: the SafeHaven:Siem section, then the flags given; a bad value exits 2 naming the flag or key.</summary>
-    public SiemOptions Options(ParseResult parse, Configuration.SafeHavenConfig config)
+    /// <summary>
+    /// The projector's settings: the SafeHaven:Siem section, then the flags given; a bad value exits 2 naming the flag
+    /// or key. Without --siem-cluster, a --cluster given on the command line (<paramref name="roleCluster"/>) names the
+    /// deployment, so one flag sets both.
+    /// </summary>
+    public SiemOptions Options(ParseResult parse, Configuration.SafeHavenConfig config, Option<string>? roleCluster = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var options = config.Bind<SiemOptions>(SiemOptions.SectionName);
         try
         {
             config.Flag(parse, Format, "SafeHaven:Siem:Format", v => options.Format = SiemOptions.ParseFormat(v));
+            if (Given(parse, Cluster) is not true && roleCluster is not null && Given(parse, roleCluster) is true)
+            {
+                // Checked as --cluster, so a bad value names the flag the user gave.
+                options.Cluster = SafeHaven.Cli.Commands.CommonOptions.ClusterId(parse.GetValue(roleCluster));
+            }
         }
         catch (ArgumentException e)
         {

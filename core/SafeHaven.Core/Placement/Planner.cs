@@ -39,6 +39,12 @@ public sealed record PlannerSettings(TimeSpan CommandTtl, bool DryRun = false, T
 
     /// <summary>The policy in force.</summary>
     public PlannerPolicy Rules => Policy ?? PlannerPolicy.Default;
+
+    /// <summary>
+    /// Names another datacenter's live action lease on an entity id, or null (docs/SCALING.md §4): while one lives, a
+    /// detection of that entity plans nothing here (a redelivery after the lease ends plans it). Null: no leases read.
+    /// </summary>
+    public Func<string, string?>? LeaseRefusal { get; init; }
 }
 
 /// <summary>
@@ -138,6 +144,11 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         if (book.HasDetection(detection.detectionId) || _settled.Contains(detection.detectionId))
         {
             return new PlanDecision(null, [$"detection {detection.detectionId} is already in the ledger: nothing to do"]);
+        }
+        if (settings.LeaseRefusal?.Invoke(entityId) is { } leased)
+        {
+            // Another datacenter acts on the entity: this planner must not, and must not settle the detection either.
+            return new PlanDecision(null, [leased]);
         }
         if (Refusal(detection, entityId) is { } refused)
         {

@@ -43,6 +43,13 @@ public sealed class KafkaOptions
     /// <remarks>A fresh instance (equal to <see cref="SafeHaven.Core.Bounds.RecordBounds.Default"/>): configuration binds into it, and must not change the shared default.</remarks>
     public SafeHaven.Core.Bounds.RecordBounds Bounds { get; set; } = new();
 
+    /// <summary>
+    /// This deployment's cluster id (<c>--cluster</c>, default <c>local</c>): written into the detections, commands, results
+    /// and ledger records this process writes (their <c>cluster</c> field), so that records from several clusters stay
+    /// apart in the aggregate cluster MirrorMaker 2 feeds (docs/SCALING.md §4).
+    /// </summary>
+    public string Cluster { get; set; } = "local";
+
     /// <summary>Authentication and encryption of every client's connections (TLS, SASL/SCRAM, mTLS). Defaults to plaintext.</summary>
     public KafkaSecurityOptions Security { get; set; } = new();
 
@@ -72,6 +79,10 @@ public sealed class KafkaOptions
         if (Partitions is < 1 or > 1000)
         {
             throw new ArgumentException($"{SectionName}:{nameof(Partitions)}: partitions must be 1..1000, got {Partitions}");
+        }
+        if (!SafeHaven.Core.Identifiers.IsToken(Cluster))
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(Cluster)}: cluster '{SafeHaven.Core.Identifiers.Printable(Cluster ?? "")}' is not a valid id");
         }
         _ = new TopicNames(TopicPrefix);
         Security.Validate();

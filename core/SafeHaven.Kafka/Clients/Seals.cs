@@ -28,6 +28,12 @@ public static class Seals
 
         /// <summary>Planner ledger.</summary>
         public const string Placements = "placements";
+
+        /// <summary>Cross-datacenter action leases (planners of any trusted datacenter).</summary>
+        public const string ActionLeases = "action-leases";
+
+        /// <summary>Cross-datacenter slot reservations: requests and answers (planners).</summary>
+        public const string Reservations = "reservations";
     }
 
     /// <summary>The two headers that seal a record of <paramref name="kind"/>.</summary>

@@ -21,6 +21,8 @@ public sealed class TopicNames
         Placements = prefix + "placements";
         Siem = prefix + "siem";
         Dlq = prefix + "dlq";
+        ActionLeases = prefix + "action-leases";
+        Reservations = prefix + "reservations";
 
         // Checking every full name covers both illegal characters and the length limit.
         foreach (var name in Names())
@@ -59,6 +61,12 @@ public sealed class TopicNames
     /// <summary>Dead letters, keyed by the original key.</summary>
     public string Dlq { get; }
 
+    /// <summary>Action leases of cross-datacenter moves into this cluster, keyed by entity id; compacted, one partition (docs/SCALING.md §4).</summary>
+    public string ActionLeases { get; }
+
+    /// <summary>Cross-datacenter slot reservations (requests and the target planner's answers), keyed by entity id; one partition.</summary>
+    public string Reservations { get; }
+
     /// <summary>
     /// Every SafeHaven topic with <paramref name="partitions"/> partitions; inventory and placements are compacted, and the
     /// ledger has one partition: its partition 0 is the planner's lease (one active planner at a time).
@@ -68,8 +76,9 @@ public sealed class TopicNames
     public IReadOnlyList<TopicSpec> All(int partitions)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
-        return Names().Select(n => new TopicSpec(n, n == Placements ? 1 : partitions, Compacted: n == Inventory || n == Placements)).ToArray();
+        return Names().Select(n => new TopicSpec(n, n == Placements || n == ActionLeases || n == Reservations ? 1 : partitions,
+            Compacted: n == Inventory || n == Placements || n == ActionLeases)).ToArray();
     }
 
-    private string[] Names() => [Samples, Inventory, Detections, Commands, Results, Placements, Siem, Dlq];
+    private string[] Names() => [Samples, Inventory, Detections, Commands, Results, Placements, Siem, Dlq, ActionLeases, Reservations];
 }

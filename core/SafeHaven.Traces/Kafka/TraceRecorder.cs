@@ -47,6 +47,8 @@ public sealed class TraceRecorder(KafkaClients kafka, TraceRecorderOptions optio
     public RecordStats Run(TraceWriter writer, Action<RecordStats>? progress, Action<string>? rejected, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(writer);
+        // Every entry names the cluster it was read from (TraceRecord.cluster), beside its entity's datacenter.
+        var cluster = kafka.Options.Cluster;
         var config = kafka.Consumer("safehaven-recorder-" + Guid.NewGuid().ToString("N"), "safehaven-recorder");
         config.AutoOffsetReset = options.FromBeginning ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest;
         config.EnableAutoCommit = false;
@@ -95,7 +97,7 @@ public sealed class TraceRecorder(KafkaClients kafka, TraceRecorderOptions optio
                             kafka.Seals.Require(Seals.Kinds.Samples, message);
                             foreach (var s in samples.Read(message.Value, topic))
                             {
-                                writer.Append(TraceEntry.OfSample(s, ts));
+                                writer.Append(TraceEntry.OfSample(s, ts) with { Cluster = cluster });
                                 nSamples++;
                             }
                         }
@@ -103,19 +105,19 @@ public sealed class TraceRecorder(KafkaClients kafka, TraceRecorderOptions optio
                         {
                             kafka.Seals.Require(Seals.Kinds.Inventory, message);
                             var state = message.Value is null ? null : KafkaSerdes.Decode(states, message.Value, topic);
-                            writer.Append(TraceEntry.OfInventory(message.Key ?? state?.entityId ?? "", state, ts));
+                            writer.Append(TraceEntry.OfInventory(message.Key ?? state?.entityId ?? "", state, ts) with { Cluster = cluster });
                             nInventory++;
                         }
                         else if (topic == kafka.Topics.Detections)
                         {
                             kafka.Seals.Require(Seals.Kinds.Detections, message);
-                            writer.Append(TraceEntry.OfDetection(message.Key, KafkaSerdes.Decode(detections, message.Value, topic), ts));
+                            writer.Append(TraceEntry.OfDetection(message.Key, KafkaSerdes.Decode(detections, message.Value, topic), ts) with { Cluster = cluster });
                             nDetections++;
                         }
                         else
                         {
                             kafka.Seals.Require(Seals.Kinds.Results, message);
-                            writer.Append(TraceEntry.OfResult(KafkaSerdes.Decode(results, message.Value, topic), ts));
+                            writer.Append(TraceEntry.OfResult(KafkaSerdes.Decode(results, message.Value, topic), ts) with { Cluster = cluster });
                             nResults++;
                         }
                     }

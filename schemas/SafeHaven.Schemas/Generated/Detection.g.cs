@@ -52,7 +52,11 @@ namespace SafeHaven.Schemas
 				"ng\"},{\"name\":\"kind\",\"doc\":\"null or detected: the rule fired (isolate the entity)" +
 				"; quiet: an entity the rule fired on stayed below clearBelow for the rule\'s rele" +
 				"aseAfter (release its isolation). Readers that only want detections skip every o" +
-				"ther kind.\",\"default\":null,\"type\":[\"null\",\"string\"]}]}"));
+				"ther kind.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"cluster\",\"doc\":\"Cl" +
+				"uster (Kafka deployment) of the detector that wrote the record, beside the entit" +
+				"y\'s datacenter: it tells records apart once MirrorMaker 2 copies several cluster" +
+				"s into the aggregate one. null: a writer that names none (tools, tests).\",\"defau" +
+				"lt\":null,\"type\":[\"null\",\"string\"]}]}"));
 		/// <summary>
 		/// Unique id, derived from the entity, rule and sample so that a replay gives the same id.
 		/// </summary>
@@ -97,6 +101,10 @@ namespace SafeHaven.Schemas
 		/// null or detected: the rule fired (isolate the entity); quiet: an entity the rule fired on stayed below clearBelow for the rule's releaseAfter (release its isolation). Readers that only want detections skip every other kind.
 		/// </summary>
 		private string _kind;
+		/// <summary>
+		/// Cluster (Kafka deployment) of the detector that wrote the record, beside the entity's datacenter: it tells records apart once MirrorMaker 2 copies several clusters into the aggregate one. null: a writer that names none (tools, tests).
+		/// </summary>
+		private string _cluster;
 		public virtual global::Avro.Schema Schema
 		{
 			get
@@ -258,6 +266,20 @@ namespace SafeHaven.Schemas
 				this._kind = value;
 			}
 		}
+		/// <summary>
+		/// Cluster (Kafka deployment) of the detector that wrote the record, beside the entity's datacenter: it tells records apart once MirrorMaker 2 copies several clusters into the aggregate one. null: a writer that names none (tools, tests).
+		/// </summary>
+		public string cluster
+		{
+			get
+			{
+				return this._cluster;
+			}
+			set
+			{
+				this._cluster = value;
+			}
+		}
 		public virtual object Get(int fieldPos)
 		{
 			switch (fieldPos)
@@ -273,6 +295,7 @@ namespace SafeHaven.Schemas
 			case 8: return this.firstSampleAtNs;
 			case 9: return this.sampleSeq;
 			case 10: return this.kind;
+			case 11: return this.cluster;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -291,6 +314,7 @@ namespace SafeHaven.Schemas
 			case 8: this.firstSampleAtNs = (System.Int64)fieldValue; break;
 			case 9: this.sampleSeq = (System.Int64)fieldValue; break;
 			case 10: this.kind = (System.String)fieldValue; break;
+			case 11: this.cluster = (System.String)fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

@@ -54,10 +54,18 @@ namespace SafeHaven.Schemas
 				"\":\"array\",\"items\":\"string\"}},{\"name\":\"group\",\"doc\":\"Suspect group whose isolatio" +
 				"n slot the entity joins (processes of one tenant, container or process group sha" +
 				"re a slot); an actuator lets only members of one group share a CPU. Null: the en" +
-				"tity alone.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"keyId\",\"doc\":\"Id " +
-				"of the signing key; null when unsigned.\",\"default\":null,\"type\":[\"null\",\"string\"]" +
-				"},{\"name\":\"signature\",\"doc\":\"Ed25519 signature over the command\'s canonical byte" +
-				"s (empty when unsigned).\",\"type\":\"bytes\"}]}"));
+				"tity alone.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"cluster\",\"doc\":\"C" +
+				"luster (Kafka deployment) of the planner that issued the command; covered by the" +
+				" signature when set. A cross-datacenter receive command names the source planner" +
+				"\'s cluster, not the agent\'s. null: a writer that names none (tools, tests).\",\"de" +
+				"fault\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"leaseEpoch\",\"doc\":\"A cross-datace" +
+				"nter move: the epoch of the source planner\'s action lease it runs under (the fen" +
+				"cing token, docs/SCALING.md section 4); covered by the signature when set. An ag" +
+				"ent refuses a command naming an epoch below one it already executed for the enti" +
+				"ty. null: a move within one datacenter.\",\"default\":null,\"type\":[\"null\",\"long\"]}," +
+				"{\"name\":\"keyId\",\"doc\":\"Id of the signing key; null when unsigned.\",\"default\":nul" +
+				"l,\"type\":[\"null\",\"string\"]},{\"name\":\"signature\",\"doc\":\"Ed25519 signature over th" +
+				"e command\'s canonical bytes (empty when unsigned).\",\"type\":\"bytes\"}]}"));
 		/// <summary>
 		/// Unique id; actuators execute a command id at most once.
 		/// </summary>
@@ -106,6 +114,14 @@ namespace SafeHaven.Schemas
 		/// Suspect group whose isolation slot the entity joins (processes of one tenant, container or process group share a slot); an actuator lets only members of one group share a CPU. Null: the entity alone.
 		/// </summary>
 		private string _group;
+		/// <summary>
+		/// Cluster (Kafka deployment) of the planner that issued the command; covered by the signature when set. A cross-datacenter receive command names the source planner's cluster, not the agent's. null: a writer that names none (tools, tests).
+		/// </summary>
+		private string _cluster;
+		/// <summary>
+		/// A cross-datacenter move: the epoch of the source planner's action lease it runs under (the fencing token, docs/SCALING.md section 4); covered by the signature when set. An agent refuses a command naming an epoch below one it already executed for the entity. null: a move within one datacenter.
+		/// </summary>
+		private System.Nullable<System.Int64> _leaseEpoch;
 		/// <summary>
 		/// Id of the signing key; null when unsigned.
 		/// </summary>
@@ -290,6 +306,34 @@ namespace SafeHaven.Schemas
 			}
 		}
 		/// <summary>
+		/// Cluster (Kafka deployment) of the planner that issued the command; covered by the signature when set. A cross-datacenter receive command names the source planner's cluster, not the agent's. null: a writer that names none (tools, tests).
+		/// </summary>
+		public string cluster
+		{
+			get
+			{
+				return this._cluster;
+			}
+			set
+			{
+				this._cluster = value;
+			}
+		}
+		/// <summary>
+		/// A cross-datacenter move: the epoch of the source planner's action lease it runs under (the fencing token, docs/SCALING.md section 4); covered by the signature when set. An agent refuses a command naming an epoch below one it already executed for the entity. null: a move within one datacenter.
+		/// </summary>
+		public System.Nullable<System.Int64> leaseEpoch
+		{
+			get
+			{
+				return this._leaseEpoch;
+			}
+			set
+			{
+				this._leaseEpoch = value;
+			}
+		}
+		/// <summary>
 		/// Id of the signing key; null when unsigned.
 		/// </summary>
 		public string keyId
@@ -333,8 +377,10 @@ namespace SafeHaven.Schemas
 			case 9: return this.dryRun;
 			case 10: return this.reasons;
 			case 11: return this.group;
-			case 12: return this.keyId;
-			case 13: return this.signature;
+			case 12: return this.cluster;
+			case 13: return this.leaseEpoch;
+			case 14: return this.keyId;
+			case 15: return this.signature;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -354,8 +400,10 @@ namespace SafeHaven.Schemas
 			case 9: this.dryRun = (System.Boolean)fieldValue; break;
 			case 10: this.reasons = (IList<System.String>)fieldValue; break;
 			case 11: this.group = (System.String)fieldValue; break;
-			case 12: this.keyId = (System.String)fieldValue; break;
-			case 13: this.signature = (System.Byte[])fieldValue; break;
+			case 12: this.cluster = (System.String)fieldValue; break;
+			case 13: this.leaseEpoch = (System.Nullable<System.Int64>)fieldValue; break;
+			case 14: this.keyId = (System.String)fieldValue; break;
+			case 15: this.signature = (System.Byte[])fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

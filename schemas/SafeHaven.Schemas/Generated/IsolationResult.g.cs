@@ -54,7 +54,10 @@ namespace SafeHaven.Schemas
 				"the command was a dry run and nothing was touched.\",\"default\":false,\"type\":\"bool" +
 				"ean\"},{\"name\":\"bytesTransferred\",\"doc\":\"Container and VM levels: bytes the move " +
 				"sent (memory pages and images), as the source counted them; null where not count" +
-				"ed.\",\"default\":null,\"type\":[\"null\",\"long\"]}]}"));
+				"ed.\",\"default\":null,\"type\":[\"null\",\"long\"]},{\"name\":\"cluster\",\"doc\":\"Cluster (Ka" +
+				"fka deployment) of the actuator that wrote the result, beside the entity\'s datac" +
+				"enter. null: a writer that names none (tools, tests).\",\"default\":null,\"type\":[\"n" +
+				"ull\",\"string\"]}]}"));
 		/// <summary>
 		/// The command this result answers (also the record key).
 		/// </summary>
@@ -107,6 +110,10 @@ namespace SafeHaven.Schemas
 		/// Container and VM levels: bytes the move sent (memory pages and images), as the source counted them; null where not counted.
 		/// </summary>
 		private System.Nullable<System.Int64> _bytesTransferred;
+		/// <summary>
+		/// Cluster (Kafka deployment) of the actuator that wrote the result, beside the entity's datacenter. null: a writer that names none (tools, tests).
+		/// </summary>
+		private string _cluster;
 		public virtual global::Avro.Schema Schema
 		{
 			get
@@ -296,6 +303,20 @@ namespace SafeHaven.Schemas
 				this._bytesTransferred = value;
 			}
 		}
+		/// <summary>
+		/// Cluster (Kafka deployment) of the actuator that wrote the result, beside the entity's datacenter. null: a writer that names none (tools, tests).
+		/// </summary>
+		public string cluster
+		{
+			get
+			{
+				return this._cluster;
+			}
+			set
+			{
+				this._cluster = value;
+			}
+		}
 		public virtual object Get(int fieldPos)
 		{
 			switch (fieldPos)
@@ -313,6 +334,7 @@ namespace SafeHaven.Schemas
 			case 10: return this.downtimeNs;
 			case 11: return this.dryRun;
 			case 12: return this.bytesTransferred;
+			case 13: return this.cluster;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -333,6 +355,7 @@ namespace SafeHaven.Schemas
 			case 10: this.downtimeNs = (System.Nullable<System.Int64>)fieldValue; break;
 			case 11: this.dryRun = (System.Boolean)fieldValue; break;
 			case 12: this.bytesTransferred = (System.Nullable<System.Int64>)fieldValue; break;
+			case 13: this.cluster = (System.String)fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

@@ -68,7 +68,10 @@ namespace SafeHaven.Schemas
 				"ve, join, hold, release, leave, expire, free.\",\"type\":\"string\"},{\"name\":\"reason\"" +
 				",\"doc\":\"Why, in words, for operators.\",\"type\":\"string\"},{\"name\":\"writer\",\"doc\":\"" +
 				"Id of the planner instance that wrote the record.\",\"type\":\"string\"},{\"name\":\"upd" +
-				"atedAtNs\",\"doc\":\"When the planner wrote it, Unix epoch ns.\",\"type\":\"long\"}]}"));
+				"atedAtNs\",\"doc\":\"When the planner wrote it, Unix epoch ns.\",\"type\":\"long\"},{\"nam" +
+				"e\":\"cluster\",\"doc\":\"Cluster (Kafka deployment) of the planner that wrote the led" +
+				"ger record. null: a writer that names none (tools, tests).\",\"default\":null,\"type" +
+				"\":[\"null\",\"string\"]}]}"));
 		/// <summary>
 		/// Slot id: 'ACTUATOR#cpu:N' for a pool CPU, 'DATACENTER/HOST#host' for a whole host.
 		/// </summary>
@@ -109,6 +112,10 @@ namespace SafeHaven.Schemas
 		/// When the planner wrote it, Unix epoch ns.
 		/// </summary>
 		private long _updatedAtNs;
+		/// <summary>
+		/// Cluster (Kafka deployment) of the planner that wrote the ledger record. null: a writer that names none (tools, tests).
+		/// </summary>
+		private string _cluster;
 		public virtual global::Avro.Schema Schema
 		{
 			get
@@ -256,6 +263,20 @@ namespace SafeHaven.Schemas
 				this._updatedAtNs = value;
 			}
 		}
+		/// <summary>
+		/// Cluster (Kafka deployment) of the planner that wrote the ledger record. null: a writer that names none (tools, tests).
+		/// </summary>
+		public string cluster
+		{
+			get
+			{
+				return this._cluster;
+			}
+			set
+			{
+				this._cluster = value;
+			}
+		}
 		public virtual object Get(int fieldPos)
 		{
 			switch (fieldPos)
@@ -270,6 +291,7 @@ namespace SafeHaven.Schemas
 			case 7: return this.reason;
 			case 8: return this.writer;
 			case 9: return this.updatedAtNs;
+			case 10: return this.cluster;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -287,6 +309,7 @@ namespace SafeHaven.Schemas
 			case 7: this.reason = (System.String)fieldValue; break;
 			case 8: this.writer = (System.String)fieldValue; break;
 			case 9: this.updatedAtNs = (System.Int64)fieldValue; break;
+			case 10: this.cluster = (System.String)fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

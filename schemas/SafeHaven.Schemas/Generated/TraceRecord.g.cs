@@ -103,29 +103,40 @@ namespace SafeHaven.Schemas
 				"e fired (isolate the entity); quiet: an entity the rule fired on stayed below cl" +
 				"earBelow for the rule\'s releaseAfter (release its isolation). Readers that only " +
 				"want detections skip every other kind.\",\"default\":null,\"type\":[\"null\",\"string\"]}" +
-				"]}]},{\"name\":\"result\",\"doc\":\"kind results: the isolation result.\",\"default\":null" +
-				",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"IsolationResult\",\"doc\":\"Outcome of exac" +
-				"tly one IsolationCommand, with phase timings.\",\"namespace\":\"SafeHaven.Schemas\",\"" +
-				"fields\":[{\"name\":\"commandId\",\"doc\":\"The command this result answers (also the re" +
-				"cord key).\",\"type\":\"string\"},{\"name\":\"entity\",\"doc\":\"The entity the command name" +
-				"d.\",\"type\":\"EntityRef\"},{\"name\":\"level\",\"doc\":\"Isolation level of the command: c" +
-				"ore, container or vm.\",\"type\":\"string\"},{\"name\":\"status\",\"doc\":\"succeeded, faile" +
-				"d, rejected or skipped.\",\"type\":\"string\"},{\"name\":\"error\",\"doc\":\"Why it failed, " +
-				"was rejected or skipped; null on success.\",\"default\":null,\"type\":[\"null\",\"string" +
-				"\"]},{\"name\":\"startedAtNs\",\"doc\":\"When the actuator started on the command, Unix " +
-				"epoch ns.\",\"type\":\"long\"},{\"name\":\"finishedAtNs\",\"doc\":\"When the actuator finish" +
-				"ed, Unix epoch ns.\",\"type\":\"long\"},{\"name\":\"phases\",\"doc\":\"Phase name -> duratio" +
-				"n in ns (e.g. validate, cpuset, affinity, verify).\",\"type\":{\"type\":\"map\",\"values" +
-				"\":\"long\"}},{\"name\":\"actuator\",\"doc\":\"Id of the actuator that executed the comman" +
-				"d.\",\"default\":\"\",\"type\":\"string\"},{\"name\":\"cpus\",\"doc\":\"Core level: CPU list eve" +
-				"ry thread is allowed on after the move, as verified from /proc.\",\"default\":null," +
-				"\"type\":[\"null\",\"string\"]},{\"name\":\"downtimeNs\",\"doc\":\"VM level: destination RESU" +
-				"ME minus source STOP; container level: freeze at the source until the restored t" +
-				"ree runs at the target; ns.\",\"default\":null,\"type\":[\"null\",\"long\"]},{\"name\":\"dry" +
-				"Run\",\"doc\":\"True when the command was a dry run and nothing was touched.\",\"defau" +
-				"lt\":false,\"type\":\"boolean\"},{\"name\":\"bytesTransferred\",\"doc\":\"Container and VM l" +
-				"evels: bytes the move sent (memory pages and images), as the source counted them" +
-				"; null where not counted.\",\"default\":null,\"type\":[\"null\",\"long\"]}]}]}]}"));
+				",{\"name\":\"cluster\",\"doc\":\"Cluster (Kafka deployment) of the detector that wrote " +
+				"the record, beside the entity\'s datacenter: it tells records apart once MirrorMa" +
+				"ker 2 copies several clusters into the aggregate one. null: a writer that names " +
+				"none (tools, tests).\",\"default\":null,\"type\":[\"null\",\"string\"]}]}]},{\"name\":\"resu" +
+				"lt\",\"doc\":\"kind results: the isolation result.\",\"default\":null,\"type\":[\"null\",{\"" +
+				"type\":\"record\",\"name\":\"IsolationResult\",\"doc\":\"Outcome of exactly one IsolationC" +
+				"ommand, with phase timings.\",\"namespace\":\"SafeHaven.Schemas\",\"fields\":[{\"name\":\"" +
+				"commandId\",\"doc\":\"The command this result answers (also the record key).\",\"type\"" +
+				":\"string\"},{\"name\":\"entity\",\"doc\":\"The entity the command named.\",\"type\":\"Entity" +
+				"Ref\"},{\"name\":\"level\",\"doc\":\"Isolation level of the command: core, container or " +
+				"vm.\",\"type\":\"string\"},{\"name\":\"status\",\"doc\":\"succeeded, failed, rejected or ski" +
+				"pped.\",\"type\":\"string\"},{\"name\":\"error\",\"doc\":\"Why it failed, was rejected or sk" +
+				"ipped; null on success.\",\"default\":null,\"type\":[\"null\",\"string\"]},{\"name\":\"start" +
+				"edAtNs\",\"doc\":\"When the actuator started on the command, Unix epoch ns.\",\"type\":" +
+				"\"long\"},{\"name\":\"finishedAtNs\",\"doc\":\"When the actuator finished, Unix epoch ns." +
+				"\",\"type\":\"long\"},{\"name\":\"phases\",\"doc\":\"Phase name -> duration in ns (e.g. vali" +
+				"date, cpuset, affinity, verify).\",\"type\":{\"type\":\"map\",\"values\":\"long\"}},{\"name\"" +
+				":\"actuator\",\"doc\":\"Id of the actuator that executed the command.\",\"default\":\"\",\"" +
+				"type\":\"string\"},{\"name\":\"cpus\",\"doc\":\"Core level: CPU list every thread is allow" +
+				"ed on after the move, as verified from /proc.\",\"default\":null,\"type\":[\"null\",\"st" +
+				"ring\"]},{\"name\":\"downtimeNs\",\"doc\":\"VM level: destination RESUME minus source ST" +
+				"OP; container level: freeze at the source until the restored tree runs at the ta" +
+				"rget; ns.\",\"default\":null,\"type\":[\"null\",\"long\"]},{\"name\":\"dryRun\",\"doc\":\"True w" +
+				"hen the command was a dry run and nothing was touched.\",\"default\":false,\"type\":\"" +
+				"boolean\"},{\"name\":\"bytesTransferred\",\"doc\":\"Container and VM levels: bytes the m" +
+				"ove sent (memory pages and images), as the source counted them; null where not c" +
+				"ounted.\",\"default\":null,\"type\":[\"null\",\"long\"]},{\"name\":\"cluster\",\"doc\":\"Cluster" +
+				" (Kafka deployment) of the actuator that wrote the result, beside the entity\'s d" +
+				"atacenter. null: a writer that names none (tools, tests).\",\"default\":null,\"type\"" +
+				":[\"null\",\"string\"]}]}]},{\"name\":\"cluster\",\"doc\":\"Cluster (Kafka deployment) the " +
+				"record was read from (the recorder\'s --cluster), beside the datacenter every ent" +
+				"ity names: a trace of the aggregate cluster keeps records of several clusters ap" +
+				"art. null: a trace written before the field existed.\",\"default\":null,\"type\":[\"nu" +
+				"ll\",\"string\"]}]}"));
 		/// <summary>
 		/// Role of the topic the record was read from: samples, inventory, detections or results.
 		/// </summary>
@@ -154,6 +165,10 @@ namespace SafeHaven.Schemas
 		/// kind results: the isolation result.
 		/// </summary>
 		private SafeHaven.Schemas.IsolationResult _result;
+		/// <summary>
+		/// Cluster (Kafka deployment) the record was read from (the recorder's --cluster), beside the datacenter every entity names: a trace of the aggregate cluster keeps records of several clusters apart. null: a trace written before the field existed.
+		/// </summary>
+		private string _cluster;
 		public virtual global::Avro.Schema Schema
 		{
 			get
@@ -259,6 +274,20 @@ namespace SafeHaven.Schemas
 				this._result = value;
 			}
 		}
+		/// <summary>
+		/// Cluster (Kafka deployment) the record was read from (the recorder's --cluster), beside the datacenter every entity names: a trace of the aggregate cluster keeps records of several clusters apart. null: a trace written before the field existed.
+		/// </summary>
+		public string cluster
+		{
+			get
+			{
+				return this._cluster;
+			}
+			set
+			{
+				this._cluster = value;
+			}
+		}
 		public virtual object Get(int fieldPos)
 		{
 			switch (fieldPos)
@@ -270,6 +299,7 @@ namespace SafeHaven.Schemas
 			case 4: return this.inventory;
 			case 5: return this.detection;
 			case 6: return this.result;
+			case 7: return this.cluster;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -284,6 +314,7 @@ namespace SafeHaven.Schemas
 			case 4: this.inventory = (SafeHaven.Schemas.EntityState)fieldValue; break;
 			case 5: this.detection = (SafeHaven.Schemas.Detection)fieldValue; break;
 			case 6: this.result = (SafeHaven.Schemas.IsolationResult)fieldValue; break;
+			case 7: this.cluster = (System.String)fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

@@ -103,7 +103,7 @@ internal sealed partial class DetectorService(KafkaClients kafka, DetectorOption
     private KafkaStream NewStream(ILogger logger)
     {
         var config = DetectorStreamConfig.Create(options.ApplicationId, kafka.Options.BootstrapServers, options.Threads, loggers, kafka.Security);
-        var topology = DetectorTopology.Build(kafka.Topics, engine, kafka.Serdes, time, metrics, kafka.Options.Bounds, kafka.Seals);
+        var topology = DetectorTopology.Build(kafka.Topics, engine, kafka.Serdes, time, metrics, kafka.Options.Bounds, kafka.Seals, kafka.Options.Cluster);
         string[] sinks = [kafka.Topics.Detections, kafka.Topics.Dlq];
         var written = sinks.Concat(DetectorTopology.InternalTopics(options.ApplicationId, 1).Select(t => t.Name)).ToList();
         var probe = new AssignmentProbe(WarmKafkaSupplier.For(config, written, sinks, logger));

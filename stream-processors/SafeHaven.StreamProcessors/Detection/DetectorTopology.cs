@@ -38,8 +38,9 @@ public static class DetectorTopology
     /// <param name="metrics">Counters.</param>
     /// <param name="bounds">Record bounds (default <see cref="RecordBounds.Replay"/>).</param>
     /// <param name="seals">Probe keys to check samples against and the detector's key to seal detections (docs/SECURITY.md); none by default.</param>
+    /// <param name="cluster">This deployment's cluster id, written into every detection (<c>Detection.cluster</c>); null: none.</param>
     public static Topology Build(TopicNames topics, DetectorEngine engine, KafkaSerdes serdes, TimeProvider time, DetectorMetrics metrics,
-        RecordBounds? bounds = null, SafeHaven.Kafka.Clients.RoleSeals? seals = null)
+        RecordBounds? bounds = null, SafeHaven.Kafka.Clients.RoleSeals? seals = null, string? cluster = null)
     {
         ArgumentNullException.ThrowIfNull(topics);
         ArgumentNullException.ThrowIfNull(serdes);
@@ -49,7 +50,7 @@ public static class DetectorTopology
             .Transform(
                 TransformerBuilder.New<byte[], byte[], string, DetectorOutput>()
                     .Transformer<DetectorTransformer>(engine, serdes, StoreName, time, metrics, bounds ?? RecordBounds.Replay,
-                        seals ?? SafeHaven.Kafka.Clients.RoleSeals.None, topics.Detections)
+                        seals ?? SafeHaven.Kafka.Clients.RoleSeals.None, topics.Detections, cluster ?? "")
                     .StateStore(store)
                     .Build(),
                 "detector");

@@ -42,18 +42,20 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
     private ProcessorContext<string, DetectorOutput>? _context;
     // The span of the record in hand, held here rather than read from Activity.Current, which Streamiz's own code may set.
     private System.Diagnostics.Activity? _span;
+    private readonly string? _cluster;
     private CachedRuleStateStore? _store;
 
     // Streamiz's TransformerBuilder makes a prototype with this constructor, then creates one
     // transformer per task with the arguments given to Transformer<T>(args).
     public DetectorTransformer()
-        : this(null!, new KafkaSerdes(), "", TimeProvider.System, new DetectorMetrics(), RecordBounds.Default, RoleSeals.None, "detections")
+        : this(null!, new KafkaSerdes(), "", TimeProvider.System, new DetectorMetrics(), RecordBounds.Default, RoleSeals.None, "detections", "")
     {
     }
 
     public DetectorTransformer(DetectorEngine engine, KafkaSerdes serdes, string storeName, TimeProvider time, DetectorMetrics metrics, RecordBounds bounds,
-        RoleSeals seals, string detectionsTopic)
+        RoleSeals seals, string detectionsTopic, string cluster)
     {
+        _cluster = cluster.Length > 0 ? cluster : null;
         _bounds = bounds;
         _seals = seals;
         _detectionsTopic = detectionsTopic;
@@ -161,6 +163,8 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
         foreach (var d in _detections)
         {
             _metrics.Detected(d.rule, d.scope);
+            // Before the seal: it covers the cluster the detection names.
+            d.cluster = _cluster;
             // Not the sample record's headers (its probe seal): the detection's own seal, or none.
             var headers = SealOf(sample.EntityId, d);
             if (_span is { } span)

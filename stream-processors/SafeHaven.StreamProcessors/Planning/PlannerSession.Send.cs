@@ -15,8 +15,10 @@ internal sealed partial class PlannerSession
             LogDecision(logger, decision.Reasons);
         }
         var topics = kafka.Topics;
+        var cluster = kafka.Options.Cluster;
         foreach (var record in decision.Records)
         {
+            record.cluster = cluster;
             // Partition 0 explicitly: the ledger's one partition is also the lease.
             var message = new Message<string, byte[]>
             {
@@ -43,12 +45,14 @@ internal sealed partial class PlannerSession
         }
         if (decision.Receive is { } receive)
         {
+            receive.cluster = cluster;
             signer.Sign(receive);
             ConsumeLoop.Produce(producer, _commands, topics.Commands, receive.target, receive, OnDelivery, acks: _acks);
             Kafka.Telemetry.SafeHavenMetrics.CommandIssued(receive.level, receive.action);
         }
         if (decision.Command is { } cmd)
         {
+            cmd.cluster = cluster;
             signer.Sign(cmd);
             ConsumeLoop.Produce(producer, _commands, topics.Commands, cmd.source, cmd, OnDelivery, acks: _acks);
             Kafka.Telemetry.SafeHavenMetrics.CommandIssued(cmd.level, cmd.action);
@@ -56,6 +60,7 @@ internal sealed partial class PlannerSession
         if (decision.Skipped is { } skipped)
         {
             // Over a budget or in cooldown: the SIEM sees a skipped outcome naming why, and nothing moves.
+            skipped.cluster = cluster;
             ConsumeLoop.Produce(producer, _skipped, topics.Results, skipped.commandId, skipped, OnDelivery,
                 RoleSeals.With(kafka.Seals.Planner, Seals.Kinds.Results), _acks);
             Kafka.Telemetry.SafeHavenMetrics.BudgetSkipped(skipped.level);

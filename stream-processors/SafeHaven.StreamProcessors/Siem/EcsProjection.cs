@@ -21,7 +21,7 @@ public sealed class EcsProjection(string cluster) : SiemProjection(cluster)
     {
         ArgumentNullException.ThrowIfNull(d);
         var quiet = d.kind == DetectionKinds.Quiet;
-        var e = Base(d.detectedAtNs, d.entity, Describe(d));
+        var e = Base(d.detectedAtNs, d.entity, d.cluster, Describe(d));
         e["event"] = new JsonObject
         {
             ["kind"] = "alert",
@@ -48,7 +48,7 @@ public sealed class EcsProjection(string cluster) : SiemProjection(cluster)
     {
         ArgumentNullException.ThrowIfNull(r);
         var link = ResultLink.Of(r.commandId);
-        var e = Base(r.finishedAtNs, r.entity, Describe(r, link));
+        var e = Base(r.finishedAtNs, r.entity, r.cluster, Describe(r, link));
         e["event"] = new JsonObject
         {
             ["kind"] = "event",
@@ -69,7 +69,7 @@ public sealed class EcsProjection(string cluster) : SiemProjection(cluster)
         return SiemJson.Compact(e);
     }
 
-    private JsonObject Base(long atNs, EntityRef entity, string message)
+    private JsonObject Base(long atNs, EntityRef entity, string? cluster, string message)
     {
         var e = new JsonObject
         {
@@ -81,7 +81,7 @@ public sealed class EcsProjection(string cluster) : SiemProjection(cluster)
             {
                 ["vendor"] = "SafeHaven", ["product"] = "SafeHaven", ["version"] = ProductVersion, ["type"] = "ids", ["name"] = Cluster,
             },
-            ["labels"] = new JsonObject { ["datacenter"] = entity.datacenter, ["cluster"] = Cluster },
+            ["labels"] = new JsonObject { ["datacenter"] = entity.datacenter, ["cluster"] = cluster ?? Cluster },
         };
         if (entity.pid is { } pid)
         {

@@ -66,7 +66,7 @@ public abstract class SiemProjection(string cluster) : ISiemProjection
     protected JsonObject DetectionFacts(SafeHaven.Schemas.Detection d) => new()
     {
         ["datacenter"] = d.entity.datacenter,
-        ["cluster"] = Cluster,
+        ["cluster"] = d.cluster ?? Cluster,
         ["entity_id"] = IdOf(d.entity),
         ["entity_kind"] = KindOf(d.entity),
         ["vm"] = d.entity.vm,
@@ -91,7 +91,7 @@ public abstract class SiemProjection(string cluster) : ISiemProjection
         return new JsonObject
         {
             ["datacenter"] = r.entity.datacenter,
-            ["cluster"] = Cluster,
+            ["cluster"] = r.cluster ?? Cluster,
             ["entity_id"] = IdOf(r.entity),
             ["entity_kind"] = KindOf(r.entity),
             ["vm"] = r.entity.vm,

@@ -8,6 +8,7 @@ public sealed class SiemCommandTests
     [Theory]
     [InlineData("--siem-format", "xml", "--siem-format 'xml': expected ocsf or ecs")]
     [InlineData("--siem-cluster", "a b", "--siem-cluster: siem cluster 'a b' is not a valid id")]
+    [InlineData("--cluster", "a/b", "--cluster: 'a/b' is not a valid id")]
     public async Task Bad_siem_flags_exit_2_naming_them(string flag, string value, string message)
     {
         var run = await CliRunner.RunAsync(Timeout, "siem", "--bootstrap", "127.0.0.1:9", flag, value);

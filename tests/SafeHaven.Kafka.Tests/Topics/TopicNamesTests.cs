@@ -19,11 +19,13 @@ public sealed class TopicNamesTests
     {
         var names = new TopicNames("lab-7_");
         var all = names.All(6);
-        Assert.Equal(8, all.Count);
+        Assert.Equal(10, all.Count);
         Assert.All(all, s => Assert.StartsWith("lab-7_", s.Name, StringComparison.Ordinal));
-        Assert.All(all.Where(s => s.Name != names.Placements), s => Assert.Equal(6, s.Partitions));
+        Assert.All(all.Where(s => s.Name != names.Placements && s.Name != names.ActionLeases && s.Name != names.Reservations), s => Assert.Equal(6, s.Partitions));
+        Assert.Equal(new TopicSpec("lab-7_action-leases", 1, Compacted: true), all.Single(s => s.Name == names.ActionLeases));
+        Assert.Equal(new TopicSpec("lab-7_reservations", 1), all.Single(s => s.Name == names.Reservations));
         Assert.Equal(new TopicSpec("lab-7_placements", 1, Compacted: true), all.Single(s => s.Name == names.Placements));
-        Assert.Equal([names.Inventory, names.Placements], all.Where(s => s.Compacted).Select(s => s.Name));
+        Assert.Equal([names.Inventory, names.Placements, names.ActionLeases], all.Where(s => s.Compacted).Select(s => s.Name));
         Assert.Equal(new TopicSpec("lab-7_dlq", 6), all.Single(s => s.Name == names.Dlq));
     }
 
@@ -41,8 +43,9 @@ public sealed class TopicNamesTests
     [Fact]
     public void Prefix_too_long_for_the_longest_name_is_rejected()
     {
-        Assert.NotNull(new TopicNames(new string('p', 249 - "detections".Length)));
-        var e = Assert.Throws<ArgumentException>(() => new TopicNames(new string('p', 250 - "detections".Length)));
+        // "action-leases" is the longest name (issue 13).
+        Assert.NotNull(new TopicNames(new string('p', 249 - "action-leases".Length)));
+        var e = Assert.Throws<ArgumentException>(() => new TopicNames(new string('p', 250 - "action-leases".Length)));
         Assert.Contains("at most 249", e.Message, StringComparison.Ordinal);
     }
 

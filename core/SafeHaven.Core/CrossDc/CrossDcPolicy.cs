@@ -1,0 +1,45 @@
+using SafeHaven.Core.Placement;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.Core.CrossDc;
+
+/// <summary>When a detection must leave its datacenter, and the ids of the two commands of such a move (docs/SCALING.md §4).</summary>
+public static class CrossDcPolicy
+{
+    /// <summary>
+    /// The level at which <paramref name="detection"/> must leave its datacenter, or null: when the planner parked it
+    /// (no level of this datacenter has room: a <c>wait</c> ledger record, no command, nothing skipped or refused) and the
+    /// entity can move between hosts at a level at or above its scope's minimum (container or VM, cheapest first).
+    /// </summary>
+    public static string? LevelToLeave(Detection detection, PlanDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(detection);
+        ArgumentNullException.ThrowIfNull(decision);
+        if (decision.Command is not null || decision.Skipped is not null || decision.DeadLetter is not null
+            || !decision.Records.Any(r => r.@event == LedgerEvents.Wait && r.members.Any(m => m.detectionId == detection.detectionId)))
+        {
+            return null;
+        }
+        int min;
+        try
+        {
+            min = Levels.IndexOf(Scopes.MinimumLevel(detection.scope));
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+        if (min <= Levels.IndexOf(Levels.Container) && detection.entity.container is not null)
+        {
+            return Levels.Container;
+        }
+        return detection.entity.vm is not null ? Levels.Vm : null;
+    }
+
+    /// <summary>The isolate command's id of a cross-datacenter move under lease <paramref name="epoch"/>; the receive's adds <see cref="Actions.ReceiveIdSuffix"/>.</summary>
+    public static string IsolateId(string detectionId, string level, long epoch) =>
+        Planner.CommandId(detectionId, level + "-xdc" + epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The receive command's id of the move (<see cref="IsolateId"/>).</summary>
+    public static string ReceiveId(string detectionId, string level, long epoch) => IsolateId(detectionId, level, epoch) + Actions.ReceiveIdSuffix;
+}

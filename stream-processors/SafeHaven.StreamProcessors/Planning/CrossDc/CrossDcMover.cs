@@ -1,0 +1,170 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using SafeHaven.Core;
+using SafeHaven.Core.CrossDc;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.Serialization;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.StreamProcessors.Planning.CrossDc;
+
+/// <summary>
+/// The source datacenter's planner side of a move that must leave its datacenter (docs/SCALING.md §4): take the action
+/// lease in the target cluster, book a slot through the target's planner, send the signed receive command to the target
+/// agent and the isolate command to its own (deadlines inside the lease), wait for both results, release the lease.
+/// </summary>
+public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, CrossDcLink target, ActionLeaseFollower targetLeases,
+    TimeProvider time, ILogger logger)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private readonly SingleObjectCodec<ActionLease> _leases = new();
+    private readonly SingleObjectCodec<SlotReservation> _reservations = new();
+    private readonly SingleObjectCodec<IsolationCommand> _commands = new();
+
+    /// <summary>Takes the lease; the offset of the lease record is returned with whether it won.</summary>
+    public async Task<(ActionLease Lease, bool Won)> AcquireAsync(string entityId, TimeSpan length, string reason, CancellationToken ct)
+    {
+        // Caught up first, so the epoch is above every epoch seen and a live lease of another holder is known.
+        await ConsumeLoop.OnOwnThread(() => targetLeases.CatchUp(Wait), ct).ConfigureAwait(false);
+        var lease = targetLeases.Read(b => b.NewLease(entityId, me.Datacenter, me.Cluster, me.Planner, length, reason));
+        var offset = await target.ProduceSealedAsync(target.Topics.ActionLeases, Seals.Kinds.ActionLeases, entityId, _leases.Encode(lease), me.Seal, ct)
+            .ConfigureAwait(false);
+        // Won or lost is decided by the log order every reader sees, not by this writer.
+        var verdict = await ConsumeLoop.OnOwnThread(() => targetLeases.WaitFor(offset, Wait), ct).ConfigureAwait(false);
+        return (lease, verdict == LeaseVerdict.Won);
+    }
+
+    /// <summary>Gives <paramref name="lease"/> up with its release record (a tombstone names no writer, so it releases nothing).</summary>
+    public Task ReleaseAsync(ActionLease lease, string reason, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return target.ProduceSealedAsync(target.Topics.ActionLeases, Seals.Kinds.ActionLeases, lease.entityId,
+            _leases.Encode(ActionLeaseBook.ReleaseOf(lease, reason)), me.Seal, ct);
+    }
+
+    /// <summary>Runs one move end to end; the lease is released whatever the outcome, once it is known.</summary>
+    public async Task<CrossDcOutcome> MoveAsync(CrossDcMove move, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(move);
+        if (targetLeases.Read(b => b.Refusal(move.EntityId, me.Datacenter)) is { } held)
+        {
+            return new CrossDcOutcome(CrossDcStatus.LeasedElsewhere, held);
+        }
+        var (lease, won) = await AcquireAsync(move.EntityId, move.Lease, $"move {move.DetectionId} to {target.Datacenter}", ct).ConfigureAwait(false);
+        if (!won)
+        {
+            return new CrossDcOutcome(CrossDcStatus.LeasedElsewhere, targetLeases.Read(b => b.Refusal(move.EntityId, me.Datacenter)) ?? "the lease record lost");
+        }
+        CrossDcOutcome? outcome = null;
+        try
+        {
+            outcome = await UnderLeaseAsync(move, lease, ct).ConfigureAwait(false);
+            return outcome;
+        }
+        finally
+        {
+            await ReleaseAsync(lease, outcome?.Status ?? "move interrupted", CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<CrossDcOutcome> UnderLeaseAsync(CrossDcMove move, ActionLease lease, CancellationToken ct)
+    {
+        var (grant, reason) = await ReserveAsync(move, lease, ct).ConfigureAwait(false);
+        if (grant is null)
+        {
+            return new CrossDcOutcome(CrossDcStatus.Refused, reason, lease.epoch);
+        }
+        // The source never acts without the lease: commands go out only while it is held, with deadlines inside it,
+        // so an agent rejects either command once the lease may have passed to someone else.
+        if (!targetLeases.Read(b => b.Holds(move.EntityId, me.Datacenter, me.Planner, lease.epoch, TimeSpan.FromSeconds(1))))
+        {
+            return new CrossDcOutcome(CrossDcStatus.LeaseLost, $"the lease of epoch {lease.epoch} is no longer held", lease.epoch, grant);
+        }
+        var (isolate, receive) = Commands(move, lease, grant);
+        using var homeResults = new ResultWatch(home, isolate.commandId, move.SourceActuator);
+        using var targetResults = new ResultWatch(target, receive.commandId, grant.Actuator);
+        await ProduceAsync(target, grant.Actuator, receive, ct).ConfigureAwait(false);
+        await ProduceAsync(home, move.SourceActuator, isolate, ct).ConfigureAwait(false);
+        LogSent(logger, move.EntityId, target.Datacenter, grant.Target, lease.epoch);
+        var timeout = TimeSpan.FromTicks((isolate.deadlineNs - Now()) / 100) + TimeSpan.FromSeconds(5);
+        var (src, dst) = (await homeResults.ResultAsync(timeout, ct).ConfigureAwait(false), await targetResults.ResultAsync(timeout, ct).ConfigureAwait(false));
+        if (src is null || dst is null)
+        {
+            return new CrossDcOutcome(CrossDcStatus.TimedOut, $"no result from {(src is null ? move.SourceActuator : grant.Actuator)}", lease.epoch, grant, src, dst);
+        }
+        var ok = src.status == ResultStatus.Succeeded && dst.status == ResultStatus.Succeeded;
+        return new CrossDcOutcome(ok ? CrossDcStatus.Succeeded : CrossDcStatus.Failed, ok ? "both agents succeeded" : $"{src.status} / {dst.status}: {src.error ?? dst.error}",
+            lease.epoch, grant, src, dst);
+    }
+
+    private async Task<(CrossDcGrant?, string)> ReserveAsync(CrossDcMove move, ActionLease lease, CancellationToken ct)
+    {
+        var request = new SlotReservation
+        {
+            requestId = "r-" + Guid.NewGuid().ToString("N"), kind = ReservationKinds.Request, entity = move.Entity, entityId = move.EntityId,
+            detectionId = move.DetectionId,
+            level = move.Level, scope = move.Scope, group = move.Group, datacenter = me.Datacenter, cluster = me.Cluster, planner = me.Planner,
+            leaseEpoch = lease.epoch, reason = $"no room in {me.Datacenter}", writtenAtNs = Now(), expiresAtNs = lease.expiresAtNs,
+        };
+        using var consumer = target.Consumer("answers");
+        var at = await target.ProduceSealedAsync(target.Topics.Reservations, Seals.Kinds.Reservations, move.EntityId, _reservations.Encode(request), me.Seal, ct)
+            .ConfigureAwait(false);
+        consumer.Assign(new TopicPartitionOffset(target.Topics.Reservations, 0, at + 1));
+        return await ConsumeLoop.OnOwnThread(() => Answer(consumer, request.requestId, ct), ct).ConfigureAwait(false);
+    }
+
+    // Blocks: runs on a thread of its own.
+    private (CrossDcGrant?, string) Answer(IConsumer<string, byte[]> consumer, string requestId, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + Wait;
+        while (DateTime.UtcNow < until && !ct.IsCancellationRequested)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is not { IsPartitionEOF: false } record)
+            {
+                continue;
+            }
+            // Only the target's planner answers: a sealed answer by a planner of another datacenter is not one.
+            if (target.Verify(Seals.Kinds.Reservations, record.Message).Problem is not null
+                || _reservations.Decode(record.Message.Value) is not { } answer || answer.requestId != requestId
+                || answer.kind == ReservationKinds.Request || answer.datacenter != target.Datacenter)
+            {
+                continue;
+            }
+            return answer.kind == ReservationKinds.Granted && answer is { slot: { } s, actuator: { } a, target: { } t }
+                ? (new CrossDcGrant(s, a, t), answer.reason)
+                : (null, answer.reason);
+        }
+        return (null, $"no answer from the planner of {target.Datacenter} within {Wait.TotalSeconds} s");
+    }
+
+    private (IsolationCommand Isolate, IsolationCommand Receive) Commands(CrossDcMove move, ActionLease lease, CrossDcGrant grant)
+    {
+        var now = Now();
+        var deadline = Math.Min(now + (long)move.CommandTtl.TotalNanoseconds, targetLeases.Read(b => b.HeldUntilNs(lease)));
+        List<string> reasons = [$"no free {move.Level} slot in {me.Datacenter}", $"slot {grant.Slot} of {target.Datacenter} under lease epoch {lease.epoch}"];
+        var isolate = new IsolationCommand
+        {
+            commandId = CrossDcPolicy.IsolateId(move.DetectionId, move.Level, lease.epoch), detectionId = move.DetectionId, entity = move.Entity,
+            level = move.Level, action = Actions.Isolate, source = move.SourceActuator, target = grant.Target, issuedAtNs = now, deadlineNs = deadline,
+            dryRun = move.DryRun, reasons = reasons, group = move.Group, cluster = me.Cluster, leaseEpoch = lease.epoch, signature = [],
+        };
+        var receive = new IsolationCommand
+        {
+            commandId = isolate.commandId + Actions.ReceiveIdSuffix, detectionId = move.DetectionId, entity = move.Entity, level = move.Level,
+            action = Actions.Receive, source = move.SourceActuator, target = grant.Target, issuedAtNs = now, deadlineNs = deadline,
+            dryRun = move.DryRun, reasons = reasons, group = move.Group, cluster = me.Cluster, leaseEpoch = lease.epoch, signature = [],
+        };
+        me.Commands.Sign(isolate);
+        me.Commands.Sign(receive);
+        return (isolate, receive);
+    }
+
+    private async Task ProduceAsync(CrossDcLink link, string key, IsolationCommand command, CancellationToken ct) =>
+        await link.Producer.ProduceAsync(link.Topics.Commands, new Message<string, byte[]> { Key = key, Value = _commands.Encode(command) }, ct)
+            .ConfigureAwait(false);
+
+    private long Now() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "cross-dc move of {Entity} to {Datacenter}/{Target} sent under lease epoch {Epoch}")]
+    private static partial void LogSent(ILogger logger, string entity, string datacenter, string target, long epoch);
+}

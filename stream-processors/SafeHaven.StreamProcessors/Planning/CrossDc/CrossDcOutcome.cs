@@ -1,0 +1,39 @@
+using SafeHaven.Schemas;
+
+namespace SafeHaven.StreamProcessors.Planning.CrossDc;
+
+/// <summary>A move out of the source datacenter: the entity, where it is, and how long the lease and commands may take.</summary>
+public sealed record CrossDcMove(EntityRef Entity, string EntityId, string Level, string Scope, string? Group, string SourceActuator,
+    string DetectionId, TimeSpan Lease, TimeSpan CommandTtl, bool DryRun);
+
+/// <summary>Values of <see cref="CrossDcOutcome.Status"/>.</summary>
+public static class CrossDcStatus
+{
+    /// <summary>Another planner holds the entity's action lease (or the lease record lost).</summary>
+    public const string LeasedElsewhere = "leased-elsewhere";
+
+    /// <summary>The target's planner refused the reservation (no room, no lease, another datacenter's entity).</summary>
+    public const string Refused = "refused";
+
+    /// <summary>The lease ran too short before the commands could go out.</summary>
+    public const string LeaseLost = "lease-lost";
+
+    /// <summary>Both agents succeeded.</summary>
+    public const string Succeeded = "succeeded";
+
+    /// <summary>An agent failed or rejected its command.</summary>
+    public const string Failed = "failed";
+
+    /// <summary>No result from an agent before the commands' deadline.</summary>
+    public const string TimedOut = "timed-out";
+}
+
+/// <summary>How a cross-datacenter move ended.</summary>
+/// <param name="Status">leased-elsewhere, refused, lease-lost, succeeded, failed or timed-out.</param>
+/// <param name="Reason">Why, in words.</param>
+/// <param name="Epoch">The lease epoch the move ran under (0 when no lease was won).</param>
+/// <param name="Grant">The slot the target booked, when it did.</param>
+/// <param name="Isolate">The source agent's result.</param>
+/// <param name="Receive">The target agent's result.</param>
+public sealed record CrossDcOutcome(string Status, string Reason, long Epoch = 0, CrossDcGrant? Grant = null,
+    IsolationResult? Isolate = null, IsolationResult? Receive = null);

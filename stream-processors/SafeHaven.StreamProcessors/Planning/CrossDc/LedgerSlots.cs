@@ -1,0 +1,57 @@
+using SafeHaven.Core;
+using SafeHaven.Core.CrossDc;
+using SafeHaven.Core.Placement;
+using SafeHaven.Schemas;
+
+namespace SafeHaven.StreamProcessors.Planning.CrossDc;
+
+/// <summary>
+/// The target datacenter's ledger answering reservations (<see cref="ICrossDcSlots"/>): a host of the requested level
+/// with no tenant and no other group, booked in the target planner's own <see cref="PlacementBook"/> under the move's
+/// receive command id, with the lease's expiry as its deadline (so the planner's expiry frees it when no result comes).
+/// The booking is a ledger record that <paramref name="persist"/> must write before the grant is answered. The book
+/// belongs to the planner: every call takes <paramref name="gate"/>, the lock its planner holds while it plans.
+/// </summary>
+public sealed class LedgerSlots(PlacementBook book, object gate, TimeProvider time, Action<SlotRecord> persist) : ICrossDcSlots
+{
+    /// <inheritdoc/>
+    public CrossDcGrant? Reserve(SlotReservation request, out string reason)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.level is not (Levels.Container or Levels.Vm))
+        {
+            reason = $"level {request.level} does not move between hosts";
+            return null;
+        }
+        var group = request.group ?? request.entityId;
+        var refused = new List<string>();
+        lock (gate)
+        {
+            foreach (var t in book.Actuators.Where(a => a.Levels.Contains(request.level)).OrderBy(a => a.ActuatorId, StringComparer.Ordinal))
+            {
+                // The arriving entity's tenant is unknown here: any labelled tenant on the host is another tenant.
+                if (book.Tenants.OtherTenants(t.Datacenter, t.Host, null) is { Count: > 0 } others)
+                {
+                    refused.Add($"{t.Host} runs tenant {string.Join(", ", others)}");
+                    continue;
+                }
+                if (book.ReserveHost(t, request.level, group) is not { } slot)
+                {
+                    refused.Add($"{t.Host} is held for another suspect group");
+                    continue;
+                }
+                var member = new SlotMember
+                {
+                    entityId = request.entityId, entity = request.entity, detectionId = request.detectionId, rule = null, scope = request.scope,
+                    status = MemberStatus.Pending, commandId = CrossDcPolicy.ReceiveId(request.detectionId, request.level, request.leaseEpoch),
+                    source = t.ActuatorId, target = t.ActuatorId, deadlineNs = request.expiresAtNs, attempts = 1,
+                };
+                reason = $"{request.level} host {t.Host} of {t.Datacenter} booked in slot {slot.Slot} for {request.datacenter}'s lease epoch {request.leaseEpoch}";
+                persist(book.Add(slot, member, reason, (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100));
+                return new CrossDcGrant(slot.Slot, t.ActuatorId, t.ActuatorId);
+            }
+        }
+        reason = $"no free {request.level} host{(refused.Count > 0 ? " (" + string.Join("; ", refused) + ")" : "")}";
+        return null;
+    }
+}
