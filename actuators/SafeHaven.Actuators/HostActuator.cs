@@ -80,7 +80,7 @@ public sealed partial class HostActuator
         var now = _results.NowNs();
         Execute(new IsolationCommand
         {
-            commandId = "warm-up", entity = new EntityRef { datacenter = "local", host = _options.Id, pid = self, startTime = ProcFs.StartTime(self) },
+            commandId = "warm-up", entity = new EntityRef { datacenter = "local", host = _options.Id, pid = self, startTime = ProcFs.Default.StartTime(self) },
             level = Levels.Core, action = Actions.Isolate, source = _options.Id, target = CpuList.Of([_options.Pool.Cpus.First()]).ToString(),
             issuedAtNs = now, deadlineNs = now + 60_000_000_000, dryRun = true, reasons = [], signature = [],
         }, verifySignature: false);
@@ -143,7 +143,7 @@ public sealed partial class HostActuator
             {
                 _slots[pid] = (cpus, cmd.group);
             }
-            else if (cmd.action == Actions.Release || !ProcFs.Exists(pid))
+            else if (cmd.action == Actions.Release || !ProcFs.Default.Exists(pid))
             {
                 _slots.Remove(pid);
             }
@@ -212,7 +212,7 @@ public sealed partial class HostActuator
     {
         try
         {
-            return ProcFs.StartTime(pid);
+            return ProcFs.Default.StartTime(pid);
         }
         catch (ProcessGoneException)
         {
@@ -226,7 +226,7 @@ public sealed partial class HostActuator
     {
         foreach (var (other, slot) in _slots.ToList())
         {
-            if (!ProcFs.IsLive(other))
+            if (!ProcFs.Default.IsLive(other))
             {
                 _slots.Remove(other);
             }

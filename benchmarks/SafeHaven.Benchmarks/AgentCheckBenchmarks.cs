@@ -3,6 +3,7 @@ using BenchmarkDotNet.Attributes;
 using SafeHaven.Actuators;
 using SafeHaven.Actuators.Cpu;
 using SafeHaven.Core;
+using SafeHaven.Linux;
 using SafeHaven.Schemas;
 using SafeHaven.Security;
 
@@ -33,7 +34,7 @@ public class AgentCheckBenchmarks
         _command = new IsolationCommand
         {
             commandId = "c-bench-core", detectionId = "bench",
-            entity = new EntityRef { datacenter = "dc1", host = "bench", pid = _sleeper.Id, comm = "sleep", startTime = ProcFs.StartTime(_sleeper.Id) },
+            entity = new EntityRef { datacenter = "dc1", host = "bench", pid = _sleeper.Id, comm = "sleep", startTime = ProcFs.Default.StartTime(_sleeper.Id) },
             level = Levels.Core, action = Actions.Isolate, source = "act-bench", target = pool.ToString(), issuedAtNs = now,
             deadlineNs = now + 3_600_000_000_000, dryRun = true, reasons = ["level core: exclusive CPU"], group = "bench", signature = [],
         };

@@ -100,7 +100,7 @@ internal static class Host
 
     /// <summary>Cpus_allowed_list of every thread of <paramref name="pid"/>.</summary>
     public static Dictionary<int, CpuList> ThreadCpus(int pid) =>
-        ProcFs.ThreadIds(pid).Select(t => (t, ProcFs.ThreadCpusAllowed(pid, t))).Where(x => x.Item2 is not null)
+        ProcFs.Default.ThreadIds(pid).Select(t => (t, ProcFs.Default.ThreadCpusAllowed(pid, t))).Where(x => x.Item2 is not null)
             .ToDictionary(x => x.t, x => x.Item2!);
 
     public static void AssertAllThreadsOn(int pid, CpuList cpus, int minThreads)

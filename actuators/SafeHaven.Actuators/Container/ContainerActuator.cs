@@ -81,7 +81,7 @@ public sealed partial class ContainerActuator : IDisposable
                     : await ContainerMigrator.SendAsync(Site, _options.SiteOf(cmd.target)!, name, moveId, _options.Criu, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
-                or System.Text.Json.JsonException or Cpu.ProcessGoneException or System.ComponentModel.Win32Exception)
+                or System.Text.Json.JsonException or ProcessGoneException or System.ComponentModel.Win32Exception)
             {
                 // The halves end every failure after the freeze (source) or the restore (target) in a result of their
                 // own, so what escapes them came before: the container has not left the source.

@@ -9,6 +9,7 @@ using SafeHaven.Cli.Demo;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Core.Rules;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Linux;
 using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Topics;
 using SafeHaven.Probes;
@@ -158,7 +159,7 @@ internal static class DemoCommand
     }
 
     private static string Describe(int pid) =>
-        string.Join(" ", ProcFs.ThreadIds(pid).Select(t => ProcFs.ThreadCpusAllowed(pid, t)?.ToString()).Distinct());
+        string.Join(" ", ProcFs.Default.ThreadIds(pid).Select(t => ProcFs.Default.ThreadCpusAllowed(pid, t)?.ToString()).Distinct());
 
     private static RuleSet BuiltInRules()
     {

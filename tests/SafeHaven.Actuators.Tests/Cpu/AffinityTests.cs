@@ -47,7 +47,7 @@ public sealed class AffinityTests : IDisposable
         Affinity.SetAllThreads(p.Pid, both);
         Assert.True(ThreadVerifier.Verify(p.Pid, both).Ok);
 
-        var odd = ProcFs.ThreadIds(p.Pid).First(t => t != p.Pid);
+        var odd = ProcFs.Default.ThreadIds(p.Pid).First(t => t != p.Pid);
         Affinity.SetThread(odd, Host.Cpu0);
         var check = ThreadVerifier.Verify(p.Pid, both);
         Assert.False(check.Ok);

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using SafeHaven.Core;
 
-namespace SafeHaven.Actuators.Cpu;
+namespace SafeHaven.Linux;
 
 /// <summary>
 /// sched_setaffinity/sched_getaffinity per thread. The kernel applies affinity to one task
@@ -71,7 +71,7 @@ public static partial class Affinity
         var set = 0;
         while (true)
         {
-            var fresh = ProcFs.ThreadIds(pid).Where(seen.Add).ToList();
+            var fresh = ProcFs.Default.ThreadIds(pid).Where(seen.Add).ToList();
             if (fresh.Count == 0)
             {
                 return set;
