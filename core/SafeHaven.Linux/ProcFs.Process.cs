@@ -79,6 +79,9 @@ public sealed partial class ProcFs
         return kids;
     }
 
+    /// <summary>The NUL-separated argv of /proc/PID/cmdline, or null when the process is gone.</summary>
+    public string? ReadCmdline(int pid) => TryRead(Path.Join(ProcessDir(pid), "cmdline"));
+
     private string ProcessDir(int pid) =>
         Path.Join(Root, Identifiers.RequirePid(pid, nameof(pid)).ToString(CultureInfo.InvariantCulture));
 

@@ -169,15 +169,6 @@ public sealed partial class ContainerActuator
         }
     }
 
-    private static string? CommandLine(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{Identifiers.RequirePid(pid, nameof(pid)).ToString(System.Globalization.CultureInfo.InvariantCulture)}/cmdline");
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    // The pid comes from a file CRIU wrote: anything out of range is no daemon of ours.
+    private static string? CommandLine(int pid) => Identifiers.IsPid(pid) ? ProcFs.Default.ReadCmdline(pid) : null;
 }

@@ -123,15 +123,5 @@ public static class NamespacedContainer
         throw new TimeoutException($"no init ran the command within {StartTimeout.TotalSeconds:0} s.");
     }
 
-    private static string? CommandLine(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/cmdline");
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    private static string? CommandLine(int pid) => ProcFs.Default.ReadCmdline(pid);
 }

@@ -156,17 +156,7 @@ public static partial class CounterCatalog
         return false;
     }
 
-    private static string? TryReadAll(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private static string? TryReadAll(string path) => FileText.TryRead(path);
 
     // Names come from config files and may be hostile: echo them without control characters.
     private static string Printable(string value) =>
