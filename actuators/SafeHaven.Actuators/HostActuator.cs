@@ -170,7 +170,7 @@ public sealed partial class HostActuator
         }
         if (cmd.action is not (Actions.Isolate or Actions.Release))
         {
-            return Results.Reject($"unknown action '{CommandGate.Printable(cmd.action)}' (expected {Actions.Isolate} or {Actions.Release})");
+            return Results.Reject($"unknown action '{Identifiers.Printable(cmd.action)}' (expected {Actions.Isolate} or {Actions.Release})");
         }
         if (cmd.entity?.pid is not { } p || p < 1 || p > 4_194_304)
         {
@@ -183,7 +183,7 @@ public sealed partial class HostActuator
         }
         else if (!CpuList.TryParse(cmd.target ?? "", out cpus, out var error) || cpus.IsEmpty)
         {
-            return Results.Reject($"target '{CommandGate.Printable(cmd.target)}' is not a CPU list: {(cpus.IsEmpty && error.Length == 0 ? "empty" : error)}");
+            return Results.Reject($"target '{Identifiers.Printable(cmd.target)}' is not a CPU list: {(cpus.IsEmpty && error.Length == 0 ? "empty" : error)}");
         }
         else if (!cpus.IsSubsetOf(_options.Pool))
         {

@@ -30,7 +30,7 @@ public class AgentCheckBenchmarks
         var pool = CpuList.Of([OnlineCpus.Read().Cpus.Max()]);
         var options = new HostActuatorOptions { Id = "act-bench", IsolationCpus = pool, CgroupName = "safehaven-bdn-unused", StateDirectory = "" };
         _actuator = new HostActuator(options, new CoreIsolator(CpusetDetector.Detect(options.CgroupName)), verifier: verifier);
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = TimeProvider.System.NowNs();
         _command = new IsolationCommand
         {
             commandId = "c-bench-core", detectionId = "bench",

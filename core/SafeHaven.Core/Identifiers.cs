@@ -67,6 +67,8 @@ public static partial class Identifiers
     /// <summary>
     /// Bad input fit for an error message: at most 80 characters, control characters replaced, so it cannot forge log lines.
     /// </summary>
-    public static string Printable(string? value) =>
-        value is null ? "null" : new string([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
+    /// <param name="value">The input to echo.</param>
+    /// <param name="max">How many characters to keep (80 unless a message needs more, e.g. a URI).</param>
+    public static string Printable(string? value, int max = 80) =>
+        value is null ? "null" : new string([.. value.Take(max).Select(c => char.IsControl(c) ? '?' : c)]);
 }

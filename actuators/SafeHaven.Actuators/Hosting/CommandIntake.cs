@@ -64,12 +64,12 @@ internal static partial class CommandIntake
             }
             var cmd = KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic);
             // Bounded before use: out-of-bounds fields are dead-lettered by the loop and never reach the actuator.
-            RecordRejectedException.Require(cmd, kafka.Options.Bounds.Problem(cmd, DeadLetters.UnixNanos(time)));
+            RecordRejectedException.Require(cmd, kafka.Options.Bounds.Problem(cmd, time.NowNs()));
             if (cmd.level != level && (Levels.All.Contains(cmd.level) || !answerUnknownLevels))
             {
                 if (logger.IsEnabled(LogLevel.Debug))
                 {
-                    var (what, which) = (CommandGate.Printable(cmd.commandId), CommandGate.Printable(cmd.level));
+                    var (what, which) = (Identifiers.Printable(cmd.commandId), Identifiers.Printable(cmd.level));
                     LogOtherLevel(logger, role, id, what, which);
                 }
                 return;
@@ -77,7 +77,7 @@ internal static partial class CommandIntake
             // After the level: of agents sharing an id, only the one that would answer dead-letters a forgery.
             if (unauthentic(cmd) is { } forged)
             {
-                throw new RecordRejectedException($"command {CommandGate.Printable(cmd.commandId)}: {forged}");
+                throw new RecordRejectedException($"command {Identifiers.Printable(cmd.commandId)}: {forged}");
             }
             Publish(execute(cmd));
         }, ct);
@@ -103,7 +103,7 @@ internal static partial class CommandIntake
     // runs): the first real command paid for their JIT compilation (docs/PERFORMANCE.md, 2026-12-04 demo sample→result).
     private static void WarmUpChecks(KafkaClients kafka, Func<IsolationCommand, string?> unauthentic, TimeProvider time)
     {
-        var now = DeadLetters.UnixNanos(time);
+        var now = time.NowNs();
         var scratch = new IsolationCommand
         {
             commandId = "warm-up", entity = new EntityRef { datacenter = "warm-up", host = "warm-up", pid = 2 }, level = Levels.Core,

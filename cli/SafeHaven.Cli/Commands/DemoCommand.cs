@@ -14,6 +14,7 @@ using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Topics;
 using SafeHaven.Probes;
 using SafeHaven.StreamProcessors.Planning;
+using SafeHaven.Core;
 
 namespace SafeHaven.Cli.Commands;
 
@@ -126,7 +127,7 @@ internal static class DemoCommand
         Workload benign, Workload noisy, TimeSpan period, TimeSpan timeout, CancellationToken ct)
     {
         var time = app.Services.GetRequiredService<TimeProvider>();
-        long Now() => DeadLetters.UnixNanos(time);
+        long Now() => time.NowNs();
         var observer = new DemoObserver(app.Services.GetRequiredService<KafkaClients>(), Now);
         var planner = app.Services.GetRequiredService<PlannerReadiness>();
         var goAt = 0L;

@@ -60,7 +60,7 @@ internal sealed class MovingTargetRounds(MovingTargetOptions options, TimeProvid
 
     private IsolationCommand Command(ActuatorInfo actuator, MovingTargetEntity e, int cpu, long round)
     {
-        var nowNs = (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var nowNs = time.NowNs();
         return new IsolationCommand
         {
             // The issue time keeps ids unique across restarts: actuators run an id at most once.

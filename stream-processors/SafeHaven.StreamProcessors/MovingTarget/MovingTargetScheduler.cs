@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
@@ -93,7 +94,7 @@ internal sealed partial class MovingTargetScheduler(KafkaClients kafka, MovingTa
         {
             signer.Sign(cmd);
             _issued[cmd.commandId] = 0;
-            ConsumeLoop.Produce(producer, serializer, kafka.Topics.Commands, cmd.source, cmd);
+            ConsumeLoop.Produce(producer, serializer, kafka.Topics.Commands, cmd.Addressee(), cmd);
             metrics.Issued();
             LogCommand(logger, cmd.entity.host, cmd.entity.pid ?? 0, cmd.target, cmd.commandId);
         }

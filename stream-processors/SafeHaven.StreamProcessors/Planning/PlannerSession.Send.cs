@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Core;
 using SafeHaven.Core.Placement;
 using SafeHaven.Kafka.Clients;
 
@@ -38,12 +39,12 @@ internal sealed partial class PlannerSession
         if (decision.Receive is { } receive)
         {
             signer.Sign(receive);
-            ConsumeLoop.Produce(producer, _commands, topics.Commands, receive.target, receive, OnDelivery, acks: _acks);
+            ConsumeLoop.Produce(producer, _commands, topics.Commands, receive.Addressee(), receive, OnDelivery, acks: _acks);
         }
         if (decision.Command is { } cmd)
         {
             signer.Sign(cmd);
-            ConsumeLoop.Produce(producer, _commands, topics.Commands, cmd.source, cmd, OnDelivery, acks: _acks);
+            ConsumeLoop.Produce(producer, _commands, topics.Commands, cmd.Addressee(), cmd, OnDelivery, acks: _acks);
         }
         if (decision.Skipped is { } skipped)
         {

@@ -6,6 +6,7 @@ using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
 using SafeHaven.Security;
+using SafeHaven.Core;
 
 namespace SafeHaven.StreamProcessors.Planning;
 
@@ -213,7 +214,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
 
     private SafeHaven.Core.Bounds.RecordBounds Bounds => kafka.Options.Bounds;
 
-    private long Now => SafeHaven.Kafka.DeadLetters.DeadLetters.UnixNanos(time);
+    private long Now => time.NowNs();
 
     private SafeHaven.Schemas.Detection Bounded(SafeHaven.Schemas.Detection d) => RecordRejectedException.Require(d, Bounds.Problem(d, Now));
 

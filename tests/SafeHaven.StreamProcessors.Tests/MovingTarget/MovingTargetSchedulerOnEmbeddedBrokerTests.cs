@@ -33,7 +33,7 @@ public sealed class MovingTargetSchedulerOnEmbeddedBrokerTests
         using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("test")).Build();
         await producer.ProduceAsync(topics.Inventory, Message("dc1/h1", new SingleObjectCodec<EntityState>().Encode(new EntityState
         {
-            entityId = "dc1/h1", kind = InventoryView.ActuatorKind, entity = new EntityRef { datacenter = "dc1", host = "h1" },
+            entityId = "dc1/h1", kind = InventoryKinds.Actuator, entity = new EntityRef { datacenter = "dc1", host = "h1" },
             isolationPool = "2-3", levels = [Levels.Core], attributes = new Dictionary<string, string> { ["actuatorId"] = "h1-agent" },
             counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
         })));
