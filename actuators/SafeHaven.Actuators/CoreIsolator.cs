@@ -80,12 +80,16 @@ public sealed class CoreIsolator(ICpusetController cpusets)
                 Phase(phases, "enrol", () => _cpusets.Enrol(pid, cpus));
             }
             Phase(phases, "cpuset", () => _cpusets.SetCpus(pid, cpus, exclusive));
-            Phase(phases, "affinity", () => Affinity.SetAllThreads(pid, cpus));
+            AllThreadsResult affinity = default;
+            Phase(phases, "affinity", () => affinity = Affinity.SetAllThreads(pid, cpus));
             ThreadCheck? check = null;
             Phase(phases, "verify", () => check = ThreadVerifier.Verify(pid, cpus));
+            // A process that kept starting threads through every affinity pass is named as such: its escaped thread is
+            // no kernel refusal but a race the agent stopped chasing (Affinity.MaxPasses).
+            var churn = affinity.Settled ? "" : $"; process {pid} kept starting threads through {affinity.Passes} affinity passes";
             return check is { Ok: true }
                 ? new CoreMoveOutcome(true, cpus, null, phases)
-                : new CoreMoveOutcome(false, check?.Actual, $"thread {check?.Tid} of process {pid} is allowed on cpus {check?.Actual}, not {cpus}", phases);
+                : new CoreMoveOutcome(false, check?.Actual, $"thread {check?.Tid} of process {pid} is allowed on cpus {check?.Actual}, not {cpus}{churn}", phases);
         }
         catch (Exception e) when (e is ProcessGoneException || (e is InvalidOperationException or IOException && !ProcFs.Default.Exists(pid)))
         {
