@@ -112,7 +112,15 @@ public static partial class ContainerMigrator
         {
             // Post-copy: the target runs already and the source serves the pages it has not fetched yet; stopping
             // that early would lose them, so only CriuTimeout ends the wait.
-            var served = await WaitExitAsync(lazyDump, options.CriuTimeout).ConfigureAwait(false);
+            bool served;
+            try
+            {
+                served = await WaitExitAsync(lazyDump, options.CriuTimeout).ConfigureAwait(false);
+            }
+            finally
+            {
+                lazyDump.Dispose();
+            }
             phases["postcopy"] = Ns(sentAt);
             if (!served)
             {
