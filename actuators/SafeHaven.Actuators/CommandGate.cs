@@ -68,10 +68,10 @@ public sealed class CommandGate
         {
             return Results.Reject(signature);
         }
-        var (field, addressee) = cmd.action == Actions.Receive ? ("target", cmd.target) : ("source", cmd.source);
+        var (field, addressee) = CommandAddress.Of(cmd);
         if (addressee != _agentId)
         {
-            return Results.Reject($"foreign command: {field} '{Printable(addressee)}' is not this agent '{_agentId}'");
+            return Results.Reject($"foreign command: {field} '{Identifiers.Printable(addressee)}' is not this agent '{_agentId}'");
         }
         if (_started.Contains(cmd.commandId!))
         {
@@ -83,7 +83,7 @@ public sealed class CommandGate
         }
         if (!Levels.All.Contains(cmd.level))
         {
-            return Results.Reject($"unknown level '{Printable(cmd.level)}' (expected one of {string.Join(", ", Levels.All)})");
+            return Results.Reject($"unknown level '{Identifiers.Printable(cmd.level)}' (expected one of {string.Join(", ", Levels.All)})");
         }
         if (nowNs > cmd.deadlineNs)
         {
@@ -159,8 +159,4 @@ public sealed class CommandGate
             }
         }
     }
-
-    /// <summary>A command field fit for an error message: at most 80 characters, control characters replaced, so it cannot forge log lines.</summary>
-    public static string Printable(string? value) =>
-        value is null ? "null" : new string([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
 }

@@ -59,7 +59,7 @@ public sealed class CoreIsolator(ICpusetController cpusets)
         {
             return new CoreMoveOutcome(false, null, "empty CPU list", phases);
         }
-        if (!ProcFs.Exists(pid))
+        if (!ProcFs.Default.Exists(pid))
         {
             return new CoreMoveOutcome(false, null, $"process {pid} not found", phases);
         }
@@ -80,14 +80,18 @@ public sealed class CoreIsolator(ICpusetController cpusets)
                 Phase(phases, "enrol", () => _cpusets.Enrol(pid, cpus));
             }
             Phase(phases, "cpuset", () => _cpusets.SetCpus(pid, cpus, exclusive));
-            Phase(phases, "affinity", () => Affinity.SetAllThreads(pid, cpus));
+            AllThreadsResult affinity = default;
+            Phase(phases, "affinity", () => affinity = Affinity.SetAllThreads(pid, cpus));
             ThreadCheck? check = null;
             Phase(phases, "verify", () => check = ThreadVerifier.Verify(pid, cpus));
+            // A process that kept starting threads through every affinity pass is named as such: its escaped thread is
+            // no kernel refusal but a race the agent stopped chasing (Affinity.MaxPasses).
+            var churn = affinity.Settled ? "" : $"; process {pid} kept starting threads through {affinity.Passes} affinity passes";
             return check is { Ok: true }
                 ? new CoreMoveOutcome(true, cpus, null, phases)
-                : new CoreMoveOutcome(false, check?.Actual, $"thread {check?.Tid} of process {pid} is allowed on cpus {check?.Actual}, not {cpus}", phases);
+                : new CoreMoveOutcome(false, check?.Actual, $"thread {check?.Tid} of process {pid} is allowed on cpus {check?.Actual}, not {cpus}{churn}", phases);
         }
-        catch (Exception e) when (e is ProcessGoneException || (e is InvalidOperationException or IOException && !ProcFs.Exists(pid)))
+        catch (Exception e) when (e is ProcessGoneException || (e is InvalidOperationException or IOException && !ProcFs.Default.Exists(pid)))
         {
             // The process vanished between two steps; its now-empty cpuset is dropped.
             TryRemove(pid);
@@ -108,10 +112,10 @@ public sealed class CoreIsolator(ICpusetController cpusets)
             return own;
         }
         var union = new SortedSet<int>();
-        foreach (var tid in ProcFs.ThreadIds(pid))
+        foreach (var tid in ProcFs.Default.ThreadIds(pid))
         {
             // A thread that exited meanwhile (null) runs nowhere: it neither confirms nor refutes.
-            if (ProcFs.ThreadCpusAllowed(pid, tid) is { } allowed)
+            if (ProcFs.Default.ThreadCpusAllowed(pid, tid) is { } allowed)
             {
                 if (!allowed.IsSubsetOf(pool))
                 {

@@ -23,17 +23,17 @@ public sealed partial class HostActuator
         switch (cmd.level)
         {
             case Levels.Smt:
-                return cmd.target == Planner.SmtTarget ? null : $"target '{CommandGate.Printable(cmd.target)}' of an smt command must be '{Planner.SmtTarget}'";
+                return cmd.target == Planner.SmtTarget ? null : $"target '{Identifiers.Printable(cmd.target)}' of an smt command must be '{Planner.SmtTarget}'";
             case Levels.Llc:
                 index = Planner.TargetIndex(cmd.target) ?? -1;
                 return index >= 0 && index < Intermediate.LlcSlots
                     ? null
-                    : $"target '{CommandGate.Printable(cmd.target)}' is not an LLC group of this host (0..{Intermediate.LlcSlots - 1})";
+                    : $"target '{Identifiers.Printable(cmd.target)}' is not an LLC group of this host (0..{Intermediate.LlcSlots - 1})";
             default:
                 index = Planner.TargetIndex(cmd.target) ?? -1;
                 if (!Intermediate.Nodes.TryGetValue(index, out var node))
                 {
-                    return $"target '{CommandGate.Printable(cmd.target)}' is not a NUMA node this host hands out ({string.Join(",", Intermediate.Nodes.Keys.Order())})";
+                    return $"target '{Identifiers.Printable(cmd.target)}' is not a NUMA node this host hands out ({string.Join(",", Intermediate.Nodes.Keys.Order())})";
                 }
                 cpus = cmd.action == Actions.Release ? _shared : node;
                 return null;

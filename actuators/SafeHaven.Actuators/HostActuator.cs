@@ -82,7 +82,7 @@ public sealed partial class HostActuator
         var now = _results.NowNs();
         Execute(new IsolationCommand
         {
-            commandId = "warm-up", entity = new EntityRef { datacenter = "local", host = _options.Id, pid = self, startTime = ProcFs.StartTime(self) },
+            commandId = "warm-up", entity = new EntityRef { datacenter = "local", host = _options.Id, pid = self, startTime = ProcFs.Default.StartTime(self) },
             level = Levels.Core, action = Actions.Isolate, source = _options.Id, target = CpuList.Of([_options.Pool.Cpus.First()]).ToString(),
             issuedAtNs = now, deadlineNs = now + 60_000_000_000, dryRun = true, reasons = [], signature = [],
         }, verifySignature: false);
@@ -147,7 +147,7 @@ public sealed partial class HostActuator
             {
                 _slots[pid] = (cpus, cmd.group);
             }
-            else if ((cpuSlot && cmd.action == Actions.Release) || !ProcFs.Exists(pid))
+            else if ((cpuSlot && cmd.action == Actions.Release) || !ProcFs.Default.Exists(pid))
             {
                 _slots.Remove(pid);
             }
@@ -171,7 +171,7 @@ public sealed partial class HostActuator
         }
         if (cmd.action is not (Actions.Isolate or Actions.Release))
         {
-            return Results.Reject($"unknown action '{CommandGate.Printable(cmd.action)}' (expected {Actions.Isolate} or {Actions.Release})");
+            return Results.Reject($"unknown action '{Identifiers.Printable(cmd.action)}' (expected {Actions.Isolate} or {Actions.Release})");
         }
         if (cmd.entity?.pid is not { } p || p < 1 || p > 4_194_304)
         {
@@ -191,7 +191,7 @@ public sealed partial class HostActuator
         }
         else if (!CpuList.TryParse(cmd.target ?? "", out cpus, out var error) || cpus.IsEmpty)
         {
-            return Results.Reject($"target '{CommandGate.Printable(cmd.target)}' is not a CPU list: {(cpus.IsEmpty && error.Length == 0 ? "empty" : error)}");
+            return Results.Reject($"target '{Identifiers.Printable(cmd.target)}' is not a CPU list: {(cpus.IsEmpty && error.Length == 0 ? "empty" : error)}");
         }
         else if (!cpus.IsSubsetOf(_options.Pool))
         {
@@ -220,7 +220,7 @@ public sealed partial class HostActuator
     {
         try
         {
-            return ProcFs.StartTime(pid);
+            return ProcFs.Default.StartTime(pid);
         }
         catch (ProcessGoneException)
         {
@@ -234,7 +234,7 @@ public sealed partial class HostActuator
     {
         foreach (var (other, slot) in _slots.ToList())
         {
-            if (!ProcFs.IsLive(other))
+            if (!ProcFs.Default.IsLive(other))
             {
                 _slots.Remove(other);
             }

@@ -16,7 +16,7 @@ internal sealed class Results(string actuator, TimeProvider time)
     public static (string Status, string Error) Reject(string error) => (ResultStatus.Rejected, error);
 
     /// <summary>Now, Unix ns, from the agent's clock.</summary>
-    public long NowNs() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+    public long NowNs() => time.NowNs();
 
     /// <summary>A timestamp of the agent's clock, for <see cref="ElapsedNs"/>.</summary>
     public long Timestamp() => time.GetTimestamp();

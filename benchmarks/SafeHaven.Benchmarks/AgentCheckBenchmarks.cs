@@ -3,6 +3,7 @@ using BenchmarkDotNet.Attributes;
 using SafeHaven.Actuators;
 using SafeHaven.Actuators.Cpu;
 using SafeHaven.Core;
+using SafeHaven.Linux;
 using SafeHaven.Schemas;
 using SafeHaven.Security;
 
@@ -29,11 +30,11 @@ public class AgentCheckBenchmarks
         var pool = CpuList.Of([OnlineCpus.Read().Cpus.Max()]);
         var options = new HostActuatorOptions { Id = "act-bench", IsolationCpus = pool, CgroupName = "safehaven-bdn-unused", StateDirectory = "" };
         _actuator = new HostActuator(options, new CoreIsolator(CpusetDetector.Detect(options.CgroupName)), verifier: verifier);
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = TimeProvider.System.NowNs();
         _command = new IsolationCommand
         {
             commandId = "c-bench-core", detectionId = "bench",
-            entity = new EntityRef { datacenter = "dc1", host = "bench", pid = _sleeper.Id, comm = "sleep", startTime = ProcFs.StartTime(_sleeper.Id) },
+            entity = new EntityRef { datacenter = "dc1", host = "bench", pid = _sleeper.Id, comm = "sleep", startTime = ProcFs.Default.StartTime(_sleeper.Id) },
             level = Levels.Core, action = Actions.Isolate, source = "act-bench", target = pool.ToString(), issuedAtNs = now,
             deadlineNs = now + 3_600_000_000_000, dryRun = true, reasons = ["level core: exclusive CPU"], group = "bench", signature = [],
         };

@@ -32,7 +32,7 @@ public class PlannerBenchmarks
             var host = "h" + h.ToString(CultureInfo.InvariantCulture);
             book.Upsert(new ActuatorInfo("act-" + host, "dc1", host, new HashSet<string>([Levels.Core]), pool));
         }
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = TimeProvider.System.NowNs();
         _detections = [.. Enumerable.Range(0, Decisions).Select(j =>
         {
             var entity = new EntityRef { datacenter = "dc1", host = "h" + (j % Hosts).ToString(CultureInfo.InvariantCulture), pid = 2000 + (j / Hosts), startTime = 7 };

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SafeHaven.Actuators.Cpu;
 using SafeHaven.Core;
+using SafeHaven.Linux;
 using SafeHaven.Schemas;
 using SafeHaven.Security;
 
@@ -51,7 +52,7 @@ internal sealed class ActuatorCommands : IDisposable
         {
             commandId = string.Create(CultureInfo.InvariantCulture, $"c-{batch}-{k}-core"),
             detectionId = string.Create(CultureInfo.InvariantCulture, $"{batch}-{k}"),
-            entity = new EntityRef { datacenter = "dc1", host = "bench", pid = pid, comm = "sleep", startTime = ProcFs.StartTime(pid) },
+            entity = new EntityRef { datacenter = "dc1", host = "bench", pid = pid, comm = "sleep", startTime = ProcFs.Default.StartTime(pid) },
             level = Levels.Core, action = release ? Actions.Release : Actions.Isolate, source = Id, target = Pool.ToString(),
             issuedAtNs = now, deadlineNs = now + 600_000_000_000, dryRun = dryRun,
             reasons = [$"level core: exclusive CPU {Pool} of {Id}'s pool {Pool} for group bench"], group = "bench", signature = [],

@@ -8,6 +8,7 @@ using SafeHaven.Schemas;
 using SafeHaven.StreamProcessors.Detection;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.SerDes;
+using SafeHaven.Core;
 
 namespace SafeHaven.PipelineBench;
 
@@ -60,7 +61,7 @@ internal static class Bench
     public static string Host(int i) => "h" + i.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Unix epoch nanoseconds now.</summary>
-    public static long NowNs() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+    public static long NowNs() => TimeProvider.System.NowNs();
 
     public static double Ms(long stopwatchTicks) => stopwatchTicks * 1000.0 / Stopwatch.Frequency;
 

@@ -14,6 +14,7 @@ using SafeHaven.Security;
 using SafeHaven.StreamProcessors;
 using SafeHaven.StreamProcessors.Detection;
 using SafeHaven.StreamProcessors.Planning;
+using SafeHaven.Core;
 
 namespace SafeHaven.PipelineBench;
 
@@ -109,12 +110,12 @@ internal static class LatencyBench
             ConsumeLoop.Produce(producer, serializer, kafka.Topics.Inventory, "dc1/" + host, new EntityState
             {
                 entityId = "dc1/" + host,
-                kind = InventoryView.ActuatorKind,
+                kind = InventoryKinds.Actuator,
                 entity = new EntityRef { datacenter = "dc1", host = host },
                 isolationPool = "0-" + Math.Max(7, perHost).ToString(CultureInfo.InvariantCulture),
                 levels = ["core"],
                 counterStatus = new Dictionary<string, string>(),
-                attributes = new Dictionary<string, string> { ["actuatorId"] = "act-" + host },
+                attributes = new Dictionary<string, string> { [InventoryAttributes.ActuatorId] = "act-" + host },
                 updatedAtNs = Bench.NowNs(),
             });
         }

@@ -65,14 +65,14 @@ internal sealed class PlannerFleet : IDisposable
     /// <summary>The capability record an actuator writes at start (HostActuatorService).</summary>
     public EntityState Actuator(int host) => new()
     {
-        entityId = EntityIds.OfHost("dc1", Host(host)) + "/actuator/" + ActuatorId(host),
-        kind = InventoryView.ActuatorKind,
+        entityId = EntityIds.OfActuator("dc1", Host(host), ActuatorId(host)),
+        kind = InventoryKinds.Actuator,
         entity = new EntityRef { datacenter = "dc1", host = Host(host) },
         cpus = "0-" + (CpuList.Parse(Pool).Cpus.Max() + 1).ToString(CultureInfo.InvariantCulture),
         isolationPool = Pool,
         levels = [Levels.Core],
         counterStatus = new Dictionary<string, string>(),
-        attributes = new Dictionary<string, string> { ["actuatorId"] = ActuatorId(host), ["cpuset"] = "cgroup-v1" },
+        attributes = new Dictionary<string, string> { [InventoryAttributes.ActuatorId] = ActuatorId(host), [InventoryAttributes.Cpuset] = "cgroup-v1" },
         updatedAtNs = Bench.NowNs(),
     };
 
@@ -82,11 +82,11 @@ internal sealed class PlannerFleet : IDisposable
         var entity = new EntityRef { datacenter = "dc1", host = Host(host), pid = pid, comm = "w", startTime = 1000 + pid };
         return new EntityState
         {
-            entityId = EntityIds.Of(entity), kind = "process", entity = entity, cpus = "0-1", levels = [Levels.Core],
+            entityId = EntityIds.Of(entity), kind = InventoryKinds.Process, entity = entity, cpus = "0-1", levels = [Levels.Core],
             counterStatus = new Dictionary<string, string>(),
             attributes = new Dictionary<string, string>
             {
-                ["uid"] = "1000", ["group"] = "pgid:" + pid.ToString(CultureInfo.InvariantCulture),
+                ["uid"] = "1000", [InventoryAttributes.Group] = "pgid:" + pid.ToString(CultureInfo.InvariantCulture),
             },
             updatedAtNs = Bench.NowNs(),
         };

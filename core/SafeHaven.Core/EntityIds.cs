@@ -39,6 +39,13 @@ public static class EntityIds
         return hostId;
     }
 
+    /// <summary>The id of the capability record agent <paramref name="actuatorId"/> publishes for its host.</summary>
+    public static string OfActuator(string datacenter, string host, string actuatorId) =>
+        OfHost(datacenter, host) + ActuatorInfix + actuatorId;
+
+    /// <summary>What separates the host id from the agent id in an <see cref="OfActuator"/> id.</summary>
+    public const string ActuatorInfix = "/actuator/";
+
     /// <summary>The id of a host.</summary>
     public static string OfHost(string datacenter, string host) =>
         $"{Identifiers.RequireToken(datacenter, "datacenter")}/{Identifiers.RequireToken(host, "host")}";

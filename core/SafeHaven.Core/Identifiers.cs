@@ -42,10 +42,13 @@ public static partial class Identifiers
     /// <summary>True when <paramref name="value"/> is a valid command, detection or rule id.</summary>
     public static bool IsId(string? value) => value is not null && Id().IsMatch(value);
 
+    /// <summary>True when <paramref name="pid"/> is a plausible Linux pid (1 .. 2^22, PID_MAX_LIMIT).</summary>
+    public static bool IsPid(int? pid) => pid is >= 1 and <= 4_194_304;
+
     /// <summary>Throws unless <paramref name="pid"/> is a plausible Linux pid (1 .. 2^22).</summary>
     public static int RequirePid(int? pid, string what)
     {
-        if (pid is not { } p || p < 1 || p > 4_194_304)
+        if (pid is not { } p || !IsPid(p))
         {
             throw new ArgumentException($"{what}: '{pid}' is not a valid pid (1..4194304)", what);
         }
@@ -64,6 +67,8 @@ public static partial class Identifiers
     /// <summary>
     /// Bad input fit for an error message: at most 80 characters, control characters replaced, so it cannot forge log lines.
     /// </summary>
-    public static string Printable(string? value) =>
-        value is null ? "null" : new string([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
+    /// <param name="value">The input to echo.</param>
+    /// <param name="max">How many characters to keep (80 unless a message needs more, e.g. a URI).</param>
+    public static string Printable(string? value, int max = 80) =>
+        value is null ? "null" : new string([.. value.Take(max).Select(c => char.IsControl(c) ? '?' : c)]);
 }

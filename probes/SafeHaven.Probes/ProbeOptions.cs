@@ -95,7 +95,7 @@ public sealed class ProbeOptions
     /// <summary>
     /// Tenant name → selectors of the processes it owns, each <c>comm:NAME</c>, <c>uid:N</c>,
     /// <c>container:ID</c>, <c>vm:NAME</c>, <c>unit:NAME.service</c> or <c>cgroup:/PATH</c>
-    /// (see <see cref="Inventory.TenantMap"/> for precedence). Starts empty: the binder would merge.
+    /// (see <see cref="Inventory.TenantSelectors"/> for precedence). Starts empty: the binder would merge.
     /// </summary>
     public IDictionary<string, IList<string>> Tenants { get; set; } = new Dictionary<string, IList<string>>(StringComparer.Ordinal);
 
@@ -140,7 +140,7 @@ public sealed class ProbeOptions
             Identifiers.RequirePid(pid, $"{SectionName}:{nameof(Pids)}");
         }
         Proc.DiscoveryFilter.Validate(this);
-        _ = Inventory.TenantMap.Parse(Tenants);
+        _ = Inventory.TenantSelectors.Parse(Tenants);
         foreach (string comm in Comms)
         {
             // TASK_COMM_LEN is 16 including the NUL: a longer name can never match.

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SafeHaven.Probes.Perf;
 using SafeHaven.Probes.Proc;
 using SafeHaven.Schemas;
+using SafeHaven.Core;
 
 namespace SafeHaven.Probes;
 
@@ -221,7 +222,7 @@ public sealed partial class Sampler : IDisposable
             seq = _seq++,
         };
 
-    private long EpochNs() => (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+    private long EpochNs() => _time.NowNs();
 
     private void Rediscover()
     {

@@ -146,7 +146,7 @@ public sealed class HostActuatorTests : IDisposable
         AssertVerdict(Command(second.Pid), ResultStatus.Rejected, $"held by pid {first.Pid}");
 
         var reused = Command(second.Pid);
-        reused.entity.startTime = ProcFs.StartTime(second.Pid) + 1;
+        reused.entity.startTime = ProcFs.Default.StartTime(second.Pid) + 1;
         AssertVerdict(reused, ResultStatus.Rejected, "belongs to another process");
     }
 

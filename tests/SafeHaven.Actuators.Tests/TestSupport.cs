@@ -85,6 +85,55 @@ internal sealed class BusyProcess : IDisposable
     }
 }
 
+/// <summary>A real python3 child whose threads never stop starting short-lived threads: its thread list keeps changing.</summary>
+internal sealed class SpawningProcess : IDisposable
+{
+    private const string Script = """
+        import threading, time
+        def churn():
+            while True:
+                threading.Thread(target=time.sleep, args=(0.02,), daemon=True).start()
+                time.sleep(0.0005)
+        for _ in range(3):
+            threading.Thread(target=churn, daemon=True).start()
+        print("ready", flush=True)
+        threading.Event().wait()
+        """;
+
+    private readonly Process _process;
+
+    private SpawningProcess(Process process) => _process = process;
+
+    public static SpawningProcess Start()
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(Script);
+        var spawner = new SpawningProcess(Process.Start(psi) ?? throw new InvalidOperationException("python3 did not start"));
+        var line = spawner._process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20)).GetAwaiter().GetResult();
+        Assert.Equal("ready", line);
+        return spawner;
+    }
+
+    public int Pid => _process.Id;
+
+    public bool IsRunning => !_process.HasExited;
+
+    public void Dispose()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        _process.Dispose();
+    }
+}
+
 /// <summary>Common checks and a uniquely named v1 cpuset parent per test.</summary>
 internal static class Host
 {
@@ -100,7 +149,7 @@ internal static class Host
 
     /// <summary>Cpus_allowed_list of every thread of <paramref name="pid"/>.</summary>
     public static Dictionary<int, CpuList> ThreadCpus(int pid) =>
-        ProcFs.ThreadIds(pid).Select(t => (t, ProcFs.ThreadCpusAllowed(pid, t))).Where(x => x.Item2 is not null)
+        ProcFs.Default.ThreadIds(pid).Select(t => (t, ProcFs.Default.ThreadCpusAllowed(pid, t))).Where(x => x.Item2 is not null)
             .ToDictionary(x => x.t, x => x.Item2!);
 
     public static void AssertAllThreadsOn(int pid, CpuList cpus, int minThreads)

@@ -47,7 +47,7 @@ public sealed class ProbeOptionsDiscoveryTests
         Assert.Equal([1000u], filter.Uids);
         Assert.Equal(["/system.slice"], filter.Cgroups);
         Assert.Equal(["web01"], filter.Containers);
-        var tenants = TenantMap.Parse(o.Tenants);
+        var tenants = TenantSelectors.Parse(o.Tenants);
         Assert.Equal(["acme", "beta"], tenants.Tenants);
         Assert.Equal(["uid:33", "comm:nginx"], tenants.SelectorsOf("acme"));
     }

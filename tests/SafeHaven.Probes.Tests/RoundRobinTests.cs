@@ -49,6 +49,7 @@ public sealed class RoundRobinTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(Enumerable.Range(0, n), groups.SelectMany(g => g)); // each once, in order
     }
 
+    [Trait("Category", "Timing")]
     [Fact]
     public async Task Each_process_is_counted_in_its_own_slot_once_per_period()
     {
@@ -109,6 +110,7 @@ public sealed class RoundRobinTests(ITestOutputHelper output) : IDisposable
         Assert.InRange(last.values["proc:voluntary_ctxt_switches"], last.values["context-switches"] * 0.8, (last.values["context-switches"] * 1.2) + 5);
     }
 
+    [Trait("Category", "Timing")]
     [Fact]
     public async Task Slots_are_scheduled_from_the_period_start_and_do_not_drift()
     {

@@ -15,6 +15,7 @@ public sealed class SamplerTests(ITestOutputHelper output)
         public void Publish(CounterSample sample) => Samples.Enqueue(sample);
     }
 
+    [Trait("Category", "Timing")]
     [Fact]
     public async Task Publishes_one_sample_per_process_per_period()
     {

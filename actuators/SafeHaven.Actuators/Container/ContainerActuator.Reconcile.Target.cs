@@ -61,7 +61,7 @@ public sealed partial class ContainerActuator
             return null;
         }
         // The pid file criu restore --pidfile writes (ContainerMigrator's target half).
-        if (ReadPid(Path.Join(handoff.Images, "restored.pid")) is not { } pid || ProcessTree.State(pid) is null or 'Z' or 'X')
+        if (ReadPid(Path.Join(handoff.Images, "restored.pid")) is not { } pid || ProcFs.Default.State(pid) is null or 'Z' or 'X')
         {
             return null;
         }

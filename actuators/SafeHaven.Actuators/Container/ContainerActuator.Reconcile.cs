@@ -23,7 +23,7 @@ public sealed partial class ContainerActuator
             return await ReconcileOneAsync(e, ct).ConfigureAwait(false);
         }
         catch (Exception x) when (x is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
-            or System.Text.Json.JsonException or Cpu.ProcessGoneException)
+            or System.Text.Json.JsonException or ProcessGoneException)
         {
             return (ResultStatus.Failed, $"agent restarted during container {e.Action} of '{e.Container}'; its state could not be read back: {x.Message}");
         }
@@ -68,7 +68,7 @@ public sealed partial class ContainerActuator
             // As long as the source half waits (SendAsync): a lazy-pages daemon to start, a restore, a verification.
             var c = _options.Criu;
             var verdict = await handoff.WaitOutcomeAsync(c.PrepareTimeout + c.CriuTimeout + c.VerifyTimeout, ct).ConfigureAwait(false);
-            if (RunsAt(target, name) || verdict is { Error: null, InitPid: { } pid } && ProcessTree.State(pid) is not (null or 'Z' or 'X'))
+            if (RunsAt(target, name) || verdict is { Error: null, InitPid: { } pid } && ProcFs.Default.State(pid) is not (null or 'Z' or 'X'))
             {
                 return await EndSourceCopyAsync(here, target, name, ct).ConfigureAwait(false);
             }
@@ -137,7 +137,7 @@ public sealed partial class ContainerActuator
     private static bool RunsAt(ContainerSite site, string name) => site.Load(name) is { IsRunning: true } r && !IsStopped(r.InitPid);
 
     // 'T': stopped by a signal (criu dump --leave-stopped); 't': still seized by a tracer.
-    private static bool IsStopped(int pid) => ProcessTree.State(pid) is 'T' or 't';
+    private static bool IsStopped(int pid) => ProcFs.Default.State(pid) is 'T' or 't';
 
     // Claims the move's decision (see Handoff.Decide); null when the target never prepared this move's meeting place.
     private static string? Claim(Handoff handoff, string choice)
@@ -169,15 +169,6 @@ public sealed partial class ContainerActuator
         }
     }
 
-    private static string? CommandLine(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{Identifiers.RequirePid(pid, nameof(pid)).ToString(System.Globalization.CultureInfo.InvariantCulture)}/cmdline");
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    // The pid comes from a file CRIU wrote: anything out of range is no daemon of ours.
+    private static string? CommandLine(int pid) => Identifiers.IsPid(pid) ? ProcFs.Default.ReadCmdline(pid) : null;
 }

@@ -81,7 +81,7 @@ public sealed partial class ContainerActuator : IDisposable
                     : await ContainerMigrator.SendAsync(Site, _options.SiteOf(cmd.target)!, name, moveId, _options.Criu, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
-                or System.Text.Json.JsonException or Cpu.ProcessGoneException or System.ComponentModel.Win32Exception)
+                or System.Text.Json.JsonException or ProcessGoneException or System.ComponentModel.Win32Exception)
             {
                 // The halves end every failure after the freeze (source) or the restore (target) in a result of their
                 // own, so what escapes them came before: the container has not left the source.
@@ -119,26 +119,26 @@ public sealed partial class ContainerActuator : IDisposable
         }
         if (cmd.level != Levels.Container)
         {
-            return Results.Reject($"level '{CommandGate.Printable(cmd.level)}' is not handled by the container agent (expected {Levels.Container})");
+            return Results.Reject($"level '{Identifiers.Printable(cmd.level)}' is not handled by the container agent (expected {Levels.Container})");
         }
         if (cmd.action is not (Actions.Isolate or Actions.Receive))
         {
-            return Results.Reject($"action '{CommandGate.Printable(cmd.action)}' is not supported at the container level (expected {Actions.Isolate} or {Actions.Receive})");
+            return Results.Reject($"action '{Identifiers.Printable(cmd.action)}' is not supported at the container level (expected {Actions.Isolate} or {Actions.Receive})");
         }
         if (cmd.action == Actions.Receive && !cmd.commandId!.EndsWith(Actions.ReceiveIdSuffix, StringComparison.Ordinal))
         {
-            return Results.Reject($"receive command id '{CommandGate.Printable(cmd.commandId)}' does not end in '{Actions.ReceiveIdSuffix}'");
+            return Results.Reject($"receive command id '{Identifiers.Printable(cmd.commandId)}' does not end in '{Actions.ReceiveIdSuffix}'");
         }
         if (!Identifiers.IsLongToken(cmd.entity?.container))
         {
-            return Results.Reject($"entity.container '{CommandGate.Printable(cmd.entity?.container)}' is not a valid container name");
+            return Results.Reject($"entity.container '{Identifiers.Printable(cmd.entity?.container)}' is not a valid container name");
         }
         var receive = cmd.action == Actions.Receive;
         var peer = receive ? cmd.source : cmd.target;
         // Not SiteOf: a peer's untrusted directory is a failure of the move (ExecuteAsync), not an exception here.
         if (!Identifiers.IsToken(peer) || peer == _options.Id || !_options.Agents.ContainsKey(peer!))
         {
-            return Results.Reject($"{(receive ? "source" : "target")} '{CommandGate.Printable(peer)}' is not another known container agent");
+            return Results.Reject($"{(receive ? "source" : "target")} '{Identifiers.Printable(peer)}' is not another known container agent");
         }
         if (_capability is { Available: false } cap)
         {

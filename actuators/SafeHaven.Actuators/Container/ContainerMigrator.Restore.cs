@@ -12,12 +12,12 @@ public static partial class ContainerMigrator
         {
             target.Save(new ContainerRecord
             {
-                Spec = sent.Record!.Spec, InitPid = pid, InitStartTime = Cpu.ProcFs.StartTime(pid), LogFile = sent.Record.LogFile, MovedFrom = sourceAgentId,
+                Spec = sent.Record!.Spec, InitPid = pid, InitStartTime = ProcFs.Default.StartTime(pid), LogFile = sent.Record.LogFile, MovedFrom = sourceAgentId,
             });
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
-            or Cpu.ProcessGoneException or FormatException)
+            or ProcessGoneException or FormatException)
         {
             return e.Message;
         }
@@ -44,7 +44,7 @@ public static partial class ContainerMigrator
         {
             verdict = await TryRestoreAndVerifyAsync(handoff.Images, sent, lazy, options, phases, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or Cpu.ProcessGoneException
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ProcessGoneException
             or FormatException or OperationCanceledException or System.ComponentModel.Win32Exception)
         {
             // The source waits for a verdict: it must get one, whatever happened here, and a tree restored before the
@@ -90,7 +90,7 @@ public static partial class ContainerMigrator
         bound.CancelAfter(options.VerifyTimeout);
         string? problem = null;
         (long, long)? beats = null;
-        if (ProcessTree.State(pid) is null or 'Z' or 'X')
+        if (ProcFs.Default.State(pid) is null or 'Z' or 'X')
         {
             problem = $"restored init {pid} is not running";
         }

@@ -112,7 +112,15 @@ public static partial class ContainerMigrator
         {
             // Post-copy: the target runs already and the source serves the pages it has not fetched yet; stopping
             // that early would lose them, so only CriuTimeout ends the wait.
-            var served = await WaitExitAsync(lazyDump, options.CriuTimeout).ConfigureAwait(false);
+            bool served;
+            try
+            {
+                served = await WaitExitAsync(lazyDump, options.CriuTimeout).ConfigureAwait(false);
+            }
+            finally
+            {
+                lazyDump.Dispose();
+            }
             phases["postcopy"] = Ns(sentAt);
             if (!served)
             {
@@ -157,7 +165,7 @@ public static partial class ContainerMigrator
         // Every process there is now, not only those seen before the freeze: a child forked in between would stay stopped.
         // A failed SIGCONT shows as a stopped init below.
         ProcessTree.TrySignal(ProcessTree.Of(record.InitPid).Union(tree), ProcessTree.SigCont);
-        var running = record.IsRunning && ProcessTree.State(record.InitPid) is not 'T';
+        var running = record.IsRunning && ProcFs.Default.State(record.InitPid) is not 'T';
         TryDelete(outDir);
         return Failed(running ? source.AgentId : "unknown",
             $"{error}; {(running ? "container kept running at the source" : "and the source copy could not be resumed")}", phases, mode, record.InitPid);

@@ -109,7 +109,7 @@ public static partial class ContainerMigrator
             return result;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException or OperationCanceledException
-            or Cpu.ProcessGoneException or System.ComponentModel.Win32Exception)
+            or ProcessGoneException or System.ComponentModel.Win32Exception)
         {
             // Before the restore, or after a failed one (whose tree RestoreAndVerifyAsync killed): nothing runs here.
             return Refuse($"receiving container '{name}' at agent '{target.AgentId}' failed: {(e is OperationCanceledException ? "cancelled" : e.Message)}");

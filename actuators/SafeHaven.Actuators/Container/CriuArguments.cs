@@ -25,7 +25,7 @@ public static class CriuArguments
             || path.Contains("//", StringComparison.Ordinal) || (path.Length > 1 && path.EndsWith('/'))
             || path.Split('/').Any(part => part is "." or ".."))
         {
-            throw new ArgumentException($"{what}: '{CommandGate.Printable(path)}' must be a normalised absolute path without control characters", what);
+            throw new ArgumentException($"{what}: '{Identifiers.Printable(path)}' must be a normalised absolute path without control characters", what);
         }
         return path;
     }
@@ -138,7 +138,7 @@ public static class CriuArguments
 
     private static string Address(string address) => System.Net.IPAddress.TryParse(address, out var ip) && ip.ToString() == address
         ? address
-        : throw new ArgumentException($"address '{CommandGate.Printable(address)}' is not a literal IP address", nameof(address));
+        : throw new ArgumentException($"address '{Identifiers.Printable(address)}' is not a literal IP address", nameof(address));
 
     private static string Verbosity(int level) => level is >= 0 and <= 4
         ? "-v" + level.ToString(CultureInfo.InvariantCulture)

@@ -56,12 +56,12 @@ public static class NamespacedContainer
             var init = await WaitForInitAsync(shim, spec.Command, ct).ConfigureAwait(false);
             var record = new ContainerRecord
             {
-                Spec = spec, InitPid = init, InitStartTime = Cpu.ProcFs.StartTime(init), ShimPid = shim.Id, LogFile = log,
+                Spec = spec, InitPid = init, InitStartTime = ProcFs.Default.StartTime(init), ShimPid = shim.Id, LogFile = log,
             };
             site.Save(record);
             return record;
         }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException or Cpu.ProcessGoneException)
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException or ProcessGoneException)
         {
             string why;
             lock (stderr)
@@ -114,7 +114,7 @@ public static class NamespacedContainer
             {
                 throw new TimeoutException($"unshare exited with {shim.ExitCode}.");
             }
-            if (ProcessTree.Children(shim.Id).FirstOrDefault() is var init and > 0 && CommandLine(init) == expected)
+            if (ProcFs.Default.Children(shim.Id).FirstOrDefault() is var init and > 0 && CommandLine(init) == expected)
             {
                 return init;
             }
@@ -123,15 +123,5 @@ public static class NamespacedContainer
         throw new TimeoutException($"no init ran the command within {StartTimeout.TotalSeconds:0} s.");
     }
 
-    private static string? CommandLine(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/cmdline");
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    private static string? CommandLine(int pid) => ProcFs.Default.ReadCmdline(pid);
 }

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
-using SafeHaven.Actuators.Cpu;
 using SafeHaven.Core;
 
 namespace SafeHaven.Actuators.Container;
@@ -18,12 +16,12 @@ internal static partial class ProcessTree
         while (queue.Count > 0 && found.Count < 100_000)
         {
             var pid = queue.Dequeue();
-            if (!ProcFs.Exists(pid) || found.Contains(pid))
+            if (!ProcFs.Default.Exists(pid) || found.Contains(pid))
             {
                 continue;
             }
             found.Add(pid);
-            foreach (var child in Children(pid))
+            foreach (var child in ProcFs.Default.Children(pid))
             {
                 queue.Enqueue(child);
             }
@@ -31,52 +29,12 @@ internal static partial class ProcessTree
         return found;
     }
 
-    /// <summary>Direct children of every thread of <paramref name="pid"/>.</summary>
-    public static IEnumerable<int> Children(int pid)
-    {
-        var kids = new List<int>();
-        try
-        {
-            foreach (var tid in ProcFs.ThreadIds(pid))
-            {
-                var text = File.ReadAllText($"/proc/{Num(pid)}/task/{Num(tid)}/children");
-                foreach (var part in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    if (int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var child))
-                    {
-                        kids.Add(child);
-                    }
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or ProcessGoneException)
-        {
-            // Gone meanwhile: it has no children any more.
-        }
-        return kids;
-    }
-
-    /// <summary>The state letter of /proc/PID/stat (R, S, T, Z, ...), or null when the process is gone.</summary>
-    public static char? State(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{Num(pid)}/stat");
-            var rest = stat[(stat.LastIndexOf(')') + 1)..].TrimStart();
-            return rest.Length > 0 ? rest[0] : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
     /// <summary>True while <paramref name="pid"/> is the process that started at <paramref name="startTime"/> and not a zombie.</summary>
     public static bool IsAlive(int pid, long startTime)
     {
         try
         {
-            return ProcFs.StartTime(pid) == startTime && State(pid) is { } s && s is not ('Z' or 'X');
+            return ProcFs.Default.StartTime(pid) == startTime && ProcFs.Default.State(pid) is { } s && s is not ('Z' or 'X');
         }
         catch (Exception e) when (e is ProcessGoneException or FormatException)
         {
@@ -117,7 +75,7 @@ internal static partial class ProcessTree
         bound.CancelAfter(timeout);
         try
         {
-            while (pids.Any(p => State(p) is { } s && s is not ('Z' or 'X')))
+            while (pids.Any(p => ProcFs.Default.State(p) is { } s && s is not ('Z' or 'X')))
             {
                 await Task.Delay(5, bound.Token).ConfigureAwait(false);
             }
@@ -128,8 +86,6 @@ internal static partial class ProcessTree
             return false;
         }
     }
-
-    private static string Num(int pid) => Identifiers.RequirePid(pid, nameof(pid)).ToString(CultureInfo.InvariantCulture);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

@@ -38,14 +38,14 @@ public abstract partial class CgroupCpuset : ICpusetController
     public string ParentPath { get; }
 
     /// <inheritdoc/>
-    public bool IsEnrolled(int pid) => ProcFs.Exists(pid) && Directory.Exists(ChildPath(pid, ProcFs.StartTime(pid)));
+    public bool IsEnrolled(int pid) => ProcFs.Default.Exists(pid) && Directory.Exists(ChildPath(pid, ProcFs.Default.StartTime(pid)));
 
     /// <inheritdoc/>
     public void Enrol(int pid, CpuList cpus)
     {
         Identifiers.RequirePid(pid, nameof(pid));
         RequireCpus(cpus);
-        var start = ProcFs.StartTime(pid);
+        var start = ProcFs.Default.StartTime(pid);
         EnsureParent();
         DropStale(pid, keepStartTime: start);
         var child = ChildPath(pid, start);
@@ -173,11 +173,11 @@ public abstract partial class CgroupCpuset : ICpusetController
     private string? ExistingChild(int pid)
     {
         Identifiers.RequirePid(pid, nameof(pid));
-        if (!ProcFs.Exists(pid))
+        if (!ProcFs.Default.Exists(pid))
         {
             return null;
         }
-        var child = ChildPath(pid, ProcFs.StartTime(pid));
+        var child = ChildPath(pid, ProcFs.Default.StartTime(pid));
         return Directory.Exists(child) ? child : null;
     }
 

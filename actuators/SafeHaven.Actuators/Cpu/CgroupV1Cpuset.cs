@@ -31,7 +31,7 @@ public sealed class CgroupV1Cpuset : CgroupCpuset
         var seen = new HashSet<int>();
         // A thread started by a thread not yet moved is born in the old cpuset: repeat until a
         // pass finds no new TID (threads started by moved ones are born in the new cpuset).
-        while (ProcFs.ThreadIds(pid).Where(seen.Add).ToList() is { Count: > 0 } fresh)
+        while (ProcFs.Default.ThreadIds(pid).Where(seen.Add).ToList() is { Count: > 0 } fresh)
         {
             foreach (var tid in fresh)
             {

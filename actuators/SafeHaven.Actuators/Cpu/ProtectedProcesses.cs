@@ -9,9 +9,6 @@ namespace SafeHaven.Actuators.Cpu;
 /// </summary>
 public static class ProtectedProcesses
 {
-    // include/linux/sched.h: PF_KTHREAD. /proc/PID/stat field 9.
-    private const uint KernelThreadFlag = 0x00200000;
-
     /// <summary>Why <paramref name="pid"/> must not be moved, or null when it may be.</summary>
     public static string? Why(int pid)
     {
@@ -36,10 +33,11 @@ public static class ProtectedProcesses
     {
         try
         {
-            var stat = File.ReadAllText(Path.Join(dir, "stat"));
-            var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length > 6 && uint.TryParse(fields[6], NumberStyles.None, CultureInfo.InvariantCulture, out var flags)
-                && (flags & KernelThreadFlag) != 0)
+            if (FileText.TryRead(Path.Join(dir, "stat")) is not { } text)
+            {
+                return null; // gone: the caller's own checks report it
+            }
+            if (ProcStat.TryParse(text, out var stat) && stat.IsKernelThread)
             {
                 return $"pid {pid} is a kernel thread";
             }

@@ -21,9 +21,9 @@ public static class ThreadVerifier
     {
         ArgumentNullException.ThrowIfNull(expected);
         var checkedThreads = 0;
-        foreach (var tid in ProcFs.ThreadIds(pid))
+        foreach (var tid in ProcFs.Default.ThreadIds(pid))
         {
-            var actual = ProcFs.ThreadCpusAllowed(pid, tid);
+            var actual = ProcFs.Default.ThreadCpusAllowed(pid, tid);
             if (actual is null)
             {
                 continue; // the thread exited between listing and reading: nothing left to run

@@ -30,11 +30,13 @@ public static class ActuatorsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(options);
         services.TryAddSingleton(options);
         services.TryAddSingleton(identity);
+        // The journal through a factory-made holder: the container disposes it (and so closes the file) with the host.
+        services.TryAddSingleton(_ => new HostJournal(options.JournalPath is { } path ? CommandJournal.Open(path) : null));
         services.TryAddSingleton(sp =>
         {
             var isolator = new CoreIsolator(CpusetDetector.Detect(options.CgroupName));
             return new HostActuator(options, isolator, sp.GetRequiredService<TimeProvider>(), verifier: verifier,
-                journal: options.JournalPath is { } journal ? CommandJournal.Open(journal) : null, levels: HostLevels.Detect(isolator, options.Pool));
+                journal: sp.GetRequiredService<HostJournal>().Journal, levels: HostLevels.Detect(isolator, options.Pool));
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HostActuatorService>());
         return services;
@@ -59,8 +61,9 @@ public static class ActuatorsServiceCollectionExtensions
         services.AddSingleton<IHostedService>(sp =>
         {
             var time = sp.GetRequiredService<TimeProvider>();
-            var actuator = new VmActuator(options, time, verifier, journalPath is null ? null : CommandJournal.Open(journalPath));
-            return new HypervisorService(sp.GetRequiredService<KafkaClients>(), actuator, options, identity, time,
+            var journal = journalPath is null ? null : CommandJournal.Open(journalPath);
+            var actuator = new VmActuator(options, time, verifier, journal);
+            return new HypervisorService(sp.GetRequiredService<KafkaClients>(), actuator, journal, options, identity, time,
                 sp.GetRequiredService<ILogger<HypervisorService>>());
         });
         return services;

@@ -67,12 +67,12 @@ internal static partial class CommandIntake
             }
             var cmd = KafkaSerdes.Decode(commands, cr.Message.Value, cr.Topic);
             // Bounded before use: out-of-bounds fields are dead-lettered by the loop and never reach the actuator.
-            RecordRejectedException.Require(cmd, kafka.Options.Bounds.Problem(cmd, DeadLetters.UnixNanos(time)));
+            RecordRejectedException.Require(cmd, kafka.Options.Bounds.Problem(cmd, time.NowNs()));
             if (!levels.Contains(cmd.level) && (Levels.All.Contains(cmd.level) || !answerUnknownLevels))
             {
                 if (logger.IsEnabled(LogLevel.Debug))
                 {
-                    var (what, which) = (CommandGate.Printable(cmd.commandId), CommandGate.Printable(cmd.level));
+                    var (what, which) = (Identifiers.Printable(cmd.commandId), Identifiers.Printable(cmd.level));
                     LogOtherLevel(logger, role, id, what, which);
                 }
                 return;
@@ -80,12 +80,12 @@ internal static partial class CommandIntake
             // After the level: of agents sharing an id, only the one that would answer dead-letters a forgery.
             if (unauthentic(cmd) is { } forged)
             {
-                throw new RecordRejectedException($"command {CommandGate.Printable(cmd.commandId)}: {forged}");
+                throw new RecordRejectedException($"command {Identifiers.Printable(cmd.commandId)}: {forged}");
             }
             // Authentic, but under a cross-datacenter lease older than one already acted on (docs/SCALING.md §4).
             if (fence.Admit(cmd) is { } stale)
             {
-                throw new RecordRejectedException($"command {CommandGate.Printable(cmd.commandId)}: {stale}");
+                throw new RecordRejectedException($"command {Identifiers.Printable(cmd.commandId)}: {stale}");
             }
             // The move's span, the child of the planner's decision; its result record carries it on.
             using var span = SafeHavenActivity.StartConsumer(SafeHavenActivity.Actuator, SafeHavenActivity.Actuate, cr.Message.Headers);
@@ -117,7 +117,7 @@ internal static partial class CommandIntake
     // runs): the first real command paid for their JIT compilation (docs/PERFORMANCE.md, 2026-12-04 demo sample→result).
     private static void WarmUpChecks(KafkaClients kafka, Func<IsolationCommand, string?> unauthentic, TimeProvider time)
     {
-        var now = DeadLetters.UnixNanos(time);
+        var now = time.NowNs();
         var scratch = new IsolationCommand
         {
             commandId = "warm-up", entity = new EntityRef { datacenter = "warm-up", host = "warm-up", pid = 2 }, level = Levels.Core,

@@ -50,8 +50,8 @@ internal sealed partial class ContainerAgentService(KafkaClients kafka, Containe
 
     private EntityState Capabilities(CriuCapability capability) => new()
     {
-        entityId = EntityIds.OfHost(identity.Datacenter, identity.Host) + "/actuator/" + options.Id,
-        kind = "actuator",
+        entityId = EntityIds.OfActuator(identity.Datacenter, identity.Host, options.Id),
+        kind = InventoryKinds.Actuator,
         entity = new EntityRef { datacenter = identity.Datacenter, host = identity.Host },
         cpus = null,
         isolationPool = null,
@@ -60,13 +60,13 @@ internal sealed partial class ContainerAgentService(KafkaClients kafka, Containe
         counterStatus = new Dictionary<string, string>(),
         attributes = identity.WithSegment(new Dictionary<string, string>
         {
-            ["actuatorId"] = options.Id,
+            [InventoryAttributes.ActuatorId] = options.Id,
             ["agent"] = "container",
             ["criu"] = capability.Available ? capability.Version ?? "unknown version" : "unavailable: " + (capability.Reason ?? "unknown reason"),
             ["lazyPages"] = capability.LazyPages ? "true" : "false",
             ["pageMode"] = options.Criu.Mode == CriuPageMode.LazyPages ? "lazy-pages" : "page-server",
         }),
-        updatedAtNs = DeadLetters.UnixNanos(time),
+        updatedAtNs = time.NowNs(),
     };
 
     public override void Dispose()

@@ -24,7 +24,7 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
         {
             LogLevelSupport(logger, level);
         }
-        CommandIntake.Run(kafka, options.Id, "actuator", Levels.OnHost, answerUnknownLevels: true, Capabilities(), actuator.Unauthentic, cmd =>
+        CommandIntake.Run(kafka, options.Id, InventoryKinds.Actuator, Levels.OnHost, answerUnknownLevels: true, Capabilities(), actuator.Unauthentic, cmd =>
         {
             var result = actuator.Execute(cmd);
             LogResult(logger, result.commandId, result.status, result.cpus, result.error);
@@ -42,16 +42,18 @@ internal sealed partial class HostActuatorService(KafkaClients kafka, HostActuat
 
     private EntityState Capabilities() => new()
     {
-        entityId = EntityIds.OfHost(identity.Datacenter, identity.Host) + "/actuator/" + options.Id,
-        kind = "actuator",
+        entityId = EntityIds.OfActuator(identity.Datacenter, identity.Host, options.Id),
+        kind = InventoryKinds.Actuator,
         entity = new EntityRef { datacenter = identity.Datacenter, host = identity.Host },
         cpus = actuator.OnlineCpus.ToString(),
         isolationPool = options.Pool.ToString(),
         levels = [.. actuator.Intermediate.Announced],
         counterStatus = new Dictionary<string, string>(),
-        attributes = actuator.Intermediate.Describe(
-            identity.WithSegment(new Dictionary<string, string> { ["actuatorId"] = options.Id, ["cpuset"] = actuator.CpusetKind })),
-        updatedAtNs = DeadLetters.UnixNanos(time),
+        attributes = actuator.Intermediate.Describe(identity.WithSegment(new Dictionary<string, string>
+        {
+            [InventoryAttributes.ActuatorId] = options.Id, [InventoryAttributes.Cpuset] = actuator.CpusetKind,
+        })),
+        updatedAtNs = time.NowNs(),
     };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "actuator: level {Support}")]

@@ -14,9 +14,9 @@ namespace SafeHaven.Actuators.Hosting;
 /// Runs one <see cref="VmActuator"/> (a hypervisor agent) against Kafka: announces its <c>vm</c> capability in
 /// the inventory, then executes the commands keyed by its id and answers each with exactly one result.
 /// Owns the actuator: disposing the service lets go of the guests it received (they keep running unless
-/// <see cref="VmActuatorOptions.StopReceivedGuestsOnDispose"/>).
+/// <see cref="VmActuatorOptions.StopReceivedGuestsOnDispose"/>), then closes its journal.
 /// </summary>
-internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator actuator, VmActuatorOptions options,
+internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator actuator, CommandJournal? journal, VmActuatorOptions options,
     ActuatorIdentity identity, TimeProvider time, ILogger<HypervisorService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -50,8 +50,8 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
         var able = qemu && libvirt is null or { Available: true };
         return new EntityState
         {
-            entityId = EntityIds.OfHost(identity.Datacenter, identity.Host) + "/actuator/" + options.Id,
-            kind = "actuator",
+            entityId = EntityIds.OfActuator(identity.Datacenter, identity.Host, options.Id),
+            kind = InventoryKinds.Actuator,
             entity = new EntityRef { datacenter = identity.Datacenter, host = identity.Host },
             cpus = null,
             isolationPool = null,
@@ -59,15 +59,15 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
             counterStatus = new Dictionary<string, string>(),
             attributes = identity.WithSegment(new Dictionary<string, string>
             {
-                ["actuatorId"] = options.Id,
+                [InventoryAttributes.ActuatorId] = options.Id,
                 ["agent"] = "hypervisor",
                 ["backend"] = options.Backend,
-                ["capacity"] = Capacity(),
+                [InventoryAttributes.Capacity] = Capacity(),
                 ["capacityUnit"] = "MiB",
                 ["qemu"] = qemu ? QemuGuest.Binary : "missing: " + QemuGuest.Binary,
                 ["libvirt"] = libvirt is null ? "unused" : libvirt.Available ? $"libvirt {libvirt.LibvirtVersion}, QEMU {libvirt.HypervisorVersion}" : "unavailable: " + libvirt.Problem,
             }),
-            updatedAtNs = DeadLetters.UnixNanos(time),
+            updatedAtNs = time.NowNs(),
         };
     }
 
@@ -91,6 +91,7 @@ internal sealed partial class HypervisorService(KafkaClients kafka, VmActuator a
     {
         base.Dispose();
         actuator.Dispose();
+        journal?.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "hypervisor {Id}: {CommandId} {Status} downtimeNs={DowntimeNs} {Error}")]

@@ -60,7 +60,7 @@ public sealed class QmpClient : IAsyncDisposable
         try
         {
             var greeting = await client._reader.ReadLineAsync(ct).ConfigureAwait(false);
-            if (greeting is null || !JsonDocument.Parse(greeting).RootElement.TryGetProperty("QMP", out _))
+            if (greeting is null || !IsGreeting(greeting))
             {
                 throw new QmpException($"no QMP greeting on {socketPath}");
             }
@@ -177,12 +177,31 @@ public sealed class QmpClient : IAsyncDisposable
             ? (sec * 1_000_000) + micro
             : null;
 
+    // A JsonDocument rents pooled buffers until disposed: parse, copy out what is kept, dispose.
+    private static readonly JsonElement EmptyObject = ParseDetached("{}");
+
+    private static JsonElement ParseDetached(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+
+    private static bool IsGreeting(string line)
+    {
+        using var document = JsonDocument.Parse(line);
+        return document.RootElement.TryGetProperty("QMP", out _);
+    }
+
     private void Dispatch(string line, long receivedAt)
     {
-        var root = JsonDocument.Parse(line).RootElement.Clone();
+        JsonElement root;
+        using (var document = JsonDocument.Parse(line))
+        {
+            root = document.RootElement.Clone();
+        }
         if (root.TryGetProperty("event", out var name))
         {
-            var data = root.TryGetProperty("data", out var d) ? d : JsonDocument.Parse("{}").RootElement;
+            var data = root.TryGetProperty("data", out var d) ? d : EmptyObject;
             lock (_eventGate)
             {
                 _events.Add(new QmpEvent(name.GetString() ?? "", data, receivedAt, EmittedAt(root)));

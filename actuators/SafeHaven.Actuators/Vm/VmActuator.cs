@@ -103,21 +103,21 @@ public sealed partial class VmActuator : IDisposable
         }
         if (cmd.level != Levels.Vm)
         {
-            return Results.Reject($"level '{CommandGate.Printable(cmd.level)}' is not handled by the hypervisor agent (expected {Levels.Vm})");
+            return Results.Reject($"level '{Identifiers.Printable(cmd.level)}' is not handled by the hypervisor agent (expected {Levels.Vm})");
         }
         if (cmd.action is not (Actions.Isolate or Actions.Receive))
         {
-            return Results.Reject($"action '{CommandGate.Printable(cmd.action)}' is not supported at the vm level (expected {Actions.Isolate} or {Actions.Receive})");
+            return Results.Reject($"action '{Identifiers.Printable(cmd.action)}' is not supported at the vm level (expected {Actions.Isolate} or {Actions.Receive})");
         }
         if (!Identifiers.IsLongToken(cmd.entity?.vm))
         {
-            return Results.Reject($"entity.vm '{CommandGate.Printable(cmd.entity?.vm)}' is not a valid VM name");
+            return Results.Reject($"entity.vm '{Identifiers.Printable(cmd.entity?.vm)}' is not a valid VM name");
         }
         // The peer must be another agent this one knows: its directory is where the guest comes from or goes to.
         var peer = cmd.action == Actions.Receive ? cmd.source : cmd.target;
         if (!Identifiers.IsToken(peer) || peer == _options.Id || _options.DirectoryOf(peer) is null)
         {
-            return Results.Reject($"{(cmd.action == Actions.Receive ? "source" : "target")} '{CommandGate.Printable(peer)}' is not another known hypervisor agent");
+            return Results.Reject($"{(cmd.action == Actions.Receive ? "source" : "target")} '{Identifiers.Printable(peer)}' is not another known hypervisor agent");
         }
         // The definition lives with the guest's current agent, the source of the move.
         var home = _options.DirectoryOf(cmd.source)!;

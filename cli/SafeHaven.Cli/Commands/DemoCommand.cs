@@ -9,10 +9,12 @@ using SafeHaven.Cli.Demo;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Core.Rules;
 using SafeHaven.Kafka.Clients;
+using SafeHaven.Linux;
 using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Topics;
 using SafeHaven.Probes;
 using SafeHaven.StreamProcessors.Planning;
+using SafeHaven.Core;
 
 namespace SafeHaven.Cli.Commands;
 
@@ -127,7 +129,7 @@ internal static class DemoCommand
         Workload benign, Workload noisy, TimeSpan period, TimeSpan timeout, CancellationToken ct)
     {
         var time = app.Services.GetRequiredService<TimeProvider>();
-        long Now() => DeadLetters.UnixNanos(time);
+        long Now() => time.NowNs();
         var observer = new DemoObserver(app.Services.GetRequiredService<KafkaClients>(), Now);
         var planner = app.Services.GetRequiredService<PlannerReadiness>();
         var goAt = 0L;
@@ -160,7 +162,7 @@ internal static class DemoCommand
     }
 
     private static string Describe(int pid) =>
-        string.Join(" ", ProcFs.ThreadIds(pid).Select(t => ProcFs.ThreadCpusAllowed(pid, t)?.ToString()).Distinct());
+        string.Join(" ", ProcFs.Default.ThreadIds(pid).Select(t => ProcFs.Default.ThreadCpusAllowed(pid, t)?.ToString()).Distinct());
 
     private static RuleSet BuiltInRules()
     {

@@ -8,6 +8,7 @@ using SafeHaven.Core.Placement;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
+using SafeHaven.Core;
 
 namespace SafeHaven.Cli.Commands;
 
@@ -77,7 +78,7 @@ internal static class ReportCommand
             {
                 Console.Error.WriteLine($"report: warning: {unreadable} record(s) could not be read and are not counted");
             }
-            var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+            var now = TimeProvider.System.NowNs();
             var from = window is { } w ? now - w.Ticks * 100 : account.FirstNs ?? now - 1;
             var report = account.Report(Math.Min(from, now - 1), now);
             Console.Out.WriteLine(parse.GetValue(json) ? Json(report) : Table(report));

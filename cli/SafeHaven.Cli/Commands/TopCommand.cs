@@ -4,6 +4,7 @@ using SafeHaven.Cli.Runtime;
 using SafeHaven.Cli.Top;
 using SafeHaven.Kafka.Clients;
 using Spectre.Console;
+using SafeHaven.Core;
 
 namespace SafeHaven.Cli.Commands;
 
@@ -62,7 +63,7 @@ internal static class TopCommand
         return command;
     }
 
-    private static long NowNs() => (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+    private static long NowNs() => TimeProvider.System.NowNs();
 
     private static int Once(TopReader reader, TopState state, bool json, string cluster, CancellationToken ct)
     {

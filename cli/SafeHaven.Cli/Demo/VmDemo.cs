@@ -175,7 +175,7 @@ internal static class VmDemo
     private static async Task<DemoOutcome> ObserveAsync(IHost app, DemoGuest guest, string targetDir, TimeSpan timeout, CancellationToken ct)
     {
         var time = app.Services.GetRequiredService<TimeProvider>();
-        long Now() => DeadLetters.UnixNanos(time);
+        long Now() => time.NowNs();
         var startedAt = Now();
         var observer = new DemoObserver(app.Services.GetRequiredService<KafkaClients>(), Now);
         using (var cts = CancellationTokenSource.CreateLinkedTokenSource(ct))

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SafeHaven.Cli.Commands;
 using SafeHaven.Cli.Runtime;
+using SafeHaven.Core;
 using SafeHaven.Core.Placement;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
@@ -40,7 +41,7 @@ internal static class MtdReport
                 Partitions = 1, // creates nothing: the count only satisfies the options' validation
                 Security = flags.Security.Read(parse),
             });
-            var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+            var now = TimeProvider.System.NowNs();
             var cutoff = window is { } w ? now - w.Ticks * 100 : long.MinValue;
             var account = new MovingTargetAccount();
             var results = kafka.Serdes.Deserializer<IsolationResult>();

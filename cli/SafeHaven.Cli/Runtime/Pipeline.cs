@@ -80,7 +80,10 @@ internal static class Pipeline
         // console lifetime would take SIGTERM, stop the services and leave the verb waiting forever.
         builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new KafkaClients(spec.Kafka) { Seals = spec.Seals });
+        // Built now (bad settings fail here, not at first use) but registered through a factory: the container
+        // disposes what its factories return, never an instance handed to it, and KafkaClients holds secrets and handles.
+        var kafka = new KafkaClients(spec.Kafka) { Seals = spec.Seals };
+        builder.Services.AddSingleton(_ => kafka);
         builder.Services.AddSingleton<RoleFailures>();
         if (spec.Telemetry is not null)
         {

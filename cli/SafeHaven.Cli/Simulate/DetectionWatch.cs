@@ -38,7 +38,7 @@ internal sealed class DetectionWatch(KafkaClients kafka, string hostPrefix, Time
                 {
                     continue;
                 }
-                var arrivedNs = time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
+                var arrivedNs = time.NowNs();
                 try
                 {
                     Seen(KafkaSerdes.Decode(deserializer, cr.Message.Value, cr.Topic), arrivedNs);

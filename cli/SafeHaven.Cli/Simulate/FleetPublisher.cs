@@ -4,6 +4,7 @@ using SafeHaven.Core.Simulation;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Schemas;
 using SafeHaven.Security;
+using SafeHaven.Core;
 
 namespace SafeHaven.Cli.Simulate;
 
@@ -71,7 +72,7 @@ internal sealed class FleetPublisher : IDisposable
 
     private void Publish(int host, long tick)
     {
-        var endNs = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000;
+        var endNs = _time.NowNs();
         var batch = _fleet.Batch(host, tick, endNs);
         var count = batch.samples.Count;
         var topic = _kafka.Topics.Samples;

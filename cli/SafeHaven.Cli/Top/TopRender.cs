@@ -1,4 +1,5 @@
 using System.Globalization;
+using SafeHaven.Core;
 using SafeHaven.Schemas;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -107,5 +108,5 @@ internal static class TopRender
     private static string Num(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
     // Record fields are untrusted text: no control characters (they could redraw the terminal), bounded length.
-    private static string Esc(string s) => Markup.Escape(new string([.. s.Take(160).Select(c => char.IsControl(c) ? '?' : c)]));
+    private static string Esc(string s) => Markup.Escape(Identifiers.Printable(s, 160));
 }

@@ -159,7 +159,7 @@ public sealed class ActionLeaseBook(TimeProvider time)
         };
     }
 
-    private long Now() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+    private long Now() => time.NowNs();
 
     private static bool SameHolder(ActionLease a, ActionLease b) => a.datacenter == b.datacenter && a.planner == b.planner;
 }

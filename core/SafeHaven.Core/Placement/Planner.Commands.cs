@@ -6,7 +6,7 @@ namespace SafeHaven.Core.Placement;
 // The commands the planner writes.
 public sealed partial class Planner
 {
-    private long NowNs() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+    private long NowNs() => time.NowNs();
 
     // The step of a second attempt at a level after a rejection (see OnResult).
     private const string RetryStep = "-retry";

@@ -57,7 +57,7 @@ public sealed class UtilisationAccount
             return;
         }
         See(s.updatedAtNs);
-        var group = SuspectGroups.Of(s.entity, s.entityId, s.tenant, s.attributes?.TryGetValue("group", out var g) == true ? g : null);
+        var group = SuspectGroups.Of(s.entity, s.entityId, s.tenant, s.attributes?.TryGetValue(InventoryAttributes.Group, out var g) == true ? g : null);
         _groups.Add(group);
     }
 

@@ -1,12 +1,12 @@
 using Confluent.Kafka;
-using Streamiz.Kafka.Net;
 
 namespace SafeHaven.Kafka.Clients;
 
 /// <summary>
 /// The security settings of one process, validated and with its secrets read (<see cref="KafkaSecurityOptions.Resolve"/>).
 /// This is the one place they reach client configurations: producers, consumers and admin clients through
-/// <see cref="ApplyTo(ClientConfig)"/>, Streamiz topologies through <see cref="ApplyTo(StreamConfig)"/>.
+/// <see cref="ApplyTo(ClientConfig)"/>; Streamiz topologies get the same settings from it (<c>StreamConfigSecurity</c> in
+/// SafeHaven.StreamProcessors, which alone depends on Streamiz).
 /// </summary>
 public sealed class KafkaSecurity
 {
@@ -79,25 +79,6 @@ public sealed class KafkaSecurity
 
     /// <summary>Sets these settings on a producer, consumer or admin client configuration.</summary>
     public void ApplyTo(ClientConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        if (ReferenceEquals(this, Plaintext))
-        {
-            return;
-        }
-        config.SecurityProtocol = Protocol;
-        config.SaslMechanism = Mechanism;
-        config.SaslUsername = Username;
-        config.SaslPassword = Password;
-        config.SslCaLocation = CaLocation;
-        config.SslCertificateLocation = CertificateLocation;
-        config.SslKeyLocation = KeyLocation;
-        config.SslKeyPassword = KeyPassword;
-        config.SslEndpointIdentificationAlgorithm = EndpointIdentification;
-    }
-
-    /// <summary>Sets these settings on a Streamiz configuration, which passes them to every client of the topology.</summary>
-    public void ApplyTo(StreamConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (ReferenceEquals(this, Plaintext))

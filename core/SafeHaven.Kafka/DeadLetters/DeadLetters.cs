@@ -1,4 +1,5 @@
 using System.Text;
+using SafeHaven.Core;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.Kafka.DeadLetters;
@@ -45,7 +46,7 @@ public static class DeadLetters
             value = Prefix(value, MaxValueBytes),
             reason = cut.Count == 0 ? why : $"{why} ({string.Join("; ", cut)})",
             consumer = Truncate(consumer, 256),
-            failedAtNs = UnixNanos(time),
+            failedAtNs = time.NowNs(),
         };
     }
 
@@ -62,13 +63,6 @@ public static class DeadLetters
         }
         // A character is at most 3 UTF-8 bytes in a .NET string (surrogate pairs are 4 for 2 chars).
         return key[..(MaxKeyBytes / 3)];
-    }
-
-    /// <summary>Now as Unix epoch nanoseconds.</summary>
-    public static long UnixNanos(TimeProvider time)
-    {
-        ArgumentNullException.ThrowIfNull(time);
-        return (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
     }
 
     private static byte[]? Prefix(byte[]? bytes, int max) => bytes is null || bytes.Length <= max ? bytes : bytes[..max];

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using SafeHaven.Schemas;
+using SafeHaven.Core;
 
 namespace SafeHaven.Kafka.Serialization;
 
@@ -23,7 +24,7 @@ public static class WarmUp
         RoundTrip(serdes, new Detection { detectionId = "w", entity = entity, rule = "w", counter = "cs", scope = "core" });
         RoundTrip(serdes, new IsolationCommand { commandId = "w", entity = entity, level = "core", action = "isolate", source = "w", target = "0", reasons = ["w"], signature = [] });
         RoundTrip(serdes, new IsolationResult { commandId = "w", entity = entity, level = "core", status = "skipped", actuator = "w", phases = new Dictionary<string, long> { ["w"] = 1 } });
-        RoundTrip(serdes, new EntityState { entityId = "w", kind = "host", entity = entity, levels = [], counterStatus = new Dictionary<string, string>(), attributes = new Dictionary<string, string>() });
+        RoundTrip(serdes, new EntityState { entityId = "w", kind = InventoryKinds.Host, entity = entity, levels = [], counterStatus = new Dictionary<string, string>(), attributes = new Dictionary<string, string>() });
         RoundTrip(serdes, new DeadLetter { topic = "w", reason = "w", consumer = "w" });
         // The probe's record and the detector's decoder of it.
         var batch = new SampleBatch

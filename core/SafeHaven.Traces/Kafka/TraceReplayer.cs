@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Schemas;
 using SafeHaven.Security;
+using SafeHaven.Core;
 
 namespace SafeHaven.Traces.Kafka;
 
@@ -122,7 +123,7 @@ public sealed class TraceReplayer(KafkaClients kafka, ReplaySealer sealer, TimeP
                 case TraceKind.Samples:
                     rebatcher.Add(entry);
                     break;
-                case TraceKind.Inventory when entry.Inventory?.kind == "actuator":
+                case TraceKind.Inventory when entry.Inventory?.kind == InventoryKinds.Actuator:
                     // An agent's capability record is the agent's own word (sealed by its key): live agents announce
                     // themselves; a replay reproduces what probes sent.
                     stats = stats with { Skipped = stats.Skipped + 1 };

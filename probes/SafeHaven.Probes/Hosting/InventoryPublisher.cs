@@ -7,6 +7,7 @@ using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Probes.Inventory;
 using SafeHaven.Probes.Proc;
 using SafeHaven.Schemas;
+using SafeHaven.Core;
 
 namespace SafeHaven.Probes.Hosting;
 
@@ -23,7 +24,7 @@ public sealed partial class InventoryPublisher : IDisposable
     private readonly ISerializer<EntityState> _serializer;
     private readonly string _topic;
     private readonly ProbeOptions _options;
-    private readonly TenantMap _tenants;
+    private readonly TenantSelectors _tenants;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ProcFs _proc;
@@ -46,7 +47,7 @@ public sealed partial class InventoryPublisher : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        _tenants = TenantMap.Parse(options.Tenants);
+        _tenants = TenantSelectors.Parse(options.Tenants);
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? NullLogger.Instance;
         _proc = proc;
@@ -97,7 +98,7 @@ public sealed partial class InventoryPublisher : IDisposable
 
     /// <summary>The current view: host topology read now, plus <paramref name="processes"/>.</summary>
     public IReadOnlyDictionary<string, EntityState> BuildView(IEnumerable<ProcessFacts> processes, IReadOnlyDictionary<string, string> counterStatus) =>
-        InventoryBuilder.View(_options, HostTopology.Read(_sysRoot), _tenants, counterStatus, processes, DeadLetters.UnixNanos(_time));
+        InventoryBuilder.View(_options, HostTopology.Read(_sysRoot), _tenants, counterStatus, processes, _time.NowNs());
 
     /// <summary>Produces the difference between what was published and <paramref name="view"/>; returns the number of records produced.</summary>
     public int Publish(IReadOnlyDictionary<string, EntityState> view)

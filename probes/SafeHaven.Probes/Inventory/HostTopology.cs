@@ -67,15 +67,5 @@ public sealed record HostTopology(string? OnlineCpus, IReadOnlyList<string> SmtS
         return numbers;
     }
 
-    private static string? TryRead(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private static string? TryRead(string path) => FileText.TryRead(path);
 }

@@ -29,21 +29,14 @@ public sealed record ProcessFacts(DiscoveredProcess Process, uint? Uid, string? 
 /// </summary>
 public static class InventoryBuilder
 {
-    /// <summary><c>EntityState.kind</c> of the host.</summary>
-    public const string HostKind = "host";
-    /// <summary><c>EntityState.kind</c> of a plain (or containerised) process.</summary>
-    public const string ProcessKind = "process";
-    /// <summary><c>EntityState.kind</c> of a QEMU process: the process is the VM.</summary>
-    public const string VmKind = "vm";
-
     /// <summary>
     /// Attribute naming the suspect group of a process that no tenant or container claims:
     /// <c>pgid:</c> and its process group id, digits only.
     /// </summary>
-    public const string GroupAttribute = "group";
+    public const string GroupAttribute = InventoryAttributes.Group;
 
     /// <summary>The whole view: the host plus one entry per process, keyed by entity id.</summary>
-    public static IReadOnlyDictionary<string, EntityState> View(ProbeOptions options, HostTopology topology, TenantMap tenants,
+    public static IReadOnlyDictionary<string, EntityState> View(ProbeOptions options, HostTopology topology, TenantSelectors tenants,
         IReadOnlyDictionary<string, string> counterStatus, IEnumerable<ProcessFacts> processes, long nowNs)
     {
         ArgumentNullException.ThrowIfNull(processes);
@@ -58,7 +51,7 @@ public static class InventoryBuilder
     }
 
     /// <summary>The host's record: online CPUs, SMT siblings, NUMA nodes, tenants and counter status.</summary>
-    public static EntityState Host(ProbeOptions options, HostTopology topology, TenantMap tenants,
+    public static EntityState Host(ProbeOptions options, HostTopology topology, TenantSelectors tenants,
         IReadOnlyDictionary<string, string> counterStatus, long nowNs)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -81,7 +74,7 @@ public static class InventoryBuilder
         return new EntityState
         {
             entityId = EntityIds.OfHost(options.Datacenter, options.HostId),
-            kind = HostKind,
+            kind = InventoryKinds.Host,
             entity = new EntityRef { datacenter = options.Datacenter, host = options.HostId },
             cpus = topology.OnlineCpus,
             levels = [],
@@ -91,8 +84,8 @@ public static class InventoryBuilder
         };
     }
 
-    /// <summary>A process's record; kind <see cref="VmKind"/> when it runs a recognised QEMU guest.</summary>
-    public static EntityState Process(ProbeOptions options, ProcessFacts facts, TenantMap tenants, long nowNs)
+    /// <summary>A process's record; kind <see cref="InventoryKinds.Vm"/> when it runs a recognised QEMU guest.</summary>
+    public static EntityState Process(ProbeOptions options, ProcessFacts facts, TenantSelectors tenants, long nowNs)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(facts);
@@ -116,7 +109,7 @@ public static class InventoryBuilder
         Put(attributes, "unit", p.Unit);
         Put(attributes, "vm.uuid", p.Vm?.Uuid);
         Put(attributes, "vm.note", p.Vm?.Note);
-        Put(attributes, "vm.memoryMiB", p.Vm?.MemoryMiB?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Put(attributes, InventoryAttributes.VmMemoryMiB, p.Vm?.MemoryMiB?.ToString(System.Globalization.CultureInfo.InvariantCulture));
         string? tenant = tenants.Resolve(p, facts.Uid);
         if (tenant is null && id.Container is null)
         {
@@ -125,7 +118,7 @@ public static class InventoryBuilder
         return new EntityState
         {
             entityId = EntityIds.Of(entity),
-            kind = id.Vm is not null ? VmKind : ProcessKind,
+            kind = id.Vm is not null ? InventoryKinds.Vm : InventoryKinds.Process,
             entity = entity,
             tenant = tenant,
             cpus = facts.Cpus,

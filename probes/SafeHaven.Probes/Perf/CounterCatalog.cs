@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using SafeHaven.Probes.Proc;
+using SafeHaven.Core;
 
 namespace SafeHaven.Probes.Perf;
 
@@ -95,7 +96,7 @@ public static partial class CounterCatalog
             var m = RawName().Match(name);
             if (!m.Success)
             {
-                error = $"counter '{Printable(name)}': raw events are written raw:0xNNNN (1 to 16 hex digits)";
+                error = $"counter '{Identifiers.Printable(name)}': raw events are written raw:0xNNNN (1 to 16 hex digits)";
                 return false;
             }
             spec = new PerfEventSpec(name, CounterSource.Raw, PerfNative.TypeRaw,
@@ -111,13 +112,13 @@ public static partial class CounterCatalog
             string field = name["proc:".Length..];
             if (!ProcCounters.Fields.Contains(field))
             {
-                error = $"counter '{Printable(name)}': unknown /proc field (known: {string.Join(", ", ProcCounters.Fields)})";
+                error = $"counter '{Identifiers.Printable(name)}': unknown /proc field (known: {string.Join(", ", ProcCounters.Fields)})";
                 return false;
             }
             spec = new PerfEventSpec(name, CounterSource.Proc, 0, 0, field);
             return true;
         }
-        error = $"unknown counter '{Printable(name)}' (use a perf list name such as context-switches, raw:0xNNNN, tp:subsystem:name or proc:field)";
+        error = $"unknown counter '{Identifiers.Printable(name)}' (use a perf list name such as context-switches, raw:0xNNNN, tp:subsystem:name or proc:field)";
         return false;
     }
 
@@ -134,7 +135,7 @@ public static partial class CounterCatalog
         var m = TracepointName().Match(name);
         if (!m.Success)
         {
-            error = $"counter '{Printable(name)}': tracepoints are written tp:subsystem:name with letters, digits and '_' only";
+            error = $"counter '{Identifiers.Printable(name)}': tracepoints are written tp:subsystem:name with letters, digits and '_' only";
             return false;
         }
         string subsystem = m.Groups[1].Value, evt = m.Groups[2].Value;
@@ -156,19 +157,5 @@ public static partial class CounterCatalog
         return false;
     }
 
-    private static string? TryReadAll(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    // Names come from config files and may be hostile: echo them without control characters.
-    private static string Printable(string value) =>
-        new([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
+    private static string? TryReadAll(string path) => FileText.TryRead(path);
 }

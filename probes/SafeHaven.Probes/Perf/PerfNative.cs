@@ -23,11 +23,9 @@ internal struct PerfEventAttr
     [FieldOffset(64)] public ulong Config2;
 }
 
-/// <summary>Raw system calls behind the perf counters (x86_64 Linux only).</summary>
+/// <summary>Raw system calls behind the perf counters (Linux on x86_64 or arm64, see <see cref="Syscalls"/>).</summary>
 internal static unsafe partial class PerfNative
 {
-    /// <summary>__NR_perf_event_open on x86_64; glibc has no wrapper for it.</summary>
-    private const nint SysPerfEventOpen = 298;
 
     public const uint TypeHardware = 0, TypeSoftware = 1, TypeTracepoint = 2, TypeRaw = 4;
     public const ulong FormatTotalTimeEnabled = 1, FormatTotalTimeRunning = 2;
@@ -41,10 +39,7 @@ internal static unsafe partial class PerfNative
     private const nuint PerfFlagFdCloexec = 8;
     private const nuint IocEnable = 0x2400, IocDisable = 0x2401, IocReset = 0x2403;
 
-    public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, E2BIG = 7, EACCES = 13, EBUSY = 16,
-        ENODEV = 19, EINVAL = 22, EMFILE = 24, ENOSPC = 28, EOPNOTSUPP = 95;
-
-    // syscall(2) and ioctl(2) are variadic in C; on x86_64 integer varargs travel in the same
+    // syscall(2) and ioctl(2) are variadic in C; on x86_64 and Linux arm64 integer varargs travel in the same
     // registers as fixed arguments, and glibc's syscall stub is plain assembly, so passing
     // pointer-sized integers through a fixed signature is exact.
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
@@ -92,15 +87,20 @@ internal static unsafe partial class PerfNative
             // and an idle shell would be reported at its busy child's rate.
             Flags = (inheritThreads ? FlagInherit | FlagInheritThread : 0) | (enabled ? 0 : FlagDisabled),
         };
+        // glibc has no wrapper for perf_event_open; on an architecture whose number is unknown, say so as an errno.
+        if (Syscalls.PerfEventOpen is not { } number)
+        {
+            return -Errno.ENOSYS;
+        }
         while (true)
         {
-            nint fd = Syscall5(SysPerfEventOpen, &attr, tid, -1, -1, PerfFlagFdCloexec);
+            nint fd = Syscall5(number, &attr, tid, -1, -1, PerfFlagFdCloexec);
             if (fd >= 0)
             {
                 return (int)fd;
             }
             int errno = Marshal.GetLastPInvokeError();
-            if (errno != EINTR)
+            if (errno != Errno.EINTR)
             {
                 return -errno;
             }
@@ -116,7 +116,7 @@ internal static unsafe partial class PerfNative
         {
             n = Read(fd, buffer, 3 * sizeof(ulong));
         }
-        while (n < 0 && Marshal.GetLastPInvokeError() == EINTR);
+        while (n < 0 && Marshal.GetLastPInvokeError() == Errno.EINTR);
         bool ok = n == 3 * sizeof(ulong);
         value = ok ? buffer[0] : 0;
         enabled = ok ? buffer[1] : 0;
@@ -158,7 +158,7 @@ internal static unsafe partial class PerfNative
         ts[0] = ns / 1_000_000_000;
         ts[1] = ns % 1_000_000_000;
         // An absolute deadline: a signal (EINTR) restarts the same sleep instead of a longer one.
-        while (ClockNanosleep(ClockMonotonic, TimerAbstime, ts, null) == EINTR)
+        while (ClockNanosleep(ClockMonotonic, TimerAbstime, ts, null) == Errno.EINTR)
         {
         }
     }
@@ -173,11 +173,6 @@ internal static unsafe partial class PerfNative
     /// <summary>USER_HZ: the unit of /proc/PID/stat times (sysconf(_SC_CLK_TCK), 100 on Linux).</summary>
     public static long ClockTicksPerSecond { get; } = SysConf(2 /* _SC_CLK_TCK */) is > 0 and var hz ? hz : 100;
 
-    /// <summary>Symbolic name of the errno values perf_event_open reports.</summary>
-    public static string ErrnoName(int errno) => errno switch
-    {
-        EPERM => "EPERM", ENOENT => "ENOENT", ESRCH => "ESRCH", E2BIG => "E2BIG", EACCES => "EACCES",
-        EBUSY => "EBUSY", ENODEV => "ENODEV", EINVAL => "EINVAL", EMFILE => "EMFILE", ENOSPC => "ENOSPC",
-        EOPNOTSUPP => "EOPNOTSUPP", _ => $"errno {errno}",
-    };
+    /// <summary>Symbolic name of an errno (kept for the overflow code, which calls it by this name).</summary>
+    public static string ErrnoName(int errno) => Errno.Name(errno);
 }

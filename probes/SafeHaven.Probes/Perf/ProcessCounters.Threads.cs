@@ -33,7 +33,7 @@ public sealed partial class ProcessCounters
         {
             _ = PerfNative.Close(fd);
         }
-        return fd == -PerfNative.EINVAL ? ThreadCoverage.PerThreadFds : ThreadCoverage.InheritThread;
+        return fd == -Errno.EINVAL ? ThreadCoverage.PerThreadFds : ThreadCoverage.InheritThread;
     }
 
     private void AttachNewThreads(int[] tasks, bool all)
@@ -113,7 +113,7 @@ public sealed partial class ProcessCounters
             c.Fds[tid] = new ThreadFd(fd);
             return;
         }
-        if (-fd == PerfNative.ESRCH)
+        if (-fd == Errno.ESRCH)
         {
             return; // the thread exited meanwhile
         }
@@ -125,16 +125,16 @@ public sealed partial class ProcessCounters
     /// <summary>Status text for a perf_event_open failure of <paramref name="spec"/> with <paramref name="errno"/>.</summary>
     public static string DescribeOpenError(PerfEventSpec spec, int errno)
     {
-        string e = PerfNative.ErrnoName(errno);
+        string e = Errno.Name(errno);
         return errno switch
         {
-            PerfNative.ENOENT or PerfNative.EOPNOTSUPP or PerfNative.ENODEV when spec.NeedsPmu =>
+            Errno.ENOENT or Errno.EOPNOTSUPP or Errno.ENODEV when spec.NeedsPmu =>
                 $"unsupported: hardware event not supported by this CPU/PMU ({e})",
-            PerfNative.ENOENT or PerfNative.EOPNOTSUPP or PerfNative.ENODEV =>
+            Errno.ENOENT or Errno.EOPNOTSUPP or Errno.ENODEV =>
                 $"unsupported: {spec.Source.ToString().ToLowerInvariant()} event not supported by this kernel ({e})",
-            PerfNative.EACCES or PerfNative.EPERM =>
+            Errno.EACCES or Errno.EPERM =>
                 $"denied: perf_event_open not permitted ({e}; needs root/CAP_PERFMON or a lower kernel.perf_event_paranoid)",
-            PerfNative.EMFILE => $"error: out of file descriptors ({e})",
+            Errno.EMFILE => $"error: out of file descriptors ({e})",
             _ => $"error: perf_event_open failed ({e})",
         };
     }

@@ -60,7 +60,7 @@ public sealed class DiscoveryFilter
         {
             if (!IsCgroupPath(cgroup))
             {
-                throw new ArgumentException($"{Section}:{nameof(options.Cgroups)}: '{QemuCommandLine.Printable(cgroup ?? "")}' is not an absolute cgroup path " +
+                throw new ArgumentException($"{Section}:{nameof(options.Cgroups)}: '{Identifiers.Printable(cgroup ?? "")}' is not an absolute cgroup path " +
                     "(starts with '/', no empty, '.' or '..' segments, printable, at most 4096 characters)", nameof(options));
             }
         }

@@ -87,7 +87,7 @@ public static class QemuCommandLine
         string? uuid = uuidArg is not null && Guid.TryParseExact(uuidArg, "D", out var g) ? g.ToString("D") : null;
         if (uuidArg is not null && uuid is null)
         {
-            note = $"-uuid '{Printable(uuidArg)}' is not a uuid";
+            note = $"-uuid '{Identifiers.Printable(uuidArg)}' is not a uuid";
         }
         var memory = memArg is null ? 128 : MemoryMiB(memArg);
         if (nameOpts is null)
@@ -97,12 +97,12 @@ public static class QemuCommandLine
         string? name = GuestName(nameOpts);
         if (name is null)
         {
-            return new QemuGuest(null, uuid, $"-name '{Printable(nameOpts)}' has no guest name");
+            return new QemuGuest(null, uuid, $"-name '{Identifiers.Printable(nameOpts)}' has no guest name");
         }
         // The name ends up in Kafka keys, commands and libvirt/QMP arguments downstream.
         return Identifiers.IsLongToken(name)
             ? new QemuGuest(name, uuid, null) { MemoryMiB = memory }
-            : new QemuGuest(null, uuid, $"VM name '{Printable(name)}' is not a valid identifier") { MemoryMiB = memory };
+            : new QemuGuest(null, uuid, $"VM name '{Identifiers.Printable(name)}' is not a valid identifier") { MemoryMiB = memory };
     }
 
     /// <summary>
@@ -184,8 +184,4 @@ public static class QemuCommandLine
         items.Add(current.ToString());
         return items;
     }
-
-    // Notes reach logs and the inventory: no control characters, bounded length.
-    internal static string Printable(string value) =>
-        new([.. value.Take(80).Select(c => char.IsControl(c) ? '?' : c)]);
 }

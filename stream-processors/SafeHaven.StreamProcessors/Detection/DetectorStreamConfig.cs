@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.DeadLetters;
+using SafeHaven.StreamProcessors.Streams;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.SerDes;
 

@@ -8,6 +8,7 @@ using Streamiz.Kafka.Net.Processors.Public;
 using Streamiz.Kafka.Net.SerDes;
 using Streamiz.Kafka.Net.State;
 using Streamiz.Kafka.Net.Stream;
+using SafeHaven.StreamProcessors.Streams;
 
 namespace SafeHaven.StreamProcessors.Detection;
 

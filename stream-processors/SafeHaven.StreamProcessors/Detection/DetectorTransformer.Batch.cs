@@ -4,6 +4,7 @@ using SafeHaven.Core.Samples;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
 using Streamiz.Kafka.Net.Processors.Public;
+using SafeHaven.Core;
 
 namespace SafeHaven.StreamProcessors.Detection;
 
@@ -49,7 +50,7 @@ internal sealed partial class DetectorTransformer
             }
             _countersWithinBounds = _batches[0].CounterSet;
         }
-        var nowNs = SafeHaven.Kafka.DeadLetters.DeadLetters.UnixNanos(_time);
+        var nowNs = _time.NowNs();
         for (var i = 0; i < count; i++)
         {
             var sample = _batches[i];
@@ -93,7 +94,7 @@ internal sealed partial class DetectorTransformer
                 DeadLetter(record, record.Value, $"batch entry {i} of {batch.samples.Count}: {e.Message}");
                 continue;
             }
-            if ((SampleValidator.Problem(sample) ?? _bounds.Problem(sample, SafeHaven.Kafka.DeadLetters.DeadLetters.UnixNanos(_time))) is { } problem)
+            if ((SampleValidator.Problem(sample) ?? _bounds.Problem(sample, _time.NowNs())) is { } problem)
             {
                 DeadLetterEntry(record, sample, i, batch.samples.Count, problem);
                 continue;

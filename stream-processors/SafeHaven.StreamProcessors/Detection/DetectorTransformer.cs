@@ -123,7 +123,7 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
             DeadLetter(record, record.Value, e.Message);
             return null;
         }
-        if (_bounds.Problem(sample, DeadLetters.UnixNanos(_time)) is { } outOfBounds)
+        if (_bounds.Problem(sample, _time.NowNs()) is { } outOfBounds)
         {
             DeadLetter(record, record.Value, "CounterSample out of bounds: " + outOfBounds);
             return null;

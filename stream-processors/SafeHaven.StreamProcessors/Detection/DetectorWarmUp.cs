@@ -9,6 +9,7 @@ using SafeHaven.Schemas;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Mock;
 using Streamiz.Kafka.Net.SerDes;
+using SafeHaven.Core;
 
 namespace SafeHaven.StreamProcessors.Detection;
 
@@ -76,7 +77,7 @@ public static class DetectorWarmUp
         }
         const long second = 1_000_000_000;
         var count = (long)Math.Max(1, Math.Ceiling(rule.Threshold * 2) + 1);
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = TimeProvider.System.NowNs();
         var entity = new EntityRef { datacenter = Host, host = Host, pid = 2, comm = Host };
         return [.. Enumerable.Range(0, Math.Max(1, rule.Sustain)).Select(i => new CounterSample
         {

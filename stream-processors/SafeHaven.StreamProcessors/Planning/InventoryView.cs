@@ -8,21 +8,20 @@ namespace SafeHaven.StreamProcessors.Planning;
 public static class InventoryView
 {
     /// <summary>Entity kind of actuators in <c>EntityState.kind</c>.</summary>
-    public const string ActuatorKind = "actuator";
 
     /// <summary>The actuator an inventory record describes, or null when it is not a valid actuator record.</summary>
     public static ActuatorInfo? Actuator(EntityState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (state.kind != ActuatorKind || state.entity is null ||
+        if (state.kind != InventoryKinds.Actuator || state.entity is null ||
             !Identifiers.IsToken(state.entityId.Split('/')[^1]) || !Identifiers.IsToken(state.entity.host))
         {
             return null;
         }
         var pool = CpuList.TryParse(state.isolationPool ?? "", out var p, out _) ? p : CpuList.Empty;
         var levels = state.levels.Where(l => Levels.All.Contains(l)).ToHashSet(StringComparer.Ordinal);
-        var id = state.attributes.TryGetValue("actuatorId", out var a) && Identifiers.IsToken(a) ? a : state.entity.host;
-        long? capacity = state.attributes.TryGetValue("capacity", out var c) &&
+        var id = state.attributes.TryGetValue(InventoryAttributes.ActuatorId, out var a) && Identifiers.IsToken(a) ? a : state.entity.host;
+        long? capacity = state.attributes.TryGetValue(InventoryAttributes.Capacity, out var c) &&
             long.TryParse(c, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mib) ? mib : null;
         var segment = state.attributes.TryGetValue(InventoryAttributes.NetworkSegment, out var n) && Identifiers.IsToken(n) ? n : null;
         // The intermediate levels come with what they hand out; a level announced without it has no slot and is dropped.
@@ -64,8 +63,8 @@ public static class InventoryView
         }
         var tenant = state.tenant is { } t && Identifiers.IsToken(t) ? t : null;
         tenants.Set(state.entityId, state.entity.datacenter, state.entity.host, tenant, state.entity.startTime);
-        tenants.SetGroup(state.entityId, state.attributes.TryGetValue("group", out var g) && Identifiers.IsId(g) ? g : null);
-        if (state.attributes.TryGetValue("vm.memoryMiB", out var m) &&
+        tenants.SetGroup(state.entityId, state.attributes.TryGetValue(InventoryAttributes.Group, out var g) && Identifiers.IsId(g) ? g : null);
+        if (state.attributes.TryGetValue(InventoryAttributes.VmMemoryMiB, out var m) &&
             long.TryParse(m, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mib))
         {
             tenants.SetVmMemory(state.entityId, mib);
@@ -80,9 +79,9 @@ public static class InventoryView
     public static string? SpeaksFor(SafeHaven.Security.KeyIdentity who, string? key, EntityState? state)
     {
         ArgumentNullException.ThrowIfNull(who);
-        if (state is not null && state.kind == ActuatorKind)
+        if (state is not null && state.kind == InventoryKinds.Actuator)
         {
-            var id = state.attributes.TryGetValue("actuatorId", out var a) ? a : state.entity?.host;
+            var id = state.attributes.TryGetValue(InventoryAttributes.ActuatorId, out var a) ? a : state.entity?.host;
             return who.Role == SafeHaven.Security.KeyRoles.Actuator && who.Subject == id
                 ? null
                 : $"capability record of actuator '{Identifiers.Printable(id)}' sealed by {who.Role} key {who.KeyId} of '{who.Subject}'";
@@ -96,7 +95,7 @@ public static class InventoryView
             return null;
         }
         // An actuator may remove its own capability record (tombstone keyed .../actuator/ID).
-        if (state is null && who.Role == SafeHaven.Security.KeyRoles.Actuator && key?.EndsWith("/actuator/" + who.Subject, StringComparison.Ordinal) == true)
+        if (state is null && who.Role == SafeHaven.Security.KeyRoles.Actuator && key?.EndsWith(EntityIds.ActuatorInfix + who.Subject, StringComparison.Ordinal) == true)
         {
             return null;
         }

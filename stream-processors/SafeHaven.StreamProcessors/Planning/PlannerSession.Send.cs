@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Core;
 using SafeHaven.Core.Placement;
 using SafeHaven.Kafka.Clients;
 
@@ -40,21 +41,23 @@ internal sealed partial class PlannerSession
         if (decision.Preempt is { } preempt)
         {
             // Same actuator, same partition, sent first: the moving-target entity leaves the CPU before the suspect arrives.
+            preempt.cluster = cluster;
             signer.Sign(preempt);
-            ConsumeLoop.Produce(producer, _commands, topics.Commands, preempt.source, preempt, OnDelivery, acks: _acks);
+            ConsumeLoop.Produce(producer, _commands, topics.Commands, preempt.Addressee(), preempt, OnDelivery, acks: _acks);
+            Kafka.Telemetry.SafeHavenMetrics.CommandIssued(preempt.level, preempt.action);
         }
         if (decision.Receive is { } receive)
         {
             receive.cluster = cluster;
             signer.Sign(receive);
-            ConsumeLoop.Produce(producer, _commands, topics.Commands, receive.target, receive, OnDelivery, acks: _acks);
+            ConsumeLoop.Produce(producer, _commands, topics.Commands, receive.Addressee(), receive, OnDelivery, acks: _acks);
             Kafka.Telemetry.SafeHavenMetrics.CommandIssued(receive.level, receive.action);
         }
         if (decision.Command is { } cmd)
         {
             cmd.cluster = cluster;
             signer.Sign(cmd);
-            ConsumeLoop.Produce(producer, _commands, topics.Commands, cmd.source, cmd, OnDelivery, acks: _acks);
+            ConsumeLoop.Produce(producer, _commands, topics.Commands, cmd.Addressee(), cmd, OnDelivery, acks: _acks);
             Kafka.Telemetry.SafeHavenMetrics.CommandIssued(cmd.level, cmd.action);
         }
         if (decision.Skipped is { } skipped)

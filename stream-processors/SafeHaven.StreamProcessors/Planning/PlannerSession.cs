@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Core;
 using SafeHaven.Core.Placement;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
@@ -247,7 +248,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
 
     private SafeHaven.Core.Bounds.RecordBounds Bounds => kafka.Options.Bounds;
 
-    private long Now => SafeHaven.Kafka.DeadLetters.DeadLetters.UnixNanos(time);
+    private long Now => time.NowNs();
 
     private SafeHaven.Schemas.Detection Bounded(SafeHaven.Schemas.Detection d) => RecordRejectedException.Require(d, Bounds.Problem(d, Now));
 

@@ -23,25 +23,25 @@ internal static class PlannerWarmUp
         var book = new PlacementBook(options.InstanceId + "-warm-up");
         var actuator = new EntityState
         {
-            entityId = EntityIds.OfHost(Host, Host) + "/actuator/" + Host,
-            kind = InventoryView.ActuatorKind,
+            entityId = EntityIds.OfActuator(Host, Host, Host),
+            kind = InventoryKinds.Actuator,
             entity = new EntityRef { datacenter = Host, host = Host },
             cpus = "0-1",
             isolationPool = "1",
             levels = [Levels.Core],
             counterStatus = new Dictionary<string, string>(),
-            attributes = new Dictionary<string, string> { ["actuatorId"] = Host },
+            attributes = new Dictionary<string, string> { [InventoryAttributes.ActuatorId] = Host },
         };
         book.Upsert(InventoryView.Actuator(actuator)!);
         var entity = new EntityRef { datacenter = Host, host = Host, pid = 2, comm = Host, startTime = 1 };
         var process = new EntityState
         {
-            entityId = EntityIds.Of(entity), kind = "process", entity = entity, cpus = "0-1", levels = [Levels.Core],
-            counterStatus = new Dictionary<string, string>(), attributes = new Dictionary<string, string> { ["group"] = "pgid:2" },
+            entityId = EntityIds.Of(entity), kind = InventoryKinds.Process, entity = entity, cpus = "0-1", levels = [Levels.Core],
+            counterStatus = new Dictionary<string, string>(), attributes = new Dictionary<string, string> { [InventoryAttributes.Group] = "pgid:2" },
         };
         InventoryView.Tenancy(process.entityId, process, book.Tenants);
         var planner = new Planner(book, time, new PlannerSettings(options.CommandTtl, options.DryRun, options.ExpiryGrace, options.Policy()));
-        var now = (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = time.NowNs();
         var decision = planner.Plan(new SafeHaven.Schemas.Detection
         {
             detectionId = Host, entity = entity, rule = Host, counter = Host, rate = 2, threshold = 1, scope = Scopes.Core,

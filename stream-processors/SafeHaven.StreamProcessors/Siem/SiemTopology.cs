@@ -7,6 +7,7 @@ using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Processors.Public;
 using Streamiz.Kafka.Net.SerDes;
 using Streamiz.Kafka.Net.Stream;
+using SafeHaven.StreamProcessors.Streams;
 
 namespace SafeHaven.StreamProcessors.Siem;
 

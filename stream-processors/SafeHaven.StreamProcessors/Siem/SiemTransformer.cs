@@ -63,7 +63,7 @@ internal sealed class SiemTransformer : ITransformer<byte[], byte[], string, Sie
             {
                 Seals.Require(_seals.Verifier!, kind, record.Key, record.Value, record.Headers);
             }
-            var nowNs = DeadLetters.UnixNanos(_time);
+            var nowNs = _time.NowNs();
             var (key, json) = kind == Seals.Kinds.Detections
                 ? Project(KafkaSerdes.Decode(_detections, record.Value, ctx.Topic), nowNs)
                 : Project(KafkaSerdes.Decode(_results, record.Value, ctx.Topic), nowNs);

@@ -53,7 +53,7 @@ public sealed class ContainerActuatorTests : IDisposable
         Assert.Null(_box.A.Load("web"));
         Assert.True(_box.B.Load("web")!.IsRunning);
         // Both copies would write the one heartbeat file: only the source's processes being gone shows it moved.
-        Assert.All(sourceTree, pid => Assert.True(ProcessTree.State(pid) is null or 'Z' or 'X', $"source process {pid} still there ({ProcessTree.State(pid)})"));
+        Assert.All(sourceTree, pid => Assert.True(ProcFs.Default.State(pid) is null or 'Z' or 'X', $"source process {pid} still there ({ProcFs.Default.State(pid)})"));
         Assert.DoesNotContain(_box.B.Load("web")!.InitPid, sourceTree);
         Assert.False(Directory.Exists(_box.A.Outgoing("web")), "the source's dump images are left");
         Assert.False(Directory.Exists(Path.Join(_box.B.Incoming("web"), "images")), "the tenant's memory image is left at the target");

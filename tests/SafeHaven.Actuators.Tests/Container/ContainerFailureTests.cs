@@ -47,7 +47,7 @@ public sealed class ContainerFailureTests : IDisposable
         Assert.True(result.status == ResultStatus.Failed, result.error);
         Assert.Contains("failed before the handover", result.error, StringComparison.Ordinal);
         Assert.EndsWith("container kept running at the source (container at host-a)", result.error, StringComparison.Ordinal);
-        Assert.True(FakeCriu.Runs(web.InitPid), $"source copy is {ProcessTree.State(web.InitPid)}");
+        Assert.True(FakeCriu.Runs(web.InitPid), $"source copy is {ProcFs.Default.State(web.InitPid)}");
         Assert.False(Directory.Exists(_box.A.Outgoing("web")), "the dump's images are left at the source");
     }
 
@@ -90,7 +90,7 @@ public sealed class ContainerFailureTests : IDisposable
         Assert.False(sent.Succeeded);
         Assert.Equal("host-a", sent.ContainerAt);
         Assert.Contains("kept running at the source", sent.Error, StringComparison.Ordinal);
-        Assert.True(FakeCriu.Runs(web.InitPid), $"source copy is {ProcessTree.State(web.InitPid)}");
+        Assert.True(FakeCriu.Runs(web.InitPid), $"source copy is {ProcFs.Default.State(web.InitPid)}");
     }
 
     [Theory]
@@ -117,12 +117,12 @@ public sealed class ContainerFailureTests : IDisposable
         {
             // Registered there: resuming here would run two copies.
             Assert.Equal("unknown", sent.ContainerAt);
-            Assert.Equal('T', ProcessTree.State(web.InitPid));
+            Assert.Equal('T', ProcFs.Default.State(web.InitPid));
         }
         else
         {
             Assert.Equal("host-a", sent.ContainerAt);
-            Assert.True(FakeCriu.Runs(web.InitPid), $"source copy is {ProcessTree.State(web.InitPid)}");
+            Assert.True(FakeCriu.Runs(web.InitPid), $"source copy is {ProcFs.Default.State(web.InitPid)}");
         }
     }
 
@@ -176,7 +176,7 @@ public sealed class ContainerFailureTests : IDisposable
         Assert.False(moved.Succeeded);
         Assert.Equal("host-a", moved.ContainerAt);
         Assert.Contains("registering the restored container 'web'", moved.Error, StringComparison.Ordinal);
-        Assert.True(FakeCriu.Runs(web.InitPid), $"source copy is {ProcessTree.State(web.InitPid)}");
+        Assert.True(FakeCriu.Runs(web.InitPid), $"source copy is {ProcFs.Default.State(web.InitPid)}");
         var restored = Assert.Single(criu.RestoredPids());
         Assert.True(FakeCriu.Gone(restored), $"the unregistered restored copy {restored} still runs");
         Assert.False(Directory.Exists(_box.A.Outgoing("web")));

@@ -31,7 +31,7 @@ public sealed class ContainerMigratorTests : IDisposable
         Assert.True(moved.TotalNs >= moved.PhasesNs["dump"] + moved.PhasesNs["restore"]);
         Assert.True(moved.PageBytes > 0 && moved.MetadataBytes > 0, $"pages {moved.PageBytes}, metadata {moved.MetadataBytes}");
         Assert.NotNull(moved.DowntimeNs);
-        Assert.All(oldTree, pid => Assert.True(ProcessTree.State(pid) is null or 'Z', $"source process {pid} still there ({ProcessTree.State(pid)})"));
+        Assert.All(oldTree, pid => Assert.True(ProcFs.Default.State(pid) is null or 'Z', $"source process {pid} still there ({ProcFs.Default.State(pid)})"));
         Assert.Null(_box.A.Load("c1"));
         Assert.False(Directory.Exists(_box.A.Outgoing("c1")), "the source's dump images are left");
         Assert.False(Directory.Exists(Path.Join(_box.B.Incoming("c1"), "images")), "the tenant's memory image is left at the target");
@@ -81,7 +81,7 @@ public sealed class ContainerMigratorTests : IDisposable
         Assert.NotNull(record);
         Assert.Equal(started.InitPid, record.InitPid);
         Assert.True(record.IsRunning);
-        Assert.All(ProcessTree.Of(started.InitPid), pid => Assert.NotEqual('T', ProcessTree.State(pid)));
+        Assert.All(ProcessTree.Of(started.InitPid), pid => Assert.NotEqual('T', ProcFs.Default.State(pid)));
         await CriuHost.BeatsAsync(hb, null, beats: 3);
     }
 
@@ -115,7 +115,7 @@ public sealed class ContainerMigratorTests : IDisposable
         Assert.Null(_box.B.Load("c5"));
         Assert.False(Directory.Exists(_box.A.Outgoing("c5")), "the failed dump's images are left at the source");
         Assert.False(Directory.Exists(Path.Join(_box.B.Incoming("c5"), "images")), "the pages are left at the target");
-        Assert.All(ProcessTree.Of(started.InitPid), pid => Assert.NotEqual('T', ProcessTree.State(pid)));
+        Assert.All(ProcessTree.Of(started.InitPid), pid => Assert.NotEqual('T', ProcFs.Default.State(pid)));
         await CriuHost.BeatsAsync(hb, null, beats: 3);
     }
 
@@ -155,7 +155,7 @@ public sealed class ContainerMigratorTests : IDisposable
         Assert.True(moved.Succeeded, moved.Error);
         Assert.Equal(CriuPageMode.LazyPages, moved.Mode);
         Assert.True(moved.PhasesNs.ContainsKey("postcopy"));
-        Assert.All(oldTree, pid => Assert.True(ProcessTree.State(pid) is null or 'Z'));
+        Assert.All(oldTree, pid => Assert.True(ProcFs.Default.State(pid) is null or 'Z'));
         Assert.True(_box.B.Load("c4")!.IsRunning);
         Assert.False(Directory.Exists(Path.Join(_box.B.Incoming("c4"), "images")), "the images are left once every page arrived");
         await CriuHost.BeatsAsync(hb, moved.Heartbeats!.Value.Last, beats: 3);

@@ -41,11 +41,11 @@ public sealed class ContainerOrphanTests : IDisposable
     private static async Task StopAsync(int pid)
     {
         ProcessTree.Signal([pid], SigStop);
-        for (var i = 0; i < 1000 && ProcessTree.State(pid) != 'T'; i++)
+        for (var i = 0; i < 1000 && ProcFs.Default.State(pid) != 'T'; i++)
         {
             await Task.Delay(10);
         }
-        Assert.Equal('T', ProcessTree.State(pid));
+        Assert.Equal('T', ProcFs.Default.State(pid));
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public sealed class ContainerOrphanTests : IDisposable
 
         Assert.True(result.status == ResultStatus.Failed, result.error);
         Assert.Contains("claimed the restore of container 'web' and gave no verdict: the stopped copy here is kept", result.error, StringComparison.Ordinal);
-        Assert.Equal('T', ProcessTree.State(web.InitPid));
+        Assert.Equal('T', ProcFs.Default.State(web.InitPid));
         var options = criu.Options(Ports);
         Assert.True(waited.Elapsed >= options.PrepareTimeout + options.CriuTimeout + options.VerifyTimeout - TimeSpan.FromMilliseconds(100),
             $"gave up after {waited.Elapsed}");

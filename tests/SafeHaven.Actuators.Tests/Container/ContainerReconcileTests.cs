@@ -85,14 +85,14 @@ public sealed class ContainerReconcileTests : IDisposable
         var waiting = new Handoff(_box.B.Incoming("web"), "cmd-1");
         waiting.Reset();
         ProcessTree.Signal(ProcessTree.Of(web.InitPid), SigStop);
-        Assert.True(await Eventually(() => ProcessTree.State(web.InitPid) == 'T'), "the tree did not stop");
+        Assert.True(await Eventually(() => ProcFs.Default.State(web.InitPid) == 'T'), "the tree did not stop");
 
         var (result, restarted) = await RestartAsync("host-a", Move(Actions.Isolate, "cmd-1"));
         restarted.Dispose();
 
         Assert.True(result.status == ResultStatus.Failed, result.error);
         Assert.Contains("resumed at the source agent 'host-a'", result.error, StringComparison.Ordinal);
-        Assert.NotEqual('T', ProcessTree.State(web.InitPid));
+        Assert.NotEqual('T', ProcFs.Default.State(web.InitPid));
         await CriuHost.BeatsAsync(_box.File("a.hb"), SerialHeartbeatLast("a.hb"));
         // The target can no longer restore this move, and stops waiting for its dump.
         Assert.Equal("abort", waiting.Decide("restore"));
@@ -113,7 +113,7 @@ public sealed class ContainerReconcileTests : IDisposable
         Assert.True(result.status == ResultStatus.Succeeded, result.error);
         Assert.Contains("runs at agent 'host-b'; the stopped copy here was ended", result.error, StringComparison.Ordinal);
         Assert.Null(_box.A.Load("web"));
-        Assert.All(tree, pid => Assert.True(ProcessTree.State(pid) is null or 'Z' or 'X', $"pid {pid} still there"));
+        Assert.All(tree, pid => Assert.True(ProcFs.Default.State(pid) is null or 'Z' or 'X', $"pid {pid} still there"));
         Assert.Equal(atB.InitPid, _box.B.Load("web")!.InitPid);
         await CriuHost.BeatsAsync(_box.File("b.hb"), SerialHeartbeatLast("b.hb"));
     }

@@ -67,17 +67,17 @@ internal sealed class FakeCriu : IDisposable
         var record = new ContainerRecord
         {
             Spec = new ContainerSpec { Name = name, Command = ["/bin/sleep", "1000"] }, InitPid = sleep.Id,
-            InitStartTime = ProcFs.StartTime(sleep.Id), LogFile = site.LogOf(name),
+            InitStartTime = ProcFs.Default.StartTime(sleep.Id), LogFile = site.LogOf(name),
         };
         site.Save(record);
         return record;
     }
 
     /// <summary>True while <paramref name="pid"/> runs (neither stopped nor gone).</summary>
-    public static bool Runs(int pid) => ProcessTree.State(pid) is { } s && s is not ('T' or 't' or 'Z' or 'X');
+    public static bool Runs(int pid) => ProcFs.Default.State(pid) is { } s && s is not ('T' or 't' or 'Z' or 'X');
 
     /// <summary>True once <paramref name="pid"/> is gone (a zombie counts).</summary>
-    public static bool Gone(int pid) => ProcessTree.State(pid) is null or 'Z' or 'X';
+    public static bool Gone(int pid) => ProcFs.Default.State(pid) is null or 'Z' or 'X';
 
     public void Dispose()
     {

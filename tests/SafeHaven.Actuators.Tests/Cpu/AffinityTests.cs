@@ -19,11 +19,38 @@ public sealed class AffinityTests : IDisposable
     {
         Skip.IfNot(Host.CanRun, "needs 2 CPUs");
         var p = Start();
-        Assert.True(Affinity.SetAllThreads(p.Pid, Host.Cpu1) >= 5);
+        var result = Affinity.SetAllThreads(p.Pid, Host.Cpu1);
+        Assert.True(result.Threads >= 5);
+        Assert.True(result.Settled);
         Host.AssertAllThreadsOn(p.Pid, Host.Cpu1, minThreads: 5);
         p.SpawnThread();
         Host.AssertAllThreadsOn(p.Pid, Host.Cpu1, minThreads: 6);
         Assert.Equal(Host.Cpu1, Affinity.GetThread(p.Pid));
+    }
+
+    [SkippableFact]
+    public void SetAllThreads_is_bounded_on_a_process_that_keeps_spawning_threads()
+    {
+        Skip.IfNot(Host.CanRun, "needs 2 CPUs");
+        using var spawner = SpawningProcess.Start();
+        // Unbounded, this call would not return while the process lives: every pass finds threads the previous one missed.
+        var result = Affinity.SetAllThreads(spawner.Pid, Host.Cpu1);
+        Assert.InRange(result.Passes, 1, Affinity.MaxPasses);
+        Assert.True(result.Settled || result.Passes == Affinity.MaxPasses);
+        Assert.True(spawner.IsRunning, "the spawner died: the test measured nothing");
+    }
+
+    [Fact]
+    public void SetAllThreads_stops_after_MaxPasses_and_reports_the_unsettled_process()
+    {
+        // A thread list that grows at every look, as a process spawning faster than the passes run: deterministic.
+        var next = 1_000;
+        List<int> Growing(int _) => [.. Enumerable.Range(1_000, (next += 3) - 1_000)];
+        var tried = new List<int>();
+        var result = Affinity.SetAllThreads(4242, Host.Cpu0, Growing, (tid, _) => { tried.Add(tid); return true; });
+        Assert.Equal(new AllThreadsResult(tried.Count, Affinity.MaxPasses, Settled: false), result);
+        Assert.Equal(tried.Distinct().Count(), tried.Count); // each thread set once
+        Assert.Equal(Affinity.MaxPasses + 1, (next - 1_000) / 3); // MaxPasses setting passes plus the last look
     }
 
     [SkippableFact]
@@ -47,7 +74,7 @@ public sealed class AffinityTests : IDisposable
         Affinity.SetAllThreads(p.Pid, both);
         Assert.True(ThreadVerifier.Verify(p.Pid, both).Ok);
 
-        var odd = ProcFs.ThreadIds(p.Pid).First(t => t != p.Pid);
+        var odd = ProcFs.Default.ThreadIds(p.Pid).First(t => t != p.Pid);
         Affinity.SetThread(odd, Host.Cpu0);
         var check = ThreadVerifier.Verify(p.Pid, both);
         Assert.False(check.Ok);

@@ -16,7 +16,7 @@ public sealed class CgroupV1CpusetTests : IDisposable
         return p;
     }
 
-    private string ChildOf(int pid) => Path.Join(_cpusets.ParentPath, $"w{pid}-{ProcFs.StartTime(pid)}");
+    private string ChildOf(int pid) => Path.Join(_cpusets.ParentPath, $"w{pid}-{ProcFs.Default.StartTime(pid)}");
 
     [SkippableFact]
     public void Enrol_creates_the_workload_cpuset_and_moves_every_thread()
@@ -30,7 +30,7 @@ public sealed class CgroupV1CpusetTests : IDisposable
         Assert.Equal(OnlineCpus.Read(), CpuList.Parse(File.ReadAllText(Path.Join(_cpusets.ParentPath, "cpuset.cpus"))));
         Assert.Equal(File.ReadAllText("/sys/fs/cgroup/cpuset/cpuset.mems"), File.ReadAllText(Path.Join(child, "cpuset.mems")));
         var tasks = File.ReadAllLines(Path.Join(child, "tasks")).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToHashSet();
-        Assert.Superset(ProcFs.ThreadIds(p.Pid).ToHashSet(), tasks);
+        Assert.Superset(ProcFs.Default.ThreadIds(p.Pid).ToHashSet(), tasks);
         Host.AssertAllThreadsOn(p.Pid, Host.Cpu0, minThreads: 5);
     }
 

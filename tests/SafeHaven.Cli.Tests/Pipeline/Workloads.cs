@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SafeHaven.Actuators.Cpu;
 using SafeHaven.Core;
+using SafeHaven.Linux;
 
 namespace SafeHaven.Cli.Tests.Pipeline;
 

@@ -30,6 +30,7 @@ public sealed partial class KafkaSampleSinkTests(ITestOutputHelper output)
         Assert.Equal(0, metric.Total);
     }
 
+    [Trait("Category", "Timing")]
     [Fact]
     public void Broker_down_drops_the_oldest_without_blocking_and_the_first_sample_after_the_gap_says_how_many()
     {
@@ -128,6 +129,7 @@ public sealed partial class KafkaSampleSinkTests(ITestOutputHelper output)
         Assert.Equal(Enumerable.Range(0, count).Select(i => (long)i), Dedupe(h.Read(count)).Select(r => r.seq));
     }
 
+    [Trait("Category", "Timing")]
     [Fact]
     public void Close_with_the_broker_down_returns_by_its_bound_and_counts_everything_as_dropped()
     {

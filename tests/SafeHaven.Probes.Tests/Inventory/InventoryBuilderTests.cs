@@ -27,7 +27,7 @@ public sealed class InventoryBuilderTests
             }
             Write("devices/system/node/node0/cpulist", "0-1");
             Write("devices/system/node/node1/cpulist", "2-3");
-            var tenants = TenantMap.Parse(new Dictionary<string, IList<string>> { ["acme"] = ["comm:nginx", "uid:33"] });
+            var tenants = TenantSelectors.Parse(new Dictionary<string, IList<string>> { ["acme"] = ["comm:nginx", "uid:33"] });
 
             var host = InventoryBuilder.Host(Options, HostTopology.Read(sys), tenants, new Dictionary<string, string> { ["cycles"] = "unsupported: no PMU" }, 7);
 
@@ -55,7 +55,7 @@ public sealed class InventoryBuilderTests
     [Fact]
     public void Kinds_and_levels_follow_what_the_process_is()
     {
-        var tenants = TenantMap.Parse(new Dictionary<string, IList<string>> { ["acme"] = ["vm:guest1"] });
+        var tenants = TenantSelectors.Parse(new Dictionary<string, IList<string>> { ["acme"] = ["vm:guest1"] });
         EntityState State(string? container, string? vm, QemuGuest? guest = null) => InventoryBuilder.Process(Options,
             new ProcessFacts(new DiscoveredProcess(new ProcessIdentity(42, "c", 9, container) { Vm = vm }, "/system.slice/x.service", "x.service", guest), 33, "1"),
             tenants, 5);
@@ -79,7 +79,7 @@ public sealed class InventoryBuilderTests
     [Fact]
     public void A_process_no_tenant_or_container_claims_is_grouped_by_its_process_group()
     {
-        var tenants = TenantMap.Parse(new Dictionary<string, IList<string>> { ["acme"] = ["comm:nginx"] });
+        var tenants = TenantSelectors.Parse(new Dictionary<string, IList<string>> { ["acme"] = ["comm:nginx"] });
         EntityState State(string comm, string? container, int? pgrp) => InventoryBuilder.Process(Options,
             new ProcessFacts(new DiscoveredProcess(new ProcessIdentity(42, comm, 9, container), null, null, null), 1000, "0", pgrp), tenants, 5);
 
@@ -102,7 +102,7 @@ public sealed class InventoryBuilderTests
 
         string? Group(int pid) => InventoryBuilder.Process(Options,
             ProcessFacts.Read(new DiscoveredProcess(ProcFs.Default.ReadIdentity(pid)! with { Container = null }, null, null, null), ProcFs.Default),
-            TenantMap.Empty, 5).attributes.TryGetValue(InventoryBuilder.GroupAttribute, out string? g) ? g : null;
+            TenantSelectors.Empty, 5).attributes.TryGetValue(InventoryBuilder.GroupAttribute, out string? g) ? g : null;
 
         string? group = Group(parent.Pid);
         Assert.Matches("^pgid:[0-9]+$", group);

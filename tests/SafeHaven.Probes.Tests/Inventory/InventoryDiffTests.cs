@@ -11,20 +11,20 @@ public sealed class InventoryDiffTests
 
     private static EntityState Proc(int pid, string cpus = "0-3", long now = 1, long start = 5, string? vm = null) =>
         InventoryBuilder.Process(Options, new ProcessFacts(
-            new DiscoveredProcess(new ProcessIdentity(pid, "p", start, null) { Vm = vm }, "/", null, null), 1000, cpus), TenantMap.Empty, now);
+            new DiscoveredProcess(new ProcessIdentity(pid, "p", start, null) { Vm = vm }, "/", null, null), 1000, cpus), TenantSelectors.Empty, now);
 
     private static Dictionary<string, EntityState> View(params EntityState[] states) => states.ToDictionary(s => s.entityId);
 
     [Fact]
     public void First_view_is_all_adds_then_nothing_while_only_time_moves()
     {
-        var host = InventoryBuilder.Host(Options, Topology, TenantMap.Empty, new Dictionary<string, string> { ["cs"] = "ok" }, 1);
+        var host = InventoryBuilder.Host(Options, Topology, TenantSelectors.Empty, new Dictionary<string, string> { ["cs"] = "ok" }, 1);
         var first = View(host, Proc(10), Proc(11));
         var changes = InventoryDiff.Compute(new Dictionary<string, EntityState>(), first);
         Assert.Equal(["dc1/h1", "dc1/h1/pid/10", "dc1/h1/pid/11"], changes.Select(c => c.Key));
         Assert.All(changes, c => Assert.NotNull(c.State));
 
-        var later = View(InventoryBuilder.Host(Options, Topology, TenantMap.Empty, new Dictionary<string, string> { ["cs"] = "ok" }, 99),
+        var later = View(InventoryBuilder.Host(Options, Topology, TenantSelectors.Empty, new Dictionary<string, string> { ["cs"] = "ok" }, 99),
             Proc(10, now: 99), Proc(11, now: 99));
         Assert.Empty(InventoryDiff.Compute(first, later));
     }

@@ -63,7 +63,7 @@ public sealed class QemuVmTests
         }
 
         // Its inventory entry is of kind vm, movable at core and VM level.
-        var state = InventoryBuilder.Process(options, ProcessFacts.Read(found, ProcFs.Default), TenantMap.Empty, 1);
+        var state = InventoryBuilder.Process(options, ProcessFacts.Read(found, ProcFs.Default), TenantSelectors.Empty, 1);
         Assert.Equal(("vm", $"dc1/h1/pid/{qemu.Pid}", name), (state.kind, state.entityId, state.entity.vm));
         Assert.Equal(["core", "vm"], state.levels);
         Assert.Equal(uuid.ToString("D"), state.attributes["vm.uuid"]);
@@ -83,7 +83,7 @@ public sealed class QemuVmTests
         var found = Assert.Single(new ProcessDiscovery(pids: [qemu.Pid]).DiscoverDetailed());
         Assert.Null(found.Identity.Vm);
         Assert.Contains("not a valid identifier", found.Vm!.Note, StringComparison.Ordinal);
-        var state = InventoryBuilder.Process(new ProbeOptions(), ProcessFacts.Read(found, ProcFs.Default), TenantMap.Empty, 1);
+        var state = InventoryBuilder.Process(new ProbeOptions(), ProcessFacts.Read(found, ProcFs.Default), TenantSelectors.Empty, 1);
         Assert.Equal("process", state.kind);
     }
 }

@@ -42,6 +42,7 @@ public sealed class OwnThreadsTests(ITestOutputHelper output)
     internal static Task Settled(ProcessCounters pc, string counter) =>
         Poll.Require(() => pc.Read().Values[counter] == 0 && ProcFs.Default.ReadStat(pc.Pid)?.State == 'S', $"{pc.Pid} idle");
 
+    [Trait("Category", "Timing")]
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -76,6 +77,7 @@ public sealed class OwnThreadsTests(ITestOutputHelper output)
         Assert.True(parentCs <= 20, $"idle parent counted {parentCs} cs while its child made {childCs}");
     }
 
+    [Trait("Category", "Timing")]
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

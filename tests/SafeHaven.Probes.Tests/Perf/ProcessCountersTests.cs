@@ -67,6 +67,7 @@ public sealed class ProcessCountersTests(ITestOutputHelper output) : IDisposable
         Assert.InRange(afterReset, 0, 1_000_000);
     }
 
+    [Trait("Category", "Timing")]
     [Fact]
     public async Task Context_switches_of_a_sleeping_loop_far_exceed_an_idle_process()
     {
@@ -83,6 +84,7 @@ public sealed class ProcessCountersTests(ITestOutputHelper output) : IDisposable
         Assert.True(b > 50 * (i + 1), $"busy {b} vs idle {i}");
     }
 
+    [Trait("Category", "Timing")]
     [SkippableFact]
     public async Task Context_switches_of_stress_ng_switch()
     {
@@ -112,6 +114,7 @@ public sealed class ProcessCountersTests(ITestOutputHelper output) : IDisposable
     /// </summary>
     internal const string FaultLoop = "import mmap\nbuf = b'x' * (8 << 20)\nwhile True:\n m = mmap.mmap(-1, len(buf))\n m.write(buf)\n m.close()";
 
+    [Trait("Category", "Timing")]
     [Fact]
     public async Task Page_faults_of_an_allocating_loop_far_exceed_an_idle_process()
     {
@@ -126,6 +129,7 @@ public sealed class ProcessCountersTests(ITestOutputHelper output) : IDisposable
         Assert.True(b > 50 * (i + 1), $"busy {b} vs idle {i}");
     }
 
+    [Trait("Category", "Timing")]
     [Fact]
     public async Task Threads_created_after_open_are_counted_once_through_inheritance()
     {

@@ -8,6 +8,7 @@ using SafeHaven.StreamProcessors.Detection;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Mock;
 using Streamiz.Kafka.Net.SerDes;
+using SafeHaven.StreamProcessors.Streams;
 
 namespace SafeHaven.StreamProcessors.Tests.Detection;
 

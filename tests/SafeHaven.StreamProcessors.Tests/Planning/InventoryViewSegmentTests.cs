@@ -22,7 +22,7 @@ public sealed class InventoryViewSegmentTests
 
     private static EntityState Record(Dictionary<string, string> attributes) => new()
     {
-        entityId = "dc1/h1/actuator/a1", kind = InventoryView.ActuatorKind, entity = new EntityRef { datacenter = "dc1", host = "h1" },
+        entityId = "dc1/h1/actuator/a1", kind = InventoryKinds.Actuator, entity = new EntityRef { datacenter = "dc1", host = "h1" },
         levels = [Levels.Container], counterStatus = new Dictionary<string, string>(), attributes = attributes, isolationPool = "",
     };
 }

@@ -12,7 +12,7 @@ internal static class PlannerRecords
     /// <summary>A core-level actuator's capability record.</summary>
     public static EntityState Actuator(string host, string id, string pool = "2-3") => new()
     {
-        entityId = $"dc1/{host}/actuator/{id}", kind = InventoryView.ActuatorKind, entity = new EntityRef { datacenter = "dc1", host = host },
+        entityId = $"dc1/{host}/actuator/{id}", kind = InventoryKinds.Actuator, entity = new EntityRef { datacenter = "dc1", host = host },
         isolationPool = pool, levels = [Levels.Core], attributes = new Dictionary<string, string> { ["actuatorId"] = id },
         counterStatus = new Dictionary<string, string>(), updatedAtNs = 1,
     };

@@ -9,6 +9,7 @@ using SafeHaven.StreamProcessors.Siem;
 using Streamiz.Kafka.Net;
 using Streamiz.Kafka.Net.Mock;
 using Streamiz.Kafka.Net.SerDes;
+using SafeHaven.StreamProcessors.Streams;
 
 namespace SafeHaven.StreamProcessors.Tests.Siem;
 

@@ -104,7 +104,7 @@ internal sealed partial class LibvirtEventWatch : IDisposable
         JsonElement json;
         try
         {
-            json = data == "<null>" ? Empty() : JsonDocument.Parse(data).RootElement.Clone();
+            json = Parse(data == "<null>" ? "{}" : data);
         }
         catch (JsonException)
         {
@@ -134,7 +134,14 @@ internal sealed partial class LibvirtEventWatch : IDisposable
         }
     }
 
-    private static JsonElement Empty() => JsonDocument.Parse("{}").RootElement.Clone();
+    private static JsonElement Empty() => Parse("{}");
+
+    // A JsonDocument rents pooled buffers until disposed: copy the element out, then dispose it.
+    private static JsonElement Parse(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
 
     [GeneratedRegex(@"^event (?<name>[A-Z_]+) at (?<s>\d{1,12})\.(?<us>\d{6}) for domain '(?<domain>[^']*)': (?<data>.*)\z", RegexOptions.CultureInvariant)]
     private static partial Regex Line();

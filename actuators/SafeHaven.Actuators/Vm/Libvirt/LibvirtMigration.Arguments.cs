@@ -21,7 +21,7 @@ internal static partial class LibvirtMigration
                 && (!m.Groups["port"].Success || int.Parse(m.Groups["port"].Value, CultureInfo.InvariantCulture) is >= 1 and <= 65535));
         if (!ok)
         {
-            throw new ArgumentException($"migrate uri '{LibvirtUri.Printable(uri)}' is not tcp://HOST, tcp://HOST:PORT or unix:///PATH", nameof(uri));
+            throw new ArgumentException($"migrate uri '{Identifiers.Printable(uri, 120)}' is not tcp://HOST, tcp://HOST:PORT or unix:///PATH", nameof(uri));
         }
     }
 

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Xml;
 using System.Xml.Linq;
+using SafeHaven.Core;
 
 namespace SafeHaven.Actuators.Vm.Libvirt;
 
@@ -23,7 +24,7 @@ public static class LibvirtProbe
         ArgumentNullException.ThrowIfNull(connection);
         if (machine is not ("q35" or "pc"))
         {
-            throw new ArgumentException($"machine '{LibvirtUri.Printable(machine)}' is not q35 or pc", nameof(machine));
+            throw new ArgumentException($"machine '{Identifiers.Printable(machine, 120)}' is not q35 or pc", nameof(machine));
         }
         if (!File.Exists(connection.VirshBinary))
         {

@@ -32,7 +32,7 @@ public sealed partial record LibvirtUri
             || socketPath.Contains("/../", StringComparison.Ordinal) || socketPath.EndsWith("/..", StringComparison.Ordinal))
         {
             throw new ArgumentException(
-                $"libvirt socket '{Printable(socketPath)}' must be an absolute path of [A-Za-z0-9._/-] without '..', at most {MaxSocketPath} characters",
+                $"libvirt socket '{Identifiers.Printable(socketPath, 120)}' must be an absolute path of [A-Za-z0-9._/-] without '..', at most {MaxSocketPath} characters",
                 nameof(socketPath));
         }
         return new LibvirtUri($"qemu+unix:///system?socket={socketPath}");
@@ -44,7 +44,7 @@ public sealed partial record LibvirtUri
     {
         if (transport is not ("tls" or "ssh"))
         {
-            throw new ArgumentException($"transport '{Printable(transport)}' is not tls or ssh", nameof(transport));
+            throw new ArgumentException($"transport '{Identifiers.Printable(transport, 120)}' is not tls or ssh", nameof(transport));
         }
         Identifiers.RequireToken(host, nameof(host));
         return new LibvirtUri($"qemu+{transport}://{host}/system");
@@ -69,7 +69,7 @@ public sealed partial record LibvirtUri
             return ForHost(remote.Groups[1].Value, remote.Groups[2].Value);
         }
         throw new ArgumentException(
-            $"libvirt URI '{Printable(uri)}' is not qemu:///system, qemu+unix:///system?socket=/PATH, qemu+tls://HOST/system or qemu+ssh://HOST/system",
+            $"libvirt URI '{Identifiers.Printable(uri, 120)}' is not qemu:///system, qemu+unix:///system?socket=/PATH, qemu+tls://HOST/system or qemu+ssh://HOST/system",
             nameof(uri));
     }
 
@@ -81,8 +81,4 @@ public sealed partial record LibvirtUri
 
     [GeneratedRegex("^qemu\\+(tls|ssh)://([^/]+)/system\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Remote();
-
-    // Echo bad input back without control characters, so an error message cannot forge log lines.
-    internal static string Printable(string? value) =>
-        value is null ? "null" : new string([.. value.Take(120).Select(c => char.IsControl(c) ? '?' : c)]);
 }

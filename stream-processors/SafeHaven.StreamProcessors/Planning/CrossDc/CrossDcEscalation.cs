@@ -48,7 +48,7 @@ public sealed class CrossDcEscalation(Planner planner, PlacementBook book, objec
         }
         lock (gate)
         {
-            var now = (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+            var now = time.NowNs();
             return (outcome, book.Unwait(move.EntityId, $"moved out to slot {outcome.Grant!.Slot} under lease epoch {outcome.Epoch}", now) is { } r ? [r] : []);
         }
     }

@@ -163,7 +163,7 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
         await link.Producer.ProduceAsync(link.Topics.Commands, new Message<string, byte[]> { Key = key, Value = _commands.Encode(command) }, ct)
             .ConfigureAwait(false);
 
-    private long Now() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
+    private long Now() => time.NowNs();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "cross-dc move of {Entity} to {Datacenter}/{Target} sent under lease epoch {Epoch}")]
     private static partial void LogSent(ILogger logger, string entity, string datacenter, string target, long epoch);

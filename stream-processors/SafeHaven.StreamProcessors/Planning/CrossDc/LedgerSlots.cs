@@ -47,7 +47,7 @@ public sealed class LedgerSlots(PlacementBook book, object gate, TimeProvider ti
                     source = t.ActuatorId, target = t.ActuatorId, deadlineNs = request.expiresAtNs, attempts = 1,
                 };
                 reason = $"{request.level} host {t.Host} of {t.Datacenter} booked in slot {slot.Slot} for {request.datacenter}'s lease epoch {request.leaseEpoch}";
-                persist(book.Add(slot, member, reason, (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100));
+                persist(book.Add(slot, member, reason, time.NowNs()));
                 return new CrossDcGrant(slot.Slot, t.ActuatorId, t.ActuatorId);
             }
         }

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
@@ -158,7 +159,7 @@ public sealed partial class ReservationResponder : IDisposable
         requestId = r.requestId, kind = grant is null ? ReservationKinds.Refused : ReservationKinds.Granted, entity = r.entity,
         entityId = r.entityId, detectionId = r.detectionId ?? "", level = r.level, scope = r.scope, group = r.group, datacenter = _me.Datacenter, cluster = _me.Cluster,
         planner = _me.Planner, leaseEpoch = r.leaseEpoch, slot = grant?.Slot, actuator = grant?.Actuator, target = grant?.Target,
-        reason = reason, writtenAtNs = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100, expiresAtNs = r.expiresAtNs,
+        reason = reason, writtenAtNs = _time.NowNs(), expiresAtNs = r.expiresAtNs,
     };
 
     private void Refuse(string why)

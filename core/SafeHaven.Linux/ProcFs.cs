@@ -1,14 +1,14 @@
-using System.Buffers;
 using System.Globalization;
-using System.Text;
 
-namespace SafeHaven.Probes.Proc;
+namespace SafeHaven.Linux;
 
 /// <summary>
-/// Reads the /proc files of processes. Every reader returns null instead of throwing when the
-/// process vanished meanwhile: processes exit at any moment, and that is no error.
+/// Reads the /proc files of processes, for the probe and the actuators alike. The <c>Read*</c> and
+/// <c>List*</c> readers return null or empty instead of throwing when the process vanished meanwhile:
+/// processes exit at any moment, and that is no error. The actuators' checks (<see cref="StartTime"/>,
+/// <see cref="ThreadIds"/>) validate the pid and throw <see cref="ProcessGoneException"/> instead.
 /// </summary>
-public sealed class ProcFs
+public sealed partial class ProcFs
 {
     /// <summary>The real /proc.</summary>
     public static ProcFs Default { get; } = new("/proc");
@@ -37,17 +37,6 @@ public sealed class ProcFs
 
     /// <summary>Text of /proc/PID/cgroup, or null.</summary>
     public string? ReadCgroup(int pid) => TryRead(Path.Combine(Root, Num(pid), "cgroup"));
-
-    /// <summary>Identity of <paramref name="pid"/> (comm, start time, container), or null when gone.</summary>
-    public ProcessIdentity? ReadIdentity(int pid)
-    {
-        if (ReadStat(pid) is not { } stat)
-        {
-            return null;
-        }
-        string? cgroup = ReadCgroup(pid);
-        return new ProcessIdentity(pid, stat.Comm, stat.StartTime, cgroup is null ? null : ContainerIds.FromCgroupFile(cgroup));
-    }
 
     /// <summary>The last pid the kernel allocated (/proc/sys/kernel/ns_last_pid), or null.</summary>
     public int? ReadLastPid() =>
@@ -94,62 +83,5 @@ public sealed class ProcFs
         return ids;
     }
 
-    private static string? TryRead(string path)
-    {
-        try
-        {
-            // Every period reads stat and cgroup of every process: a handle and one pooled buffer cost
-            // less than File.ReadAllText's stream and reader (/proc files are ASCII but for names).
-            using var handle = File.OpenHandle(path);
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
-            try
-            {
-                int total = 0, n;
-                while ((n = RandomAccess.Read(handle, buffer.AsSpan(total), total)) > 0)
-                {
-                    total += n;
-                    if (total == buffer.Length)
-                    {
-                        byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                        buffer.AsSpan(0, total).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
-                    }
-                }
-                return Encoding.UTF8.GetString(buffer, 0, total);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // ENOENT and ESRCH both surface here: the process exited between listing and reading.
-            return null;
-        }
-    }
-}
-
-/// <summary>Who a process is: pid plus start time tells a reused pid apart.</summary>
-/// <param name="Pid">Process id.</param>
-/// <param name="Comm">Command name from /proc/PID/stat.</param>
-/// <param name="StartTime">Start time in clock ticks since boot (stat field 22).</param>
-/// <param name="Container">Container id from /proc/PID/cgroup, or null.</param>
-public sealed record ProcessIdentity(int Pid, string Comm, long StartTime, string? Container)
-{
-    /// <summary>VM name when the process is a QEMU guest (see <see cref="QemuCommandLine"/>), or null.</summary>
-    public string? Vm { get; init; }
-
-    /// <summary>The process as an <see cref="Schemas.EntityRef"/> of <paramref name="datacenter"/>/<paramref name="host"/>.</summary>
-    public Schemas.EntityRef ToEntity(string datacenter, string host) => new()
-    {
-        datacenter = datacenter,
-        host = host,
-        pid = Pid,
-        comm = Comm,
-        container = Container,
-        vm = Vm,
-        startTime = StartTime,
-    };
+    private static string? TryRead(string path) => FileText.TryRead(path);
 }

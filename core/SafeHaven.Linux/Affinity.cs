@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using SafeHaven.Core;
 
-namespace SafeHaven.Actuators.Cpu;
+namespace SafeHaven.Linux;
 
 /// <summary>
 /// sched_setaffinity/sched_getaffinity per thread. The kernel applies affinity to one task
@@ -58,27 +58,38 @@ public static partial class Affinity
     }
 
     /// <summary>
-    /// Sets the affinity of every thread of <paramref name="pid"/>. Threads may start while this
-    /// runs, from threads not yet moved, so passes repeat until one finds no new TID; a thread
-    /// that exits meanwhile is fine.
+    /// Setting passes of <see cref="SetAllThreads(int, CpuList)"/> before it stops chasing new threads: one plus three,
+    /// as the probe's attach passes. A process that keeps starting threads would otherwise hold the caller forever.
     /// </summary>
-    /// <returns>The number of threads set.</returns>
+    public const int MaxPasses = 4;
+
+    /// <summary>
+    /// Sets the affinity of every thread of <paramref name="pid"/>. Threads may start while this
+    /// runs, from threads not yet moved, so passes repeat until one finds no new TID, at most
+    /// <see cref="MaxPasses"/> times; a thread that exits meanwhile is fine.
+    /// </summary>
+    /// <returns>How many threads were set and whether the last look found no new thread.</returns>
     /// <exception cref="ProcessGoneException">The process itself is gone.</exception>
-    public static int SetAllThreads(int pid, CpuList cpus)
+    public static AllThreadsResult SetAllThreads(int pid, CpuList cpus) =>
+        SetAllThreads(pid, cpus, ProcFs.Default.ThreadIds, SetThread);
+
+    // The seams let a test stand in a process whose thread list never stops growing.
+    internal static AllThreadsResult SetAllThreads(int pid, CpuList cpus, Func<int, List<int>> threadIds, Func<int, CpuList, bool> setThread)
     {
         Identifiers.RequirePid(pid, nameof(pid));
+        ArgumentNullException.ThrowIfNull(cpus);
         var seen = new HashSet<int>();
         var set = 0;
-        while (true)
+        for (var pass = 0; ; pass++)
         {
-            var fresh = ProcFs.ThreadIds(pid).Where(seen.Add).ToList();
-            if (fresh.Count == 0)
+            var fresh = threadIds(pid).Where(seen.Add).ToList();
+            if (fresh.Count == 0 || pass == MaxPasses)
             {
-                return set;
+                return new AllThreadsResult(set, pass, Settled: fresh.Count == 0);
             }
             foreach (var tid in fresh)
             {
-                if (SetThread(tid, cpus))
+                if (setThread(tid, cpus))
                 {
                     set++;
                 }

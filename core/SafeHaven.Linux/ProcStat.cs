@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SafeHaven.Probes.Proc;
+namespace SafeHaven.Linux;
 
 /// <summary>The fields of <c>/proc/PID/stat</c> the probe uses.</summary>
 /// <param name="Pid">Field 1.</param>

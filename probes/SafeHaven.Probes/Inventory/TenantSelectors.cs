@@ -9,18 +9,19 @@ namespace SafeHaven.Probes.Inventory;
 /// (<see cref="ProbeOptions.Tenants"/>). When selectors of several tenants match, the most
 /// specific kind wins: <c>vm</c>, <c>container</c>, <c>unit</c>, <c>cgroup</c> (longest
 /// prefix first), <c>uid</c>, <c>comm</c>; a selector may belong to one tenant only.
+/// Not the planner's <c>SafeHaven.Core.Placement.TenantMap</c>, which records where each tenant's entities run.
 /// </summary>
-public sealed class TenantMap
+public sealed class TenantSelectors
 {
     /// <summary>Selector kinds, most specific first.</summary>
     public static IReadOnlyList<string> Kinds { get; } = ["vm", "container", "unit", "cgroup", "uid", "comm"];
 
     private readonly List<(string Kind, string Value, string Tenant)> _selectors;
 
-    private TenantMap(List<(string Kind, string Value, string Tenant)> selectors) => _selectors = selectors;
+    private TenantSelectors(List<(string Kind, string Value, string Tenant)> selectors) => _selectors = selectors;
 
     /// <summary>No tenants configured.</summary>
-    public static TenantMap Empty { get; } = new([]);
+    public static TenantSelectors Empty { get; } = new([]);
 
     /// <summary>Tenant names, in ordinal order.</summary>
     public IReadOnlyList<string> Tenants => [.. _selectors.Select(s => s.Tenant).Distinct().Order(StringComparer.Ordinal)];
@@ -30,7 +31,7 @@ public sealed class TenantMap
 
     /// <summary>Validates and indexes the configured map.</summary>
     /// <exception cref="ArgumentException">Names the tenant and the bad selector.</exception>
-    public static TenantMap Parse(IDictionary<string, IList<string>>? tenants)
+    public static TenantSelectors Parse(IDictionary<string, IList<string>>? tenants)
     {
         string section = $"{ProbeOptions.SectionName}:{nameof(ProbeOptions.Tenants)}";
         var selectors = new List<(string Kind, string Value, string Tenant)>();
@@ -46,7 +47,7 @@ public sealed class TenantMap
                 string value = colon < 0 ? "" : selector![(colon + 1)..];
                 if (!Kinds.Contains(kind) || !Valid(kind, value))
                 {
-                    throw new ArgumentException($"{what}: '{QemuCommandLine.Printable(selector ?? "")}' is not a selector " +
+                    throw new ArgumentException($"{what}: '{Identifiers.Printable(selector ?? "")}' is not a selector " +
                         "(comm:NAME, uid:N, container:ID, vm:NAME, unit:NAME.service or cgroup:/PATH)", nameof(tenants));
                 }
                 if (kind == "cgroup" && value.Length > 1)
@@ -68,7 +69,7 @@ public sealed class TenantMap
             c = c != 0 ? c : b.Value.Length.CompareTo(a.Value.Length);
             return c != 0 ? c : string.CompareOrdinal(a.Value, b.Value);
         });
-        return new TenantMap(selectors);
+        return new TenantSelectors(selectors);
     }
 
     /// <summary>The tenant owning <paramref name="process"/> (real uid <paramref name="uid"/> when known), or null.</summary>

@@ -1,6 +1,6 @@
-using SafeHaven.Probes.Proc;
+using SafeHaven.Linux;
 
-namespace SafeHaven.Probes.Tests.Proc;
+namespace SafeHaven.Linux.Tests;
 
 public sealed class ProcStatTests
 {

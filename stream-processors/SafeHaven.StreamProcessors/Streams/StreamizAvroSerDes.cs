@@ -1,8 +1,9 @@
 using Avro.Specific;
 using Confluent.Kafka;
+using SafeHaven.Kafka.Serialization;
 using Streamiz.Kafka.Net.SerDes;
 
-namespace SafeHaven.Kafka.Serialization;
+namespace SafeHaven.StreamProcessors.Streams;
 
 /// <summary>Streamiz serdes over a Confluent.Kafka serializer pair (single-object or registry).</summary>
 public sealed class StreamizAvroSerDes<T>(ISerializer<T> serializer, IDeserializer<T> deserializer) : AbstractSerDes<T>

@@ -3,13 +3,13 @@ using SafeHaven.Probes.Proc;
 
 namespace SafeHaven.Probes.Tests.Inventory;
 
-public sealed class TenantMapTests
+public sealed class TenantSelectorsTests
 {
     private static DiscoveredProcess P(string comm, string? container = null, string? vm = null, string? cgroup = null) =>
         new(new ProcessIdentity(100, comm, 1, container) { Vm = vm }, cgroup, ContainerIds.SystemdUnit(cgroup), null);
 
-    private static TenantMap Map(params (string Tenant, string[] Selectors)[] tenants) =>
-        TenantMap.Parse(tenants.ToDictionary(t => t.Tenant, t => (IList<string>)[.. t.Selectors]));
+    private static TenantSelectors Map(params (string Tenant, string[] Selectors)[] tenants) =>
+        TenantSelectors.Parse(tenants.ToDictionary(t => t.Tenant, t => (IList<string>)[.. t.Selectors]));
 
     [Fact]
     public void Most_specific_selector_wins()
