@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SafeHaven.Actuators.Vm;
 using SafeHaven.Core;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Linux;
 
 namespace SafeHaven.MtdBench;
 
@@ -47,7 +47,7 @@ internal sealed class CoreWorkload(string binary, CpuList pool) : IWorkload
                 position = (position + 1) % cpus.Length;
                 var t = Stopwatch.GetTimestamp();
                 var moved = Affinity.SetAllThreads(p.Id, CpuList.Parse(cpus[position].ToString(CultureInfo.InvariantCulture)));
-                if (moved > 0)
+                if (moved.Threads > 0)
                 {
                     moves.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
                 }

@@ -63,7 +63,7 @@ public static class StreamProcessorsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Turns on moving-target defence in the planner added by <see cref="AddSafeHavenPlanner"/>: the active planner
+    /// Turns on moving-target defence in the planner added by <see cref="AddSafeHavenPlanner(IServiceCollection, PlannerOptions, CommandSigner)"/>: the active planner
     /// plans every schedule's moves through its ledger, budgets and signed commands (docs/LEDGER.md). Idempotent.
     /// </summary>
     public static IServiceCollection AddSafeHavenMovingTarget(this IServiceCollection services, MovingTargetOptions options)

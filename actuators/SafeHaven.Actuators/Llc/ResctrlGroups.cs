@@ -58,7 +58,7 @@ public sealed class ResctrlGroups(ResctrlInfo info, int mbPercent = 20)
             phases["tasks"] = Results.StopwatchElapsedNs(start);
             start = Stopwatch.GetTimestamp();
             var inGroup = CgroupFile.ReadIds(Path.Join(group, "tasks")).ToHashSet();
-            var missing = tids.Where(t => !inGroup.Contains(t) && ProcFs.IsLive(t)).ToList();
+            var missing = tids.Where(t => !inGroup.Contains(t) && ProcFs.Default.IsLive(t)).ToList();
             phases["verify"] = Results.StopwatchElapsedNs(start);
             return missing.Count == 0
                 ? new CoreMoveOutcome(true, null, null, phases)
@@ -78,7 +78,7 @@ public sealed class ResctrlGroups(ResctrlInfo info, int mbPercent = 20)
         try
         {
             var group = GroupPath(slot);
-            if (ProcFs.Exists(pid))
+            if (ProcFs.Default.Exists(pid))
             {
                 MoveThreads(pid, _root);
             }
@@ -165,7 +165,7 @@ public sealed class ResctrlGroups(ResctrlInfo info, int mbPercent = 20)
     private static List<int> MoveThreads(int pid, string group)
     {
         var tasks = Path.Join(group, "tasks");
-        var tids = ProcFs.ThreadIds(pid);
+        var tids = ProcFs.Default.ThreadIds(pid);
         foreach (var tid in tids)
         {
             try

@@ -22,7 +22,7 @@ public sealed class SmtIsolator
         try
         {
             var members = _groups.TryGetValue(group, out var m) ? m : _groups[group] = [];
-            members.RemoveWhere(p => p != pid && (!ProcFs.IsLive(p) || SchedCore.Cookie(p, out var c) != 0 || c == 0));
+            members.RemoveWhere(p => p != pid && (!ProcFs.Default.IsLive(p) || SchedCore.Cookie(p, out var c) != 0 || c == 0));
             var leader = members.FirstOrDefault(p => p != pid);
             if (leader == 0)
             {
@@ -72,7 +72,7 @@ public sealed class SmtIsolator
     private static string? Verify(int pid, ulong? expected)
     {
         ulong? seen = expected;
-        foreach (var tid in ProcFs.ThreadIds(pid))
+        foreach (var tid in ProcFs.Default.ThreadIds(pid))
         {
             var errno = SchedCore.Cookie(tid, out var cookie);
             if (errno == Errno.ESRCH)

@@ -101,7 +101,7 @@ public sealed partial class ProcessCounters
     {
         int fd = PerfNative.Open(c.Spec, tid, inheritThreads: _coverage == ThreadCoverage.InheritThread, enabled,
             c.Sampling ? DisarmedPeriod : 0);
-        if (fd < 0 && c.Sampling && -fd != PerfNative.ESRCH)
+        if (fd < 0 && c.Sampling && -fd != Errno.ESRCH)
         {
             // A kernel that refuses the sampling event may still count it: counted, never armed (Arm refuses a
             // counter that is not sampling), so early publication leaves this process to the fine tick.

@@ -63,7 +63,7 @@ public sealed class NumaLevelTests : IDisposable
         Assert.True(outcome.Succeeded, outcome.Error);
         Assert.Equal(CpuList.Parse("0"), _cpusets.ReadMems(p.Pid));
         Assert.Equal(CpuList.Parse("0"), NumaIsolator.MemsAllowed(p.Pid));
-        var child = Path.Join(_cpusets.ParentPath, $"w{p.Pid}-{ProcFs.StartTime(p.Pid)}");
+        var child = Path.Join(_cpusets.ParentPath, $"w{p.Pid}-{ProcFs.Default.StartTime(p.Pid)}");
         Assert.Equal("1", File.ReadAllText(Path.Join(child, "cpuset.memory_migrate")).Trim());
         Assert.True(outcome.PhasesNs.ContainsKey("mems"));
         Host.AssertAllThreadsOn(p.Pid, node0, minThreads: 2);

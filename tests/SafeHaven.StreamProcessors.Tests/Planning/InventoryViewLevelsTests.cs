@@ -46,8 +46,8 @@ public sealed class InventoryViewLevelsTests
 
     private static EntityState Record(string[] levels, string pool, Dictionary<string, string> attributes) => new()
     {
-        entityId = "dc1/h1/actuator/a1", kind = InventoryView.ActuatorKind, entity = new EntityRef { datacenter = "dc1", host = "h1" },
-        levels = [.. levels], counterStatus = new Dictionary<string, string>(), attributes = new Dictionary<string, string>(attributes) { ["actuatorId"] = "a1" },
+        entityId = "dc1/h1/actuator/a1", kind = InventoryKinds.Actuator, entity = new EntityRef { datacenter = "dc1", host = "h1" },
+        levels = [.. levels], counterStatus = new Dictionary<string, string>(), attributes = new Dictionary<string, string>(attributes) { [InventoryAttributes.ActuatorId] = "a1" },
         isolationPool = pool,
     };
 }
