@@ -21,6 +21,8 @@ public sealed class TraceReader : IEnumerable<TraceEntry>, IDisposable
     private readonly ContainerSource _source;
     private readonly byte[] _sync;
     private readonly bool _bareSamples;
+    // The file's schema when it is an earlier version of the contract: Avro resolves it onto today's.
+    private readonly Schema _writer = RecordClass;
     private bool _enumerated;
 
     private TraceReader(ContainerSource source)
@@ -39,7 +41,8 @@ public sealed class TraceReader : IEnumerable<TraceEntry>, IDisposable
         {
             throw new TraceFormatException($"{source.Name}: the header has no avro.schema");
         }
-        _bareSamples = TraceSchema.IsBareSamples(source.Name, schemaText);
+        _bareSamples = TraceSchema.IsBareSamples(source.Name, schemaText, out var earlier);
+        _writer = earlier ?? RecordClass;
     }
 
     /// <summary>Opens <paramref name="path"/> and checks its header.</summary>
@@ -94,7 +97,7 @@ public sealed class TraceReader : IEnumerable<TraceEntry>, IDisposable
 
     private IEnumerator<TraceEntry> Read()
     {
-        var reader = _bareSamples ? null : new SpecificDefaultReader(RecordClass, RecordClass);
+        var reader = _bareSamples ? null : new SpecificDefaultReader(_writer, RecordClass);
         var samples = _bareSamples ? new SpecificDefaultReader(SampleClass, SampleClass) : null;
         while (!_source.AtEnd())
         {

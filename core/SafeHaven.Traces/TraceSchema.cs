@@ -4,7 +4,7 @@ using SafeHaven.Schemas;
 namespace SafeHaven.Traces;
 
 /// <summary>The writer schema of a trace file: the contract <c>safehaven.v1.TraceRecord</c> with every record it names.</summary>
-public static class TraceSchema
+public static partial class TraceSchema
 {
     /// <summary>The contract schema.</summary>
     public static Schema Contract { get; } = ContractSchemas.Get(nameof(TraceRecord));
@@ -18,9 +18,20 @@ public static class TraceSchema
     /// <summary>Fingerprint of the contract <c>safehaven.v1.CounterSample</c>: files of bare samples are read as traces too.</summary>
     public static long SampleFingerprint { get; } = SchemaNormalization.ParsingFingerprint64(ContractSchemas.Get(nameof(CounterSample)));
 
-    /// <summary>True for a file of bare samples; throws when the schema is neither a trace's nor a sample's.</summary>
-    internal static bool IsBareSamples(string name, string text)
+    /// <summary>
+    /// Fingerprints of earlier versions of the contract that a reader still accepts, decoding them by Avro's schema
+    /// resolution (fields added since take their defaults): B8D67FA26030B7A5 is the contract before <c>cluster</c>
+    /// (on the trace record, its detections and results) was added; the bundled traces under tests/traces hold it.
+    /// </summary>
+    public static IReadOnlySet<long> EarlierFingerprints { get; } = new HashSet<long> { unchecked((long)0xB8D67FA26030B7A5) };
+
+    /// <summary>
+    /// True for a file of bare samples; throws when the schema is neither a trace's nor a sample's.
+    /// <paramref name="writer"/> is the file's own schema when it is an earlier version of the contract, else null.
+    /// </summary>
+    internal static bool IsBareSamples(string name, string text, out Schema? writer)
     {
+        writer = null;
         if (text == Text)
         {
             return false;
@@ -45,9 +56,19 @@ public static class TraceSchema
         {
             return true;
         }
+        if (EarlierFingerprints.Contains(fingerprint))
+        {
+            // Resolution matches records by full name, and the generated classes live in SafeHaven.Schemas (the contract
+            // names safehaven.v1): the same schema under the classes' namespace. The binary encoding has no names.
+            writer = Schema.Parse(ContractNamespace().Replace(text, "\"namespace\":\"SafeHaven.Schemas\""));
+            return false;
+        }
         var what = schema is NamedSchema named ? $"records of {named.Fullname}" : $"a {schema.Tag} schema";
         throw new TraceFormatException(
             $"{name}: schema mismatch: the file holds {what} (fingerprint {fingerprint:X16}); a trace holds safehaven.v1.TraceRecord " +
             $"({Fingerprint:X16}, schemas/TraceRecord.avsc) or bare safehaven.v1.CounterSample ({SampleFingerprint:X16})");
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("\"namespace\"\\s*:\\s*\"safehaven\\.v1\"")]
+    private static partial System.Text.RegularExpressions.Regex ContractNamespace();
 }

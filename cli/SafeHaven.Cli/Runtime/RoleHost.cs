@@ -30,7 +30,16 @@ internal static partial class RoleHost
         // Whatever else happens after a stop request (a start that hangs on a gone broker included), the process ends.
         using var onStop = ct.Register(() => ExitWatchdog.Arm(ExitCodes.Ok, StopExit));
         var stopping = 0;
-        await app.StartAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is not OutOfMemoryException)
+        {
+            // A role that dies while the others still start makes the host's start throw (a stream's start then finds
+            // its token source disposed): the process must still report a death and exit 1, not crash on the start.
+            failures.Report("host", $"start failed: {e.GetType().Name}: {e.Message}");
+        }
         foreach (var service in app.Services.GetServices<IHostedService>().OfType<BackgroundService>())
         {
             // A role's loop ends only when asked to: ending on its own, by an exception or not, is its death.

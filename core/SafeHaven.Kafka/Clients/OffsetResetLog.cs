@@ -45,7 +45,17 @@ public sealed partial class OffsetResetLog(ILoggerFactory inner, string componen
     /// <inheritdoc/>
     public ILogger CreateLogger(string categoryName)
     {
-        var logger = inner.CreateLogger(categoryName);
+        ILogger logger;
+        try
+        {
+            logger = inner.CreateLogger(categoryName);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Streamiz keeps the last config's factory in a static beyond the host that made it: a stream built later in
+            // the same process (a replaced stream, tests) may ask it after that host disposed its factory.
+            logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        }
         return categoryName == StreamizClientCategory ? new Watching(logger, this) : logger;
     }
 

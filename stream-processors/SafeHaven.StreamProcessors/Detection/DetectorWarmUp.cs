@@ -47,13 +47,14 @@ public static class DetectorWarmUp
         var metrics = new DetectorMetrics();
         // Samples are not checked here (they carry no probe seal); detections are sealed as the real ones are.
         var seals = new RoleSeals { Detector = detectorKey };
-        var topology = DetectorTopology.Build(topics, engine, serdes, TimeProvider.System, metrics, RecordBounds.Replay, seals);
         var config = new StreamConfig<StringSerDes, ByteArraySerDes> { ApplicationId = "safehaven-detector-warm-up" };
         if (loggers is not null)
         {
-            // Streamiz's default logs to the console: stdout must stay machine-readable (demo --json).
+            // Streamiz's default logs to the console: stdout must stay machine-readable (demo --json). Set before the
+            // topology is built: its builder asks Streamiz's static logger, which still holds the last config's factory.
             config.Logger = loggers;
         }
+        var topology = DetectorTopology.Build(topics, engine, serdes, TimeProvider.System, metrics, RecordBounds.Replay, seals);
         using var driver = new TopologyTestDriver(topology, config);
         var input = driver.CreateInputTopic<string, byte[], StringSerDes, ByteArraySerDes>(topics.Samples);
         var codec = new SingleObjectCodec<SampleBatch>();

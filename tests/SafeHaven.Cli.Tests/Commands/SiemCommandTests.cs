@@ -7,7 +7,7 @@ public sealed class SiemCommandTests
 
     [Theory]
     [InlineData("--siem-format", "xml", "--siem-format 'xml': expected ocsf or ecs")]
-    [InlineData("--siem-cluster", "a b", "--siem-cluster: siem cluster 'a b' is not a valid id")]
+    [InlineData("--siem-cluster", "a b", "siem cluster 'a b' is not a valid id (from flag --siem-cluster)")]
     [InlineData("--cluster", "a/b", "--cluster: 'a/b' is not a valid id")]
     public async Task Bad_siem_flags_exit_2_naming_them(string flag, string value, string message)
     {

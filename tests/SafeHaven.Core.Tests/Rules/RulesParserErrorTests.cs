@@ -57,7 +57,7 @@ public sealed class RulesParserErrorTests
 
     [Fact]
     public void Unknown_scope() =>
-        AssertRefused(Header + "    threshold: 5\n    scope: cache\n", 5, "unknown scope 'cache' (expected one of core, machine, vm, hypervisor, network)");
+        AssertRefused(Header + "    threshold: 5\n    scope: cache\n", 5, "unknown scope 'cache' (expected one of smt, core, llc, memory, machine, vm, hypervisor, network)");
 
     [Theory]
     [InlineData("0")]
