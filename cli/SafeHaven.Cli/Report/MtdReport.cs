@@ -31,16 +31,10 @@ internal static class MtdReport
         flags.Security.AddTo(command);
         command.SetAction((parse, ct) =>
         {
-            var server = parse.GetValue(flags.Bootstrap) ?? throw new UsageException("report needs --bootstrap");
+            var server = flags.Server(parse) ?? throw new UsageException("report needs --bootstrap");
             var window = CommonOptions.ParseDuration(parse.GetValue(since), "--since");
-            using var kafka = new KafkaClients(new KafkaOptions
-            {
-                BootstrapServers = server,
-                SchemaRegistryUrl = parse.GetValue(flags.Registry) ?? "",
-                TopicPrefix = parse.GetValue(flags.Prefix)!,
-                Partitions = 1, // creates nothing: the count only satisfies the options' validation
-                Security = flags.Security.Read(parse),
-            });
+            // The same Kafka settings as every verb (--config, SAFEHAVEN__ variables, flags); a report creates no topic.
+            using var kafka = new KafkaClients(flags.Kafka(parse, server));
             var now = TimeProvider.System.NowNs();
             var cutoff = window is { } w ? now - w.Ticks * 100 : long.MinValue;
             var account = new MovingTargetAccount();
