@@ -16,7 +16,9 @@ public sealed partial class Planner
     public PlanDecision OnResult(IsolationResult result, string? fromActuator = null)
     {
         ArgumentNullException.ThrowIfNull(result);
-        if (book.ByCommand(result.commandId) is not { } found || found.Member.status == MemberStatus.Held)
+        // A member kept as held after expiry still waits for its command's answer; any other held member has it.
+        if (book.ByCommand(result.commandId) is not { } found
+            || (found.Member.status == MemberStatus.Held && !(found.Member.unconfirmed && found.Member.commandId == result.commandId && !IsMovingTarget(found.Member))))
         {
             return new PlanDecision(null, [$"result for command {result.commandId} that is not outstanding: nothing to do"]);
         }
@@ -32,6 +34,10 @@ public sealed partial class Planner
             return OnMoveResult(slot, m, result, now);
         }
         var ok = result.status is ResultStatus.Succeeded or ResultStatus.Skipped;
+        if (m.unconfirmed)
+        {
+            return OnLateResult(slot, m, result, ok, now);
+        }
         if (m.status == MemberStatus.Releasing)
         {
             if (!ok)
@@ -50,6 +56,36 @@ public sealed partial class Planner
             var why = $"{m.entityId} isolated at level {slot.level} in slot {slot.slot} ({result.status})";
             return Decision(null, [why], book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Hold, why, now));
         }
+        return OnIsolateFailed(slot, m, result, now);
+    }
+
+    // The answer to a command whose sends all expired: the ledger kept the member as held while the real state was
+    // unknown, and now learns it. The agent gives each command id one outcome (its journal), so a late failure of an
+    // isolate means the entity never moved: holding the slot for it would leave the suspect unisolated and the slot
+    // lost until it exits.
+    private PlanDecision OnLateResult(SlotRecord slot, SlotMember m, IsolationResult result, bool ok, long now)
+    {
+        var release = m.commandId?.EndsWith("-" + Actions.Release, StringComparison.Ordinal) == true;
+        if (release && ok)
+        {
+            Settle(m.detectionId);
+            var gone = $"{m.entityId} released from slot {slot.slot} (late result of {m.commandId}: {result.status})";
+            return Decision(null, [gone], book.Remove(slot.slot, m.entityId, LedgerEvents.Leave, gone, now));
+        }
+        if (release || ok)
+        {
+            var why = release
+                ? $"late result: release of {m.entityId} {result.status}: {result.error}; it keeps slot {slot.slot} until it exits"
+                : $"{m.entityId} isolated at level {slot.level} in slot {slot.slot} (late result of {m.commandId}: {result.status})";
+            return Decision(null, [why], book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Hold, why, now));
+        }
+        return OnIsolateFailed(slot, m, result, now);
+    }
+
+    // An isolate that failed or was rejected: the member leaves (the last one out frees the slot) and the same level
+    // is tried once more (a rejection) or the next level up.
+    private PlanDecision OnIsolateFailed(SlotRecord slot, SlotMember m, IsolationResult result, long now)
+    {
         Settle(m.detectionId);
         var reasons = new List<string> { $"level {slot.level}: actuator reported {result.status}: {result.error}" };
         List<SlotRecord> ledger = [book.Remove(slot.slot, m.entityId, LedgerEvents.Leave, reasons[0], now)];
@@ -105,7 +141,9 @@ public sealed partial class Planner
             if (m.attempts >= 2)
             {
                 var why = $"{m.commandId}: no result after {m.attempts} sends; {m.entityId} kept in slot {slot.slot} until it exits";
-                var kept = book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Expire, why, now);
+                var unanswered = Copy(m, MemberStatus.Held);
+                unanswered.unconfirmed = true;
+                var kept = book.Update(slot.slot, unanswered, LedgerEvents.Expire, why, now);
                 // A detection that waited for this moving-target move is planned now that the move is settled.
                 decisions.Add(IsMovingTarget(m) ? Resume(m.entityId, m.entityId, [why], [kept]) : Decision(null, [why], kept));
                 continue;
@@ -159,6 +197,7 @@ public sealed partial class Planner
     private static PlanDecision Decision(IsolationCommand? command, List<string> reasons, SlotRecord record) =>
         new(command, reasons, Ledger: [record]);
 
+    // A copy in a new status: confirmed (unconfirmed false) unless the caller says otherwise (expiry).
     private static SlotMember Copy(SlotMember m, string status) => new()
     {
         entityId = m.entityId, entity = m.entity, detectionId = m.detectionId, rule = m.rule, scope = m.scope, status = status,

@@ -51,7 +51,10 @@ namespace SafeHaven.Schemas
 				"s\",\"doc\":\"Deadline of the outstanding command, Unix epoch ns; past it plus the p" +
 				"lanner\'s grace the command is expired and reconciled.\",\"type\":\"long\"},{\"name\":\"a" +
 				"ttempts\",\"doc\":\"How many times the outstanding command was sent (a reconcile re-" +
-				"sends the same command id).\",\"default\":1,\"type\":\"int\"}]}"));
+				"sends the same command id).\",\"default\":1,\"type\":\"int\"},{\"name\":\"unconfirmed\",\"do" +
+				"c\":\"Held only because commandId went unanswered after every send (the actuator\'s" +
+				" real state is unknown): a late result for commandId still settles it (a failure" +
+				" frees the slot, a success confirms it).\",\"default\":false,\"type\":\"boolean\"}]}"));
 		/// <summary>
 		/// Entity id (datacenter/host/...).
 		/// </summary>
@@ -96,6 +99,10 @@ namespace SafeHaven.Schemas
 		/// How many times the outstanding command was sent (a reconcile re-sends the same command id).
 		/// </summary>
 		private int _attempts;
+		/// <summary>
+		/// Held only because commandId went unanswered after every send (the actuator's real state is unknown): a late result for commandId still settles it (a failure frees the slot, a success confirms it).
+		/// </summary>
+		private bool _unconfirmed;
 		public virtual global::Avro.Schema Schema
 		{
 			get
@@ -257,6 +264,20 @@ namespace SafeHaven.Schemas
 				this._attempts = value;
 			}
 		}
+		/// <summary>
+		/// Held only because commandId went unanswered after every send (the actuator's real state is unknown): a late result for commandId still settles it (a failure frees the slot, a success confirms it).
+		/// </summary>
+		public bool unconfirmed
+		{
+			get
+			{
+				return this._unconfirmed;
+			}
+			set
+			{
+				this._unconfirmed = value;
+			}
+		}
 		public virtual object Get(int fieldPos)
 		{
 			switch (fieldPos)
@@ -272,6 +293,7 @@ namespace SafeHaven.Schemas
 			case 8: return this.target;
 			case 9: return this.deadlineNs;
 			case 10: return this.attempts;
+			case 11: return this.unconfirmed;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Get()");
 			};
 		}
@@ -290,6 +312,7 @@ namespace SafeHaven.Schemas
 			case 8: this.target = (System.String)fieldValue; break;
 			case 9: this.deadlineNs = (System.Int64)fieldValue; break;
 			case 10: this.attempts = (System.Int32)fieldValue; break;
+			case 11: this.unconfirmed = (System.Boolean)fieldValue; break;
 			default: throw new global::Avro.AvroRuntimeException("Bad index " + fieldPos + " in Put()");
 			};
 		}

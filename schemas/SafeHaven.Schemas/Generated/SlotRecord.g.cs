@@ -64,14 +64,17 @@ namespace SafeHaven.Schemas
 				" the outstanding command, Unix epoch ns; past it plus the planner\'s grace the co" +
 				"mmand is expired and reconciled.\",\"type\":\"long\"},{\"name\":\"attempts\",\"doc\":\"How m" +
 				"any times the outstanding command was sent (a reconcile re-sends the same comman" +
-				"d id).\",\"default\":1,\"type\":\"int\"}]}}},{\"name\":\"event\",\"doc\":\"What changed: reser" +
-				"ve, join, hold, release, leave, expire, free.\",\"type\":\"string\"},{\"name\":\"reason\"" +
-				",\"doc\":\"Why, in words, for operators.\",\"type\":\"string\"},{\"name\":\"writer\",\"doc\":\"" +
-				"Id of the planner instance that wrote the record.\",\"type\":\"string\"},{\"name\":\"upd" +
-				"atedAtNs\",\"doc\":\"When the planner wrote it, Unix epoch ns.\",\"type\":\"long\"},{\"nam" +
-				"e\":\"cluster\",\"doc\":\"Cluster (Kafka deployment) of the planner that wrote the led" +
-				"ger record. null: a writer that names none (tools, tests).\",\"default\":null,\"type" +
-				"\":[\"null\",\"string\"]}]}"));
+				"d id).\",\"default\":1,\"type\":\"int\"},{\"name\":\"unconfirmed\",\"doc\":\"Held only because" +
+				" commandId went unanswered after every send (the actuator\'s real state is unknow" +
+				"n): a late result for commandId still settles it (a failure frees the slot, a su" +
+				"ccess confirms it).\",\"default\":false,\"type\":\"boolean\"}]}}},{\"name\":\"event\",\"doc\"" +
+				":\"What changed: reserve, join, hold, release, leave, expire, free.\",\"type\":\"stri" +
+				"ng\"},{\"name\":\"reason\",\"doc\":\"Why, in words, for operators.\",\"type\":\"string\"},{\"n" +
+				"ame\":\"writer\",\"doc\":\"Id of the planner instance that wrote the record.\",\"type\":\"" +
+				"string\"},{\"name\":\"updatedAtNs\",\"doc\":\"When the planner wrote it, Unix epoch ns.\"" +
+				",\"type\":\"long\"},{\"name\":\"cluster\",\"doc\":\"Cluster (Kafka deployment) of the plann" +
+				"er that wrote the ledger record. null: a writer that names none (tools, tests).\"" +
+				",\"default\":null,\"type\":[\"null\",\"string\"]}]}"));
 		/// <summary>
 		/// Slot id: 'ACTUATOR#cpu:N' for a pool CPU, 'DATACENTER/HOST#host' for a whole host.
 		/// </summary>
