@@ -84,5 +84,32 @@ public sealed class CommandJournalTests : IDisposable
         Assert.Empty(again.Unfinished);
     }
 
+    [Fact]
+    public void Each_line_is_in_the_kernel_before_the_call_returns_so_a_killed_agent_loses_none_of_them()
+    {
+        // Read while the writer is still open (as after kill -9, nothing is flushed at exit): what a reader finds is what reached the kernel.
+        var path = PathOf("no-dispose");
+        var writer = CommandJournal.Open(path);
+        writer.Started(Core("c-core"));
+        var vm = Core("c-vm");
+        vm.level = Levels.Vm;
+        vm.entity = new EntityRef { datacenter = "dc", host = "h", vm = "guest-1" };
+        vm.target = "hv2";
+        writer.Started(vm);
+        writer.Finished("c-core", ResultStatus.Succeeded);
+
+        var text = File.ReadAllText(path);
+
+        Assert.Equal(["start\tc-core", "start\tc-vm", "done\tc-core\tsucceeded"], text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => string.Join('\t', l.Split('\t').Take(l.StartsWith("done", StringComparison.Ordinal) ? 3 : 2))));
+        writer.Dispose();
+    }
+
+    [Fact]
+    public void Only_moves_that_outlive_the_host_are_synced_to_the_disk()
+    {
+        Assert.Equal([Levels.Container, Levels.Vm], Levels.All.Where(CommandJournal.Durable));
+    }
+
     public void Dispose() => _dir.Delete(recursive: true);
 }
