@@ -161,7 +161,7 @@ public sealed class LevelReconcileTests : IDisposable
     public void A_real_core_scheduling_cookie_is_read_back_after_a_restart()
     {
         var support = SchedCore.Probe();
-        // Here: "kernel without core scheduling: prctl(PR_SCHED_CORE) = EINVAL (CONFIG_SCHED_CORE not set)" or "no SMT: …".
+        // Here: "no SMT: /sys/devices/system/cpu/smt/active = 0".
         Skip.IfNot(support.Available, support.Reason);
         using var p = new BusyProcess(threads: 2);
         var smt = new SmtIsolator();
