@@ -40,6 +40,30 @@ public sealed partial class HostActuator
         }
     }
 
+    // The real state of an smt, llc or numa command a restart cut short, read by the level's own mover (the same target checks
+    // as CheckLevel: only a slot index or node this host hands out reaches a path); the CPUs to report (numa) or null.
+    private (LevelReading Reading, CpuList? Cpus) ReadLevel(JournalEntry e, int pid, bool isolated)
+    {
+        if (Intermediate.Refusal(e.Level) is { } missing)
+        {
+            return (new LevelReading(false, $"its state is not read back: {missing}"), null);
+        }
+        var index = Planner.TargetIndex(e.Target) ?? -1;
+        switch (e.Level)
+        {
+            case Levels.Smt:
+                return (Intermediate.Smt!.Read(pid, isolated), null);
+            case Levels.Llc when index >= 0 && index < Intermediate.LlcSlots:
+                return (Intermediate.Llc!.Read(pid, index, isolated), null);
+            case Levels.Numa when Intermediate.Nodes.TryGetValue(index, out var node):
+                var cpus = isolated ? node : _shared;
+                var reading = Intermediate.Numa!.Read(pid, index, cpus, isolated);
+                return (reading, reading.Holds ? cpus : null);
+            default:
+                return (new LevelReading(false, $"target '{Identifiers.Printable(e.Target)}' is not a {e.Level} slot of this host"), null);
+        }
+    }
+
     private CoreMoveOutcome Run(IsolationCommand cmd, int pid, CpuList cpus, int index)
     {
         var release = cmd.action == Actions.Release;

@@ -95,6 +95,37 @@ public sealed class ResctrlGroups(ResctrlInfo info, int mbPercent = 20)
         }
     }
 
+    /// <summary>
+    /// Reads resctrl's <c>tasks</c> files for every thread of <paramref name="pid"/> (after an agent restart): an isolation
+    /// in group <paramref name="slot"/> holds when every live thread is listed in that group's tasks, a release when every
+    /// live thread is back in the default group's.
+    /// </summary>
+    /// <exception cref="ProcessGoneException">The process does not exist.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The slot is not one of the layout's.</exception>
+    public LevelReading Read(int pid, int slot, bool isolated)
+    {
+        var group = isolated ? GroupPath(slot) : _root;
+        var tasks = Path.Join(group, "tasks");
+        var tids = ProcFs.Default.ThreadIds(pid);
+        if (!Directory.Exists(group))
+        {
+            return new LevelReading(false, $"resctrl group {group} does not exist");
+        }
+        HashSet<int> listed;
+        try
+        {
+            listed = [.. CgroupFile.ReadIds(tasks)];
+        }
+        catch (CgroupException e)
+        {
+            return new LevelReading(false, e.Message);
+        }
+        var missing = tids.Where(t => !listed.Contains(t) && ProcFs.Default.IsLive(t)).ToList();
+        return missing.Count == 0
+            ? new LevelReading(true, $"all {tids.Count} threads of pid {pid} are in {tasks}")
+            : new LevelReading(false, $"threads {string.Join(",", missing)} of pid {pid} are not in {tasks}");
+    }
+
     /// <summary>The domain → mask pairs of a schemata's L3 line (<c>L3:0=ffff;1=ffff</c>), or null when it has none.</summary>
     public static Dictionary<int, ulong>? L3Line(string schemata)
     {

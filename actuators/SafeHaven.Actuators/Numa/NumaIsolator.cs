@@ -32,6 +32,42 @@ public sealed class NumaIsolator(CoreIsolator isolator)
         return moved.Succeeded ? Mems(pid, null, moved) : moved;
     }
 
+    /// <summary>
+    /// Reads where <paramref name="pid"/> is (after an agent restart): every thread's allowed CPUs, its cpuset's memory nodes
+    /// and its <c>Mems_allowed_list</c>. An isolation on <paramref name="node"/> holds when the threads are on exactly
+    /// <paramref name="cpus"/> and both memory readings are the node; a release when they are on <paramref name="cpus"/> (the
+    /// shared ones) and the memory nodes are the parent cpuset's again.
+    /// </summary>
+    /// <exception cref="ProcessGoneException">The process does not exist.</exception>
+    public LevelReading Read(int pid, int node, CpuList cpus, bool isolated)
+    {
+        var check = ThreadVerifier.Verify(pid, cpus);
+        try
+        {
+            var expected = isolated ? CpuList.Of([node]) : ParentMems();
+            return Judge(pid, check, cpus, _isolator.Cpusets.ReadMems(pid), MemsAllowed(pid), expected);
+        }
+        catch (Exception e) when (e is CgroupException or FormatException)
+        {
+            return new LevelReading(false, $"memory nodes of pid {pid} unreadable: {e.Message}");
+        }
+    }
+
+    /// <summary>The decision of <see cref="Read"/> from what was read: threads first, then the cpuset's nodes, then the kernel's.</summary>
+    internal static LevelReading Judge(int pid, ThreadCheck threads, CpuList cpus, CpuList? cpusetMems, CpuList? allowedMems, CpuList expectedMems) =>
+        !threads.Ok ? new(false, $"thread {threads.Tid} of pid {pid} is allowed on cpus {threads.Actual}, not {cpus}")
+        : cpusetMems is null ? new(false, $"pid {pid} has no cpuset of its own (not enrolled): its memory nodes are not {expectedMems}")
+        : !cpusetMems.Equals(expectedMems) ? new(false, $"the cpuset of pid {pid} has memory nodes {cpusetMems}, not {expectedMems}")
+        : allowedMems is null || !allowedMems.Equals(expectedMems) ? new(false, $"pid {pid} is allowed memory nodes {allowedMems?.ToString() ?? "(unreadable)"}, not {expectedMems}")
+        : new(true, $"all {threads.Threads} threads of pid {pid} are on cpus {cpus} and memory nodes {expectedMems}");
+
+    // The memory nodes a released workload gets back: the parent cpuset's (its effective ones where the file says so).
+    private CpuList ParentMems()
+    {
+        var effective = Path.Join(_isolator.Cpusets.ParentPath, "cpuset.mems.effective");
+        return CpuList.Parse(CgroupFile.Read(File.Exists(effective) ? effective : Path.Join(_isolator.Cpusets.ParentPath, "cpuset.mems")));
+    }
+
     private CoreMoveOutcome Mems(int pid, CpuList? mems, CoreMoveOutcome moved)
     {
         var phases = new Dictionary<string, long>(moved.PhasesNs);

@@ -8,8 +8,11 @@ namespace SafeHaven.Actuators.Smt;
 /// runs on a physical core while a task of another cookie (another tenant) runs on its sibling. The first member's cookie is
 /// the group's; release clears a member's cookie. Not thread-safe: the host actuator calls it under its lock.
 /// </summary>
-public sealed class SmtIsolator
+/// <param name="cookies">Reads threads' cookies (the kernel's prctl when null; tests inject their own).</param>
+public sealed class SmtIsolator(ICookieReader? cookies = null)
 {
+    private readonly ICookieReader _cookies = cookies ?? PrctlCookieReader.Instance;
+
     // group -> its members; any live member with a cookie carries the group's.
     private readonly Dictionary<string, HashSet<int>> _groups = new(StringComparer.Ordinal);
 
@@ -22,7 +25,7 @@ public sealed class SmtIsolator
         try
         {
             var members = _groups.TryGetValue(group, out var m) ? m : _groups[group] = [];
-            members.RemoveWhere(p => p != pid && (!ProcFs.Default.IsLive(p) || SchedCore.Cookie(p, out var c) != 0 || c == 0));
+            members.RemoveWhere(p => p != pid && (!ProcFs.Default.IsLive(p) || _cookies.Cookie(p, out var c) != 0 || c == 0));
             var leader = members.FirstOrDefault(p => p != pid);
             if (leader == 0)
             {
@@ -68,13 +71,47 @@ public sealed class SmtIsolator
         }
     }
 
+    /// <summary>
+    /// Reads the cookie of every thread of <paramref name="pid"/> (after an agent restart): an isolation holds when they all
+    /// share one non-zero cookie (which group's is not known: the agent kept that in memory), a release when none has one.
+    /// </summary>
+    /// <exception cref="ProcessGoneException">The process does not exist.</exception>
+    public LevelReading Read(int pid, bool isolated)
+    {
+        ulong? seen = null;
+        var threads = 0;
+        foreach (var tid in ProcFs.Default.ThreadIds(pid))
+        {
+            var errno = _cookies.Cookie(tid, out var cookie);
+            if (errno == Errno.ESRCH)
+            {
+                continue;
+            }
+            var wrong = errno != 0 ? $"thread {tid} of pid {pid}: prctl(PR_SCHED_CORE, GET) = {Errno.Name(errno)}"
+                : !isolated && cookie != 0 ? $"thread {tid} of pid {pid} still has core-scheduling cookie {cookie:x}"
+                : isolated && cookie == 0 ? $"thread {tid} of pid {pid} has no core-scheduling cookie"
+                : isolated && seen is { } s && s != cookie ? $"thread {tid} of pid {pid} has cookie {cookie:x}, its other threads {s:x}"
+                : null;
+            if (wrong is not null)
+            {
+                return new LevelReading(false, wrong);
+            }
+            threads++;
+            seen = cookie;
+        }
+        return threads == 0 ? throw new ProcessGoneException(pid)
+            : new LevelReading(true, isolated
+                ? $"all {threads} threads of pid {pid} share core-scheduling cookie {seen:x}"
+                : $"none of the {threads} threads of pid {pid} has a core-scheduling cookie");
+    }
+
     // Every thread has a cookie, the same one, and the group's when it joined one.
-    private static string? Verify(int pid, ulong? expected)
+    private string? Verify(int pid, ulong? expected)
     {
         ulong? seen = expected;
         foreach (var tid in ProcFs.Default.ThreadIds(pid))
         {
-            var errno = SchedCore.Cookie(tid, out var cookie);
+            var errno = _cookies.Cookie(tid, out var cookie);
             if (errno == Errno.ESRCH)
             {
                 continue;

@@ -105,20 +105,26 @@ public sealed partial class Planner
         return PlanFrom(AsDetection(m), m.entityId, next, reasons, ledger, wait: false);
     }
 
-    /// <summary>Entity exited (inventory tombstone or the probe's "gone"): it leaves every slot, with no command.</summary>
+    /// <summary>
+    /// Entity exited (inventory tombstone or the probe's "gone"): it leaves every slot, with no command. A VM or container
+    /// whose moving-target move is outstanding is kept in the move's target slot as <see cref="MemberStatus.Leaving"/>
+    /// until the move settles, since it may have left by that move (see <c>ExitOf</c>).
+    /// </summary>
     public PlanDecision OnGone(string entityId)
     {
         var now = NowNs();
         var memberships = book.MembershipsOf(entityId).ToList();
         memberships.ForEach(x => Settle(x.Member.detectionId));
-        var ledger = memberships
-            .Select(x => book.Remove(x.Slot.slot, entityId, LedgerEvents.Leave, $"{entityId} exited", now)).ToList();
+        var ledger = memberships.Select(x => ExitOf(x.Slot, x.Member, now)).OfType<SlotRecord>().ToList();
+        ledger.AddRange(GoneOnArrival(entityId, now));
         if (book.WaitingOf(entityId) is { } waiting)
         {
             Settle(waiting.members[0].detectionId);
             ledger.Add(book.Unwait(entityId, $"{entityId} exited", now)!);
         }
-        return new PlanDecision(null, ledger.Count == 0 ? [] : [$"{entityId} exited: left {ledger.Count} slot(s)"], Ledger: ledger);
+        var kept = ledger.Count(r => r.members.Any(m => m.entityId == entityId && m.status == MemberStatus.Leaving));
+        return new PlanDecision(null, ledger.Count == 0 ? [] : [$"{entityId} exited: left {ledger.Count - kept} slot(s)"
+            + (kept == 0 ? "" : $"; kept as leaving in {kept} until its moving-target move settles")], Ledger: ledger);
     }
 
     /// <summary>
@@ -136,6 +142,11 @@ public sealed partial class Planner
         {
             if (m.status == MemberStatus.Held || now <= m.deadlineNs + graceNs)
             {
+                continue;
+            }
+            if (m.attempts >= 2 && m.status == MemberStatus.Leaving)
+            {
+                decisions.Add(SettleDeparted(slot, m, now));
                 continue;
             }
             if (m.attempts >= 2)

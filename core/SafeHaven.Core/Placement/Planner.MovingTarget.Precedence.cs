@@ -20,23 +20,23 @@ public sealed partial class Planner
         string reason;
         if (result.status != ResultStatus.Succeeded)
         {
-            reason = $"moving-target move {m.commandId} {result.status}: {result.error}; {m.entityId} stays where it was";
+            reason = $"moving-target move {m.commandId} {result.status}: {result.error}; " + (m.status == MemberStatus.Leaving
+                ? $"{m.entityId} already went away from its host: slot {slot.slot} freed"
+                : $"{m.entityId} stays where it was");
             ledger.Add(book.Remove(slot.slot, m.entityId, LedgerEvents.Leave, reason, now));
         }
         else
         {
             var moved = Copy(m, MemberStatus.Held);
-            if (slot.level != Levels.Core && book.Find(slot.actuator) is { } arrived)
+            if (ArrivalOf(slot, m) is { } arrived)
             {
                 // The VM or container now runs on the target host, under that host's id (the one its detections
                 // name): its next move starts from there.
-                moved.entity = new EntityRef
-                {
-                    datacenter = m.entity.datacenter, host = arrived.Host, vm = m.entity.vm, container = m.entity.container, pid = m.entity.pid, comm = m.entity.comm,
-                };
+                moved.entity = arrived;
                 moved.entityId = entityId = EntityIds.Of(moved.entity);
             }
-            reason = $"{m.entityId} moved by moving-target move {m.commandId} to {slot.slot}";
+            reason = $"{m.entityId} moved by moving-target move {m.commandId} to {slot.slot}"
+                + (m.status == MemberStatus.Leaving ? $" (its source host's tombstone was this move taking it away; it is {entityId} now)" : "");
             ledger.Add(book.Update(slot.slot, moved, LedgerEvents.Hold, reason, now, replacing: m.entityId));
             foreach (var (old, om) in book.Held.SelectMany(s => s.members.Select(x => (s, x)))
                 .Where(x => x.s.slot != slot.slot && x.x.rule == m.rule && Same(x.x.entity, m.entity)).ToList())
