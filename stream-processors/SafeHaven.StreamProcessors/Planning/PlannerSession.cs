@@ -89,7 +89,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         {
             // Another datacenter moving one of its entities into this one holds a lease here: plan nothing for it meanwhile.
             LeaseRefusal = crossDc is null ? null : new Func<string, string?>(crossDc.Refusal),
-        };
+        });
         var config = kafka.Consumer(options.GroupId, "planner");
         config.EnableAutoCommit = false;
         _work = new ConsumerBuilder<string, byte[]>(config).Build();

@@ -16,7 +16,7 @@ public sealed record CrossDcSettings(TimeSpan Lease, TimeSpan CommandTtl, bool D
 /// of this datacenter has room, <see cref="CrossDcPolicy.LevelToLeave"/>), it moves the entity into the target
 /// datacenter under an action lease (<see cref="CrossDcMover"/>), and takes the detection out of its waiting list once
 /// the move succeeded. <see cref="AfterAsync"/> holds the planner's lock (<paramref name="gate"/>) only inside this
-/// class; a single-threaded planner (<c>plan</c>) calls <see cref="Prepare"/> and <see cref="Complete"/> on its own
+/// class; a single-threaded planner (<c>plan</c>) calls the static <c>Prepare</c> and <c>Complete</c> on its own
 /// thread instead and runs the move between them elsewhere, so planning goes on while the move waits for the agents.
 /// </summary>
 public sealed class CrossDcEscalation(Planner planner, PlacementBook book, object gate, CrossDcMover mover, CrossDcSettings settings, TimeProvider time)
@@ -25,31 +25,31 @@ public sealed class CrossDcEscalation(Planner planner, PlacementBook book, objec
     public CrossDcMove? Prepare(SafeHaven.Schemas.Detection detection, PlanDecision decision) => Prepare(planner, book, settings, detection, decision);
 
     /// <summary>As <see cref="Prepare(SafeHaven.Schemas.Detection, PlanDecision)"/>, for any planner and book (no mover needed).</summary>
-    public static CrossDcMove? Prepare(Planner planner, PlacementBook book, CrossDcSettings settings, SafeHaven.Schemas.Detection detection, PlanDecision decision)
+    public static CrossDcMove? Prepare(Planner home, PlacementBook ledger, CrossDcSettings moves, SafeHaven.Schemas.Detection detection, PlanDecision decision)
     {
-        ArgumentNullException.ThrowIfNull(planner);
-        ArgumentNullException.ThrowIfNull(book);
-        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(home);
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(moves);
         ArgumentNullException.ThrowIfNull(detection);
         if (CrossDcPolicy.LevelToLeave(detection, decision) is not { } level)
         {
             return null;
         }
         var entityId = EntityIds.Of(detection.entity);
-        return book.OnHost(detection.entity.datacenter, detection.entity.host, level) is not { } source
+        return ledger.OnHost(detection.entity.datacenter, detection.entity.host, level) is not { } source
             ? null
-            : new CrossDcMove(detection.entity, entityId, level, detection.scope, planner.GroupOf(detection.entity, entityId), source.ActuatorId,
-                detection.detectionId, settings.Lease, settings.CommandTtl, settings.DryRun);
+            : new CrossDcMove(detection.entity, entityId, level, detection.scope, home.GroupOf(detection.entity, entityId), source.ActuatorId,
+                detection.detectionId, moves.Lease, moves.CommandTtl, moves.DryRun);
     }
 
     /// <summary>The ledger records a finished move writes: after a success, the detection no longer waits. Changes the planner's state.</summary>
-    public static IReadOnlyList<SlotRecord> Complete(PlacementBook book, CrossDcMove move, CrossDcOutcome outcome, long nowNs)
+    public static IReadOnlyList<SlotRecord> Complete(PlacementBook ledger, CrossDcMove move, CrossDcOutcome outcome, long nowNs)
     {
-        ArgumentNullException.ThrowIfNull(book);
+        ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(move);
         ArgumentNullException.ThrowIfNull(outcome);
         return outcome.Status == CrossDcStatus.Succeeded
-            && book.Unwait(move.EntityId, $"moved out to slot {outcome.Grant!.Slot} under lease epoch {outcome.Epoch}", nowNs) is { } r ? [r] : [];
+            && ledger.Unwait(move.EntityId, $"moved out to slot {outcome.Grant!.Slot} under lease epoch {outcome.Epoch}", nowNs) is { } r ? [r] : [];
     }
 
     /// <summary>

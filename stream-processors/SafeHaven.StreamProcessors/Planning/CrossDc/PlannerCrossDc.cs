@@ -71,7 +71,8 @@ internal sealed partial class PlannerCrossDc : IDisposable
             wiring.Dispose();
             throw;
         }
-        LogStarted(logger, me.Datacenter, string.Join(", ", options.Peers.Select(p => $"{p.Datacenter} ({p.BootstrapServers})")));
+        var peers = string.Join(", ", options.Peers.Select(p => $"{p.Datacenter} ({p.BootstrapServers})"));
+        LogStarted(logger, me.Datacenter, peers);
         return wiring;
     }
 
