@@ -136,7 +136,8 @@ public sealed class CrossDcPlanTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var (name, p, lines) in procs)
+            // Planners first, then their brokers (the reverse of their start).
+            foreach (var (name, p, lines) in Enumerable.Reverse(procs))
             {
                 if (!p.HasExited)
                 {
