@@ -20,6 +20,26 @@ public sealed class RecordVerifier(IReadOnlyDictionary<string, (PublicKey Key, K
     public static RecordVerifier Trusting(IReadOnlyDictionary<string, byte[]>? sampleMasters, params RecordSigner[] signers) =>
         new(signers.ToDictionary(s => s.Identity.KeyId, s => (s.PublicKey, s.Identity), StringComparer.Ordinal), sampleMasters);
 
+    /// <summary>
+    /// A verifier trusting this one's keys and sample masters, plus the keys of <paramref name="other"/> that
+    /// <paramref name="include"/> admits (all when null; <paramref name="other"/>'s sample masters are not taken).
+    /// </summary>
+    public RecordVerifier With(RecordVerifier other, Func<KeyIdentity, bool>? include = null)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var merged = new Dictionary<string, (PublicKey Key, KeyIdentity Who)>(keys, StringComparer.Ordinal);
+        foreach (var (id, entry) in other.TrustedKeys)
+        {
+            if (include?.Invoke(entry.Who) != false)
+            {
+                merged.TryAdd(id, entry);
+            }
+        }
+        return new RecordVerifier(merged, _masters);
+    }
+
+    private IReadOnlyDictionary<string, (PublicKey Key, KeyIdentity Who)> TrustedKeys => keys;
+
     /// <summary>The trusted identities.</summary>
     public IEnumerable<KeyIdentity> Identities => keys.Values.Select(k => k.Who);
 

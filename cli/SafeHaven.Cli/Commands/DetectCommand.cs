@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.StreamProcessors.Detection;
+using SafeHaven.StreamProcessors.Planning;
 
 namespace SafeHaven.Cli.Commands;
 
@@ -34,6 +35,8 @@ internal static class DetectCommand
         };
         flags.AddTo(command, rules: true, actuator: false);
         siem.AddTo(command);
+        var peers = new PeerFlags();
+        peers.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var server = flags.Server(parse) ?? throw new UsageException("detect needs --bootstrap");
@@ -48,6 +51,9 @@ internal static class DetectCommand
             if (parse.GetValue(withPlanner))
             {
                 var signer = flags.Signer(parse) ?? throw new UsageException("detect --with-planner needs --signing-key (safehaven keys generate --dir DIR)");
+                // The planner's datacenter and peers: --datacenter names this datacenter, --peer the others (docs/SCALING.md §4).
+                peers.Apply(parse, config, planner, flags.Datacenter);
+                config.Validate(PlannerOptions.SectionName, planner.Validate);
                 spec = new PipelineSpec(flags.Kafka(parse, server))
                 {
                     Detector = detector, Planner = planner, Rules = rules, Signer = signer, Seals = flags.DetectSeals(parse), Siem = siem.Options(parse, SafeHavenConfig.Of(parse), flags.Cluster),
@@ -56,6 +62,10 @@ internal static class DetectCommand
             }
             else
             {
+                if (peers.Given(parse))
+                {
+                    throw new UsageException("--peer, --peer-keys and --peer-cluster are the planner's: use them with plan or detect --with-planner");
+                }
                 spec = new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Rules = rules, Seals = flags.DetectorSeals(parse), Telemetry = flags.Telemetry.Read(parse, "detect") };
             }
             using var app = Pipeline.Build(spec, LogLevel.Information);

@@ -21,6 +21,10 @@ internal static class PlanCommand
         {
             command.Options.Add(o);
         }
+        // Other datacenters (docs/SCALING.md §4): --datacenter names this planner's, --peer the others'.
+        var peers = new PeerFlags();
+        command.Options.Add(flags.Datacenter);
+        peers.AddTo(command);
         flags.Security.AddTo(command);
         var mtd = new MtdFlags();
         mtd.AddTo(command);
@@ -34,6 +38,7 @@ internal static class PlanCommand
             var planner = config.Bind<PlannerOptions>(PlannerOptions.SectionName);
             config.Flag(parse, flags.DryRun, "SafeHaven:Planner:DryRun", v => planner.DryRun = v);
             config.Flag(parse, instance, "SafeHaven:Planner:InstanceId", v => planner.InstanceId = v!);
+            peers.Apply(parse, config, planner, flags.Datacenter);
             config.Validate(PlannerOptions.SectionName, planner.Validate);
             // Entities without @HOST are on this machine (the agents' default id is the host name).
             var movingTarget = mtd.Options(parse, "dc1", Environment.MachineName);

@@ -38,6 +38,12 @@ internal static class UpCommand
             var (detector, planner) = flags.Processors(parse, rules.Source);
             config.Validate(DetectorOptions.SectionName, detector.Validate);
             config.Validate(PlannerOptions.SectionName, planner.Validate);
+            if (planner.Peers.Count > 0)
+            {
+                // up's planner seals with a key of this process's own (or its state directory's): no peer could trust it.
+                throw new UsageException($"{PlannerOptions.SectionName}:Peers ({config.SourceOf($"{PlannerOptions.SectionName}:Peers")}): up runs one host's pipeline; " +
+                    "cross-datacenter moves run in plan (or detect --with-planner) with --peer (docs/SCALING.md §4)");
+            }
             var probe = config.Bind<ProbeOptions>(ProbeOptions.SectionName);
             probe.Datacenter = identity.Datacenter;
             probe.HostId = identity.Host;

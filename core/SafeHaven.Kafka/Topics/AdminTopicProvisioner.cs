@@ -6,7 +6,7 @@ namespace SafeHaven.Kafka.Topics;
 /// <summary>Provisions topics on a real Kafka cluster through the Confluent AdminClient.</summary>
 /// <remarks>
 /// Missing topics are created with the broker's default replication factor and, where asked,
-/// <c>cleanup.policy=compact</c>. The configs of existing topics are not checked.
+/// <c>cleanup.policy=compact</c> and <c>min.compaction.lag.ms</c> (<see cref="TopicSpec.Configs"/>). The configs of existing topics are not checked.
 /// </remarks>
 public sealed class AdminTopicProvisioner : ITopicProvisioner
 {
@@ -114,12 +114,13 @@ public sealed class AdminTopicProvisioner : ITopicProvisioner
         }
     }
 
-    private static TopicSpecification ToSpecification(TopicSpec spec) => new()
+    /// <summary>What CreateTopics is asked for one spec (its configs included).</summary>
+    internal static TopicSpecification ToSpecification(TopicSpec spec) => new()
     {
         Name = spec.Name,
         NumPartitions = spec.Partitions,
         ReplicationFactor = -1,
-        Configs = spec.Compacted ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
+        Configs = spec.Configs() is { } configs ? new Dictionary<string, string>(configs, StringComparer.Ordinal) : null,
     };
 
     private static bool IsUnsupported(ErrorCode code) =>

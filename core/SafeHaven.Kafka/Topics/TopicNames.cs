@@ -68,8 +68,17 @@ public sealed class TopicNames
     public string Reservations { get; }
 
     /// <summary>
-    /// Every SafeHaven topic with <paramref name="partitions"/> partitions; inventory and placements are compacted, and the
-    /// ledger has one partition: its partition 0 is the planner's lease (one active planner at a time).
+    /// <c>min.compaction.lag.ms</c> of the action-lease topic: a lease record must not be compacted away (by a later record
+    /// of its entity, e.g. a losing competitor's) while it can still be in force, or a reader that starts later folds a
+    /// log without the winner. A lease lasts at most <c>ActionLeaseBook.MaxLease</c> (10 min) and every other reader treats
+    /// it as live for the clock skew (2 s) beyond; 15 min covers both with room for a writer's clock running behind.
+    /// </summary>
+    public static TimeSpan ActionLeaseCompactionLag { get; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// Every SafeHaven topic with <paramref name="partitions"/> partitions; inventory, placements and action leases are
+    /// compacted (action leases with <see cref="ActionLeaseCompactionLag"/>), and the ledger has one partition: its
+    /// partition 0 is the planner's lease (one active planner at a time).
     /// </summary>
     /// <param name="partitions">Partitions per topic, at least 1.</param>
     /// <returns>The specs in docs/DESIGN.md §3 order.</returns>
@@ -77,7 +86,7 @@ public sealed class TopicNames
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
         return Names().Select(n => new TopicSpec(n, n == Placements || n == ActionLeases || n == Reservations ? 1 : partitions,
-            Compacted: n == Inventory || n == Placements || n == ActionLeases)).ToArray();
+            Compacted: n == Inventory || n == Placements || n == ActionLeases, n == ActionLeases ? ActionLeaseCompactionLag : null)).ToArray();
     }
 
     private string[] Names() => [Samples, Inventory, Detections, Commands, Results, Placements, Siem, Dlq, ActionLeases, Reservations];

@@ -47,6 +47,25 @@ public sealed class PlannerOptions
     /// <summary>Isolation moves per datacenter per minute. 0 = no limit. Defaults to 300.</summary>
     public int MovesPerDatacenterPerMinute { get; set; } = 300;
 
+    /// <summary>
+    /// This planner's datacenter: the entities it may move out to a peer, and the datacenter it answers reservations
+    /// for. Used only with <see cref="Peers"/>. Defaults to <c>local</c>, the probes' default.
+    /// </summary>
+    public string Datacenter { get; set; } = "local";
+
+    /// <summary>
+    /// Other datacenters' clusters (docs/SCALING.md §4): a detection no level of this datacenter can place moves to the
+    /// first peer with room, under an action lease in that peer's cluster; and the peers' planners may book slots in
+    /// this ledger. Empty (the default): this planner never leaves its datacenter and answers no reservation.
+    /// </summary>
+    public IList<PlannerPeer> Peers { get; } = [];
+
+    /// <summary>
+    /// How long the action lease of a move out of this datacenter lasts: the commands' deadlines fall inside it. At most
+    /// 10 min (the readers' limit), and longer than <see cref="CommandTtl"/>. Defaults to 1 min.
+    /// </summary>
+    public TimeSpan CrossDcLease { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The policy these settings give the planner.</summary>
     public SafeHaven.Core.Placement.PlannerPolicy Policy() =>
         new(DetectionTtl, Cooldown, new SafeHaven.Core.Placement.MoveBudgets(MovesPerHostPerMinute, MovesPerEntityPerHour, MovesPerDatacenterPerMinute));
@@ -71,9 +90,37 @@ public sealed class PlannerOptions
             throw new ArgumentException($"{SectionName}:{nameof(ExpiryGrace)}: expiry grace must not be negative, got {ExpiryGrace}");
         }
         Policy().Validate();
+        ValidatePeers();
         if (!SafeHaven.Core.Identifiers.IsId(InstanceId))
         {
             throw new ArgumentException($"{SectionName}:{nameof(InstanceId)}: planner instance id '{InstanceId}' must be letters, digits, '.', '_', ':' or '-'");
+        }
+    }
+
+    private void ValidatePeers()
+    {
+        if (!SafeHaven.Core.Identifiers.IsToken(Datacenter))
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(Datacenter)}: datacenter '{SafeHaven.Core.Identifiers.Printable(Datacenter)}' is not a valid id");
+        }
+        if (CrossDcLease <= TimeSpan.Zero || CrossDcLease > TimeSpan.FromMinutes(10) || (Peers.Count > 0 && CrossDcLease <= CommandTtl))
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(CrossDcLease)}: the cross-datacenter lease must be longer than CommandTtl ({CommandTtl}) and at most 10 min, got {CrossDcLease}");
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < Peers.Count; i++)
+        {
+            var key = $"{SectionName}:{nameof(Peers)}:{i}";
+            Peers[i].Validate(key, Datacenter);
+            if (!seen.Add(Peers[i].Datacenter))
+            {
+                throw new ArgumentException($"{key}:{nameof(PlannerPeer.Datacenter)}: peer datacenter '{Peers[i].Datacenter}' is listed twice");
+            }
+        }
+        // The reservation protocol names the planner instance as a token (no ':').
+        if (Peers.Count > 0 && !SafeHaven.Core.Identifiers.IsToken(InstanceId))
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(InstanceId)}: with peers, the planner instance id '{InstanceId}' must be letters, digits, '.', '_' or '-'");
         }
     }
 }

@@ -59,6 +59,8 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
         producerConfig.LingerMs = 0;
         using var producer = new ProducerBuilder<string, byte[]>(producerConfig).Build();
         WarmUpFirstCommand(producer);
+        // Peers: moves out to their clusters, and reservations of theirs in this ledger (docs/SCALING.md §4).
+        using var crossDc = options.Peers.Count > 0 ? CrossDc.PlannerCrossDc.Start(kafka, options, signer, time, logger) : null;
         lease.Subscribe(topics.Placements);
         LogStandby(logger, options.InstanceId);
         try
@@ -72,7 +74,7 @@ internal sealed partial class PlannerService(KafkaClients kafka, PlannerOptions 
                     if (gained && !lost)
                     {
                         var session = new PlannerSession(kafka, options, signer, time, logger, producer, readiness,
-                            movingTarget is { Schedules.Count: > 0 } ? new MovingTargetClock(movingTarget, time, jitter ?? Random.Shared) : null);
+                            movingTarget is { Schedules.Count: > 0 } ? new MovingTargetClock(movingTarget, time, jitter ?? Random.Shared) : null, crossDc);
                         session.Rebuild(lease, ct);
                         session.Activate();
                         _session = session;

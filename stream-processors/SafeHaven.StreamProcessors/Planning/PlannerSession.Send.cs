@@ -95,6 +95,7 @@ internal sealed partial class PlannerSession
 
     public void Dispose()
     {
+        StopCrossDc();
         _ledgerGauge?.Dispose();
         _watch?.Dispose();
         if (_work is { } work)

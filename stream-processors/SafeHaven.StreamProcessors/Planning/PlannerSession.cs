@@ -19,7 +19,8 @@ namespace SafeHaven.StreamProcessors.Planning;
 /// ledger (detection ids, deterministic command ids) turns that re-read into no second command.
 /// </summary>
 internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions options, CommandSigner signer, TimeProvider time,
-    ILogger logger, IProducer<string, byte[]> producer, PlannerReadiness? readiness = null, MovingTargetClock? movingTarget = null) : IDisposable
+    ILogger logger, IProducer<string, byte[]> producer, PlannerReadiness? readiness = null, MovingTargetClock? movingTarget = null,
+    CrossDc.PlannerCrossDc? crossDc = null) : IDisposable
 {
     private readonly PlacementBook _book = new(options.InstanceId);
     private readonly IDeserializer<SlotRecord> _slots = kafka.Serdes.Deserializer<SlotRecord>();
@@ -84,7 +85,11 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
     /// <summary>Starts acting: assigns every partition of inventory (from the start), detections and results (from the committed offsets).</summary>
     public void Activate()
     {
-        _planner = new Planner(_book, time, new PlannerSettings(options.CommandTtl, options.DryRun, options.ExpiryGrace, options.Policy()));
+        _planner = new Planner(_book, time, new PlannerSettings(options.CommandTtl, options.DryRun, options.ExpiryGrace, options.Policy())
+        {
+            // Another datacenter moving one of its entities into this one holds a lease here: plan nothing for it meanwhile.
+            LeaseRefusal = crossDc is null ? null : new Func<string, string?>(crossDc.Refusal),
+        });
         var config = kafka.Consumer(options.GroupId, "planner");
         config.EnableAutoCommit = false;
         _work = new ConsumerBuilder<string, byte[]>(config).Build();
@@ -118,6 +123,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         // Compiles the write path (ledger, command, acknowledgement) before the first detection: an empty decision
         // writes nothing. The first command paid ≈1–3 ms for it under load (docs/PERFORMANCE.md).
         SendAndRetry(new PlanDecision(null, []));
+        StartCrossDc();
         readiness?.Set(_inventoryEnds.Count == 0);
         LogActive(logger, options.InstanceId, _book.HeldCount, _planner.Pending);
     }
@@ -125,6 +131,8 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
     /// <summary>Handles at most one record, then expires overdue commands once a second.</summary>
     public void Step(CancellationToken ct)
     {
+        // Reservations from other datacenters and the ends of moves out: run here, between two records.
+        _inbox.Drain();
         var cr = _work!.Consume(TimeSpan.FromMilliseconds(100));
         if (cr?.Message is not null)
         {
@@ -230,8 +238,9 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         // The decision's span continues the detection's (or result's) trace; the command it sends carries it on.
         using var span = SafeHaven.Kafka.Tracing.SafeHavenActivity.StartConsumer(SafeHaven.Kafka.Tracing.SafeHavenActivity.Planner, SafeHaven.Kafka.Tracing.SafeHavenActivity.Plan, cr.Message.Headers);
         span?.SetTag("safehaven.input", kind);
-        var decision = kind == Seals.Kinds.Detections
-            ? planner.Plan(Bounded(KafkaSerdes.Decode(_detections, cr.Message.Value, cr.Topic)))
+        var detection = kind == Seals.Kinds.Detections ? Bounded(KafkaSerdes.Decode(_detections, cr.Message.Value, cr.Topic)) : null;
+        var decision = detection is not null
+            ? planner.Plan(detection)
             : planner.OnResult(Bounded(KafkaSerdes.Decode(_results, cr.Message.Value, cr.Topic)), from?.Subject);
         if (span is not null)
         {
@@ -244,6 +253,10 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
             throw new RefusedRecordException(refused);
         }
         SendAndRetry(decision);
+        if (detection is not null)
+        {
+            MoveOutIfNoRoom(detection, decision);
+        }
     }
 
     private SafeHaven.Core.Bounds.RecordBounds Bounds => kafka.Options.Bounds;

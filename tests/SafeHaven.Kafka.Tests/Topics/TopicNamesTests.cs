@@ -22,11 +22,28 @@ public sealed class TopicNamesTests
         Assert.Equal(10, all.Count);
         Assert.All(all, s => Assert.StartsWith("lab-7_", s.Name, StringComparison.Ordinal));
         Assert.All(all.Where(s => s.Name != names.Placements && s.Name != names.ActionLeases && s.Name != names.Reservations), s => Assert.Equal(6, s.Partitions));
-        Assert.Equal(new TopicSpec("lab-7_action-leases", 1, Compacted: true), all.Single(s => s.Name == names.ActionLeases));
+        Assert.Equal(new TopicSpec("lab-7_action-leases", 1, Compacted: true, TopicNames.ActionLeaseCompactionLag), all.Single(s => s.Name == names.ActionLeases));
         Assert.Equal(new TopicSpec("lab-7_reservations", 1), all.Single(s => s.Name == names.Reservations));
         Assert.Equal(new TopicSpec("lab-7_placements", 1, Compacted: true), all.Single(s => s.Name == names.Placements));
         Assert.Equal([names.Inventory, names.Placements, names.ActionLeases], all.Where(s => s.Compacted).Select(s => s.Name));
         Assert.Equal(new TopicSpec("lab-7_dlq", 6), all.Single(s => s.Name == names.Dlq));
+    }
+
+    [Fact]
+    public void The_action_lease_topic_is_created_with_a_compaction_lag_no_lease_can_outlive()
+    {
+        var names = new TopicNames("lag_");
+        var requested = AdminTopicProvisioner.ToSpecification(names.All(3).Single(s => s.Name == names.ActionLeases)).Configs;
+        Assert.Equal("compact", requested["cleanup.policy"]);
+        var lag = TimeSpan.FromMilliseconds(long.Parse(requested["min.compaction.lag.ms"], System.Globalization.CultureInfo.InvariantCulture));
+        // A lease is in force for at most MaxLease, and other readers honour it for the skew beyond.
+        var book = new SafeHaven.Core.CrossDc.ActionLeaseBook(TimeProvider.System);
+        Assert.True(lag >= book.MaxLease + book.Skew, $"min.compaction.lag.ms {lag} is shorter than the longest lease {book.MaxLease} + skew {book.Skew}");
+        Assert.Equal(TopicNames.ActionLeaseCompactionLag, lag);
+        // The ledger and inventory keep the broker's default lag: only the latest record of a key matters there.
+        Assert.Equal(new Dictionary<string, string> { ["cleanup.policy"] = "compact" },
+            AdminTopicProvisioner.ToSpecification(names.All(3).Single(s => s.Name == names.Placements)).Configs);
+        Assert.Null(AdminTopicProvisioner.ToSpecification(names.All(3).Single(s => s.Name == names.Reservations)).Configs);
     }
 
     [Theory]

@@ -15,10 +15,43 @@ public sealed record CrossDcSettings(TimeSpan Lease, TimeSpan CommandTtl, bool D
 /// The source datacenter's planner with a second cluster's clients: after its own planner parked a detection (no level
 /// of this datacenter has room, <see cref="CrossDcPolicy.LevelToLeave"/>), it moves the entity into the target
 /// datacenter under an action lease (<see cref="CrossDcMover"/>), and takes the detection out of its waiting list once
-/// the move succeeded. Callers hold the planner's lock (<paramref name="gate"/>) only inside this class.
+/// the move succeeded. <see cref="AfterAsync"/> holds the planner's lock (<paramref name="gate"/>) only inside this
+/// class; a single-threaded planner (<c>plan</c>) calls the static <c>Prepare</c> and <c>Complete</c> on its own
+/// thread instead and runs the move between them elsewhere, so planning goes on while the move waits for the agents.
 /// </summary>
 public sealed class CrossDcEscalation(Planner planner, PlacementBook book, object gate, CrossDcMover mover, CrossDcSettings settings, TimeProvider time)
 {
+    /// <summary>The move out of the datacenter <paramref name="decision"/> calls for, or null when it stays home. Reads the planner's state.</summary>
+    public CrossDcMove? Prepare(SafeHaven.Schemas.Detection detection, PlanDecision decision) => Prepare(planner, book, settings, detection, decision);
+
+    /// <summary>As <see cref="Prepare(SafeHaven.Schemas.Detection, PlanDecision)"/>, for any planner and book (no mover needed).</summary>
+    public static CrossDcMove? Prepare(Planner home, PlacementBook ledger, CrossDcSettings moves, SafeHaven.Schemas.Detection detection, PlanDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(home);
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(moves);
+        ArgumentNullException.ThrowIfNull(detection);
+        if (CrossDcPolicy.LevelToLeave(detection, decision) is not { } level)
+        {
+            return null;
+        }
+        var entityId = EntityIds.Of(detection.entity);
+        return ledger.OnHost(detection.entity.datacenter, detection.entity.host, level) is not { } source
+            ? null
+            : new CrossDcMove(detection.entity, entityId, level, detection.scope, home.GroupOf(detection.entity, entityId), source.ActuatorId,
+                detection.detectionId, moves.Lease, moves.CommandTtl, moves.DryRun);
+    }
+
+    /// <summary>The ledger records a finished move writes: after a success, the detection no longer waits. Changes the planner's state.</summary>
+    public static IReadOnlyList<SlotRecord> Complete(PlacementBook ledger, CrossDcMove move, CrossDcOutcome outcome, long nowNs)
+    {
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(move);
+        ArgumentNullException.ThrowIfNull(outcome);
+        return outcome.Status == CrossDcStatus.Succeeded
+            && ledger.Unwait(move.EntityId, $"moved out to slot {outcome.Grant!.Slot} under lease epoch {outcome.Epoch}", nowNs) is { } r ? [r] : [];
+    }
+
     /// <summary>
     /// Null when <paramref name="decision"/> (the home planner's answer to <paramref name="detection"/>) stays home;
     /// otherwise the outcome of the move out, and the ledger records to persist (the detection no longer waits).
@@ -26,30 +59,19 @@ public sealed class CrossDcEscalation(Planner planner, PlacementBook book, objec
     public async Task<(CrossDcOutcome Outcome, IReadOnlyList<SlotRecord> Ledger)?> AfterAsync(SafeHaven.Schemas.Detection detection, PlanDecision decision, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(detection);
-        CrossDcMove move;
+        CrossDcMove? move;
         lock (gate)
         {
-            if (CrossDcPolicy.LevelToLeave(detection, decision) is not { } level)
-            {
-                return null;
-            }
-            var entityId = EntityIds.Of(detection.entity);
-            if (book.OnHost(detection.entity.datacenter, detection.entity.host, level) is not { } source)
-            {
-                return null;
-            }
-            move = new CrossDcMove(detection.entity, entityId, level, detection.scope, planner.GroupOf(detection.entity, entityId), source.ActuatorId,
-                detection.detectionId, settings.Lease, settings.CommandTtl, settings.DryRun);
+            move = Prepare(detection, decision);
+        }
+        if (move is null)
+        {
+            return null;
         }
         var outcome = await mover.MoveAsync(move, ct).ConfigureAwait(false);
-        if (outcome.Status != CrossDcStatus.Succeeded)
-        {
-            return (outcome, []);
-        }
         lock (gate)
         {
-            var now = time.NowNs();
-            return (outcome, book.Unwait(move.EntityId, $"moved out to slot {outcome.Grant!.Slot} under lease epoch {outcome.Epoch}", now) is { } r ? [r] : []);
+            return (outcome, Complete(book, move, outcome, time.NowNs()));
         }
     }
 }

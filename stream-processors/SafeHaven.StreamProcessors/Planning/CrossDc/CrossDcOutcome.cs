@@ -26,10 +26,13 @@ public static class CrossDcStatus
 
     /// <summary>No result from an agent before the commands' deadline.</summary>
     public const string TimedOut = "timed-out";
+
+    /// <summary>The move could not run to its end: a cluster unreachable, or the planner stopping.</summary>
+    public const string Error = "error";
 }
 
 /// <summary>How a cross-datacenter move ended.</summary>
-/// <param name="Status">leased-elsewhere, refused, lease-lost, succeeded, failed or timed-out.</param>
+/// <param name="Status">leased-elsewhere, refused, lease-lost, succeeded, failed, timed-out or error.</param>
 /// <param name="Reason">Why, in words.</param>
 /// <param name="Epoch">The lease epoch the move ran under (0 when no lease was won).</param>
 /// <param name="Grant">The slot the target booked, when it did.</param>

@@ -10,14 +10,27 @@ namespace SafeHaven.StreamProcessors.Planning.CrossDc;
 /// with no tenant and no other group, booked in the target planner's own <see cref="PlacementBook"/> under the move's
 /// receive command id, with the lease's expiry as its deadline (so the planner's expiry frees it when no result comes).
 /// The booking is a ledger record that <paramref name="persist"/> must write before the grant is answered. The book
-/// belongs to the planner: every call takes <paramref name="gate"/>, the lock its planner holds while it plans.
+/// belongs to the planner: every call takes <paramref name="gate"/>, the lock its planner holds while it plans, or, when
+/// it is null, must run on the planner's own thread (<c>plan</c> runs it there: the planner is single-threaded).
 /// </summary>
-public sealed class LedgerSlots(PlacementBook book, object gate, TimeProvider time, Action<SlotRecord> persist) : ICrossDcSlots
+public sealed class LedgerSlots(PlacementBook book, object? gate, TimeProvider time, Action<SlotRecord> persist) : ICrossDcSlots
 {
     /// <inheritdoc/>
     public CrossDcGrant? Reserve(SlotReservation request, out string reason)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (gate is null)
+        {
+            return Book(request, out reason);
+        }
+        lock (gate)
+        {
+            return Book(request, out reason);
+        }
+    }
+
+    private CrossDcGrant? Book(SlotReservation request, out string reason)
+    {
         if (request.level is not (Levels.Container or Levels.Vm))
         {
             reason = $"level {request.level} does not move between hosts";
@@ -25,31 +38,28 @@ public sealed class LedgerSlots(PlacementBook book, object gate, TimeProvider ti
         }
         var group = request.group ?? request.entityId;
         var refused = new List<string>();
-        lock (gate)
+        foreach (var t in book.Actuators.Where(a => a.Levels.Contains(request.level)).OrderBy(a => a.ActuatorId, StringComparer.Ordinal))
         {
-            foreach (var t in book.Actuators.Where(a => a.Levels.Contains(request.level)).OrderBy(a => a.ActuatorId, StringComparer.Ordinal))
+            // The arriving entity's tenant is unknown here: any labelled tenant on the host is another tenant.
+            if (book.Tenants.OtherTenants(t.Datacenter, t.Host, null) is { Count: > 0 } others)
             {
-                // The arriving entity's tenant is unknown here: any labelled tenant on the host is another tenant.
-                if (book.Tenants.OtherTenants(t.Datacenter, t.Host, null) is { Count: > 0 } others)
-                {
-                    refused.Add($"{t.Host} runs tenant {string.Join(", ", others)}");
-                    continue;
-                }
-                if (book.ReserveHost(t, request.level, group) is not { } slot)
-                {
-                    refused.Add($"{t.Host} is held for another suspect group");
-                    continue;
-                }
-                var member = new SlotMember
-                {
-                    entityId = request.entityId, entity = request.entity, detectionId = request.detectionId, rule = null, scope = request.scope,
-                    status = MemberStatus.Pending, commandId = CrossDcPolicy.ReceiveId(request.detectionId, request.level, request.leaseEpoch),
-                    source = t.ActuatorId, target = t.ActuatorId, deadlineNs = request.expiresAtNs, attempts = 1,
-                };
-                reason = $"{request.level} host {t.Host} of {t.Datacenter} booked in slot {slot.Slot} for {request.datacenter}'s lease epoch {request.leaseEpoch}";
-                persist(book.Add(slot, member, reason, time.NowNs()));
-                return new CrossDcGrant(slot.Slot, t.ActuatorId, t.ActuatorId);
+                refused.Add($"{t.Host} runs tenant {string.Join(", ", others)}");
+                continue;
             }
+            if (book.ReserveHost(t, request.level, group) is not { } slot)
+            {
+                refused.Add($"{t.Host} is held for another suspect group");
+                continue;
+            }
+            var member = new SlotMember
+            {
+                entityId = request.entityId, entity = request.entity, detectionId = request.detectionId, rule = null, scope = request.scope,
+                status = MemberStatus.Pending, commandId = CrossDcPolicy.ReceiveId(request.detectionId, request.level, request.leaseEpoch),
+                source = t.ActuatorId, target = t.ActuatorId, deadlineNs = request.expiresAtNs, attempts = 1,
+            };
+            reason = $"{request.level} host {t.Host} of {t.Datacenter} booked in slot {slot.Slot} for {request.datacenter}'s lease epoch {request.leaseEpoch}";
+            persist(book.Add(slot, member, reason, time.NowNs()));
+            return new CrossDcGrant(slot.Slot, t.ActuatorId, t.ActuatorId);
         }
         reason = $"no free {request.level} host{(refused.Count > 0 ? " (" + string.Join("; ", refused) + ")" : "")}";
         return null;

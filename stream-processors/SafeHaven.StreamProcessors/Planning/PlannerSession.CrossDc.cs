@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging;
+using SafeHaven.Core.Placement;
+using SafeHaven.Schemas;
+using SafeHaven.StreamProcessors.Planning.CrossDc;
+
+namespace SafeHaven.StreamProcessors.Planning;
+
+// Moves that must leave the datacenter, and reservations of moves coming in (docs/SCALING.md §4). The planner's state is
+// touched on its own thread only: a reservation waits for the planner loop (PlannerInbox), and a move out runs its
+// Kafka round trips on the thread pool and hands its end back to the loop.
+internal sealed partial class PlannerSession
+{
+    private static readonly TimeSpan ReservationWait = TimeSpan.FromSeconds(5);
+    private readonly PlannerInbox _inbox = new();
+    private readonly HashSet<string> _movingOut = new(StringComparer.Ordinal);
+    private readonly List<Task> _moves = [];
+    private readonly CancellationTokenSource _crossDcStop = new();
+    private ReservationResponder? _responder;
+
+    // Only the active term answers: a standby's ledger is not the one the grant would be booked in.
+    private void StartCrossDc()
+    {
+        if (crossDc is not null)
+        {
+            _responder = crossDc.Answer(new OnPlannerThread(_inbox, new LedgerSlots(_book, gate: null, time, PersistBooking)));
+        }
+    }
+
+    // The booking is on the broker before the grant is answered (LedgerSlots' contract).
+    private void PersistBooking(SlotRecord record)
+    {
+        Send(new PlanDecision(null, [], Ledger: [record]));
+        Acknowledge(CancellationToken.None);
+    }
+
+    private void MoveOutIfNoRoom(SafeHaven.Schemas.Detection detection, PlanDecision decision)
+    {
+        if (crossDc is null || detection.entity.datacenter != crossDc.Me.Datacenter
+            || CrossDcEscalation.Prepare(_planner!, _book, crossDc.Settings, detection, decision) is not { } move || !_movingOut.Add(move.EntityId))
+        {
+            return;
+        }
+        LogMovingOut(logger, move.EntityId, move.Level, move.DetectionId);
+        var token = _crossDcStop.Token;
+        _moves.RemoveAll(t => t.IsCompleted);
+        _moves.Add(Task.Run(async () =>
+        {
+            var (outcome, target) = await crossDc.MoveOutAsync(move, token).ConfigureAwait(false);
+            _inbox.Post(() => MovedOut(move, outcome, target));
+        }, CancellationToken.None));
+    }
+
+    private void MovedOut(CrossDcMove move, CrossDcOutcome outcome, string target)
+    {
+        _movingOut.Remove(move.EntityId);
+        LogMovedOut(logger, move.EntityId, target, outcome.Status, outcome.Epoch, outcome.Reason);
+        var records = CrossDcEscalation.Complete(_book, move, outcome, Now);
+        if (records.Count > 0)
+        {
+            Send(new PlanDecision(null, [$"{move.EntityId} moved out to {target} ({outcome.Grant?.Slot}) under lease epoch {outcome.Epoch}"], Ledger: records));
+            Acknowledge(CancellationToken.None);
+        }
+    }
+
+    private void StopCrossDc()
+    {
+        _responder?.Dispose();
+        _crossDcStop.Cancel();
+        try
+        {
+            // A move in flight gives up and releases its lease; its end is not written (the next term re-plans the detection).
+            Task.WhenAll(_moves).WaitAsync(TimeSpan.FromSeconds(15)).GetAwaiter().GetResult();
+        }
+        catch (TimeoutException)
+        {
+            LogMovesLeft(logger, _moves.Count(t => !t.IsCompleted));
+        }
+        _crossDcStop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner: no room here for {Entity} (detection {Detection}): moving it out at level {Level}")]
+    private static partial void LogMovingOut(ILogger logger, string entity, string level, string detection);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner: move of {Entity} out to {Target}: {Status} (lease epoch {Epoch}): {Reason}")]
+    private static partial void LogMovedOut(ILogger logger, string entity, string target, string status, long epoch, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "planner: {Count} cross-datacenter moves still running at the end of the term")]
+    private static partial void LogMovesLeft(ILogger logger, int count);
+
+    /// <summary>The target ledger's slots, booked on the planner's thread: the reservation responder's thread waits for it.</summary>
+    private sealed class OnPlannerThread(PlannerInbox inbox, ICrossDcSlots slots) : ICrossDcSlots
+    {
+        public CrossDcGrant? Reserve(SlotReservation request, out string reason)
+        {
+            if (inbox.TryInvoke(() => (Grant: slots.Reserve(request, out var why), Why: why), ReservationWait, out var answer))
+            {
+                reason = answer.Why;
+                return answer.Grant;
+            }
+            reason = $"the planner did not take the request within {ReservationWait.TotalSeconds:F0} s";
+            return null;
+        }
+    }
+}
