@@ -87,6 +87,15 @@ public sealed partial record RecordBounds
     public string? Problem(SafeHaven.Core.Detector.SampleView sample, long nowNs)
     {
         ArgumentNullException.ThrowIfNull(sample);
+        // The common case, checked here with nothing called (the checks below are the reference and name the problem).
+        var max = MaxNameLength;
+        var ts = sample.TimestampNs;
+        if ((sample.Comm?.Length ?? 0) <= max && (sample.Container?.Length ?? 0) <= max && (sample.Vm?.Length ?? 0) <= max
+            && (MaxAhead is not { } ahead || ts <= nowNs + (ahead.Ticks * 100L))
+            && (MaxAge is not { } age || ts >= nowNs - (age.Ticks * 100L)))
+        {
+            return null;
+        }
         return OptionalName(sample.Comm, "entity.comm") ?? OptionalName(sample.Container, "entity.container") ?? OptionalName(sample.Vm, "entity.vm")
             ?? Time(sample.TimestampNs, "timestampNs", nowNs, past: true);
     }

@@ -12,8 +12,14 @@ namespace SafeHaven.Core.Detector;
 public sealed class DetectorEngine
 {
     private const double NsPerSecond = 1e9;
-    private volatile RuleSet _rules;
+    // The rule set and its rules as an array, swapped together: the per-sample loop indexes an array, not an interface.
+    private volatile Loaded _loaded;
     private readonly long _repeatNs;
+
+    private sealed record Loaded(RuleSet Set, Rule[] Rules)
+    {
+        public static Loaded Of(RuleSet rules) => new(rules ?? throw new ArgumentNullException(nameof(rules)), [.. rules.Rules]);
+    }
 
     /// <summary>Creates an engine for <paramref name="rules"/>.</summary>
     /// <param name="rules">The rules.</param>
@@ -24,7 +30,7 @@ public sealed class DetectorEngine
     /// </param>
     public DetectorEngine(RuleSet rules, TimeSpan? repeatWhileHot = null)
     {
-        _rules = rules ?? throw new ArgumentNullException(nameof(rules));
+        _loaded = Loaded.Of(rules);
         var repeat = repeatWhileHot ?? DefaultRepeatWhileHot;
         ArgumentOutOfRangeException.ThrowIfLessThan(repeat, TimeSpan.Zero, nameof(repeatWhileHot));
         _repeatNs = repeat.Ticks * 100;
@@ -34,10 +40,10 @@ public sealed class DetectorEngine
     public static TimeSpan DefaultRepeatWhileHot { get; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The rules in force.</summary>
-    public RuleSet Rules => _rules;
+    public RuleSet Rules => _loaded.Set;
 
     /// <summary>Swaps the rules atomically (reload); state of rules that keep their name survives.</summary>
-    public void Replace(RuleSet rules) => _rules = rules ?? throw new ArgumentNullException(nameof(rules));
+    public void Replace(RuleSet rules) => _loaded = Loaded.Of(rules);
 
     /// <summary>Events per second of a window count.</summary>
     public static double Rate(long count, long intervalNs) => count * NsPerSecond / intervalNs;
@@ -57,27 +63,48 @@ public sealed class DetectorEngine
     /// appends the detections it causes. State is written only when it changes, so a quiet
     /// entity costs reads only.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Evaluate(SampleView sample, IRuleStateStore store, ICollection<Detection> detections)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        Evaluate(sample, store, sample.Keys is null ? null : store as IRuleStateSlots, detections);
+    }
+
+    /// <summary>
+    /// As <see cref="Evaluate(SampleView, IRuleStateStore, ICollection{Detection})"/>, with a store of cells: a decoder's cached
+    /// entity then reads its state with no key built, no lookup and no type test.
+    /// </summary>
+    public void Evaluate(SampleView sample, IRuleStateSlots store, ICollection<Detection> detections) =>
+        Evaluate(sample, store, store, detections);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Evaluate(SampleView sample, IRuleStateStore store, IRuleStateSlots? slotStore, ICollection<Detection> detections)
     {
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(detections);
-        var rules = _rules;
+        var loaded = _loaded;
+        var rules = loaded.Set;
+        var ruleArray = loaded.Rules;
         var counters = sample.CounterSet.RuleSlots(rules);
         // A decoder's cached entity and a store with cells: the state is read with no key built and no lookup.
         var keys = sample.Keys;
-        var slots = keys is null ? null : store as IRuleStateSlots;
-        for (var i = 0; i < counters.Length; i++)
+        var slots = keys is null ? null : slotStore;
+        for (var i = 0; i < counters.Length && i < ruleArray.Length; i++)
         {
             if (counters[i] < 0 || !sample.TryGetCount(counters[i], out var count))
             {
                 continue;
             }
-            var rule = rules.Rules[i];
+            var rule = ruleArray[i];
             var slot = slots is null ? null : keys!.Slot(slots, rules, i);
             var state = (slot is null ? store.Find(sample.StateKey(rules, i)) : slot.State) ?? default;
             var rate = Rate(count, sample.IntervalNs);
+            // The common case, a quiet entity with no state, stays so: Step would return the initial state (below ε
+            // the run ends, nothing is hot, nothing armed), so there is nothing to write and nothing to emit.
+            if (!(rate > rule.Threshold) && state.IsInitial)
+            {
+                continue;
+            }
             var next = Step(rule, state, rate, sample, _repeatNs);
             if (next != state)
             {

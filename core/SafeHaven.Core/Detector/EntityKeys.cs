@@ -30,8 +30,18 @@ public sealed class EntityKeys(string entityId)
     /// The cell of rule <paramref name="index"/>'s state in <paramref name="store"/>: asked of the store once, then
     /// kept until the rules or the store change or the store detaches it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal RuleStateSlot Slot(IRuleStateSlots store, RuleSet rules, int index)
+    {
+        // Every sample of a known entity after its first: inlined into the engine's loop.
+        var slots = _slots;
+        return ReferenceEquals(rules, _rules) && ReferenceEquals(store, _slotStore) && (uint)index < (uint)slots.Length
+            && slots[index] is { Detached: false } slot
+            ? slot
+            : SlotSlow(store, rules, index);
+    }
+
+    private RuleStateSlot SlotSlow(IRuleStateSlots store, RuleSet rules, int index)
     {
         Follow(rules);
         if (!ReferenceEquals(store, _slotStore))

@@ -27,6 +27,13 @@ public readonly record struct RuleState(int Above, long RunStartNs, bool Hot, lo
         Above == other.Above && RunStartNs == other.RunStartNs && Hot == other.Hot && CooldownUntilNs == other.CooldownUntilNs
         && Armed == other.Armed && QuietSinceNs == other.QuietSinceNs;
 
+    /// <summary>True for the state of an entity never above ε (every field zero, as <c>default</c>).</summary>
+    public bool IsInitial
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Above == 0 && RunStartNs == 0 && !Hot && CooldownUntilNs == 0 && !Armed && QuietSinceNs == 0;
+    }
+
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Above, RunStartNs, Hot, CooldownUntilNs, Armed, QuietSinceNs);
 

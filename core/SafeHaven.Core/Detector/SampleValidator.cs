@@ -71,11 +71,18 @@ public static class SampleValidator
         {
             return $"unknown entity: {e.Message}";
         }
-        for (var i = 0; i < sample.Counters.Count; i++)
+        return sample.AnyNegativeCount ? NegativeCount(sample) : null;
+    }
+
+    // The first counter (in order) with a negative count, or null when a negative one was overwritten since.
+    private static string? NegativeCount(SampleView sample)
+    {
+        var counters = sample.CounterSet;
+        for (var i = 0; i < counters.Count; i++)
         {
             if (sample.TryGetCount(i, out var value) && value < 0)
             {
-                return $"counter '{sample.Counters[i]}' has a negative count {value}";
+                return $"counter '{counters[i]}' has a negative count {value}";
             }
         }
         return null;

@@ -17,6 +17,11 @@ public sealed class SampleView
     private EntityRef? _entity;
     private string? _entityId;
     private EntityKeys? _keys;
+    // Whether any count set since the last Reset was negative: the validator scans the counts only then.
+    private bool _anyNegative;
+    private string? _comm;
+    private string? _container;
+    private string? _vm;
 
     /// <summary>Host id of the probe (the record key).</summary>
     public string Host { get; private set; } = "";
@@ -33,14 +38,50 @@ public sealed class SampleView
     /// <summary>Entity's process start time (ticks since boot), or null.</summary>
     public long? StartTime { get; set; }
 
+    // The string setters store only a different reference: a decoder refills a view with the same strings batch after
+    // batch, and a store of a reference into a long-lived object costs a GC write barrier.
+
     /// <summary>Entity's command name, or null.</summary>
-    public string? Comm { get; set; }
+    public string? Comm
+    {
+        get => _comm;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        set
+        {
+            if (!ReferenceEquals(_comm, value))
+            {
+                _comm = value;
+            }
+        }
+    }
 
     /// <summary>Entity's container id, or null.</summary>
-    public string? Container { get; set; }
+    public string? Container
+    {
+        get => _container;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        set
+        {
+            if (!ReferenceEquals(_container, value))
+            {
+                _container = value;
+            }
+        }
+    }
 
     /// <summary>Entity's VM name, or null.</summary>
-    public string? Vm { get; set; }
+    public string? Vm
+    {
+        get => _vm;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        set
+        {
+            if (!ReferenceEquals(_vm, value))
+            {
+                _vm = value;
+            }
+        }
+    }
 
     /// <summary>End of the window, Unix epoch ns.</summary>
     public long TimestampNs { get; set; }
@@ -70,6 +111,36 @@ public sealed class SampleView
         _keys = null;
     }
 
+    /// <summary>
+    /// Starts a new entry of a batch for a decoder that then sets every entity field itself (<see cref="Pid"/>,
+    /// <see cref="StartTime"/>, <see cref="Comm"/>, <see cref="Container"/>, <see cref="Vm"/>, and <see cref="UseKeys"/> or
+    /// <see cref="ForgetKeys"/>): every count absent and <see cref="DecodeProblem"/> cleared as by <see cref="Reset(CounterSet)"/>, but
+    /// host, counters and strings are written only when they differ, so a view refilled with the same entity as in the last
+    /// batch stores no reference.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Refill(string datacenter, string host, string hostId, CounterSet counters)
+    {
+        ArgumentNullException.ThrowIfNull(counters);
+        if (!ReferenceEquals(HostId, hostId) || !ReferenceEquals(Host, host) || !ReferenceEquals(Datacenter, datacenter))
+        {
+            (Datacenter, Host, HostId) = (datacenter, host, hostId);
+        }
+        if (!ReferenceEquals(_counters, counters))
+        {
+            Follow(counters);
+        }
+        // A loop, not Array.Clear: a few counters per sample, where the call and its checks cost more than the stores.
+        var present = _present;
+        for (var i = 0; i < counters.Count && i < present.Length; i++)
+        {
+            present[i] = false;
+        }
+        _anyNegative = false;
+        DecodeProblem = null;
+        _entity = null;
+    }
+
     /// <summary>Starts a new entry over <paramref name="counters"/>: every count absent, entity fields cleared.</summary>
     public void Reset(string[] counters) => Reset(new CounterSet(counters));
 
@@ -78,24 +149,36 @@ public sealed class SampleView
     public void Reset(CounterSet counters)
     {
         ArgumentNullException.ThrowIfNull(counters);
+        Follow(counters);
+        Array.Clear(_present, 0, counters.Count);
+        _anyNegative = false;
+        (Pid, StartTime, Comm, Container, Vm, DecodeProblem, _entity, _entityId, _keys) = (null, null, null, null, null, null, null, null, null);
+    }
+
+    private void Follow(CounterSet counters)
+    {
         _counters = counters;
         if (_values.Length < counters.Count)
         {
             _values = new long[counters.Count];
             _present = new bool[counters.Count];
         }
-        Array.Clear(_present, 0, counters.Count);
-        (Pid, StartTime, Comm, Container, Vm, DecodeProblem, _entity, _entityId, _keys) = (null, null, null, null, null, null, null, null, null);
     }
 
     /// <summary>Sets the count of <c>Counters[index]</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void SetCount(int index, long count)
     {
         _values[index] = count;
         _present[index] = true;
+        _anyNegative |= count < 0;
     }
 
+    /// <summary>True when a count set since the last reset was negative (it may have been overwritten since).</summary>
+    public bool AnyNegativeCount => _anyNegative;
+
     /// <summary>The count of counter <c>Counters[index]</c>, when present.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetCount(int index, out long count)
     {
         count = _values[index];
@@ -133,8 +216,16 @@ public sealed class SampleView
     public void UseKeys(EntityKeys keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        (_keys, _entityId) = (keys, keys.EntityId);
+        // The id always comes with its keys (Reset, SetHost and ForgetKeys clear both), so the same keys mean the same id.
+        if (!ReferenceEquals(_keys, keys))
+        {
+            (_keys, _entityId) = (keys, keys.EntityId);
+        }
     }
+
+    /// <summary>Drops cached ids: the entity id is then built from the fields on first use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ForgetKeys() => (_keys, _entityId) = (null, null);
 
     /// <summary>The ids cached for this entity by a decoder, or null.</summary>
     internal EntityKeys? Keys => _keys;

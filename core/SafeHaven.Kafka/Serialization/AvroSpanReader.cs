@@ -40,28 +40,34 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> data)
         return ReadLongSlow();
     }
 
+    // Locals, not fields, in the loop: the span and position of a ref struct reached through `this` were reloaded on every
+    // byte (this path reads every interval, timestamp offset and count above 63 of a batch).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long ReadLongSlow()
     {
+        var data = _data;
+        var pos = _pos;
         ulong n = 0;
         for (var shift = 0; shift < 70; shift += 7)
         {
-            if ((uint)_pos >= (uint)_data.Length)
+            if ((uint)pos >= (uint)data.Length)
             {
+                _pos = pos;
                 throw Truncated();
             }
-            ulong b = _data[_pos++];
+            ulong b = data[pos++];
             if (shift == 63 && b > 1)
             {
-                throw new AvroDecodeException($"varint at byte {_pos - 1} overflows a long");
+                throw new AvroDecodeException($"varint at byte {pos - 1} overflows a long");
             }
             n |= (b & 0x7F) << shift;
             if (b < 0x80)
             {
+                _pos = pos;
                 return (long)(n >> 1) ^ -(long)(n & 1);
             }
         }
-        throw new AvroDecodeException($"varint at byte {_pos} is longer than 10 bytes");
+        throw new AvroDecodeException($"varint at byte {pos} is longer than 10 bytes");
     }
 
     /// <summary>An Avro <c>int</c>: a varint whose value fits 32 bits.</summary>
@@ -113,11 +119,17 @@ internal ref struct AvroSpanReader(ReadOnlySpan<byte> data)
     /// bytes, which is skipped. <paramref name="minItemBytes"/> (the smallest encoding of one item) bounds the
     /// count by the bytes left, so a corrupt count cannot make a caller loop or allocate for items that are not there.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int ReadBlockCount(int minItemBytes)
     {
         var start = _pos;
         var count = ReadLong();
+        // The common block: a count the bytes left can hold (a multiplication: count <= Remaining fits an int).
+        return count >= 0 && count <= Remaining && count * minItemBytes <= Remaining ? (int)count : BlockCountSlow(start, count, minItemBytes);
+    }
+
+    private int BlockCountSlow(int start, long count, int minItemBytes)
+    {
         if (count < 0)
         {
             if (ReadLong() < 0)

@@ -12,6 +12,8 @@ public sealed partial class SampleBatchDecoder
     // Bounds memory when processes come and go: forgetting only costs decoding them again.
     private const int MaxKnownEntities = 500_000;
     private const int MaxKnownHosts = 100_000;
+    // Positions remembered per host: a host's batch longer than this finds its later entities by pid alone.
+    private const int MaxPositions = 8_192;
 
     private readonly Dictionary<byte[], DecodedHost> _hosts = new(Utf8KeyComparer.Instance);
     private int _knownEntities;
@@ -38,11 +40,19 @@ public sealed partial class SampleBatchDecoder
         return host;
     }
 
+    // A host's tick lists its processes in the same order tick after tick: the entity at the same position of its last
+    // batch is checked first, then the host's map by pid.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private KnownEntity? Known(DecodedHost host, int pid)
+    private KnownEntity? Known(DecodedHost host, int pid, int position)
     {
+        var byPosition = host.ByPosition;
+        if ((uint)position < (uint)byPosition.Length && byPosition[position] is { } same && same.Pid == pid)
+        {
+            return same;
+        }
         if (host.Entities.TryGetValue(pid, out var known))
         {
+            host.Remember(position, known);
             return known;
         }
         string id;
@@ -59,7 +69,8 @@ public sealed partial class SampleBatchDecoder
             Forget();
             _knownEntities = 1;
         }
-        host.Entities[pid] = known = new KnownEntity(new EntityKeys(id));
+        host.Entities[pid] = known = new KnownEntity(pid, new EntityKeys(id));
+        host.Remember(position, known);
         return known;
     }
 
@@ -68,6 +79,7 @@ public sealed partial class SampleBatchDecoder
         foreach (var host in _hosts.Values)
         {
             host.Entities.Clear();
+            host.ForgetPositions();
         }
         _hosts.Clear();
         _knownEntities = 0;
@@ -112,6 +124,27 @@ public sealed partial class SampleBatchDecoder
 
         public Dictionary<int, KnownEntity> Entities { get; } = [];
 
+        // The entity seen last at each position of this host's batches (see Known).
+        public KnownEntity?[] ByPosition { get; private set; } = [];
+
+        public void Remember(int position, KnownEntity entity)
+        {
+            // Bounded by the host's entities too, so a hostile batch of pid-less entries cannot size the array.
+            if (position >= MaxPositions || position > (2 * Entities.Count) + 16)
+            {
+                return;
+            }
+            if (position >= ByPosition.Length)
+            {
+                var grown = new KnownEntity?[Math.Min(MaxPositions, Math.Max(position + 1, ByPosition.Length * 2))];
+                ByPosition.CopyTo(grown, 0);
+                ByPosition = grown;
+            }
+            ByPosition[position] = entity;
+        }
+
+        public void ForgetPositions() => ByPosition = [];
+
         // The counter names from the raw bytes of the counters array: the same bytes give the same set.
         public CounterSet Counters(ReadOnlySpan<byte> utf8)
         {
@@ -137,8 +170,10 @@ public sealed partial class SampleBatchDecoder
         }
     }
 
-    private sealed class KnownEntity(EntityKeys keys)
+    private sealed class KnownEntity(int pid, EntityKeys keys)
     {
+        public int Pid { get; } = pid;
+
         // Fields, not properties: the memos update in place.
         public Utf8Memo Comm;
         public Utf8Memo Container;

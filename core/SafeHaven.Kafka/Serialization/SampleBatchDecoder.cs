@@ -134,8 +134,8 @@ public sealed partial class SampleBatchDecoder
             _views.Add(new SampleView());
         }
         var view = _views[Count++];
-        view.SetHost(host.Datacenter, host.Host, host.HostId);
-        view.Reset(counters);
+        // ReadEntry sets every entity field and the ids next.
+        view.Refill(host.Datacenter, host.Host, host.HostId, counters);
         return view;
     }
 
@@ -146,12 +146,13 @@ public sealed partial class SampleBatchDecoder
         view.Pid = pid;
         view.StartTime = r.ReadOptional() ? r.ReadLong() : null;
         // A process is identified by its pid alone (EntityIds: the most specific part wins).
-        var known = pid is { } p && host.Problem is null ? Known(host, p) : null;
+        var known = pid is { } p && host.Problem is null ? Known(host, p, Count - 1) : null;
         if (known is null)
         {
             view.Comm = r.ReadOptional() ? r.ReadString() : null;
             view.Container = r.ReadOptional() ? r.ReadString() : null;
             view.Vm = r.ReadOptional() ? r.ReadString() : null;
+            view.ForgetKeys();
         }
         else
         {
@@ -162,7 +163,7 @@ public sealed partial class SampleBatchDecoder
         }
         view.TimestampNs = timestampNs + r.ReadLong();
         view.IntervalNs = r.ReadLong();
-        var expected = view.Counters.Count;
+        var expected = view.CounterSet.Count;
         var index = 0;
         for (var n = r.ReadBlockCount(1); n != 0; n = r.ReadBlockCount(1))
         {

@@ -29,12 +29,16 @@ public sealed class DetectorMetrics
     /// <summary>Samples (or whole undecodable records) sent to the dead-letter topic.</summary>
     public long DeadLetters => Interlocked.Read(ref _deadLetters);
 
-    internal void Sampled()
+    internal void Sampled(int samples)
     {
-        Interlocked.Increment(ref _samples);
+        if (samples == 0)
+        {
+            return;
+        }
+        Interlocked.Add(ref _samples, samples);
         if (Exported)
         {
-            SafeHavenMetrics.DetectorSampled(1);
+            SafeHavenMetrics.DetectorSampled(samples);
         }
     }
 

@@ -147,11 +147,20 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
 
     // Null, or why the engine could not evaluate the sample: that is the record's problem, not the detector's
     // (Streamiz would otherwise hand the exception to its inner handler and stop the stream thread).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private string? Evaluate(SampleView sample)
     {
-        _metrics.Sampled();
-        _detections.Clear();
+        _metrics.Sampled(1);
+        return EvaluateUncounted(sample);
+    }
+
+    // Evaluate without counting the sample: the batch path counts a record's samples at once.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private string? EvaluateUncounted(SampleView sample)
+    {
+        if (_detections.Count != 0)
+        {
+            _detections.Clear();
+        }
         try
         {
             _engine.Evaluate(sample, _store!, _detections);
@@ -160,6 +169,15 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
         {
             return $"{e.GetType().Name}: {e.Message}";
         }
+        if (_detections.Count != 0)
+        {
+            Emit(sample);
+        }
+        return null;
+    }
+
+    private void Emit(SampleView sample)
+    {
         foreach (var d in _detections)
         {
             _metrics.Detected(d.rule, d.scope);
@@ -178,7 +196,6 @@ internal sealed partial class DetectorTransformer : ITransformer<byte[], byte[],
             _context!.SetHeaders(headers);
             _context!.Forward(sample.EntityId, new DetectorOutput(d, null));
         }
-        return null;
     }
 
     // Why a probe key may not speak for this host's samples, or null (also when samples are not checked here).

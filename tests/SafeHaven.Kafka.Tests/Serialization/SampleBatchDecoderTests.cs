@@ -1,3 +1,4 @@
+using SafeHaven.Core;
 using SafeHaven.Core.Detector;
 using SafeHaven.Core.Rules;
 using SafeHaven.Core.Samples;
@@ -76,6 +77,54 @@ public sealed class SampleBatchDecoderTests
 
         var id = decoder[0].EntityId;
         Assert.Equal([$"{id}#a", $"{id}#b", $"{id}#b", $"{id}#c"], store.Keys);
+    }
+
+    [Fact]
+    public void Entities_are_found_by_pid_when_a_host_reorders_or_replaces_its_processes()
+    {
+        var decoder = new SampleBatchDecoder();
+        byte[] Tick(params (int Pid, string Comm)[] processes) => _codec.Encode(SampleBatches.From(
+            [.. processes.Select((p, i) => new CounterSample
+            {
+                host = "h1",
+                entity = new EntityRef { datacenter = "dc1", host = "h1", pid = p.Pid, comm = p.Comm },
+                values = new Dictionary<string, long> { ["context-switches"] = 1 },
+                intervalNs = 1_000_000_000,
+                timestampNs = 1_700_000_000_000_000_000 + i,
+                seq = i,
+            })]));
+        void AssertEntities(params (int Pid, string Comm)[] expected)
+        {
+            Assert.Equal(expected.Length, decoder.Count);
+            for (var i = 0; i < expected.Length; i++)
+            {
+                Assert.Equal(expected[i].Pid, decoder[i].Pid);
+                Assert.Equal(EntityIds.Within(EntityIds.OfHost("dc1", "h1"), expected[i].Pid, null, null), decoder[i].EntityId);
+                Assert.Equal(expected[i].Comm, decoder[i].Comm);
+            }
+        }
+
+        decoder.Decode(Tick((1, "a"), (2, "b"), (3, "c")));
+        AssertEntities((1, "a"), (2, "b"), (3, "c"));
+        decoder.Decode(Tick((3, "c"), (1, "a"), (2, "b")));   // same processes, another order
+        AssertEntities((3, "c"), (1, "a"), (2, "b"));
+        decoder.Decode(Tick((3, "c"), (4, "d"), (2, "b")));   // pid 1 exited, pid 4 took its place
+        AssertEntities((3, "c"), (4, "d"), (2, "b"));
+        decoder.Decode(Tick((1, "a2"), (4, "d"), (2, "b"), (5, "e")));
+        AssertEntities((1, "a2"), (4, "d"), (2, "b"), (5, "e"));
+
+        // A container entry (no pid: not cached) where pid 1 stood: its id is its own, not the cached one of pid 1.
+        var container = new SampleBatch
+        {
+            host = "h1", datacenter = "dc1", timestampNs = 1_700_000_000_000_000_000, counters = ["context-switches"],
+            samples = [new SampleEntry { container = "c1", intervalNs = 1_000_000_000, values = [1] }],
+        };
+        decoder.Decode(_codec.Encode(container));
+        Assert.Equal(EntityIds.Within(EntityIds.OfHost("dc1", "h1"), null, "c1", null), decoder[0].EntityId);
+        Assert.Null(decoder[0].Pid);
+        Assert.Null(decoder[0].Comm);
+        decoder.Decode(Tick((1, "a2")));
+        AssertEntities((1, "a2"));
     }
 
     private sealed class KeyRecorder : IRuleStateStore
