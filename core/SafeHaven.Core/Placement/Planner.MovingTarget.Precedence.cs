@@ -18,7 +18,10 @@ public sealed partial class Planner
         List<SlotRecord> ledger = [];
         var entityId = m.entityId;
         string reason;
-        if (result.status != ResultStatus.Succeeded)
+        // An agent that already ran a re-sent move answers "skipped" (duplicate): the move happened. A dry run's
+        // "skipped" moved nothing.
+        var moved = result.status == ResultStatus.Succeeded || (result.status == ResultStatus.Skipped && !result.dryRun);
+        if (!moved)
         {
             reason = $"moving-target move {m.commandId} {result.status}: {result.error}; " + (m.status == MemberStatus.Leaving
                 ? $"{m.entityId} already went away from its host: slot {slot.slot} freed"
@@ -27,17 +30,17 @@ public sealed partial class Planner
         }
         else
         {
-            var moved = Copy(m, MemberStatus.Held);
+            var held = Copy(m, MemberStatus.Held);
             if (ArrivalOf(slot, m) is { } arrived)
             {
                 // The VM or container now runs on the target host, under that host's id (the one its detections
                 // name): its next move starts from there.
-                moved.entity = arrived;
-                moved.entityId = entityId = EntityIds.Of(moved.entity);
+                held.entity = arrived;
+                held.entityId = entityId = EntityIds.Of(held.entity);
             }
             reason = $"{m.entityId} moved by moving-target move {m.commandId} to {slot.slot}"
                 + (m.status == MemberStatus.Leaving ? $" (its source host's tombstone was this move taking it away; it is {entityId} now)" : "");
-            ledger.Add(book.Update(slot.slot, moved, LedgerEvents.Hold, reason, now, replacing: m.entityId));
+            ledger.Add(book.Update(slot.slot, held, LedgerEvents.Hold, reason, now, replacing: m.entityId));
             foreach (var (old, om) in book.Held.SelectMany(s => s.members.Select(x => (s, x)))
                 .Where(x => x.s.slot != slot.slot && x.x.rule == m.rule && Same(x.x.entity, m.entity)).ToList())
             {

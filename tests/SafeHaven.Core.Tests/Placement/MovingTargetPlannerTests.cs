@@ -43,6 +43,24 @@ public sealed class MovingTargetPlannerTests
         Assert.Single(h.Book.MembershipsOf(EntityIds.Of(P42)));
     }
 
+    [Theory]
+    [InlineData(false, "3")] // a re-sent move the agent already ran: "skipped, duplicate": it moved
+    [InlineData(true, "2")] // a dry run's "skipped": nothing moved
+    public void A_skipped_answer_to_a_move_is_a_move_unless_it_was_a_dry_run(bool dryRun, string cpuAfter)
+    {
+        var h = Harness("2-3");
+        Assert.Equal("2", Move(h, CoreMove(P42)));
+        var d = h.Planner.PlanMove(CoreMove(P42));
+        Assert.Equal("3", d.Command?.target);
+        var skipped = PlannerHarness.Result(d.Command!, ResultStatus.Skipped);
+        skipped.dryRun = dryRun;
+
+        h.Planner.OnResult(skipped);
+
+        var (slot, member) = Assert.Single(h.Book.MembershipsOf(EntityIds.Of(P42)));
+        Assert.Equal((MemberStatus.Held, cpuAfter), (member.status, slot.cpus));
+    }
+
     [Fact]
     public void Commands_carry_what_actuators_need_and_no_detection()
     {
