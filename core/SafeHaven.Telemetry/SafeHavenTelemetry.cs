@@ -43,9 +43,9 @@ public static class SafeHavenTelemetry
                 metrics.AddMeter(SafeHavenMetrics.MeterPrefix + "*");
                 if (options.MetricsPort > 0)
                 {
-                    // The health listener opens the port first (builder callbacks run in order, the exporter's reader
+                    // The health listener opens the port first (deferred callbacks run in order, the exporter's reader
                     // is made by a later one), whenever the host builds the meter provider: see HealthEndpoints.
-                    metrics.ConfigureBuilder((sp, _) => sp.GetRequiredService<HealthEndpoints>().Listen());
+                    (metrics as IDeferredMeterProviderBuilder)?.Configure((sp, _) => sp.GetRequiredService<HealthEndpoints>().Listen());
                     metrics.AddPrometheusHttpListener(o =>
                     {
                         o.Host = options.ListenerHost;
