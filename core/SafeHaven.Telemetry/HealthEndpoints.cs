@@ -59,8 +59,8 @@ internal sealed partial class HealthEndpoints(TelemetryOptions options, IHostApp
     // (HttpEndPointListener's constructor: Listen, AcceptAsync, then the table): a connection already queued completes
     // the accept synchronously into that null table, an ArgumentNullException out of Start, and the port is lost to the
     // process. Cold, that window holds the first JIT of the socket accept path and the start of the socket engine's
-    // thread; done once here on a throwaway loopback socket, it shrinks to a few instructions. Only a server that
-    // builds its state before it listens (Kestrel) closes it: docs/OPERATIONS.md, "Health endpoints".
+    // thread (milliseconds on a busy host); done once here on a throwaway loopback socket, it shrinks to microseconds.
+    // Only a server that builds its state before it listens (Kestrel) closes it: docs/OPERATIONS.md, "Health endpoints".
     private static void WarmSockets()
     {
         // Disposed after the socket, whose closing ends the pending accept (a SocketAsyncEventArgs in use defers its disposal).
