@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,22 +16,59 @@ namespace SafeHaven.Telemetry;
 /// stopping, no role has died and every role loop still runs. Ready: live, and every readiness check the roles
 /// registered (<see cref="RoleHealth"/>) passes. Both answer JSON, 200 or 503.
 /// </summary>
+/// <remarks>
+/// This listener opens the port, before the exporter's (<see cref="Listen"/> runs as the meter provider is built, ahead of
+/// the exporter's reader), and holds the root prefix: from the first moment the port answers, every path has an answer
+/// (<c>/metrics</c> a 503 until the exporter's longer prefix takes it over, microseconds later), never a 404 for a route
+/// not registered yet. Opening it first also makes this listener the one that meets .NET's start race (see
+/// <see cref="WarmSockets"/>).
+/// </remarks>
 internal sealed partial class HealthEndpoints(TelemetryOptions options, IHostApplicationLifetime lifetime, IServiceProvider services,
     ILogger<HealthEndpoints> logger) : IHostedService, IDisposable
 {
     private readonly HttpListener _listener = new();
+    private readonly Lock _gate = new();
     private Thread? _thread;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _listener.Prefixes.Add(options.Prefix + "healthz/");
-        _listener.Prefixes.Add(options.Prefix + "readyz/");
-        _listener.Start();
-        // A thread of its own: on 2 busy cores a pool thread can wait a second to be granted (docs/MACHINE.md).
-        _thread = new Thread(Serve) { IsBackground = true, Name = "safehaven-health" };
-        _thread.Start();
+        Listen();
         LogListening(logger, options.Prefix);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Opens the port with the root prefix and starts answering; later calls do nothing.</summary>
+    internal void Listen()
+    {
+        lock (_gate)
+        {
+            if (_thread is not null)
+            {
+                return;
+            }
+            _listener.Prefixes.Add(options.Prefix);
+            WarmSockets();
+            _listener.Start();
+            // A thread of its own: on 2 busy cores a pool thread can wait a second to be granted (docs/MACHINE.md).
+            _thread = new Thread(Serve) { IsBackground = true, Name = "safehaven-health" };
+            _thread.Start();
+        }
+    }
+
+    // .NET's managed HttpListener starts accepting on a new port before its endpoint's connection table exists
+    // (HttpEndPointListener's constructor: Listen, AcceptAsync, then the table): a connection already queued completes
+    // the accept synchronously into that null table, an ArgumentNullException out of Start, and the port is lost to the
+    // process. Cold, that window holds the first JIT of the socket accept path and the start of the socket engine's
+    // thread (milliseconds on a busy host); done once here on a throwaway loopback socket, it shrinks to microseconds.
+    // Only a server that builds its state before it listens (Kestrel) closes it: docs/OPERATIONS.md, "Health endpoints".
+    private static void WarmSockets()
+    {
+        // Disposed after the socket, whose closing ends the pending accept (a SocketAsyncEventArgs in use defers its disposal).
+        using var accept = new SocketAsyncEventArgs();
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen(1);
+        _ = socket.AcceptAsync(accept);
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
@@ -73,7 +111,9 @@ internal sealed partial class HealthEndpoints(TelemetryOptions options, IHostApp
         {
             "/healthz" => notLive is null ? (200, new { live = true }) : (503, (object)new { live = false, reason = notLive }),
             "/readyz" => Ready(notLive),
-            _ => (404, new { error = "unknown path: /healthz or /readyz" }),
+            // Only until the exporter registers its longer prefix, which then takes every /metrics request.
+            "/metrics" => (503, new { error = "the metrics exporter is starting" }),
+            _ => (404, new { error = "unknown path: /metrics, /healthz or /readyz" }),
         };
         var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(body));
         using var response = context.Response;

@@ -33,9 +33,8 @@ public static class SafeHavenTelemetry
         services.TryAddSingleton(options);
         if (options.MetricsPort > 0)
         {
-            // The host builds the meter provider, and so starts the Prometheus listener, before any hosted service: for
-            // that moment /healthz and /readyz answer the exporter's 404, a failed probe as a 503 would be.
-            services.AddHostedService<HealthEndpoints>();
+            services.TryAddSingleton<HealthEndpoints>();
+            services.AddHostedService(sp => sp.GetRequiredService<HealthEndpoints>());
         }
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(options.ServiceName))
@@ -44,6 +43,9 @@ public static class SafeHavenTelemetry
                 metrics.AddMeter(SafeHavenMetrics.MeterPrefix + "*");
                 if (options.MetricsPort > 0)
                 {
+                    // The health listener opens the port first (deferred callbacks run in order, the exporter's reader
+                    // is made by a later one), whenever the host builds the meter provider: see HealthEndpoints.
+                    (metrics as IDeferredMeterProviderBuilder)?.Configure((sp, _) => sp.GetRequiredService<HealthEndpoints>().Listen());
                     metrics.AddPrometheusHttpListener(o =>
                     {
                         o.Host = options.ListenerHost;

@@ -24,6 +24,25 @@ public static class Poll
         return step();
     }
 
+    /// <summary>
+    /// Awaits <paramref name="step"/> every <paramref name="every"/> (default 10 ms) until it returns true or
+    /// <paramref name="deadline"/> passes: for a condition that does I/O (an HTTP scrape), which blocking inside
+    /// <see cref="Until(Func{bool}, TimeSpan)"/> would hold a pool thread for.
+    /// </summary>
+    public static async Task<bool> Until(Func<Task<bool>> step, TimeSpan deadline, TimeSpan? every = null)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < deadline)
+        {
+            if (await step())
+            {
+                return true;
+            }
+            await Task.Delay(every ?? TimeSpan.FromMilliseconds(10));
+        }
+        return await step();
+    }
+
     /// <summary>Polls until <paramref name="condition"/> holds; fails the test with <paramref name="what"/> otherwise.</summary>
     public static async Task Require(Func<bool> condition, string what, double seconds = 10) =>
         Assert.True(await Until(condition, TimeSpan.FromSeconds(seconds)), $"timed out waiting for: {what}");

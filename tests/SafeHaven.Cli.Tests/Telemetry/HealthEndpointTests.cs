@@ -60,6 +60,39 @@ public sealed class HealthEndpointTests(Xunit.Abstractions.ITestOutputHelper out
         Assert.False(plan.Process.HasExited);
     }
 
+    [Fact]
+    public async Task A_role_polled_from_its_first_moment_never_answers_404_on_its_own_paths()
+    {
+        // Given a role whose port is polled from the moment the process starts (what a kubelet or a scraper does)
+        var keys = Path.Join(_w.Dir.FullName, "keys");
+        Assert.Equal(0, (await CliRunner.RunAsync(TimeSpan.FromMinutes(1), "keys", "generate", "--dir", keys)).ExitCode);
+        var port = Scrape.FreePort();
+        using var scrape = new Scrape(port);
+        var plan = RoleProcess.Start(_w, ["plan", "--bootstrap", "127.0.0.1:" + Scrape.FreePort().ToString(CultureInfo.InvariantCulture),
+            "--signing-key", keys, "--allow-unsealed", "detections,inventory,results", "--duration", "2m", "--metrics-port", port.ToString(CultureInfo.InvariantCulture)]);
+
+        // When every path is asked in turn until /metrics serves the exposition
+        var seen = new List<string>();
+        string[] paths = ["healthz", "readyz", "metrics"];
+        var i = 0;
+        var served = await Poll.Until(async () =>
+        {
+            var path = paths[i++ % paths.Length];
+            var answer = await scrape.GetAsync(path);
+            if (answer is { } a)
+            {
+                seen.Add($"{path} {a.Status}");
+            }
+            return plan.Process.HasExited || (path == "metrics" && answer?.Status == 200);
+        }, TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(20));
+
+        // Then the port answered 503 (starting) or 200 from its first answer on, never the 404 of a route not registered yet
+        output.WriteLine("answers in order: " + string.Join(", ", seen.Distinct()));
+        Assert.False(plan.Process.HasExited, $"plan exited {(plan.Process.HasExited ? plan.Process.ExitCode : 0)} while polled from its start; stderr:\n{plan.Stderr}");
+        Assert.True(served, "/metrics never answered 200; answers: " + string.Join(", ", seen.Distinct()));
+        Assert.DoesNotContain(seen, s => s.EndsWith(" 404", StringComparison.Ordinal));
+    }
+
     // The status line the listener answered, or what happened instead.
     private static async Task<string> RawAsync(int port, string request)
     {

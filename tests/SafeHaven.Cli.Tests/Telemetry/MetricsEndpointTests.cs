@@ -17,7 +17,9 @@ namespace SafeHaven.Cli.Tests.Telemetry;
 /// <summary>
 /// <c>--metrics-port</c> on a running <c>up</c> (the demo pipeline on the embedded broker, against a real noisy
 /// process): the Prometheus endpoint shows each metric of docs/OPERATIONS.md move as the demo runs, and the health
-/// endpoints go live, then ready.
+/// endpoints go live, then ready. The two metrics the demo alone never moves are caused here too: a budget skip (the
+/// noisy process storms again after its release, within its hourly move budget) and probe drops (a probe whose
+/// broker stops answering).
 /// </summary>
 [Collection(PoolCpuTests.Name)]
 public sealed class MetricsEndpointTests(ITestOutputHelper output) : IDisposable
@@ -28,22 +30,11 @@ public sealed class MetricsEndpointTests(ITestOutputHelper output) : IDisposable
     [SkippableFact]
     public async Task Up_serves_each_metric_moving_as_the_demo_runs_and_goes_live_then_ready()
     {
-        Skip.IfNot(Environment.UserName == "root", "moving processes between cpusets needs root");
-        Skip.IfNot(Directory.Exists("/sys/fs/cgroup/cpuset"), "no cgroup v1 cpuset hierarchy on this host");
-        Skip.If(Environment.ProcessorCount < 2, "isolation needs at least 2 CPUs");
-        var pool = CpuList.Of([Environment.ProcessorCount - 1]);
-        var noisy = _w.Start(CliRunner.StartInfo("workload", "noisy"), drained: false);
-        Assert.Equal("ready", await noisy.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)));
-        var rules = Path.Join(_w.Dir.FullName, "rules.yaml");
-        await File.WriteAllTextAsync(rules, "rules:\n  - name: storm\n    counter: context-switches\n    threshold: 2000\n    scope: core\n");
+        SkipUnlessCpusets();
+        var noisy = await NoisyAsync();
         var port = Scrape.FreePort();
-        var up = RoleProcess.Start(_w, ["up", "--pid", noisy.Id.ToString(CultureInfo.InvariantCulture), "--rules", rules, "--isolation-cpus", pool.ToString(),
-            "--cgroup", _w.Cgroup, "--period", "500ms", "--state-dir", Path.Join(_w.Dir.FullName, "state"), "--duration", "3m",
-            "--metrics-port", port.ToString(CultureInfo.InvariantCulture)]);
         using var scrape = new Scrape(port);
-        // No request before the listener is up: .NET's HttpListener can fail to start when a connection is already
-        // queued as it first accepts (a race in HttpEndPointListener's constructor, seen once in three runs here).
-        await up.LineAsync("metrics and health:", Deadline);
+        var up = await StartUpAsync(noisy, port, "");
 
         // Health: not ready while the roles start (before their partitions are assigned), then live and ready
         var readiness = new List<(int Status, string Body)>();
@@ -56,8 +47,7 @@ public sealed class MetricsEndpointTests(ITestOutputHelper output) : IDisposable
 
         // When the demo runs: the noisy process storms, and a record that is not a sample reaches the samples topic
         var before = (await scrape.GetAsync("metrics"))!.Value.Body;
-        noisy.StandardInput.WriteLine("go");
-        noisy.StandardInput.Flush();
+        Go(noisy);
         var bootstrap = (await up.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(10)))["bootstrap: ".Length..];
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = bootstrap }).Build())
         {
@@ -92,21 +82,138 @@ public sealed class MetricsEndpointTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(200, (await scrape.GetAsync("readyz"))?.Status);
     }
 
+    [SkippableFact]
+    public async Task Up_counts_a_budget_skip_when_a_released_process_storms_again_within_its_hourly_move_budget()
+    {
+        SkipUnlessCpusets();
+        Skip.IfNot(File.Exists("/bin/kill"), "needs /bin/kill to stop and continue the noisy process");
+        // Given up whose planner may move an entity once an hour and has no cooldown (so only the budget can refuse a
+        // move), and a rule that releases an entity 2 s after its rate falls below the clear bound
+        var config = Path.Join(_w.Dir.FullName, "budget.yaml");
+        await File.WriteAllTextAsync(config, "SafeHaven:\n  Planner:\n    MovesPerEntityPerHour: 1\n    Cooldown: \"00:00:00\"\n");
+        var noisy = await NoisyAsync();
+        var port = Scrape.FreePort();
+        using var scrape = new Scrape(port);
+        var up = await StartUpAsync(noisy, port, "    cooldown: 1s\n    clearBelow: 1000\n    releaseAfter: 2s\n", "--config", config);
+        await Until(async () => (await scrape.GetAsync("readyz"))?.Status == 200, () => "/readyz answering 200", up);
+        var now = "";
+        async Task<bool> Scraped(Func<string, bool> condition) => condition(now = (await scrape.GetAsync("metrics"))?.Body ?? now);
+        double Commands(string action) => Scrape.Series(now, SafeHavenMetrics.PlannerCommands)
+            .Where(s => s.Labels.Contains($"action=\"{action}\"", StringComparison.Ordinal)).Sum(s => s.Value);
+        double Succeeded() => Scrape.Series(now, SafeHavenMetrics.ActuatorCommands)
+            .Where(s => s.Labels.Contains("outcome=\"succeeded\"", StringComparison.Ordinal)).Sum(s => s.Value);
+
+        // When it storms and is isolated (the entity's one move this hour), then goes quiet (SIGSTOP) and is released
+        Go(noisy);
+        await Until(() => Scraped(_ => Commands(Actions.Isolate) >= 1 && Succeeded() >= 1), () => "the storm isolated", up);
+        await Signal(noisy, "STOP");
+        await Until(() => Scraped(m => Commands(Actions.Release) >= 1 && Succeeded() >= 2 && Scrape.Value(m, SafeHavenMetrics.PlannerLedgerSlots) == 0),
+            () => $"the quiet process released (release commands {Commands(Actions.Release)}, succeeded {Succeeded()})", up);
+        Assert.Equal(0d, Scrape.Value(now, SafeHavenMetrics.PlannerBudgetSkips));
+
+        // And storms again (SIGCONT): a new detection of the same process, which the spent budget must refuse
+        await Signal(noisy, "CONT");
+        await Until(() => Scraped(m => Scrape.Value(m, SafeHavenMetrics.PlannerBudgetSkips) > 0), () => "a budget skip", up);
+
+        // Then the skip is counted at the core level, the planner names the per-entity budget, and nothing moved again
+        output.WriteLine($"budget skips {Scrape.Value(now, SafeHavenMetrics.PlannerBudgetSkips)}; isolate {Commands(Actions.Isolate)}, release {Commands(Actions.Release)}");
+        Assert.Contains(Scrape.Series(now, SafeHavenMetrics.PlannerBudgetSkips), s => s.Labels.Contains("level=\"core\"", StringComparison.Ordinal) && s.Value > 0);
+        Assert.Contains("budget of 1 moves per entity per hour spent", up.Stderr, StringComparison.Ordinal);
+        Assert.Equal(1d, Commands(Actions.Isolate));
+    }
+
+    [SkippableFact]
+    public async Task A_probe_whose_broker_stops_answering_counts_the_samples_it_drops_and_stays_live()
+    {
+        Skip.IfNot(File.Exists("/bin/kill") && File.Exists("/usr/bin/setsid"), "needs /bin/kill and setsid");
+        // Given a probe with room for 8 samples, publishing 5 a second to a broker of its own
+        var broker = RoleProcess.Start(_w, ["broker"]);
+        var bootstrap = (await broker.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(60)))["bootstrap: ".Length..];
+        var config = Path.Join(_w.Dir.FullName, "probe.yaml");
+        await File.WriteAllTextAsync(config, "SafeHaven:\n  Probe:\n    BufferSamples: 8\n");
+        var idle = _w.Setsid("sleep", "600").Id.ToString(CultureInfo.InvariantCulture);
+        var port = Scrape.FreePort();
+        var probe = RoleProcess.Start(_w, ["probe", "--bootstrap", bootstrap, "--counters", "context-switches", "--period", "200ms", "--pid", idle,
+            "--config", config, "--metrics-port", port.ToString(CultureInfo.InvariantCulture)]);
+        using var scrape = new Scrape(port);
+        await probe.LineAsync("metrics and health:", Deadline);
+        var now = "";
+        async Task<bool> Scraped(Func<string, bool> condition) => condition(now = (await scrape.GetAsync("metrics"))?.Body ?? now);
+        await Until(() => Scraped(m => Scrape.Value(m, ProbeMetrics.SamplesPublishedName) > 0), () => "samples delivered", probe);
+        Assert.Equal(0d, Scrape.Value(now, ProbeMetrics.SamplesDroppedName));
+
+        // When the broker stops answering (SIGSTOP: its connections stay open, nothing is acknowledged)
+        var clock = Stopwatch.StartNew();
+        await Signal(broker.Process, "STOP");
+        await Until(() => Scraped(m => Scrape.Series(m, ProbeMetrics.SamplesDroppedName)
+            .Any(s => s.Labels.Contains("reason=\"buffer_full\"", StringComparison.Ordinal) && s.Value > 0)), () => "samples dropped for a full buffer", probe);
+        var firstDrop = clock.Elapsed;
+        var stalled = Scrape.Value(now, ProbeMetrics.SamplesPublishedName);
+
+        // Then the probe lives through it: still live, still counting. (The broker is continued so nothing stays
+        // stopped; whether the embedded broker survives SIGSTOP is not this test's question: in 2 of 3 runs here it
+        // exited when continued, docs/RELIABILITY.md.)
+        await Signal(broker.Process, "CONT");
+        output.WriteLine($"first drop {firstDrop.TotalSeconds:F1} s after SIGSTOP; dropped "
+            + $"{string.Join(", ", Scrape.Series(now, ProbeMetrics.SamplesDroppedName).Select(s => $"{s.Labels} {s.Value}"))}; published {stalled}");
+        Assert.False(probe.Process.HasExited, $"probe exited; stderr:\n{probe.Stderr}");
+        Assert.Equal(200, (await scrape.GetAsync("healthz"))?.Status);
+    }
+
+    private static void SkipUnlessCpusets()
+    {
+        Skip.IfNot(Environment.UserName == "root", "moving processes between cpusets needs root");
+        Skip.IfNot(Directory.Exists("/sys/fs/cgroup/cpuset"), "no cgroup v1 cpuset hierarchy on this host");
+        Skip.If(Environment.ProcessorCount < 2, "isolation needs at least 2 CPUs");
+    }
+
+    private async Task<Process> NoisyAsync()
+    {
+        var noisy = _w.Start(CliRunner.StartInfo("workload", "noisy"), drained: false);
+        Assert.Equal("ready", await noisy.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+        return noisy;
+    }
+
+    private static void Go(Process noisy)
+    {
+        noisy.StandardInput.WriteLine("go");
+        noisy.StandardInput.Flush();
+    }
+
+    // up watching the noisy process with a storm rule (ruleTail: more keys of the rule), its metrics on port.
+    private async Task<RoleProcess> StartUpAsync(Process noisy, int port, string ruleTail, params string[] extra)
+    {
+        var rules = Path.Join(_w.Dir.FullName, "rules.yaml");
+        await File.WriteAllTextAsync(rules, "rules:\n  - name: storm\n    counter: context-switches\n    threshold: 2000\n    scope: core\n" + ruleTail);
+        var up = RoleProcess.Start(_w, ["up", "--pid", noisy.Id.ToString(CultureInfo.InvariantCulture), "--rules", rules,
+            "--isolation-cpus", CpuList.Of([Environment.ProcessorCount - 1]).ToString(), "--cgroup", _w.Cgroup, "--period", "500ms",
+            "--state-dir", Path.Join(_w.Dir.FullName, "state"), "--duration", "3m", "--metrics-port", port.ToString(CultureInfo.InvariantCulture), .. extra]);
+        // Tests wait for the endpoint's log line before any request, so the listener's start never sees a queued connection.
+        await up.LineAsync("metrics and health:", Deadline);
+        return up;
+    }
+
+    private static async Task Signal(Process target, string signal)
+    {
+        using var kill = Process.Start("/bin/kill", ["-" + signal, target.Id.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     private static (int Status, string Body) Seen(List<(int, string)> seen, (int Status, string Body) answer)
     {
         seen.Add(answer);
         return answer;
     }
 
-    private static async Task Until(Func<Task<bool>> condition, Func<string> what, RoleProcess up)
+    // Polls the condition until it holds, failing early (with the role's stderr) if the role exits. Every 50 ms: each
+    // scrape makes the role collect every instrument, on the 2 CPUs the pipeline under test runs on.
+    private static async Task Until(Func<Task<bool>> condition, Func<string> what, RoleProcess role)
     {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.False(up.Process.HasExited, $"up exited {(up.Process.HasExited ? up.Process.ExitCode : 0)} waiting for {what()}; stderr:\n{up.Stderr}");
-            Assert.True(clock.Elapsed < Deadline, $"timed out after {Deadline.TotalSeconds} s waiting for {what()}; up's stderr:\n{up.Stderr}");
-            await Task.Delay(50);
-        }
+        var met = false;
+        await Poll.Until(async () => role.Process.HasExited || (met = await condition()), Deadline, TimeSpan.FromMilliseconds(50));
+        Assert.False(role.Process.HasExited, $"the role exited {(role.Process.HasExited ? role.Process.ExitCode : 0)} waiting for {what()}; stderr:\n{role.Stderr}");
+        Assert.True(met, $"timed out after {Deadline.TotalSeconds} s waiting for {what()}; the role's stderr:\n{role.Stderr}");
     }
 
     public void Dispose() => _w.Dispose();
