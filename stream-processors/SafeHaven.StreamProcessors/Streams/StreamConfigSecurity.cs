@@ -8,29 +8,24 @@ public static class StreamConfigSecurity
 {
     /// <summary>
     /// Sets <paramref name="security"/> on a Streamiz configuration, which passes it to every client of the topology
-    /// (consumers, producers, admin, restore and global consumers): the same settings
-    /// <see cref="KafkaSecurity.ApplyTo(Confluent.Kafka.ClientConfig)"/> writes on a Confluent configuration.
+    /// (consumers, producers, admin, restore and global consumers): the same keys and values
+    /// (<see cref="KafkaSecurity.Settings"/>) that <see cref="KafkaSecurity.ApplyTo(Confluent.Kafka.ClientConfig)"/> writes
+    /// on a Confluent configuration, so the two cannot drift apart.
     /// </summary>
     /// <remarks>
-    /// Property by property: StreamConfig shares no type with ClientConfig, and its <c>AddConfig(key, value)</c> sets
-    /// the typed property behind a key by reflection, so librdkafka's string values ("sasl_ssl") do not convert.
+    /// Through Streamiz's per-client string settings (<c>AddConsumerConfig</c>, <c>AddProducerConfig</c>,
+    /// <c>AddAdminConfig</c>), which its <c>To*Config</c> merge into every client configuration they build. Not
+    /// <c>AddConfig</c>: that also adds the key to the stream's own properties, where a second call for the same key throws.
     /// </remarks>
     public static void ApplyTo(this KafkaSecurity security, StreamConfig config)
     {
         ArgumentNullException.ThrowIfNull(security);
         ArgumentNullException.ThrowIfNull(config);
-        if (ReferenceEquals(security, KafkaSecurity.Plaintext))
+        foreach (var (key, value) in security.Settings)
         {
-            return;
+            config.AddConsumerConfig(key, value);
+            config.AddProducerConfig(key, value);
+            config.AddAdminConfig(key, value);
         }
-        config.SecurityProtocol = security.Protocol;
-        config.SaslMechanism = security.Mechanism;
-        config.SaslUsername = security.Username;
-        config.SaslPassword = security.Password;
-        config.SslCaLocation = security.CaLocation;
-        config.SslCertificateLocation = security.CertificateLocation;
-        config.SslKeyLocation = security.KeyLocation;
-        config.SslKeyPassword = security.KeyPassword;
-        config.SslEndpointIdentificationAlgorithm = security.EndpointIdentification;
     }
 }
