@@ -78,7 +78,7 @@ internal static partial class VmDemo
             {
                 return Fail(problem);
             }
-            var outcome = await RunPipelineAsync(parse, flags, rules, datacenter, period, timeout, backend, lab, ct).ConfigureAwait(false);
+            var outcome = await RunPipelineAsync(parse, flags, rules, datacenter, period, timeout, backend, lab, guest, ct).ConfigureAwait(false);
             if (json)
             {
                 DemoReport.WriteJson(outcome, Console.OpenStandardOutput());
@@ -111,7 +111,7 @@ internal static partial class VmDemo
     // Broker, probe (as host hv-a, whose process the guest's QEMU is), detector, planner and both hypervisor agents in one
     // host, until both agents reported on the move.
     private static async Task<DemoOutcome> RunPipelineAsync(ParseResult parse, RoleFlags flags, RuleSet rules, string datacenter, TimeSpan period,
-        TimeSpan timeout, string backend, VmLab lab, CancellationToken ct)
+        TimeSpan timeout, string backend, VmLab lab, DemoGuest guest, CancellationToken ct)
     {
         var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
         var (detector, planner) = flags.Processors(parse, rules.Source);
@@ -120,11 +120,11 @@ internal static partial class VmDemo
             BrokerSession.AllTopics(new TopicNames(flags.TopicPrefix(parse)), flags.TopicPartitions(parse), appId), ct).ConfigureAwait(false);
         var kafka = flags.Kafka(parse, broker.Bootstrap);
         var (signer, verifier) = flags.KeysForAllInOne(parse);
-        var probe = new ProbeOptions { Datacenter = datacenter, HostId = SourceAgent, Period = period, Counters = [.. rules.Counters], Pids = [lab.Guest!.Pid] };
+        var probe = new ProbeOptions { Datacenter = datacenter, HostId = SourceAgent, Period = period, Counters = [.. rules.Counters], Pids = [guest.Pid] };
         var pipeline = new PipelineSpec(kafka) { Probe = probe, Detector = detector, Planner = planner, Rules = rules, Signer = signer };
         using var app = Pipeline.Build(pipeline, LogLevel.Warning, services => AddAgents(services, lab, backend, datacenter, verifier));
         await app.StartAsync(ct).ConfigureAwait(false);
-        var outcome = await ObserveAsync(app, lab.Guest, lab.Dirs[TargetAgent], timeout, ct).ConfigureAwait(false);
+        var outcome = await ObserveAsync(app, guest, lab.Dirs[TargetAgent], timeout, ct).ConfigureAwait(false);
         await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
         return outcome;

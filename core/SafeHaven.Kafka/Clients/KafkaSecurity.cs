@@ -5,8 +5,9 @@ namespace SafeHaven.Kafka.Clients;
 /// <summary>
 /// The security settings of one process, validated and with its secrets read (<see cref="KafkaSecurityOptions.Resolve"/>).
 /// This is the one place they become client settings (<see cref="Settings"/>): producers, consumers and admin clients
-/// get them through <see cref="ApplyTo(ClientConfig)"/>, Streamiz topologies the very same keys and values through
-/// <c>StreamConfigSecurity</c> in SafeHaven.StreamProcessors (which alone depends on Streamiz).
+/// get them through <see cref="ApplyTo(ClientConfig)"/>; Streamiz topologies get the same values from this object through
+/// <c>StreamConfigSecurity</c> in SafeHaven.StreamProcessors (which alone depends on Streamiz, and explains why it must
+/// copy them property by property), a test keeping the two in step key for key.
 /// </summary>
 public sealed class KafkaSecurity
 {
@@ -100,8 +101,7 @@ public sealed class KafkaSecurity
     /// <summary>
     /// These settings as librdkafka configuration keys and values (none for plaintext; unset ones left out): the one
     /// mapping from the options to client settings, written by Confluent's typed configuration so that names and
-    /// value spellings ("sasl_ssl", "SCRAM-SHA-512") are librdkafka's own. Both <see cref="ApplyTo(ClientConfig)"/> and
-    /// the Streamiz configuration take exactly these.
+    /// value spellings ("sasl_ssl", "SCRAM-SHA-512") are librdkafka's own; what every Streamiz client must carry too.
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, string>> Settings => _settings ??= ReferenceEquals(this, Plaintext) ? [] : ToClientSettings();
 
