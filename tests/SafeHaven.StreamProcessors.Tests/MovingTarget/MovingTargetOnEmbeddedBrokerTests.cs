@@ -5,6 +5,7 @@ using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
 using SafeHaven.StreamProcessors.MovingTarget;
 using SafeHaven.StreamProcessors.Planning;
+using SafeHaven.StreamProcessors.Tests.Planning;
 using static SafeHaven.StreamProcessors.Tests.Planning.PlannerRecords;
 
 namespace SafeHaven.StreamProcessors.Tests.MovingTarget;
