@@ -16,8 +16,10 @@ namespace SafeHaven.Probes;
 /// a whole period lost restarts the phase. A dedicated thread, as RoundRobinScheduler's: 50 awaited
 /// timer wake-ups a second would cost more than the peeks, and overflow signals are delivered to it.
 /// </remarks>
-internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, TimeSpan period, TimeSpan fineTick, SlotTimings timings)
+internal sealed class FineTickScheduler(Sampler sampler, SlotClock clock, TimeSpan period, TimeSpan fineTick, SlotTimings timings)
 {
+    private TimeProvider Time => clock.Time;
+
     /// <summary>Runs the ticks on a thread of their own until cancelled.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
         Task.Factory.StartNew(() => Run(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -63,27 +65,25 @@ internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, Time
     private void Loop(OverflowSignals? signals, CancellationToken cancellationToken)
     {
         long periodTs = ToTs(period), fineTs = ToTs(fineTick);
-        long t0 = time.GetTimestamp();
+        long t0 = Time.GetTimestamp();
         long nextRegular = t0 + periodTs, nextFine = t0 + fineTs;
         long cpu = PerfNative.ThreadCpuNs();
         var overflowed = new List<int>();
-        bool realClock = time == TimeProvider.System;
         Guarded(() => sampler.SampleScheduled(nextRegular)); // opens the processes found now
         while (true)
         {
-            // With signals and nothing for the fine tick, sleep to the regular tick. A test's clock only
-            // moves through its own timers, so there the signals are collected at every fine tick.
-            bool fine = signals is null || !realClock || sampler.NeedsFineTick;
+            // With signals and nothing for the fine tick, sleep to the regular tick; a clock that signals cannot
+            // wake (SlotClock.SignalsWake) has the signals collected at every fine tick instead.
+            bool fine = signals is null || !clock.SignalsWake || sampler.NeedsFineTick;
             long due = fine ? Math.Min(nextRegular, nextFine) : nextRegular;
             bool lost = false;
-            if (signals is null || !realClock)
+            if (signals is null)
             {
-                SlotClock.WaitUntil(time, due, cancellationToken);
-                signals?.Wait(0, overflowed, out lost);
+                clock.WaitUntil(due, cancellationToken);
             }
             else
             {
-                signals.Wait(ToNs(due - time.GetTimestamp()), overflowed, out lost);
+                clock.WaitForSignals(signals, due, overflowed, out lost, cancellationToken);
             }
             cancellationToken.ThrowIfCancellationRequested();
             timings.CountWakeUp();
@@ -91,10 +91,10 @@ internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, Time
             {
                 Guarded(() => sampler.OnOverflow(overflowed, lost, nextRegular));
             }
-            long now = time.GetTimestamp();
+            long now = Time.GetTimestamp();
             if (now >= nextRegular)
             {
-                timings.RecordStart(time.GetElapsedTime(nextRegular, now));
+                timings.RecordStart(Time.GetElapsedTime(nextRegular, now));
                 long behind = now - nextRegular;
                 if (behind >= periodTs)
                 {
@@ -110,7 +110,7 @@ internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, Time
                 timings.CountFineTick();
                 Guarded(() => sampler.PublishEarly(nextRegular));
             }
-            now = time.GetTimestamp();
+            now = Time.GetTimestamp();
             if (nextFine <= now)
             {
                 nextFine += ((now - nextFine) / fineTs + 1) * fineTs;
@@ -122,9 +122,7 @@ internal sealed class FineTickScheduler(Sampler sampler, TimeProvider time, Time
         }
     }
 
-    private long ToTs(TimeSpan span) => Math.Max(1, (long)((Int128)span.Ticks * time.TimestampFrequency / TimeSpan.TicksPerSecond));
-
-    private long ToNs(long timestampDelta) => (long)((Int128)timestampDelta * 1_000_000_000 / time.TimestampFrequency);
+    private long ToTs(TimeSpan span) => Math.Max(1, (long)((Int128)span.Ticks * Time.TimestampFrequency / TimeSpan.TicksPerSecond));
 
     // A failed tick must not end the loop: it is logged and the next one runs on schedule.
     private void Guarded(Func<int> tick)

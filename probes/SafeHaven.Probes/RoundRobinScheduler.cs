@@ -14,8 +14,10 @@ namespace SafeHaven.Probes;
 /// slot: the schedule catches up over the following slots instead of publishing slivers of windows
 /// whose rates would be mostly noise.
 /// </remarks>
-internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, TimeSpan period, int maxConcurrent, SlotTimings timings)
+internal sealed class RoundRobinScheduler(Sampler sampler, SlotClock clock, TimeSpan period, int maxConcurrent, SlotTimings timings)
 {
+    private TimeProvider Time => clock.Time;
+
     /// <summary>Runs the slots on a thread of their own until cancelled.</summary>
     /// <remarks>
     /// A dedicated thread, because a slot may be 5 ms: an awaited timer costs a hop from the timer
@@ -27,10 +29,10 @@ internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, Ti
 
     private void Run(CancellationToken cancellationToken)
     {
-        long periodTs = (long)((Int128)period.Ticks * time.TimestampFrequency / TimeSpan.TicksPerSecond);
+        long periodTs = (long)((Int128)period.Ticks * Time.TimestampFrequency / TimeSpan.TicksPerSecond);
         // The first discovery opens every process: the schedule starts after it, not during it.
         sampler.Refresh();
-        long t0 = time.GetTimestamp();
+        long t0 = Time.GetTimestamp();
         long earliest = t0;
         IReadOnlyList<WatchedProcess> counting = [];
         long cpu = PerfNative.ThreadCpuNs();
@@ -42,15 +44,15 @@ internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, Ti
             for (int i = 0; i < k; i++)
             {
                 long due = t0 + (periodTs * i / k);
-                long now = time.GetTimestamp();
+                long now = Time.GetTimestamp();
                 long wakeAt = Math.Max(due, earliest);
                 if (wakeAt > now)
                 {
-                    SlotClock.WaitUntil(time, wakeAt, cancellationToken);
-                    now = time.GetTimestamp();
+                    clock.WaitUntil(wakeAt, cancellationToken);
+                    now = Time.GetTimestamp();
                 }
                 cancellationToken.ThrowIfCancellationRequested();
-                timings.RecordStart(time.GetElapsedTime(due, now));
+                timings.RecordStart(Time.GetElapsedTime(due, now));
                 counting = sampler.SwitchSlot(counting, groups[i]);
                 // This thread does all the sampling: its CPU clock is the probe's whole cost.
                 long cpuNow = PerfNative.ThreadCpuNs();
@@ -65,7 +67,7 @@ internal sealed class RoundRobinScheduler(Sampler sampler, TimeProvider time, Ti
                 }
             }
             t0 += periodTs;
-            long behind = time.GetTimestamp() - t0;
+            long behind = Time.GetTimestamp() - t0;
             if (behind > periodTs)
             {
                 // A whole period lost (the machine stalled): restart the phase rather than race

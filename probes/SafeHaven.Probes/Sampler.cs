@@ -18,6 +18,7 @@ public sealed partial class Sampler : IDisposable
 {
     private readonly ProbeOptions _options;
     private readonly TimeProvider _time;
+    private readonly SlotClock _slots;
     private readonly ISampleSink _sink;
     private readonly ILogger _logger;
     private readonly ProcessDiscovery _discovery;
@@ -34,18 +35,31 @@ public sealed partial class Sampler : IDisposable
     private long _seq;
 
     /// <summary>Creates a sampler; validates <paramref name="options"/> first.</summary>
+    /// <param name="options">What to sample and how often.</param>
+    /// <param name="time">
+    /// The clock of the sampling loops. It must run by itself (the system clock, or one that follows it): the
+    /// round-robin and fine-tick loops wait for its timestamps with precise sleeps.
+    /// </param>
+    /// <param name="sink">Where the samples go.</param>
+    /// <param name="logger">Logs; none when null.</param>
     /// <exception cref="ArgumentException">An option is invalid (named in the message).</exception>
     public Sampler(ProbeOptions options, TimeProvider time, ISampleSink sink, ILogger? logger = null)
         : this(options, time, sink, logger, ProcFs.Default)
     {
     }
 
-    internal Sampler(ProbeOptions options, TimeProvider time, ISampleSink sink, ILogger? logger, ProcFs proc)
+    /// <summary>As the public constructor, with the /proc to read and how the loops wait (tests: <see cref="SlotClock.OnTimers"/>).</summary>
+    internal Sampler(ProbeOptions options, TimeProvider time, ISampleSink sink, ILogger? logger, ProcFs proc, SlotClock? slots = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
         _time = time ?? throw new ArgumentNullException(nameof(time));
+        _slots = slots ?? SlotClock.Precise(time);
+        if (_slots.Time != time)
+        {
+            throw new ArgumentException("the slot clock must wait on the sampler's own clock", nameof(slots));
+        }
         _sink = sink ?? throw new ArgumentNullException(nameof(sink));
         _logger = logger ?? NullLogger.Instance;
         _proc = proc;
@@ -87,7 +101,7 @@ public sealed partial class Sampler : IDisposable
         {
             try
             {
-                await new RoundRobinScheduler(this, _time, _options.Period, _options.MaxConcurrentProcesses, Timings)
+                await new RoundRobinScheduler(this, _slots, _options.Period, _options.MaxConcurrentProcesses, Timings)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -100,7 +114,7 @@ public sealed partial class Sampler : IDisposable
         {
             try
             {
-                await new FineTickScheduler(this, _time, _options.Period, _options.FineTick, Timings)
+                await new FineTickScheduler(this, _slots, _options.Period, _options.FineTick, Timings)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

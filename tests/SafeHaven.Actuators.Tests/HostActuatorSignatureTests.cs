@@ -9,7 +9,7 @@ namespace SafeHaven.Actuators.Tests;
 public sealed class HostActuatorSignatureTests : IDisposable
 {
     private static readonly CpuList Online = CpuList.Parse("0-1");
-    private readonly FixedTime _time = new(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
     private readonly CgroupV1Cpuset _cpusets = new(parentName: Host.UniqueName());
     private readonly CommandSigner _planner;
     private readonly CommandVerifier _verifier;
@@ -32,8 +32,8 @@ public sealed class HostActuatorSignatureTests : IDisposable
         action = Actions.Isolate,
         source = "host-a",
         target = "1",
-        issuedAtNs = _time.NowNs,
-        deadlineNs = _time.NowNs + 5_000_000_000,
+        issuedAtNs = _time.NowNs(),
+        deadlineNs = _time.NowNs() + 5_000_000_000,
         dryRun = false,
         reasons = [],
         signature = [],

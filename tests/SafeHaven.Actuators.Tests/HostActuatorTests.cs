@@ -7,7 +7,7 @@ namespace SafeHaven.Actuators.Tests;
 public sealed class HostActuatorTests : IDisposable
 {
     private static readonly CpuList Online = CpuList.Parse("0-1");
-    private readonly FixedTime _time = new(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
     private readonly CgroupV1Cpuset _cpusets = new(parentName: Host.UniqueName());
     private readonly HostActuator _actuator;
     private readonly List<BusyProcess> _processes = [];
@@ -34,8 +34,8 @@ public sealed class HostActuatorTests : IDisposable
         action = action,
         source = "host-a",
         target = target,
-        issuedAtNs = _time.NowNs,
-        deadlineNs = _time.NowNs + 5_000_000_000,
+        issuedAtNs = _time.NowNs(),
+        deadlineNs = _time.NowNs() + 5_000_000_000,
         dryRun = false,
         reasons = [],
         signature = [],
@@ -57,8 +57,8 @@ public sealed class HostActuatorTests : IDisposable
         Assert.Equal(Levels.Core, result.level);
         Assert.Equal("host-a", result.actuator);
         Assert.Equal("1", result.cpus);
-        Assert.Equal(_time.NowNs, result.startedAtNs);
-        Assert.Equal(_time.NowNs, result.finishedAtNs);
+        Assert.Equal(_time.NowNs(), result.startedAtNs);
+        Assert.Equal(_time.NowNs(), result.finishedAtNs);
         Assert.Superset(new HashSet<string> { "validate", "cpuset", "affinity", "verify" }, result.phases.Keys.ToHashSet());
         Host.AssertAllThreadsOn(p.Pid, Host.Cpu1, minThreads: 5);
 
@@ -75,8 +75,9 @@ public sealed class HostActuatorTests : IDisposable
         foreign.source = "host-b";
         AssertVerdict(foreign, ResultStatus.Rejected, "foreign command");
 
+        // Expired by the agent's own clock: issued with 5 s to live, read 5 s and 1 ms later.
         var expired = Command(Environment.ProcessId);
-        expired.deadlineNs = _time.NowNs - 1;
+        _time.Advance(TimeSpan.FromMilliseconds(5_001));
         AssertVerdict(expired, ResultStatus.Rejected, "expired");
 
         AssertVerdict(Command(Environment.ProcessId, target: "0"), ResultStatus.Rejected, "outside the isolation pool");

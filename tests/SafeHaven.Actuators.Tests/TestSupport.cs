@@ -159,13 +159,3 @@ internal static class Host
         Assert.All(threads, t => Assert.True(t.Value.Equals(cpus), $"thread {t.Key} allowed on {t.Value}, expected {cpus}"));
     }
 }
-
-/// <summary>A clock standing still at a settable instant.</summary>
-internal sealed class FixedTime(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-
-    public long NowNs => (Now - DateTimeOffset.UnixEpoch).Ticks * 100;
-
-    public override DateTimeOffset GetUtcNow() => Now;
-}

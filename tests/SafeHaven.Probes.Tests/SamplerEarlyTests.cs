@@ -125,7 +125,8 @@ public sealed class SamplerEarlyTests(ITestOutputHelper output)
             Counters = ["context-switches"], Pids = [busy.Pid, idle.Pid], Rules = Rules(Threshold), OverflowWake = overflowWake,
         };
         var sink = new ListSink();
-        using var sampler = new Sampler(options, time, sink);
+        // The loop waits through the fake clock's timers: it moves only when the test advances it.
+        using var sampler = new Sampler(options, time, sink, null, ProcFs.Default, SlotClock.OnTimers(time));
         using var cts = new CancellationTokenSource();
         var run = sampler.RunAsync(cts.Token);
         int Count(int pid) => sink.Samples.Count(s => s.entity.pid == pid);

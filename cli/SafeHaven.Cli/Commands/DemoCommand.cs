@@ -55,74 +55,85 @@ internal static class DemoCommand
                 return await VmDemo.RunAsync(parse, flags, parse.GetValue(json), CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value,
                     CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration") ?? TimeSpan.FromSeconds(60), cache, parse.GetValue(backend)!, ct).ConfigureAwait(false);
             }
-            var rules = parse.GetValue(flags.Rules) is { } file ? CommonOptions.LoadRules(file) : BuiltInRules();
-            var cgroup = parse.GetResult(flags.Cgroup) is { Implicit: false } ? parse.GetValue(flags.Cgroup)! : CgroupName;
-            var (actuatorOptions, identity) = flags.Actuator(parse, cgroup);
-            if (parse.GetResult(flags.StateDir) is not { Implicit: false })
-            {
-                // A demo is self-contained: its command journal lives and dies with the run.
-                actuatorOptions.StateDirectory = "";
-            }
-            var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
-            var (detector, planner) = flags.Processors(parse, rules.Source);
-            detector.ApplicationId = appId;
-            var samplePeriod = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value;
-            var timeout = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration") ?? TimeSpan.FromSeconds(60);
-            using var broker = await flags.OpenBrokerAsync(parse,
-                BrokerSession.AllTopics(new TopicNames(flags.TopicPrefix(parse)), flags.TopicPartitions(parse), appId), ct).ConfigureAwait(false);
-            using var benign = await Workload.StartAsync("benign", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-            using var noisy = await Workload.StartAsync("noisy", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-            var probe = new ProbeOptions
-            {
-                Datacenter = identity.Datacenter, HostId = identity.Host, Period = samplePeriod,
-                Counters = [.. rules.Counters], Pids = [benign.Pid, noisy.Pid],
-                // Early publication: the probe learns the thresholds of the rules the detector runs.
-                Rules = rules,
-            };
-            var kafka = flags.Kafka(parse, broker.Bootstrap);
-            var (signer, verifier) = flags.KeysForAllInOne(parse);
-            var spec = new PipelineSpec(kafka)
-            {
-                Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuatorOptions, Identity = identity,
-                Signer = signer, Verifier = verifier,
-                // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
-                Seals = PipelineSpec.AllInOne(identity, actuatorOptions.Id, actuatorOptions.StateDirectory),
-                Telemetry = flags.Telemetry.Read(parse, "demo"),
-            };
-            try
-            {
-                using var app = Pipeline.Build(spec, LogLevel.Warning);
-                var actuator = app.Services.GetRequiredService<HostActuator>();
-                // Monitored workloads live on the shared CPUs, off the isolation pool, from the start.
-                foreach (var w in new[] { benign, noisy })
-                {
-                    var enrolled = actuator.Enrol(w.Pid);
-                    if (!enrolled.Succeeded)
-                    {
-                        throw new InvalidOperationException($"could not enrol the {w.Kind} workload: {enrolled.Error}");
-                    }
-                }
-                await app.StartAsync(ct).ConfigureAwait(false);
-                var outcome = await RunAsync(app, kafka, actuatorOptions, actuator, benign, noisy, samplePeriod, timeout, ct).ConfigureAwait(false);
-                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-                if (parse.GetValue(json))
-                {
-                    DemoReport.WriteJson(outcome, Console.OpenStandardOutput());
-                }
-                else
-                {
-                    DemoReport.WriteTimeline(outcome, Console.Out);
-                }
-                return outcome.Succeeded ? ExitCodes.Ok : ExitCodes.Failure;
-            }
-            finally
-            {
-                benign.Dispose();
-                noisy.Dispose();
-                CpusetDetector.Detect(cgroup).Cleanup();
-            }
+            return await RunHostCaseAsync(parse, flags, parse.GetValue(json), period, ct).ConfigureAwait(false);
         });
         return command;
+    }
+
+    // The host case: two workloads on the shared CPUs, the whole pipeline in this process, the noisy one moved.
+    private static async Task<int> RunHostCaseAsync(ParseResult parse, RoleFlags flags, bool json, Option<string> period, CancellationToken ct)
+    {
+        var rules = parse.GetValue(flags.Rules) is { } file ? CommonOptions.LoadRules(file) : BuiltInRules();
+        var cgroup = parse.GetResult(flags.Cgroup) is { Implicit: false } ? parse.GetValue(flags.Cgroup)! : CgroupName;
+        var (actuatorOptions, identity) = flags.Actuator(parse, cgroup);
+        if (parse.GetResult(flags.StateDir) is not { Implicit: false })
+        {
+            // A demo is self-contained: its command journal lives and dies with the run.
+            actuatorOptions.StateDirectory = "";
+        }
+        var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
+        var (detector, planner) = flags.Processors(parse, rules.Source);
+        detector.ApplicationId = appId;
+        var samplePeriod = CommonOptions.ParseDuration(parse.GetValue(period), "--period")!.Value;
+        var timeout = CommonOptions.ParseDuration(parse.GetValue(flags.Duration), "--duration") ?? TimeSpan.FromSeconds(60);
+        using var broker = await flags.OpenBrokerAsync(parse,
+            BrokerSession.AllTopics(new TopicNames(flags.TopicPrefix(parse)), flags.TopicPartitions(parse), appId), ct).ConfigureAwait(false);
+        using var benign = await Workload.StartAsync("benign", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        using var noisy = await Workload.StartAsync("noisy", TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        var probe = new ProbeOptions
+        {
+            Datacenter = identity.Datacenter, HostId = identity.Host, Period = samplePeriod,
+            Counters = [.. rules.Counters], Pids = [benign.Pid, noisy.Pid],
+            // Early publication: the probe learns the thresholds of the rules the detector runs.
+            Rules = rules,
+        };
+        var kafka = flags.Kafka(parse, broker.Bootstrap);
+        var (signer, verifier) = flags.KeysForAllInOne(parse);
+        var spec = new PipelineSpec(kafka)
+        {
+            Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuatorOptions, Identity = identity,
+            Signer = signer, Verifier = verifier,
+            // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
+            Seals = PipelineSpec.AllInOne(identity, actuatorOptions.Id, actuatorOptions.StateDirectory),
+            Telemetry = flags.Telemetry.Read(parse, "demo"),
+        };
+        try
+        {
+            using var app = Pipeline.Build(spec, LogLevel.Warning);
+            var actuator = app.Services.GetRequiredService<HostActuator>();
+            Enrol(actuator, benign, noisy);
+            await app.StartAsync(ct).ConfigureAwait(false);
+            var outcome = await RunAsync(app, kafka, actuatorOptions, actuator, benign, noisy, samplePeriod, timeout, ct).ConfigureAwait(false);
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            if (json)
+            {
+                DemoReport.WriteJson(outcome, Console.OpenStandardOutput());
+            }
+            else
+            {
+                DemoReport.WriteTimeline(outcome, Console.Out);
+            }
+            return outcome.Succeeded ? ExitCodes.Ok : ExitCodes.Failure;
+        }
+        finally
+        {
+            benign.Dispose();
+            noisy.Dispose();
+            CpusetDetector.Detect(cgroup).Cleanup();
+        }
+    }
+
+    // Monitored workloads live on the shared CPUs, off the isolation pool, from the start.
+    private static void Enrol(HostActuator actuator, params Workload[] workloads)
+    {
+        foreach (var w in workloads)
+        {
+            var enrolled = actuator.Enrol(w.Pid);
+            if (!enrolled.Succeeded)
+            {
+                throw new InvalidOperationException($"could not enrol the {w.Kind} workload: {enrolled.Error}");
+            }
+        }
     }
 
     private static async Task<DemoOutcome> RunAsync(IHost app, KafkaOptions kafka, HostActuatorOptions options, HostActuator actuator,

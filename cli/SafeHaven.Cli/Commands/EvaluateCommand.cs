@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using SafeHaven.Cli.Evaluation;
 using SafeHaven.Cli.Runtime;
+using SafeHaven.Core.Rules;
 using SafeHaven.Evaluation;
 using SafeHaven.Traces;
 
@@ -35,24 +36,60 @@ internal static class EvaluateCommand
             var trace = parse.GetValue(file)!;
             var ruleSet = CommonOptions.LoadRules(parse.GetValue(rules)!);
             var labelsFile = parse.GetValue(labels);
-            IReadOnlyList<ProcessLabel> truth = [];
-            if (labelsFile is not null)
-            {
-                try
-                {
-                    truth = LabelsParser.Load(labelsFile.FullName);
-                }
-                catch (LabelsFormatException e)
-                {
-                    throw new UsageException($"--labels: {e.Message}", e);
-                }
-            }
+            var truth = LoadLabels(labelsFile);
             var policy = parse.GetValue(unlabelled) == "benign" ? UnlabelledPolicy.Benign : UnlabelledPolicy.Ignore;
             var dir = parse.GetValue(outDir) ?? new DirectoryInfo("evaluation-" + Path.GetFileNameWithoutExtension(trace.Name));
 
-            var evaluator = new TraceEvaluator(ruleSet);
-            var clock = Stopwatch.StartNew();
-            using var progress = ProgressReport.Start("evaluate", null, TimeSpan.FromSeconds(5), "evaluate");
+            var evaluator = Evaluate(trace, ruleSet);
+            var score = Scoring.Score(evaluator, truth, policy);
+            foreach (var missing in score.NeverSampled)
+            {
+                Console.Error.WriteLine($"warning: {labelsFile?.FullName}: labelled process {missing.Host}/{missing.Pid} has no valid sample in the trace");
+            }
+            if (truth.Count == 0)
+            {
+                Console.Error.WriteLine("warning: no labels: precision and recall are not defined (--labels), detections only");
+            }
+            dir.Create();
+            var plot = Path.Combine(dir.FullName, "latency.png");
+            var latencies = score.Processes.Select(p => p.LatencyNs).OfType<long>().Select(ns => ns / 1e6).ToList();
+            if (!LatencyPlot.HasFonts)
+            {
+                Console.Error.WriteLine("warning: no font found under /usr/share/fonts (Debian: fonts-dejavu-core): the plot has no text");
+            }
+            LatencyPlot.Save(plot, latencies, $"Detection latency: {trace.Name} ({ruleSet.Rules.Count} rules)");
+            var report = new EvaluationReport(trace.FullName, ruleSet.Source, labelsFile?.FullName, evaluator, score, "latency.png");
+            var markdown = Path.Combine(dir.FullName, "report.md");
+            File.WriteAllText(markdown, report.ToMarkdown());
+            WriteSummary(parse.GetValue(json), report, score, markdown, plot);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static IReadOnlyList<ProcessLabel> LoadLabels(FileInfo? labelsFile)
+    {
+        if (labelsFile is null)
+        {
+            return [];
+        }
+        try
+        {
+            return LabelsParser.Load(labelsFile.FullName);
+        }
+        catch (LabelsFormatException e)
+        {
+            throw new UsageException($"--labels: {e.Message}", e);
+        }
+    }
+
+    // Every record of the trace through the detector's own code, with progress and the rate on stderr.
+    private static TraceEvaluator Evaluate(FileInfo trace, RuleSet ruleSet)
+    {
+        var evaluator = new TraceEvaluator(ruleSet);
+        var clock = Stopwatch.StartNew();
+        using (var progress = ProgressReport.Start("evaluate", null, TimeSpan.FromSeconds(5), "evaluate"))
+        {
             var read = 0L;
             TraceInput.ForEach(trace, entry =>
             {
@@ -76,47 +113,29 @@ internal static class EvaluateCommand
                         break;
                 }
             });
-            progress.Dispose();
-            var elapsed = clock.Elapsed;
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"evaluate: {evaluator.Samples:N0} samples ({evaluator.Rejected:N0} rejected) read and evaluated in {elapsed.TotalMilliseconds:F0} ms: {(evaluator.Samples + evaluator.Rejected) / Math.Max(elapsed.TotalSeconds, 1e-9):F0} samples/s"));
+        }
+        var elapsed = clock.Elapsed;
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"evaluate: {evaluator.Samples:N0} samples ({evaluator.Rejected:N0} rejected) read and evaluated in {elapsed.TotalMilliseconds:F0} ms: {(evaluator.Samples + evaluator.Rejected) / Math.Max(elapsed.TotalSeconds, 1e-9):F0} samples/s"));
+        return evaluator;
+    }
 
-            var score = Scoring.Score(evaluator, truth, policy);
-            foreach (var missing in score.NeverSampled)
-            {
-                Console.Error.WriteLine($"warning: {labelsFile?.FullName}: labelled process {missing.Host}/{missing.Pid} has no valid sample in the trace");
-            }
-            if (truth.Count == 0)
-            {
-                Console.Error.WriteLine("warning: no labels: precision and recall are not defined (--labels), detections only");
-            }
-            dir.Create();
-            var plot = Path.Combine(dir.FullName, "latency.png");
-            var latencies = score.Processes.Select(p => p.LatencyNs).OfType<long>().Select(ns => ns / 1e6).ToList();
-            if (!LatencyPlot.HasFonts)
-            {
-                Console.Error.WriteLine("warning: no font found under /usr/share/fonts (Debian: fonts-dejavu-core): the plot has no text");
-            }
-            LatencyPlot.Save(plot, latencies, $"Detection latency: {trace.Name} ({ruleSet.Rules.Count} rules)");
-            var report = new EvaluationReport(trace.FullName, ruleSet.Source, labelsFile?.FullName, evaluator, score, "latency.png");
-            var markdown = Path.Combine(dir.FullName, "report.md");
-            File.WriteAllText(markdown, report.ToMarkdown());
-            if (parse.GetValue(json))
-            {
-                using var stdout = Console.OpenStandardOutput();
-                report.WriteJson(stdout, new Dictionary<string, string> { ["report"] = markdown, ["plot"] = plot });
-                stdout.WriteByte((byte)'\n');
-            }
-            else
-            {
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"precision {Show(score.Precision)} recall {Show(score.Recall)} TP {score.TruePositives} FP {score.FalsePositives} FN {score.FalseNegatives}; detection latency mean {Show(score.DetectionLatency.MeanMs)} ms"));
-                Console.Out.WriteLine($"report: {markdown}");
-                Console.Out.WriteLine($"plot: {plot}");
-            }
-            return ExitCodes.Ok;
-        });
-        return command;
+    // One JSON document on stdout with --json, else the scores and where the files are.
+    private static void WriteSummary(bool json, EvaluationReport report, EvaluationScore score, string markdown, string plot)
+    {
+        if (json)
+        {
+            using var stdout = Console.OpenStandardOutput();
+            report.WriteJson(stdout, new Dictionary<string, string> { ["report"] = markdown, ["plot"] = plot });
+            stdout.WriteByte((byte)'\n');
+        }
+        else
+        {
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"precision {Show(score.Precision)} recall {Show(score.Recall)} TP {score.TruePositives} FP {score.FalsePositives} FN {score.FalseNegatives}; detection latency mean {Show(score.DetectionLatency.MeanMs)} ms"));
+            Console.Out.WriteLine($"report: {markdown}");
+            Console.Out.WriteLine($"plot: {plot}");
+        }
     }
 
     private static string Show(double? v) => v is { } x ? x.ToString("0.###", CultureInfo.InvariantCulture) : "n/a";

@@ -13,6 +13,7 @@ using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Topics;
 using SafeHaven.Probes;
+using SafeHaven.Security;
 
 namespace SafeHaven.Cli.Demo;
 
@@ -21,7 +22,7 @@ namespace SafeHaven.Cli.Demo;
 /// watches its QEMU process, a <c>machine</c>-scope rule fires, the planner escalates past the levels that cannot
 /// move a VM, and hv-a migrates the guest post-copy to hv-b, where it must keep beating.
 /// </summary>
-internal static class VmDemo
+internal static partial class VmDemo
 {
     public const string GuestName = "tenant-vm";
     public const string SourceAgent = "hv-a";
@@ -59,7 +60,7 @@ internal static class VmDemo
         {
             return Fail("the test guest cannot be built: " + e.Message);
         }
-        // SIGINT/SIGTERM must not end the process before the finally below has killed every QEMU it started.
+        // SIGINT/SIGTERM must not end the process before the lab below has killed every QEMU it started.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
@@ -69,70 +70,15 @@ internal static class VmDemo
             stop.Cancel();
         }
         ct = stop.Token;
-        // Short and private: unix socket paths must stay under 108 bytes, and a QMP socket is full control of a guest.
-        var root = Path.Join("/tmp", "shvm-demo-" + Guid.NewGuid().ToString("N")[..8]);
-        var dirs = new Dictionary<string, string>(StringComparer.Ordinal) { [SourceAgent] = Path.Join(root, "a"), [TargetAgent] = Path.Join(root, "b") };
-        DemoGuest? guest = null;
-        LibvirtPair? daemons = null;
+        using var lab = new VmLab();
         try
         {
-            var spec = new QemuGuestSpec { Name = GuestName, MemoryMb = MemoryMb, Kernel = image.Kernel, Initrd = image.Initrd };
-            if (backend == VmBackends.Libvirt)
+            var guest = await lab.StartGuestAsync(image, backend, ct).ConfigureAwait(false);
+            if (await BootProblemAsync(guest, ct).ConfigureAwait(false) is { } problem)
             {
-                daemons = await LibvirtPair.StartAsync(root, dirs.Keys, ct).ConfigureAwait(false);
-                guest = await DemoGuest.StartLibvirtAsync(spec, dirs[SourceAgent], daemons.Uris[SourceAgent], daemons.PidNamespaces[SourceAgent], ct).ConfigureAwait(false);
+                return Fail(problem);
             }
-            else
-            {
-                guest = DemoGuest.StartQemu(spec, dirs[SourceAgent]);
-            }
-            using (var boot = CancellationTokenSource.CreateLinkedTokenSource(ct))
-            {
-                boot.CancelAfter(TimeSpan.FromSeconds(60));
-                if (await SerialHeartbeat.WaitBeyondAsync(guest.SerialPath, null, boot.Token).ConfigureAwait(false) is null)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    return Fail($"the guest did not beat within 60 s; QEMU said: {guest.Problem()}");
-                }
-            }
-            var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
-            var (detector, planner) = flags.Processors(parse, rules.Source);
-            detector.ApplicationId = appId;
-            using var broker = await flags.OpenBrokerAsync(parse,
-                BrokerSession.AllTopics(new TopicNames(flags.TopicPrefix(parse)), flags.TopicPartitions(parse), appId), ct).ConfigureAwait(false);
-            var kafka = flags.Kafka(parse, broker.Bootstrap);
-            var (signer, verifier) = flags.KeysForAllInOne(parse);
-            // The probe runs as host hv-a: the guest's QEMU is a process of agent hv-a's host.
-            var probe = new ProbeOptions { Datacenter = datacenter, HostId = SourceAgent, Period = period, Counters = [.. rules.Counters], Pids = [guest.Pid] };
-            var pipeline = new PipelineSpec(kafka) { Probe = probe, Detector = detector, Planner = planner, Rules = rules, Signer = signer };
-            using var app = Pipeline.Build(pipeline, LogLevel.Warning, services =>
-            {
-                foreach (var agent in dirs.Keys)
-                {
-                    // The demo shows a post-copy. At full speed the 128 MiB guest's first pass is over in 0.15–0.3 s:
-                    // a switch request later than that (libvirt's is a second virsh call, 0.1–0.4 s after the start;
-                    // QMP's follows `active` within ms, unless the host is starved) finds it across in pre-copy.
-                    // 64 MiB/s keeps the first pass ≈1.5 s long; post-copy runs at the full rate.
-                    var options = new VmActuatorOptions
-                    {
-                        Id = agent, Backend = backend, StopReceivedGuestsOnDispose = true,
-                        Migration = new MigrationOptions { PrecopyBandwidthBytesPerSecond = 64L << 20 },
-                    };
-                    foreach (var (id, dir) in dirs)
-                    {
-                        options.Agents[id] = dir;
-                        if (daemons is not null)
-                        {
-                            options.Libvirt[id] = daemons.Uris[id];
-                        }
-                    }
-                    services.AddSafeHavenHypervisor(options, new ActuatorIdentity(datacenter, agent), verifier);
-                }
-            });
-            await app.StartAsync(ct).ConfigureAwait(false);
-            var outcome = await ObserveAsync(app, guest, dirs[TargetAgent], timeout, ct).ConfigureAwait(false);
-            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            ct.ThrowIfCancellationRequested();
+            var outcome = await RunPipelineAsync(parse, flags, rules, datacenter, period, timeout, backend, lab, guest, ct).ConfigureAwait(false);
             if (json)
             {
                 DemoReport.WriteJson(outcome, Console.OpenStandardOutput());
@@ -147,19 +93,65 @@ internal static class VmDemo
         {
             return Fail(e.Message);
         }
-        finally
+    }
+
+    // The guest must beat before anything watches it; null once it does, else why not.
+    private static async Task<string?> BootProblemAsync(DemoGuest guest, CancellationToken ct)
+    {
+        using var boot = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        boot.CancelAfter(TimeSpan.FromSeconds(60));
+        if (await SerialHeartbeat.WaitBeyondAsync(guest.SerialPath, null, boot.Token).ConfigureAwait(false) is not null)
         {
-            // The received guest belongs to hv-b's service and died with the host above; this is the source.
-            guest?.Dispose();
-            daemons?.Dispose();
-            try
+            return null;
+        }
+        ct.ThrowIfCancellationRequested();
+        return $"the guest did not beat within 60 s; QEMU said: {guest.Problem()}";
+    }
+
+    // Broker, probe (as host hv-a, whose process the guest's QEMU is), detector, planner and both hypervisor agents in one
+    // host, until both agents reported on the move.
+    private static async Task<DemoOutcome> RunPipelineAsync(ParseResult parse, RoleFlags flags, RuleSet rules, string datacenter, TimeSpan period,
+        TimeSpan timeout, string backend, VmLab lab, DemoGuest guest, CancellationToken ct)
+    {
+        var appId = "safehaven-demo-" + Guid.NewGuid().ToString("N")[..8];
+        var (detector, planner) = flags.Processors(parse, rules.Source);
+        detector.ApplicationId = appId;
+        using var broker = await flags.OpenBrokerAsync(parse,
+            BrokerSession.AllTopics(new TopicNames(flags.TopicPrefix(parse)), flags.TopicPartitions(parse), appId), ct).ConfigureAwait(false);
+        var kafka = flags.Kafka(parse, broker.Bootstrap);
+        var (signer, verifier) = flags.KeysForAllInOne(parse);
+        var probe = new ProbeOptions { Datacenter = datacenter, HostId = SourceAgent, Period = period, Counters = [.. rules.Counters], Pids = [guest.Pid] };
+        var pipeline = new PipelineSpec(kafka) { Probe = probe, Detector = detector, Planner = planner, Rules = rules, Signer = signer };
+        using var app = Pipeline.Build(pipeline, LogLevel.Warning, services => AddAgents(services, lab, backend, datacenter, verifier));
+        await app.StartAsync(ct).ConfigureAwait(false);
+        var outcome = await ObserveAsync(app, guest, lab.Dirs[TargetAgent], timeout, ct).ConfigureAwait(false);
+        await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+        return outcome;
+    }
+
+    private static void AddAgents(IServiceCollection services, VmLab lab, string backend, string datacenter, CommandVerifier verifier)
+    {
+        foreach (var agent in lab.Dirs.Keys)
+        {
+            // The demo shows a post-copy. At full speed the 128 MiB guest's first pass is over in 0.15–0.3 s:
+            // a switch request later than that (libvirt's is a second virsh call, 0.1–0.4 s after the start;
+            // QMP's follows `active` within ms, unless the host is starved) finds it across in pre-copy.
+            // 64 MiB/s keeps the first pass ≈1.5 s long; post-copy runs at the full rate.
+            var options = new VmActuatorOptions
             {
-                Directory.Delete(root, recursive: true);
-            }
-            catch (DirectoryNotFoundException)
+                Id = agent, Backend = backend, StopReceivedGuestsOnDispose = true,
+                Migration = new MigrationOptions { PrecopyBandwidthBytesPerSecond = 64L << 20 },
+            };
+            foreach (var (id, dir) in lab.Dirs)
             {
-                // QEMU never started.
+                options.Agents[id] = dir;
+                if (lab.Daemons is not null)
+                {
+                    options.Libvirt[id] = lab.Daemons.Uris[id];
+                }
             }
+            services.AddSafeHavenHypervisor(options, new ActuatorIdentity(datacenter, agent), verifier);
         }
     }
 

@@ -4,12 +4,15 @@ namespace SafeHaven.Kafka.Clients;
 
 /// <summary>
 /// The security settings of one process, validated and with its secrets read (<see cref="KafkaSecurityOptions.Resolve"/>).
-/// This is the one place they reach client configurations: producers, consumers and admin clients through
-/// <see cref="ApplyTo(ClientConfig)"/>; Streamiz topologies get the same settings from it (<c>StreamConfigSecurity</c> in
-/// SafeHaven.StreamProcessors, which alone depends on Streamiz).
+/// This is the one place they become client settings (<see cref="Settings"/>): producers, consumers and admin clients
+/// get them through <see cref="ApplyTo(ClientConfig)"/>; Streamiz topologies get the same values from this object through
+/// <c>StreamConfigSecurity</c> in SafeHaven.StreamProcessors (which alone depends on Streamiz, and explains why it must
+/// copy them property by property), a test keeping the two in step key for key.
 /// </summary>
 public sealed class KafkaSecurity
 {
+    private IReadOnlyList<KeyValuePair<string, string>>? _settings;
+
     private KafkaSecurity()
     {
     }
@@ -77,23 +80,39 @@ public sealed class KafkaSecurity
         };
     }
 
+    private List<KeyValuePair<string, string>> ToClientSettings()
+    {
+        // A null typed property leaves its key out: only what is set here reaches a client.
+        var config = new ClientConfig
+        {
+            SecurityProtocol = Protocol,
+            SaslMechanism = Mechanism,
+            SaslUsername = Username,
+            SaslPassword = Password,
+            SslCaLocation = CaLocation,
+            SslCertificateLocation = CertificateLocation,
+            SslKeyLocation = KeyLocation,
+            SslKeyPassword = KeyPassword,
+            SslEndpointIdentificationAlgorithm = EndpointIdentification,
+        };
+        return [.. config];
+    }
+
+    /// <summary>
+    /// These settings as librdkafka configuration keys and values (none for plaintext; unset ones left out): the one
+    /// mapping from the options to client settings, written by Confluent's typed configuration so that names and
+    /// value spellings ("sasl_ssl", "SCRAM-SHA-512") are librdkafka's own; what every Streamiz client must carry too.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Settings => _settings ??= ReferenceEquals(this, Plaintext) ? [] : ToClientSettings();
+
     /// <summary>Sets these settings on a producer, consumer or admin client configuration.</summary>
     public void ApplyTo(ClientConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (ReferenceEquals(this, Plaintext))
+        foreach (var (key, value) in Settings)
         {
-            return;
+            config.Set(key, value);
         }
-        config.SecurityProtocol = Protocol;
-        config.SaslMechanism = Mechanism;
-        config.SaslUsername = Username;
-        config.SaslPassword = Password;
-        config.SslCaLocation = CaLocation;
-        config.SslCertificateLocation = CertificateLocation;
-        config.SslKeyLocation = KeyLocation;
-        config.SslKeyPassword = KeyPassword;
-        config.SslEndpointIdentificationAlgorithm = EndpointIdentification;
     }
 
     /// <summary>A description for logs: the protocol, mechanism and user, never a secret.</summary>

@@ -47,31 +47,10 @@ public sealed class TraceRecorder(KafkaClients kafka, TraceRecorderOptions optio
     public RecordStats Run(TraceWriter writer, Action<RecordStats>? progress, Action<string>? rejected, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        // Every entry names the cluster it was read from (TraceRecord.cluster), beside its entity's datacenter.
-        var cluster = kafka.Options.Cluster;
-        var config = kafka.Consumer("safehaven-recorder-" + Guid.NewGuid().ToString("N"), "safehaven-recorder");
-        config.AutoOffsetReset = options.FromBeginning ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest;
-        config.EnableAutoCommit = false;
-        using var consumer = new ConsumerBuilder<string, byte[]>(config).Build();
-        var topics = new List<string> { kafka.Topics.Samples, kafka.Topics.Inventory };
-        if (options.Detections)
-        {
-            topics.Add(kafka.Topics.Detections);
-        }
-        if (options.Results)
-        {
-            topics.Add(kafka.Topics.Results);
-        }
-        consumer.Subscribe(topics);
-        var samples = new SamplesTopicReader(kafka.Serdes);
-        var states = kafka.Serdes.Deserializer<EntityState>();
-        var detections = kafka.Serdes.Deserializer<Detection>();
-        var results = kafka.Serdes.Deserializer<IsolationResult>();
-        long nSamples = 0, nInventory = 0, nDetections = 0, nResults = 0, nRejected = 0;
-        var start = time.GetTimestamp();
-        var lastFlush = start;
-        var lastProgress = start;
-        RecordStats Stats() => new(writer.Records, nSamples, nInventory, nDetections, nResults, nRejected, writer.BytesWritten, time.GetElapsedTime(start));
+        using var consumer = Subscribe();
+        var recording = new Recording(kafka, writer, time);
+        var lastFlush = recording.StartedAt;
+        var lastProgress = recording.StartedAt;
         try
         {
             while (!ct.IsCancellationRequested)
@@ -86,46 +65,9 @@ public sealed class TraceRecorder(KafkaClients kafka, TraceRecorderOptions optio
                     rejected?.Invoke($"consume error: {e.Error.Reason}");
                     continue;
                 }
-                if (cr?.Message is { } message)
+                if (cr?.Message is not null && recording.Append(cr) is { } why)
                 {
-                    try
-                    {
-                        var ts = message.Timestamp.UnixTimestampMs * 1_000_000;
-                        var topic = cr.Topic;
-                        if (topic == kafka.Topics.Samples)
-                        {
-                            kafka.Seals.Require(Seals.Kinds.Samples, message);
-                            foreach (var s in samples.Read(message.Value, topic))
-                            {
-                                writer.Append(TraceEntry.OfSample(s, ts) with { Cluster = cluster });
-                                nSamples++;
-                            }
-                        }
-                        else if (topic == kafka.Topics.Inventory)
-                        {
-                            kafka.Seals.Require(Seals.Kinds.Inventory, message);
-                            var state = message.Value is null ? null : KafkaSerdes.Decode(states, message.Value, topic);
-                            writer.Append(TraceEntry.OfInventory(message.Key ?? state?.entityId ?? "", state, ts) with { Cluster = cluster });
-                            nInventory++;
-                        }
-                        else if (topic == kafka.Topics.Detections)
-                        {
-                            kafka.Seals.Require(Seals.Kinds.Detections, message);
-                            writer.Append(TraceEntry.OfDetection(message.Key, KafkaSerdes.Decode(detections, message.Value, topic), ts) with { Cluster = cluster });
-                            nDetections++;
-                        }
-                        else
-                        {
-                            kafka.Seals.Require(Seals.Kinds.Results, message);
-                            writer.Append(TraceEntry.OfResult(KafkaSerdes.Decode(results, message.Value, topic), ts) with { Cluster = cluster });
-                            nResults++;
-                        }
-                    }
-                    catch (Exception e) when (e is RecordRejectedException or AvroDecodeException)
-                    {
-                        nRejected++;
-                        rejected?.Invoke($"{cr.Topic}/{cr.Partition.Value}@{cr.Offset.Value}: {e.Message}");
-                    }
+                    rejected?.Invoke(why);
                 }
                 if (time.GetElapsedTime(lastFlush) >= options.FlushEvery)
                 {
@@ -134,7 +76,7 @@ public sealed class TraceRecorder(KafkaClients kafka, TraceRecorderOptions optio
                 }
                 if (time.GetElapsedTime(lastProgress) >= options.ProgressEvery)
                 {
-                    progress?.Invoke(Stats());
+                    progress?.Invoke(recording.Stats());
                     lastProgress = time.GetTimestamp();
                 }
             }
@@ -144,8 +86,94 @@ public sealed class TraceRecorder(KafkaClients kafka, TraceRecorderOptions optio
             consumer.Close();
             writer.Flush();
         }
-        var final = Stats();
+        var final = recording.Stats();
         progress?.Invoke(final);
         return final;
+    }
+
+    // A consumer of its own (no committed offsets) on samples and inventory, and detections and results when asked.
+    private IConsumer<string, byte[]> Subscribe()
+    {
+        var config = kafka.Consumer("safehaven-recorder-" + Guid.NewGuid().ToString("N"), "safehaven-recorder");
+        config.AutoOffsetReset = options.FromBeginning ? AutoOffsetReset.Earliest : AutoOffsetReset.Latest;
+        config.EnableAutoCommit = false;
+        var consumer = new ConsumerBuilder<string, byte[]>(config).Build();
+        var topics = new List<string> { kafka.Topics.Samples, kafka.Topics.Inventory };
+        if (options.Detections)
+        {
+            topics.Add(kafka.Topics.Detections);
+        }
+        if (options.Results)
+        {
+            topics.Add(kafka.Topics.Results);
+        }
+        consumer.Subscribe(topics);
+        return consumer;
+    }
+
+    // What one recording has read and written: each record checked as its consumers check it, then appended.
+    private sealed class Recording(KafkaClients kafka, TraceWriter writer, TimeProvider time)
+    {
+        // Every entry names the cluster it was read from (TraceRecord.cluster), beside its entity's datacenter.
+        private readonly string _cluster = kafka.Options.Cluster;
+        private readonly SafeHaven.Kafka.Topics.TopicNames _topics = kafka.Topics;
+        private readonly RoleSeals _seals = kafka.Seals;
+        private readonly SamplesTopicReader _samples = new(kafka.Serdes);
+        private readonly IDeserializer<EntityState> _states = kafka.Serdes.Deserializer<EntityState>();
+        private readonly IDeserializer<Detection> _detections = kafka.Serdes.Deserializer<Detection>();
+        private readonly IDeserializer<IsolationResult> _results = kafka.Serdes.Deserializer<IsolationResult>();
+        private readonly TraceWriter _writer = writer;
+        private readonly TimeProvider _time = time;
+        private long _nSamples, _nInventory, _nDetections, _nResults, _nRejected;
+
+        public long StartedAt { get; } = time.GetTimestamp();
+
+        public RecordStats Stats() =>
+            new(_writer.Records, _nSamples, _nInventory, _nDetections, _nResults, _nRejected, _writer.BytesWritten, _time.GetElapsedTime(StartedAt));
+
+        /// <summary>Appends the record's entries; null when done, else why it was left out (counted as rejected).</summary>
+        public string? Append(ConsumeResult<string, byte[]> cr)
+        {
+            var message = cr.Message;
+            try
+            {
+                var ts = message.Timestamp.UnixTimestampMs * 1_000_000;
+                var topic = cr.Topic;
+                if (topic == _topics.Samples)
+                {
+                    _seals.Require(Seals.Kinds.Samples, message);
+                    foreach (var s in _samples.Read(message.Value, topic))
+                    {
+                        _writer.Append(TraceEntry.OfSample(s, ts) with { Cluster = _cluster });
+                        _nSamples++;
+                    }
+                }
+                else if (topic == _topics.Inventory)
+                {
+                    _seals.Require(Seals.Kinds.Inventory, message);
+                    var state = message.Value is null ? null : KafkaSerdes.Decode(_states, message.Value, topic);
+                    _writer.Append(TraceEntry.OfInventory(message.Key ?? state?.entityId ?? "", state, ts) with { Cluster = _cluster });
+                    _nInventory++;
+                }
+                else if (topic == _topics.Detections)
+                {
+                    _seals.Require(Seals.Kinds.Detections, message);
+                    _writer.Append(TraceEntry.OfDetection(message.Key, KafkaSerdes.Decode(_detections, message.Value, topic), ts) with { Cluster = _cluster });
+                    _nDetections++;
+                }
+                else
+                {
+                    _seals.Require(Seals.Kinds.Results, message);
+                    _writer.Append(TraceEntry.OfResult(KafkaSerdes.Decode(_results, message.Value, topic), ts) with { Cluster = _cluster });
+                    _nResults++;
+                }
+                return null;
+            }
+            catch (Exception e) when (e is RecordRejectedException or AvroDecodeException)
+            {
+                _nRejected++;
+                return $"{cr.Topic}/{cr.Partition.Value}@{cr.Offset.Value}: {e.Message}";
+            }
+        }
     }
 }

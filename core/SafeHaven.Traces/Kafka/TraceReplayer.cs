@@ -48,103 +48,22 @@ public sealed class TraceReplayer(KafkaClients kafka, ReplaySealer sealer, TimeP
         // As fast as possible: fuller producer batches (the mock broker returns one batch per partition per fetch).
         config.LingerMs = pacer.Speed is null ? 10 : 0;
         using var producer = new ProducerBuilder<string, byte[]>(config).Build();
-        var batches = kafka.Serdes.Serializer<SampleBatch>();
-        var states = kafka.Serdes.Serializer<EntityState>();
-        var rebatcher = new SampleRebatcher();
-        var stats = new ReplayStats();
-        long failed = 0;
-        var warned = new HashSet<string>(StringComparer.Ordinal);
-        var start = time.GetTimestamp();
-        void OnDelivery(DeliveryReport<string, byte[]> r)
-        {
-            if (r.Error.IsError)
-            {
-                Interlocked.Increment(ref failed);
-            }
-        }
-        (RecordSigner, string)? Seal(RecordSigner? signer, string subject, string kind)
-        {
-            if (signer is null)
-            {
-                stats = stats with { Unsealed = stats.Unsealed + 1 };
-                if (warned.Add(subject + " " + kind))
-                {
-                    onUnsealed?.Invoke($"{subject} ({kind})");
-                }
-                return null;
-            }
-            return (signer, kind);
-        }
-        async Task Pace(long paceNs)
-        {
-            var delay = pacer.Delay(paceNs, time.GetElapsedTime(start));
-            if (delay > TimeSpan.Zero)
-            {
-                await Task.Delay(delay, time, ct).ConfigureAwait(false);
-            }
-        }
-        async Task SendBatch()
-        {
-            var pace = rebatcher.PaceNs;
-            SampleBatch? batch;
-            try
-            {
-                batch = rebatcher.Take();
-            }
-            catch (ArgumentException)
-            {
-                // A sample whose entity names another host than its own: no probe could have sent it.
-                stats = stats with { Skipped = stats.Skipped + 1 };
-                return;
-            }
-            if (batch is null)
-            {
-                return;
-            }
-            await Pace(pace).ConfigureAwait(false);
-            var subject = $"{batch.datacenter}/{batch.host}";
-            ConsumeLoop.Produce(producer, batches, kafka.Topics.Samples, batch.host, batch, OnDelivery, Seal(sealer.ForSamples(subject), subject, Seals.Kinds.Samples));
-            stats = stats with { Batches = stats.Batches + 1, Samples = stats.Samples + batch.samples.Count };
-        }
+        var replay = new Replay(this, kafka, sealer, time, producer, pacer, onUnsealed, ct);
         foreach (var entry in entries)
         {
             if (ct.IsCancellationRequested)
             {
                 break;
             }
-            if (entry.Kind == TraceKind.Samples && rebatcher.Continues(entry))
-            {
-                rebatcher.Add(entry);
-                continue;
-            }
-            await SendBatch().ConfigureAwait(false);
-            switch (entry.Kind)
-            {
-                case TraceKind.Samples:
-                    rebatcher.Add(entry);
-                    break;
-                case TraceKind.Inventory when entry.Inventory?.kind == InventoryKinds.Actuator:
-                    // An agent's capability record is the agent's own word (sealed by its key): live agents announce
-                    // themselves; a replay reproduces what probes sent.
-                    stats = stats with { Skipped = stats.Skipped + 1 };
-                    break;
-                case TraceKind.Inventory:
-                    await Pace(entry.PaceNs).ConfigureAwait(false);
-                    SendInventory(producer, states, entry, OnDelivery, Seal);
-                    stats = stats with { Inventory = stats.Inventory + 1 };
-                    break;
-                default:
-                    stats = stats with { Skipped = stats.Skipped + 1 };
-                    break;
-            }
+            await replay.AddAsync(entry).ConfigureAwait(false);
         }
         if (!ct.IsCancellationRequested)
         {
-            await SendBatch().ConfigureAwait(false);
+            await replay.SendBatchAsync().ConfigureAwait(false);
         }
         // Every record out before returning: a replay that exits early would lose the tail.
         producer.Flush(TimeSpan.FromSeconds(30));
-        return stats with { Failed = Interlocked.Read(ref failed) + producer.Flush(TimeSpan.Zero) };
+        return replay.Stats with { Failed = replay.Failed + producer.Flush(TimeSpan.Zero) };
     }
 
     private void SendInventory(IProducer<string, byte[]> producer, Confluent.Kafka.ISerializer<EntityState> states, TraceEntry entry,
@@ -166,5 +85,111 @@ public sealed class TraceReplayer(KafkaClients kafka, ReplaySealer sealer, TimeP
             tombstone.Headers = Seals.Headers(w.Item1, w.Item2, key, null);
         }
         producer.Produce(kafka.Topics.Inventory, tombstone, onDelivery);
+    }
+
+    // One replay in progress: samples re-batched per host and tick, paced, sealed, counted.
+    private sealed class Replay(TraceReplayer owner, KafkaClients kafka, ReplaySealer sealer, TimeProvider time, IProducer<string, byte[]> producer,
+        ReplayPacer pacer, Action<string>? onUnsealed, CancellationToken ct)
+    {
+        private readonly Confluent.Kafka.ISerializer<SampleBatch> _batches = kafka.Serdes.Serializer<SampleBatch>();
+        private readonly Confluent.Kafka.ISerializer<EntityState> _states = kafka.Serdes.Serializer<EntityState>();
+        private readonly SampleRebatcher _rebatcher = new();
+        private readonly HashSet<string> _warned = new(StringComparer.Ordinal);
+        private readonly KafkaClients _kafka = kafka;
+        private readonly TimeProvider _time = time;
+        private readonly long _start = time.GetTimestamp();
+        private long _failed;
+
+        public ReplayStats Stats { get; private set; } = new();
+
+        /// <summary>Records the broker refused so far.</summary>
+        public long Failed => Interlocked.Read(ref _failed);
+
+        /// <summary>Takes one trace entry: a sample joins the batch being built (or, from another tick, sends it first).</summary>
+        public async Task AddAsync(TraceEntry entry)
+        {
+            if (entry.Kind == TraceKind.Samples && _rebatcher.Continues(entry))
+            {
+                _rebatcher.Add(entry);
+                return;
+            }
+            await SendBatchAsync().ConfigureAwait(false);
+            switch (entry.Kind)
+            {
+                case TraceKind.Samples:
+                    _rebatcher.Add(entry);
+                    break;
+                case TraceKind.Inventory when entry.Inventory?.kind == InventoryKinds.Actuator:
+                    // An agent's capability record is the agent's own word (sealed by its key): live agents announce
+                    // themselves; a replay reproduces what probes sent.
+                    Stats = Stats with { Skipped = Stats.Skipped + 1 };
+                    break;
+                case TraceKind.Inventory:
+                    await PaceAsync(entry.PaceNs).ConfigureAwait(false);
+                    owner.SendInventory(producer, _states, entry, OnDelivery, Seal);
+                    Stats = Stats with { Inventory = Stats.Inventory + 1 };
+                    break;
+                default:
+                    Stats = Stats with { Skipped = Stats.Skipped + 1 };
+                    break;
+            }
+        }
+
+        /// <summary>Sends the batch being built, if any, at its pace.</summary>
+        public async Task SendBatchAsync()
+        {
+            var pace = _rebatcher.PaceNs;
+            SampleBatch? batch;
+            try
+            {
+                batch = _rebatcher.Take();
+            }
+            catch (ArgumentException)
+            {
+                // A sample whose entity names another host than its own: no probe could have sent it.
+                Stats = Stats with { Skipped = Stats.Skipped + 1 };
+                return;
+            }
+            if (batch is null)
+            {
+                return;
+            }
+            await PaceAsync(pace).ConfigureAwait(false);
+            var subject = $"{batch.datacenter}/{batch.host}";
+            ConsumeLoop.Produce(producer, _batches, _kafka.Topics.Samples, batch.host, batch, OnDelivery,
+                Seal(sealer.ForSamples(subject), subject, Seals.Kinds.Samples));
+            Stats = Stats with { Batches = Stats.Batches + 1, Samples = Stats.Samples + batch.samples.Count };
+        }
+
+        private void OnDelivery(DeliveryReport<string, byte[]> r)
+        {
+            if (r.Error.IsError)
+            {
+                Interlocked.Increment(ref _failed);
+            }
+        }
+
+        private (RecordSigner, string)? Seal(RecordSigner? signer, string subject, string kind)
+        {
+            if (signer is null)
+            {
+                Stats = Stats with { Unsealed = Stats.Unsealed + 1 };
+                if (_warned.Add(subject + " " + kind))
+                {
+                    onUnsealed?.Invoke($"{subject} ({kind})");
+                }
+                return null;
+            }
+            return (signer, kind);
+        }
+
+        private async Task PaceAsync(long paceNs)
+        {
+            var delay = pacer.Delay(paceNs, _time.GetElapsedTime(_start));
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+            }
+        }
     }
 }

@@ -9,15 +9,17 @@ public sealed class ContainerActuatorTests : IDisposable
 {
     private const int Ports = 27315;
     private readonly ContainerSandbox _box = new();
+    // The agents' clock: commands are issued and checked for their deadline on it, whatever the machine's load.
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
 
     private ContainerActuatorOptions Options(string id) => new()
     {
         Id = id, Agents = { ["host-a"] = _box.A.Root, ["host-b"] = _box.B.Root }, Criu = CriuHost.Options(Ports),
     };
 
-    private static IsolationCommand Move(string action, string id, string container)
+    private IsolationCommand Move(string action, string id, string container)
     {
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = _time.NowNs();
         return new IsolationCommand
         {
             commandId = id, entity = new EntityRef { datacenter = "dc", host = "h", container = container }, level = Levels.Container,
@@ -31,8 +33,8 @@ public sealed class ContainerActuatorTests : IDisposable
     public async Task Isolate_at_the_source_and_receive_at_the_target_move_the_container()
     {
         Skip.If(CriuHost.Problem is not null, CriuHost.Problem);
-        using var source = new ContainerActuator(Options("host-a"));
-        using var target = new ContainerActuator(Options("host-b"));
+        using var source = new ContainerActuator(Options("host-a"), _time);
+        using var target = new ContainerActuator(Options("host-b"), _time);
         Assert.True((await source.ProbeAsync()).Available);
         var hb = _box.File("web.hb");
         var started = await NamespacedContainer.StartAsync(_box.A, CriuHost.Spec("web", hb), CriuHost.Options(Ports));

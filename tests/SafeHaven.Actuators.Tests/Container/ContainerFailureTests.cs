@@ -12,6 +12,8 @@ public sealed class ContainerFailureTests : IDisposable
 {
     private const int Ports = 27345;
     private readonly ContainerSandbox _box = new();
+    // The agents' clock: commands are issued and checked for their deadline on it, whatever the machine's load.
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
 
     private Handoff Ticket(string moveId)
     {
@@ -21,9 +23,9 @@ public sealed class ContainerFailureTests : IDisposable
         return handoff;
     }
 
-    private static IsolationCommand Command(string action, string id)
+    private IsolationCommand Command(string action, string id)
     {
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = _time.NowNs();
         return new IsolationCommand
         {
             commandId = id, entity = new EntityRef { datacenter = "dc", host = "h", container = "web" }, level = Levels.Container,
@@ -39,7 +41,7 @@ public sealed class ContainerFailureTests : IDisposable
         using var agent = new ContainerActuator(new ContainerActuatorOptions
         {
             Id = "host-a", Agents = { ["host-a"] = _box.A.Root, ["host-b"] = _box.B.Root }, Criu = criu.Options(Ports),
-        });
+        }, _time);
         Ticket("cmd-1");
 
         var result = await agent.ExecuteAsync(Command(Actions.Isolate, "cmd-1"));
@@ -60,7 +62,7 @@ public sealed class ContainerFailureTests : IDisposable
         using var agent = new ContainerActuator(new ContainerActuatorOptions
         {
             Id = "host-b", Agents = { ["host-a"] = _box.A.Root, ["host-b"] = _box.B.Root }, Criu = criu.Options(Ports),
-        });
+        }, _time);
 
         IsolationResult result;
         try

@@ -17,10 +17,12 @@ public sealed class ContainerOrphanTests : IDisposable
     private const int Ports = 27360, SigStop = 19;
     private readonly ContainerSandbox _box = new();
     private readonly List<Process> _listeners = [];
+    // The agents' clock: commands are issued and checked for their deadline on it, whatever the machine's load.
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
 
     private async Task<IsolationResult> RestartAsync(CriuOptions criu)
     {
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = _time.NowNs();
         var cmd = new IsolationCommand
         {
             commandId = "cmd-1", entity = new EntityRef { datacenter = "dc", host = "h", container = "web" }, level = Levels.Container,
@@ -34,7 +36,7 @@ public sealed class ContainerOrphanTests : IDisposable
         using var restarted = new ContainerActuator(new ContainerActuatorOptions
         {
             Id = "host-a", Agents = { ["host-a"] = _box.A.Root, ["host-b"] = _box.B.Root }, Criu = criu,
-        }, journal: CommandJournal.Open(path));
+        }, _time, journal: CommandJournal.Open(path));
         return Assert.Single(await restarted.ReconcileAsync());
     }
 

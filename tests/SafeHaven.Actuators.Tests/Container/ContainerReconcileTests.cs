@@ -14,15 +14,17 @@ public sealed class ContainerReconcileTests : IDisposable
     private const int SigStop = 19;
     private const int Ports = 27330;
     private readonly ContainerSandbox _box = new();
+    // The agents' clock: commands are issued and checked for their deadline on it, whatever the machine's load.
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
 
     private ContainerActuatorOptions Options(string id) => new()
     {
         Id = id, Agents = { ["host-a"] = _box.A.Root, ["host-b"] = _box.B.Root }, Criu = CriuHost.Options(Ports),
     };
 
-    private static IsolationCommand Move(string action, string id)
+    private IsolationCommand Move(string action, string id)
     {
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = _time.NowNs();
         return new IsolationCommand
         {
             commandId = id, entity = new EntityRef { datacenter = "dc", host = "h", container = "web" }, level = Levels.Container,
@@ -39,7 +41,7 @@ public sealed class ContainerReconcileTests : IDisposable
         {
             journal.Started(cmd);
         }
-        var restarted = new ContainerActuator(Options(agent), journal: CommandJournal.Open(path));
+        var restarted = new ContainerActuator(Options(agent), _time, journal: CommandJournal.Open(path));
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var result = Assert.Single(await restarted.ReconcileAsync(deadline.Token));
         Assert.Equal(cmd.commandId, result.commandId);
@@ -74,7 +76,7 @@ public sealed class ContainerReconcileTests : IDisposable
         }
         Assert.True(_box.A.Load("web")!.IsRunning);
         Assert.Equal(web.InitPid, _box.A.Load("web")!.InitPid);
-        using var again = new ContainerActuator(Options("host-a"), journal: CommandJournal.Open(_box.File("host-a.journal")));
+        using var again = new ContainerActuator(Options("host-a"), _time, journal: CommandJournal.Open(_box.File("host-a.journal")));
         Assert.Empty(await again.ReconcileAsync());
     }
 
@@ -168,15 +170,7 @@ public sealed class ContainerReconcileTests : IDisposable
 
     private long? SerialHeartbeatLast(string file) => SafeHaven.Actuators.Vm.SerialHeartbeat.Last(_box.File(file));
 
-    private static async Task<bool> Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition() && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(10);
-        }
-        return condition();
-    }
+    private static Task<bool> Eventually(Func<bool> condition) => Poll.Until(condition, TimeSpan.FromSeconds(10));
 
     public void Dispose() => _box.Dispose();
 }

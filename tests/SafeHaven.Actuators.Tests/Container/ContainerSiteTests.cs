@@ -8,6 +8,8 @@ namespace SafeHaven.Actuators.Tests.Container;
 public sealed class ContainerSiteTests : IDisposable
 {
     private readonly string _root = Path.Join("/tmp", "shcs-" + Guid.NewGuid().ToString("N")[..8]);
+    // The agents' clock: commands are issued and checked for their deadline on it, whatever the machine's load.
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
 
     [Theory]
     [InlineData("../etc")]
@@ -98,8 +100,8 @@ public sealed class ContainerSiteTests : IDisposable
     public async Task Actuator_rejects_bad_commands_before_touching_anything()
     {
         var options = new ContainerActuatorOptions { Id = "host-a", Agents = { ["host-a"] = Path.Join(_root, "a"), ["host-b"] = Path.Join(_root, "b") } };
-        using var agent = new ContainerActuator(options);
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        using var agent = new ContainerActuator(options, _time);
+        var now = _time.NowNs();
         IsolationCommand Cmd(string id, string? container, string target = "host-b", string level = Levels.Container, bool dry = false) => new()
         {
             commandId = id, entity = new EntityRef { datacenter = "dc", host = "h", container = container }, level = level, action = Actions.Isolate,

@@ -10,6 +10,8 @@ public sealed class ContainerTrustTests : IDisposable
 {
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private readonly string _root = Path.Join("/tmp", "shtr-" + Guid.NewGuid().ToString("N")[..8]);
+    // The agents' clock: commands are issued and checked for their deadline on it, whatever the machine's load.
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
 
     private string Dir(string path, UnixFileMode mode)
     {
@@ -88,9 +90,9 @@ public sealed class ContainerTrustTests : IDisposable
         var b = Dir("b", Private);
         using var criu = new FakeCriu(Dir("bin", Private));
         var web = criu.Start(new ContainerSite("host-a", a), "web");
-        using var agent = new ContainerActuator(new ContainerActuatorOptions { Id = "host-a", Agents = { ["host-a"] = a, ["host-b"] = b }, Criu = criu.Options(CriuHost.UnusedPorts) });
+        using var agent = new ContainerActuator(new ContainerActuatorOptions { Id = "host-a", Agents = { ["host-a"] = a, ["host-b"] = b }, Criu = criu.Options(CriuHost.UnusedPorts) }, _time);
         File.SetUnixFileMode(b, Private | UnixFileMode.OtherWrite);
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = _time.NowNs();
 
         var result = await agent.ExecuteAsync(new IsolationCommand
         {

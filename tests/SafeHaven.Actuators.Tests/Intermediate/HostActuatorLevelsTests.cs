@@ -9,7 +9,7 @@ namespace SafeHaven.Actuators.Tests.Intermediate;
 /// <summary>The host agent with intermediate levels: what it announces, and hostile targets refused before any action.</summary>
 public sealed class HostActuatorLevelsTests : IDisposable
 {
-    private readonly FixedTime _time = new(new DateTimeOffset(2026, 12, 5, 1, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 1, 0, 0, TimeSpan.Zero));
     private readonly string _root = Directory.CreateTempSubdirectory("sh-levels-").FullName;
     private int _seq;
 
@@ -19,7 +19,7 @@ public sealed class HostActuatorLevelsTests : IDisposable
     private IsolationCommand Command(string level, string? target, string action = Actions.Isolate) => new()
     {
         commandId = $"cmd-{++_seq}", entity = new EntityRef { datacenter = "local", host = "host-a", pid = Environment.ProcessId },
-        level = level, action = action, source = "host-a", target = target, issuedAtNs = _time.NowNs, deadlineNs = _time.NowNs + 5_000_000_000,
+        level = level, action = action, source = "host-a", target = target, issuedAtNs = _time.NowNs(), deadlineNs = _time.NowNs() + 5_000_000_000,
         dryRun = true, reasons = [], signature = [], group = "g1",
     };
 

@@ -15,7 +15,12 @@ public sealed class VmActuatorTests : IDisposable
     private readonly VmActuatorOptions _options;
     private readonly VmActuatorOptions _targetOptions;
     private readonly VmActuator _target;
+    // The agents' clock in the command checks: commands are issued, and their deadlines read, on it.
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
     private int _seq;
+
+    // Real moves keep the system clock: it times their phases (QMP events, downtime), which a fake clock would zero.
+    private static TimeProvider Wall => TimeProvider.System;
 
     public VmActuatorTests()
     {
@@ -42,9 +47,9 @@ public sealed class VmActuatorTests : IDisposable
         issuedAtNs = c.issuedAtNs, deadlineNs = c.deadlineNs, dryRun = c.dryRun, reasons = c.reasons, signature = c.signature,
     };
 
-    private IsolationCommand Command(string vm = "guest-1", string target = "hv-b")
+    private IsolationCommand Command(string vm = "guest-1", string target = "hv-b", TimeProvider? clock = null)
     {
-        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var now = (clock ?? _time).NowNs();
         return new()
         {
             commandId = $"vm-cmd-{++_seq}", entity = new EntityRef { datacenter = "local", host = "h", vm = vm },
@@ -53,9 +58,9 @@ public sealed class VmActuatorTests : IDisposable
         };
     }
 
-    private async Task<IsolationResult> Run(IsolationCommand cmd, CommandVerifier? verifier = null)
+    private async Task<IsolationResult> Run(IsolationCommand cmd, CommandVerifier? verifier = null, TimeProvider? clock = null)
     {
-        using var agent = new VmActuator(_options, verifier: verifier);
+        using var agent = new VmActuator(_options, clock ?? _time, verifier: verifier);
         return await agent.ExecuteAsync(cmd);
     }
 
@@ -64,15 +69,20 @@ public sealed class VmActuatorTests : IDisposable
     {
         var foreign = Command();
         foreign.source = "hv-b";
-        var expired = Command();
-        expired.deadlineNs = expired.issuedAtNs - 1;
         var badVm = Command(vm: "../etc,x");
         var self = Command(target: "hv-a");
         var unknown = Command(target: "hv-z");
         var core = Command();
         core.level = Levels.Core;
-        foreach (var (cmd, why) in new[] { (foreign, "foreign"), (expired, "expired"), (badVm, "not a valid VM name"), (self, "not another"), (unknown, "not another"), (core, "level") })
+        // Expired by the agent's own clock: issued with 60 s to live, read 60 s and 1 ms later.
+        var expired = Command();
+        foreach (var (cmd, why, age) in new[]
         {
+            (foreign, "foreign", 0), (badVm, "not a valid VM name", 0), (self, "not another", 0), (unknown, "not another", 0), (core, "level", 0),
+            (expired, "expired", 60_001),
+        })
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(age));
             var result = await Run(cmd);
             Assert.Equal(ResultStatus.Rejected, result.status);
             Assert.Contains(why, result.error, StringComparison.Ordinal);
@@ -97,7 +107,7 @@ public sealed class VmActuatorTests : IDisposable
         Assert.Contains("would migrate vm 'guest-1'", dryResult.error, StringComparison.Ordinal);
 
         // No QMP socket: the move fails before it starts, once; the redelivery is a duplicate.
-        using var agent = new VmActuator(_options);
+        using var agent = new VmActuator(_options, _time);
         var cmd = Command();
         var first = await agent.ExecuteAsync(cmd);
         Assert.Equal(ResultStatus.Failed, first.status);
@@ -112,18 +122,19 @@ public sealed class VmActuatorTests : IDisposable
     {
         new QemuGuestSpec { Name = "guest-1", Kernel = "/boot/k", Initrd = "/boot/i" }.Save(_box.A);
         var atSource = ReceiveOf(Command());
-        using var source = new VmActuator(_options);
+        using var source = new VmActuator(_options, _time);
+        using var target = new VmActuator(_targetOptions, _time);
         var foreign = await source.ExecuteAsync(atSource);
         Assert.Equal(ResultStatus.Rejected, foreign.status);
         Assert.Contains("foreign command: target 'hv-b'", foreign.error, StringComparison.Ordinal);
 
         var unknownSource = ReceiveOf(Command());
         unknownSource.source = "hv-z";
-        Assert.Contains("source 'hv-z' is not another known", (await _target.ExecuteAsync(unknownSource)).error, StringComparison.Ordinal);
+        Assert.Contains("source 'hv-z' is not another known", (await target.ExecuteAsync(unknownSource)).error, StringComparison.Ordinal);
 
         var dry = ReceiveOf(Command());
         dry.dryRun = true;
-        var dryResult = await _target.ExecuteAsync(dry);
+        var dryResult = await target.ExecuteAsync(dry);
         Assert.Equal(ResultStatus.Skipped, dryResult.status);
         Assert.Contains("would start an incoming twin of vm 'guest-1'", dryResult.error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Join(_box.B, "guest-1" + QemuGuest.PeerSuffix)), "a dry run starts no QEMU");
@@ -139,7 +150,7 @@ public sealed class VmActuatorTests : IDisposable
         var options = new VmActuatorOptions { Id = "hv-a", Agents = { ["hv-a"] = _box.A, ["hv-b"] = _box.B }, PrepareTimeout = TimeSpan.FromSeconds(1) };
         using var source = new VmActuator(options);
 
-        var result = await source.ExecuteAsync(Command(), deadline.Token);
+        var result = await source.ExecuteAsync(Command(clock: Wall), deadline.Token);
 
         Assert.Equal(ResultStatus.Failed, result.status);
         Assert.Contains("prepared no incoming side", result.error, StringComparison.Ordinal);
@@ -160,8 +171,8 @@ public sealed class VmActuatorTests : IDisposable
         Assert.True(sourceBeat > beat, $"the guest must beat at the source first: {src.StandardError}");
 
         // The source's command first: it waits for the target agent, whose command comes later.
-        var move = Command();
-        var moving = Run(move);
+        var move = Command(clock: Wall);
+        var moving = Run(move, clock: Wall);
         var received = await _target.ExecuteAsync(ReceiveOf(move), ct);
         var result = await moving;
 
@@ -195,8 +206,8 @@ public sealed class VmActuatorTests : IDisposable
         };
         using var target = new VmActuator(hasty);
 
-        var move = Command();
-        var moving = Run(move);
+        var move = Command(clock: Wall);
+        var moving = Run(move, clock: Wall);
         var received = await target.ExecuteAsync(ReceiveOf(move), deadline.Token);
         var result = await moving;
 
@@ -220,7 +231,7 @@ public sealed class VmActuatorTests : IDisposable
             // Connected once: the socket is up. The receive below must find it answering.
         }
 
-        var received = await _target.ExecuteAsync(ReceiveOf(Command()), deadline.Token);
+        var received = await _target.ExecuteAsync(ReceiveOf(Command(clock: Wall)), deadline.Token);
 
         Assert.Equal(ResultStatus.Failed, received.status);
         Assert.Contains("already runs at this agent", received.error, StringComparison.Ordinal);
@@ -236,7 +247,7 @@ public sealed class VmActuatorTests : IDisposable
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var src = _box.Track(QemuGuest.Start(GuestImage.Spec("guest-1", 128), _box.A));
         await SerialHeartbeat.WaitBeyondAsync(src.SerialPath, null, deadline.Token);
-        var move = Command();
+        var move = Command(clock: Wall);
         var journalPath = Path.Join(_box.Root, "hv-a.journal");
         // A crash right after the journal recorded the start: the line is there, no result was published.
         using (var journal = CommandJournal.Open(journalPath))

@@ -1,15 +1,11 @@
 using Confluent.Kafka;
-using Microsoft.Extensions.Logging.Abstractions;
 using SafeHaven.Core;
 using SafeHaven.Core.Placement;
-using SafeHaven.Kafka.Clients;
-using SafeHaven.Kafka.Embedded;
 using SafeHaven.Kafka.Serialization;
-using SafeHaven.Kafka.Topics;
 using SafeHaven.Schemas;
-using SafeHaven.Security;
 using SafeHaven.StreamProcessors.MovingTarget;
 using SafeHaven.StreamProcessors.Planning;
+using SafeHaven.StreamProcessors.Tests.Planning;
 using static SafeHaven.StreamProcessors.Tests.Planning.PlannerRecords;
 
 namespace SafeHaven.StreamProcessors.Tests.MovingTarget;
@@ -26,75 +22,61 @@ public sealed class MovingTargetOnEmbeddedBrokerTests
     [Fact]
     public async Task The_planner_issues_signed_alternating_moves_through_the_ledger_and_a_detection_stops_them()
     {
-        using var broker = EmbeddedBroker.Start();
-        var prefix = "mtd" + Guid.NewGuid().ToString("N") + ".";
-        var topics = new TopicNames(prefix);
-        await new MockTopicProvisioner(broker).EnsureAsync(topics.All(1), CancellationToken.None);
-        using var kafka = new KafkaClients(new KafkaOptions { BootstrapServers = broker.BootstrapServers, TopicPrefix = prefix, Partitions = 1 });
-        using var signer = CommandSigner.Ephemeral(out var verifier);
-        using var producer = new ProducerBuilder<string, byte[]>(kafka.Producer("test")).Build();
-        await producer.ProduceAsync(topics.Inventory, Message("dc1/h1", new SingleObjectCodec<EntityState>().Encode(Actuator("h1", "h1-agent", "2-3"))));
-        await producer.ProduceAsync(topics.Inventory, Message("dc1/h1/pid/42", new SingleObjectCodec<EntityState>().Encode(Process(42))));
+        using var bus = await PlannerOnBroker.StartAsync("mtd", partitions: 1);
+        await bus.PublishInventoryAsync("dc1/h1", Actuator("h1", "h1-agent", "2-3"));
+        await bus.PublishProcessAsync(42);
         var mtd = MovingTargetScheduleTests.Options(Levels.Core, 42);
         mtd.Schedules[0].Period = TimeSpan.FromSeconds(1);
-        var options = new PlannerOptions { GroupId = "planner-" + Guid.NewGuid().ToString("N"), InstanceId = "pm" };
-        using var planner = new PlannerService(kafka, options, signer, TimeProvider.System, NullLogger<PlannerService>.Instance, movingTarget: mtd);
+        using var planner = bus.Planner(new PlannerOptions { GroupId = PlannerOnBroker.UniqueGroup("planner"), InstanceId = "pm" }, mtd);
         await planner.StartAsync(CancellationToken.None);
-        using var reader = new ConsumerBuilder<string, byte[]>(kafka.Consumer("reader-" + Guid.NewGuid().ToString("N"), "reader")).Build();
-        reader.Subscribe(topics.Commands);
+        using var reader = bus.Reader(bus.Topics.Commands);
         var codec = new SingleObjectCodec<IsolationCommand>();
-        var results = new SingleObjectCodec<IsolationResult>();
         var commands = new List<(string Key, IsolationCommand Value)>();
-        var until = DateTime.UtcNow + Deadline;
-        while (commands.Count < 4 && DateTime.UtcNow < until)
+        await PlannerOnBroker.ConsumeUntilAsync(reader, async r =>
         {
-            if (reader.Consume(TimeSpan.FromMilliseconds(200)) is { Message: not null } r)
+            var cmd = codec.Decode(r.Message.Value);
+            // A result the planner missed (e.g. produced before its consumer was assigned) makes it send the same
+            // id again to reconcile: the agent answers every copy alike.
+            var index = commands.FindIndex(c => c.Value.commandId == cmd.commandId);
+            if (index < 0)
             {
-                var cmd = codec.Decode(r.Message.Value);
-                // A result the planner missed (e.g. produced before its consumer was assigned) makes it send the same
-                // id again to reconcile: the agent answers every copy alike.
-                var index = commands.FindIndex(c => c.Value.commandId == cmd.commandId);
-                if (index < 0)
-                {
-                    commands.Add((r.Message.Key, cmd));
-                    index = commands.Count - 1;
-                }
-                // The agent's answer: 25 ms moves, and one refusal, which leaves the entity where it was.
-                var status = index == 2 ? ResultStatus.Rejected : ResultStatus.Succeeded;
-                await producer.ProduceAsync(topics.Results, Message(cmd.commandId, results.Encode(Result(cmd, status, 25))));
+                commands.Add((r.Message.Key, cmd));
+                index = commands.Count - 1;
             }
-        }
+            // The agent's answer: 25 ms moves, and one refusal, which leaves the entity where it was.
+            var status = index == 2 ? ResultStatus.Rejected : ResultStatus.Succeeded;
+            await bus.PublishResultAsync(Result(cmd, status, 25));
+        }, () => commands.Count >= 4, Deadline);
 
         Assert.True(commands.Count == 4, $"{commands.Count} moves within {Deadline}");
         // 2, 3, then 2 refused (it stays on 3), then 2 again.
         Assert.Equal(["2", "3", "2", "2"], commands.Select(c => c.Value.target));
         Assert.All(commands, c =>
         {
-            Assert.Null(verifier.Problem(c.Value));
+            Assert.Null(bus.Verifier.Problem(c.Value));
             Assert.Equal(("h1-agent", "h1-agent", 42), (c.Key, c.Value.source, c.Value.entity.pid));
             Assert.Null(c.Value.detectionId);
             Assert.True(MovingTargetAccount.IsMove(c.Value.commandId), c.Value.commandId);
         });
 
         // A detection of 42 adopts its CPU: no move follows it.
-        await producer.ProduceAsync(topics.Detections, Message("dc1/h1/pid/42", new SingleObjectCodec<Schemas.Detection>().Encode(DetectionOf(42, "h1:9:r1"))));
+        await bus.PublishDetectionAsync(DetectionOf(42, "h1:9:r1"));
         var late = new List<IsolationCommand>();
-        var quiet = DateTime.UtcNow + TimeSpan.FromSeconds(4);
-        while (DateTime.UtcNow < quiet)
+        // Listens for the whole 4 s: any move within them counts.
+        await PlannerOnBroker.ConsumeUntilAsync(reader, r =>
         {
-            if (reader.Consume(TimeSpan.FromMilliseconds(200)) is { Message: not null } r)
-            {
-                late.Add(codec.Decode(r.Message.Value));
-            }
-        }
+            late.Add(codec.Decode(r.Message.Value));
+            return Task.CompletedTask;
+        }, () => false, TimeSpan.FromSeconds(4));
         await planner.StopAsync(CancellationToken.None);
         // At most the one move that may have been planned before the detection was read; none after.
         Assert.True(late.Count <= 1, $"{late.Count} moves after the detection: {string.Join(", ", late.Select(c => c.commandId))}");
 
         // The overhead, as `report mtd` reads it from the results topic (the planner's own skipped outcomes included).
         var account = new MovingTargetAccount();
-        using var all = new ConsumerBuilder<string, byte[]>(kafka.Consumer("acct-" + Guid.NewGuid().ToString("N"), "acct")).Build();
-        all.Assign(new TopicPartitionOffset(topics.Results, 0, Offset.Beginning));
+        var results = new SingleObjectCodec<IsolationResult>();
+        using var all = new ConsumerBuilder<string, byte[]>(bus.Kafka.Consumer(PlannerOnBroker.UniqueGroup("acct"), "acct")).Build();
+        all.Assign(new TopicPartitionOffset(bus.Topics.Results, 0, Offset.Beginning));
         while (all.Consume(TimeSpan.FromSeconds(2)) is { Message: not null } r)
         {
             account.Add(results.Decode(r.Message.Value));
@@ -105,8 +87,6 @@ public sealed class MovingTargetOnEmbeddedBrokerTests
         Assert.Equal(0.075, row.MovedSeconds, 3);
         reader.Close();
     }
-
-    private static Message<string, byte[]> Message(string key, byte[] value) => new() { Key = key, Value = value };
 
     // Dated now: the planner dead-letters results outside its bounds.
     private static IsolationResult Result(IsolationCommand cmd, string status, int ms) => new()

@@ -49,19 +49,7 @@ public static class LibvirtMigrator
     public static async Task<MigrationOutcome> MigrateAsync(LibvirtConnection source, LibvirtConnection destination, string domain,
         string? destinationSerial, long? sourceLastHeartbeat, MigrationOptions options, string? migrateUri = null, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(source);
-        ArgumentNullException.ThrowIfNull(destination);
-        ArgumentNullException.ThrowIfNull(options);
-        var name = LibvirtConnection.Domain(domain);
-        if (destinationSerial is not null)
-        {
-            QemuPaths.RequireOptionSafePath(destinationSerial, nameof(destinationSerial));
-        }
-        LibvirtMigration.RequireMigrateUri(migrateUri);
-        if (options.DowntimeLimitMs <= 0 || options.MaxBandwidthBytesPerSecond <= 0 || options.PrecopyPassesBeforePostcopy < 0)
-        {
-            throw new ArgumentException("downtime limit and bandwidth must be positive, pre-copy passes not negative", nameof(options));
-        }
+        var name = RequireArguments(source, destination, domain, destinationSerial, options, migrateUri);
         var time = TimeProvider.System;
         var t0 = time.GetTimestamp();
         var wall0Us = (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
@@ -75,22 +63,14 @@ public static class LibvirtMigrator
         DirectoryInfo? scratch = null;
         try
         {
-            var before = await source.StateAsync(name, token).ConfigureAwait(false);
-            if (before is not { IsRunning: true })
+            if (await NotMovableAsync(source, destination, name, token).ConfigureAwait(false) is { } refused)
             {
-                return new MigrationOutcome { Error = $"domain '{name}' is {before?.ToString() ?? "unknown"} at {source}, not running", GuestAt = before is null ? "unknown" : "source" };
-            }
-            if (await destination.StateAsync(name, token).ConfigureAwait(false) is { } there)
-            {
-                return new MigrationOutcome { Error = $"domain '{name}' already exists at {destination} ({there})", GuestAt = "source" };
+                return refused;
             }
             var persistent = await source.IsPersistentAsync(name, token).ConfigureAwait(false);
-            var xml = await source.MigratableXmlAsync(name, token).ConfigureAwait(false);
             // virsh reads --xml on the client side; a private directory keeps anyone else from swapping the file.
             scratch = Directory.CreateTempSubdirectory("safehaven-libvirt-");
-            var destXmlPath = Path.Join(scratch.FullName, "destination.xml");
-            var destXml = destinationSerial is null ? xml : LibvirtDomainXml.WithSerialPath(xml, destinationSerial);
-            await File.WriteAllTextAsync(destXmlPath, destXml, token).ConfigureAwait(false);
+            var (destXmlPath, destXml) = await WriteDestinationXmlAsync(source, name, destinationSerial, scratch, token).ConfigureAwait(false);
             await source.RequireAsync(["migrate-setmaxdowntime", name, "--downtime", options.DowntimeLimitMs.ToString(CultureInfo.InvariantCulture)], token).ConfigureAwait(false);
 
             var run = await LibvirtMigration.RunAsync(source, destination, name, destXmlPath, migrateUri, options, srcEvents, token).ConfigureAwait(false);
@@ -136,5 +116,51 @@ public static class LibvirtMigrator
         {
             scratch?.Delete(recursive: true);
         }
+    }
+
+    // Checks what MigrateAsync is given; returns the validated domain name.
+    private static string RequireArguments(LibvirtConnection source, LibvirtConnection destination, string domain, string? destinationSerial,
+        MigrationOptions options, string? migrateUri)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentNullException.ThrowIfNull(options);
+        var name = LibvirtConnection.Domain(domain);
+        if (destinationSerial is not null)
+        {
+            QemuPaths.RequireOptionSafePath(destinationSerial, nameof(destinationSerial));
+        }
+        LibvirtMigration.RequireMigrateUri(migrateUri);
+        if (options.DowntimeLimitMs <= 0 || options.MaxBandwidthBytesPerSecond <= 0 || options.PrecopyPassesBeforePostcopy < 0)
+        {
+            throw new ArgumentException("downtime limit and bandwidth must be positive, pre-copy passes not negative", nameof(options));
+        }
+        return name;
+    }
+
+    // Why the domain cannot move (it does not run at the source, or a domain of its name exists at the destination), or null.
+    private static async Task<MigrationOutcome?> NotMovableAsync(LibvirtConnection source, LibvirtConnection destination, string name, CancellationToken token)
+    {
+        var before = await source.StateAsync(name, token).ConfigureAwait(false);
+        if (before is not { IsRunning: true })
+        {
+            return new MigrationOutcome { Error = $"domain '{name}' is {before?.ToString() ?? "unknown"} at {source}, not running", GuestAt = before is null ? "unknown" : "source" };
+        }
+        if (await destination.StateAsync(name, token).ConfigureAwait(false) is { } there)
+        {
+            return new MigrationOutcome { Error = $"domain '{name}' already exists at {destination} ({there})", GuestAt = "source" };
+        }
+        return null;
+    }
+
+    // The destination's definition (the source's, with the serial port moved when asked), written into the scratch directory.
+    private static async Task<(string Path, string Xml)> WriteDestinationXmlAsync(LibvirtConnection source, string name, string? destinationSerial,
+        DirectoryInfo scratch, CancellationToken token)
+    {
+        var xml = await source.MigratableXmlAsync(name, token).ConfigureAwait(false);
+        var path = Path.Join(scratch.FullName, "destination.xml");
+        var destXml = destinationSerial is null ? xml : LibvirtDomainXml.WithSerialPath(xml, destinationSerial);
+        await File.WriteAllTextAsync(path, destXml, token).ConfigureAwait(false);
+        return (path, destXml);
     }
 }
