@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 
 namespace SafeHaven.Linux;
 
@@ -10,11 +12,19 @@ namespace SafeHaven.Linux;
 /// </summary>
 public sealed partial class ProcFs
 {
+    // The root as the open(2) path prefix (ProcFile): encoded once, not per read.
+    private readonly byte[] _rootUtf8;
+
     /// <summary>The real /proc.</summary>
     public static ProcFs Default { get; } = new("/proc");
 
     /// <summary>Creates a reader rooted at <paramref name="root"/> (a copy of /proc in tests).</summary>
-    public ProcFs(string root) => Root = root;
+    public ProcFs(string root)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        Root = root;
+        _rootUtf8 = Encoding.UTF8.GetBytes(root.TrimEnd('/'));
+    }
 
     /// <summary>The directory read as /proc.</summary>
     public string Root { get; }
@@ -26,17 +36,16 @@ public sealed partial class ProcFs
     public IEnumerable<int> ListTasks(int pid) => ListNumeric(Path.Combine(Root, Num(pid), "task"));
 
     /// <summary>Parsed /proc/PID/stat, or null when gone or unreadable.</summary>
-    public ProcStat? ReadStat(int pid) => ParseStat(TryRead(Path.Combine(Root, Num(pid), "stat")));
+    public ProcStat? ReadStat(int pid) => ReadStatOf(pid, 0);
 
     /// <summary>Parsed /proc/PID/task/TID/stat, or null when gone or unreadable.</summary>
-    public ProcStat? ReadTaskStat(int pid, int tid) =>
-        ParseStat(TryRead(Path.Combine(Root, Num(pid), "task", Num(tid), "stat")));
+    public ProcStat? ReadTaskStat(int pid, int tid) => tid == 0 ? null : ReadStatOf(pid, tid);
 
     /// <summary>Text of /proc/PID/status, or null.</summary>
-    public string? ReadStatus(int pid) => TryRead(Path.Combine(Root, Num(pid), "status"));
+    public string? ReadStatus(int pid) => ReadText(pid, "status"u8);
 
     /// <summary>Text of /proc/PID/cgroup, or null.</summary>
-    public string? ReadCgroup(int pid) => TryRead(Path.Combine(Root, Num(pid), "cgroup"));
+    public string? ReadCgroup(int pid) => ReadText(pid, "cgroup"u8);
 
     /// <summary>The last pid the kernel allocated (/proc/sys/kernel/ns_last_pid), or null.</summary>
     public int? ReadLastPid() =>
@@ -56,8 +65,35 @@ public sealed partial class ProcFs
         return null;
     }
 
-    private static ProcStat? ParseStat(string? text) =>
-        text is not null && ProcStat.TryParse(text, out var stat) ? stat : null;
+    // The probe reads stat (twice, with discovery) and cgroup of every process every period: straight
+    // from the file into a pooled buffer, parsed from the bytes (docs/PERFORMANCE.md, 2026-12-05).
+    private ProcStat? ReadStatOf(int pid, int tid)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(1024);
+        try
+        {
+            int n = ProcFile.Read(_rootUtf8, pid, tid, "stat"u8, ref buffer);
+            return n >= 0 && ProcStat.TryParse(buffer.AsSpan(0, n), out var stat) ? stat : null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private string? ReadText(int pid, ReadOnlySpan<byte> name)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            int n = ProcFile.Read(_rootUtf8, pid, 0, name, ref buffer);
+            return n >= 0 ? Encoding.UTF8.GetString(buffer, 0, n) : null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     private static string Num(int n) => n.ToString(CultureInfo.InvariantCulture);
 

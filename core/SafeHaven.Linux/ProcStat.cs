@@ -62,6 +62,56 @@ public readonly record struct ProcStat(int Pid, string Comm, char State, uint Fl
         return true;
     }
 
+    /// <summary>
+    /// Parses one stat line from its bytes, as <see cref="TryParse(string, out ProcStat)"/> does from text:
+    /// the probe reads every process's stat every period, and this allocates only the comm string.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> line, out ProcStat stat)
+    {
+        stat = default;
+        int open = line.IndexOf((byte)'(');
+        int close = line.LastIndexOf((byte)')');
+        if (open < 1 || close < open
+            || !int.TryParse(line[System.Text.Ascii.Trim(line[..open])], NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+        {
+            return false;
+        }
+        // Fields 3..22 after the comm: f[0] is field 3, field N is f[N - 3] (split on ' ' as the text parser does).
+        Span<Range> f = stackalloc Range[20];
+        var rest = line[(close + 1)..];
+        int count = 0;
+        foreach (var range in rest.Split((byte)' '))
+        {
+            if (range.Start.Value == range.End.Value)
+            {
+                continue; // empty entries, as StringSplitOptions.RemoveEmptyEntries
+            }
+            f[count++] = range;
+            if (count == f.Length)
+            {
+                break;
+            }
+        }
+        if (count < 20 || rest[f[0]].Length != 1
+            || !int.TryParse(rest[f[2]], NumberStyles.None, CultureInfo.InvariantCulture, out int pgrp)
+            || !uint.TryParse(rest[f[6]], NumberStyles.None, CultureInfo.InvariantCulture, out uint flags)
+            || !TryLong(rest[f[7]], out long minflt) || !TryLong(rest[f[9]], out long majflt)
+            || !TryLong(rest[f[11]], out long utime) || !TryLong(rest[f[12]], out long stime)
+            || !TryLong(rest[f[19]], out long start))
+        {
+            return false;
+        }
+        string comm = System.Text.Encoding.UTF8.GetString(line[(open + 1)..close]);
+        stat = new ProcStat(pid, comm, (char)rest[f[0]][0], flags, minflt, majflt, utime, stime, start, pgrp)
+        {
+            Threads = int.TryParse(rest[f[17]], NumberStyles.None, CultureInfo.InvariantCulture, out int threads) ? threads : 0,
+        };
+        return true;
+    }
+
+    private static bool TryLong(ReadOnlySpan<byte> s, out long value) =>
+        long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+
     private static bool TryLong(string s, out long value) =>
         long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value);
 }

@@ -176,6 +176,8 @@ public sealed partial class Sampler : IDisposable
             long tickTs = _time.GetTimestamp();
             long tickEpochNs = EpochNs();
             var tick = new List<CounterSample>(_watched.Count);
+            // The stat each read just found: discovery below uses it instead of reading it a second time.
+            var fresh = new Dictionary<int, ProcStat>(_watched.Count);
             _nextDueTs = nextDueTs;
             _rules.Refresh();
             long minWindow = _options.Period.Ticks * _time.TimestampFrequency / TimeSpan.TicksPerSecond / 2;
@@ -202,6 +204,10 @@ public sealed partial class Sampler : IDisposable
                         continue;
                     }
                     tick.Add(ToSample(w, r, tickTs, tickEpochNs));
+                    if (w.Perf.LastStat is { } stat)
+                    {
+                        fresh[w.Identity.Pid] = stat;
+                    }
                 }
             }
             finally
@@ -209,7 +215,7 @@ public sealed partial class Sampler : IDisposable
                 // A read that throws half-way still lets the samples already taken out.
                 Publish(tick);
             }
-            Rediscover();
+            Rediscover(fresh);
             _status.Update(_watched.Values);
             ArmAll(tickTs);
             return tick.Count;
@@ -238,10 +244,10 @@ public sealed partial class Sampler : IDisposable
 
     private long EpochNs() => _time.NowNs();
 
-    private void Rediscover()
+    private void Rediscover(IReadOnlyDictionary<int, ProcStat>? fresh = null)
     {
         var alive = new HashSet<int>();
-        foreach (var id in _discovery.Discover())
+        foreach (var id in _discovery.Discover(fresh))
         {
             alive.Add(id.Pid);
             if (_watched.TryGetValue(id.Pid, out var w))

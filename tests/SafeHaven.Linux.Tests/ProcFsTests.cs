@@ -95,6 +95,44 @@ public sealed class ProcFsTests : IDisposable
     }
 
     [Fact]
+    public void The_probe_readers_read_a_copy_of_proc_and_return_null_for_a_missing_process()
+    {
+        Add(60, start: 777, tids: [60, 61]);
+        File.WriteAllText(Path.Join(_root, "60", "task", "61", "stat"),
+            "61 (worker) R 1 60 60 0 -1 4194560 1 0 2 0 3 4 0 0 20 0 3 0 778 0 0");
+        File.WriteAllText(Path.Join(_root, "60", "cgroup"), "0::/system.slice/x.service\n");
+        // Larger than the first pooled buffer: the reader grows it.
+        string status = "Name:\tx\n" + string.Concat(Enumerable.Range(0, 800).Select(i => $"Pad{i}:\t{i}\n")) + "voluntary_ctxt_switches:\t42\n";
+        Assert.True(status.Length > 8192);
+        File.WriteAllText(Path.Join(_root, "60", "status"), status);
+
+        Assert.Equal(777, Proc.ReadStat(60)?.StartTime);
+        Assert.Equal("we (ird", Proc.ReadStat(60)?.Comm);
+        Assert.Equal(('R', 778L), Proc.ReadTaskStat(60, 61) is { } t ? (t.State, t.StartTime) : default);
+        Assert.Equal("0::/system.slice/x.service\n", Proc.ReadCgroup(60));
+        Assert.Equal(status, Proc.ReadStatus(60));
+        Assert.Equal(42, ProcFs.StatusField(Proc.ReadStatus(60)!, "voluntary_ctxt_switches"));
+        Assert.Null(Proc.ReadStat(99));
+        Assert.Null(Proc.ReadTaskStat(60, 62));
+        Assert.Null(Proc.ReadCgroup(99));
+        Assert.Null(Proc.ReadStatus(99));
+        // A root with a trailing '/' reads the same files.
+        Assert.Equal(777, new ProcFs(_root + "/").ReadStat(60)?.StartTime);
+    }
+
+    [Fact]
+    public void A_root_longer_than_the_stack_path_buffer_still_reads()
+    {
+        // 600 bytes of directory names: the path no longer fits the reader's stack buffer.
+        string deep = Path.Join(_root, string.Join('/', Enumerable.Repeat(new string('d', 99), 6)));
+        var dir = Path.Join(deep, "70");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Join(dir, "stat"), "70 (deep) S 1 70 70 0 -1 4194560 1 0 2 0 3 4 0 0 20 0 1 0 4321 0 0\n");
+        Assert.True(deep.Length > 512);
+        Assert.Equal(4321, new ProcFs(deep).ReadStat(70)?.StartTime);
+    }
+
+    [Fact]
     public void Own_process_on_the_real_proc()
     {
         var self = Environment.ProcessId;

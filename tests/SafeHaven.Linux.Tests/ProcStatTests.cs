@@ -48,6 +48,35 @@ public sealed class ProcStatTests
     [InlineData("4242 (x) S 1 4242 4242 0 -1 0 1 0 2 0 3 4 0 0 20 0 3 0 -5")]
     public void Rejects_malformed_lines(string text) => Assert.False(ProcStat.TryParse(text, out _));
 
+    [Theory]
+    [InlineData("python3")]
+    [InlineData("evil) (name")]
+    [InlineData("a b) S 1 2 3")]
+    [InlineData("")]
+    [InlineData("tmux: server (1) 5 6")]
+    [InlineData("caf\u00e9 \u65e5\u672c")]
+    public void The_byte_parser_reads_what_the_text_parser_reads(string comm)
+    {
+        foreach (string line in new[] { Line(comm), Line(comm, state: "Z", flags: 0x04208040, start: 5) + "\n", Line(comm, pgrp: "-1") })
+        {
+            bool text = ProcStat.TryParse(line, out var fromText);
+            bool bytes = ProcStat.TryParse(System.Text.Encoding.UTF8.GetBytes(line), out var fromBytes);
+            Assert.Equal(text, bytes);
+            Assert.Equal(fromText, fromBytes);
+        }
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("4242 (x S 1 2")]
+    [InlineData("4242 (x) S 1 2 3")]
+    [InlineData("abc (x) S 1 4242 4242 0 -1 0 1 0 2 0 3 4 0 0 20 0 3 0 5")]
+    [InlineData("4242 (x) S 1 4242 4242 0 -1 0 1 0 2 0 3 4 0 0 20 0 3 0 -5")]
+    [InlineData("4242 (x) SS 1 4242 4242 0 -1 0 1 0 2 0 3 4 0 0 20 0 3 0 5")]
+    [InlineData("(x) S 1 4242 4242 0 -1 0 1 0 2 0 3 4 0 0 20 0 3 0 5")]
+    public void The_byte_parser_rejects_malformed_lines(string text) =>
+        Assert.False(ProcStat.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out _));
+
     [Fact]
     public void Reads_own_process_stat()
     {

@@ -168,6 +168,13 @@ public sealed partial class ProcessCounters : IDisposable
         return new CounterReading(CounterReadOutcome.Ok, values);
     }
 
+    /// <summary>
+    /// The /proc/PID/stat that the latest <see cref="Read"/> found for this process (same start time), or null
+    /// when it found the process gone: the sampler hands it to discovery, which then need not read it again
+    /// in the same tick.
+    /// </summary>
+    public ProcStat? LastStat { get; private set; }
+
     /// <summary>Number of perf counters (indexes for <see cref="NameAt"/> and <see cref="Peek"/>).</summary>
     internal int CounterCount => _counters.Length;
 
@@ -251,10 +258,12 @@ public sealed partial class ProcessCounters : IDisposable
     private bool IsAlive(out int[]? tasks, bool listTasks)
     {
         tasks = null;
+        LastStat = null;
         if (_proc.ReadStat(Pid) is not { } stat || stat.StartTime != StartTime)
         {
             return false;
         }
+        LastStat = stat;
         Threads = stat.Threads;
         if (stat.HasExited || listTasks)
         {

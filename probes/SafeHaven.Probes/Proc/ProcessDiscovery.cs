@@ -37,10 +37,17 @@ public sealed class ProcessDiscovery
     public IReadOnlyList<DiscoveredProcess> Last => Volatile.Read(ref _last);
 
     /// <summary>The processes alive now that pass the filters, in pid order.</summary>
-    public IReadOnlyList<ProcessIdentity> Discover() => [.. DiscoverDetailed().Select(p => p.Identity)];
+    /// <param name="fresh">Stat lines the caller read moments ago (this tick), by pid: not read again.</param>
+    public IReadOnlyList<ProcessIdentity> Discover(IReadOnlyDictionary<int, ProcStat>? fresh = null) =>
+        [.. DiscoverDetailed(fresh).Select(p => p.Identity)];
 
     /// <summary>The processes alive now that pass the filters, in pid order, with where they live.</summary>
-    public IReadOnlyList<DiscoveredProcess> DiscoverDetailed()
+    /// <param name="fresh">
+    /// Stat lines the caller read moments ago (the sampler's reads of this tick), by pid: used instead of
+    /// reading /proc/PID/stat a second time. A process's stat read a few milliseconds earlier tells what a
+    /// read now would (gone, zombie, comm, start time) up to the same race every read has.
+    /// </param>
+    public IReadOnlyList<DiscoveredProcess> DiscoverDetailed(IReadOnlyDictionary<int, ProcStat>? fresh = null)
     {
         // With an explicit pid list there is no need to walk all of /proc.
         IEnumerable<int> candidates = _filter.Pids.Count > 0 ? _filter.Pids : _proc.ListPids();
@@ -50,7 +57,8 @@ public sealed class ProcessDiscovery
         foreach (int pid in candidates.Order())
         {
             // Cheapest checks first: stat gives kernel thread, zombie and comm.
-            if (_proc.ReadStat(pid) is not { } stat || stat.IsKernelThread || stat.HasExited || !_filter.MatchesComm(stat.Comm))
+            ProcStat? read = fresh is not null && fresh.TryGetValue(pid, out var known) ? known : _proc.ReadStat(pid);
+            if (read is not { } stat || stat.IsKernelThread || stat.HasExited || !_filter.MatchesComm(stat.Comm))
             {
                 continue;
             }

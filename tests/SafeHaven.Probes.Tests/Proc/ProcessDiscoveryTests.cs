@@ -66,6 +66,37 @@ public sealed class ProcessDiscoveryTests
     }
 
     [Fact]
+    public void A_stat_the_caller_just_read_is_not_read_again()
+    {
+        string root = Directory.CreateTempSubdirectory("sh-proc-").FullName;
+        try
+        {
+            foreach (int pid in new[] { 12, 13 })
+            {
+                Directory.CreateDirectory(Path.Combine(root, $"{pid}"));
+                File.WriteAllText(Path.Combine(root, $"{pid}", "cgroup"), "0::/user.slice\n");
+            }
+            File.WriteAllText(Path.Combine(root, "12", "stat"), "12 (on-disk) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 120 0 0");
+            // 13 has no stat file at all: only the caller's reading can make it found.
+            var fresh = new Dictionary<int, ProcStat>
+            {
+                [13] = new(13, "fresh", 'S', 4194560, 0, 0, 0, 0, 130, 13),
+                [14] = new(14, "zombie", 'Z', 4194560, 0, 0, 0, 0, 140, 14),
+            };
+
+            var found = new ProcessDiscovery(pids: [12, 13, 14], proc: new ProcFs(root)).Discover(fresh);
+
+            Assert.Equal([new ProcessIdentity(12, "on-disk", 120, null), new ProcessIdentity(13, "fresh", 130, null)], found);
+            // Without it, 13 is gone.
+            Assert.Equal([12], new ProcessDiscovery(pids: [12, 13, 14], proc: new ProcFs(root)).Discover().Select(p => p.Pid));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_qemu_caught_mid_exec_is_recognised_once_its_argv_appears()
     {
         // Between the kernel swapping exe/comm and writing argv, cmdline reads empty.
