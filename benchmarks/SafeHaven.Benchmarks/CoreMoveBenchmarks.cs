@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
-using SafeHaven.Actuators;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Host;
+using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Core;
 
 namespace SafeHaven.Benchmarks;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Core;
 using SafeHaven.Linux;
 using SafeHaven.Schemas;

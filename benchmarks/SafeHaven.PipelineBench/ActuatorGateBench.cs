@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using SafeHaven.Actuators;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Agent;
+using SafeHaven.Actuators.Host;
+using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Core;
 using SafeHaven.Schemas;
 

@@ -1,4 +1,4 @@
-using SafeHaven.Actuators.Vm;
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Core;
 
 namespace SafeHaven.Actuators.Container;

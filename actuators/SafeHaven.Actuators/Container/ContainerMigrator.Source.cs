@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using SafeHaven.Actuators.Vm;
+using SafeHaven.Actuators.Agent;
 
 namespace SafeHaven.Actuators.Container;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Core;
 
 namespace SafeHaven.Actuators.Container;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Container;
 using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Container;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Security;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators.Host;
 using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.DeadLetters;

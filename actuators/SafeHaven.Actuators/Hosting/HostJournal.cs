@@ -1,3 +1,5 @@
+using SafeHaven.Actuators.Agent;
+
 namespace SafeHaven.Actuators.Hosting;
 
 /// <summary>The host agent's command journal as a service of its own, so the container closes it on shutdown.</summary>

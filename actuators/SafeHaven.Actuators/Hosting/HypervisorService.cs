@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Vm;
 using SafeHaven.Actuators.Vm.Libvirt;
 using SafeHaven.Core;

@@ -1,3 +1,5 @@
+using SafeHaven.Actuators.Agent;
+
 namespace SafeHaven.Actuators.Vm;
 
 public static partial class QmpMigrator

@@ -1,10 +1,10 @@
 using System.CommandLine;
+using SafeHaven.Actuators.Host;
 using SafeHaven.Actuators.Vm;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using SafeHaven.Actuators;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Cli.Demo;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Core.Rules;

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using SafeHaven.Actuators;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators.Host;
 using SafeHaven.Cli.Configuration;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Kafka.Topics;

@@ -1,5 +1,5 @@
-using SafeHaven.Actuators;
 using SafeHaven.Actuators.Container;
+using SafeHaven.Actuators.Host;
 using SafeHaven.Actuators.Vm;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Probes;

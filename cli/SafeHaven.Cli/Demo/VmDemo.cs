@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Hosting;
 using SafeHaven.Actuators.Vm;
 using SafeHaven.Cli.Commands;

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using SafeHaven.Actuators;
+using SafeHaven.Actuators.Host;
 using SafeHaven.Actuators.Hosting;
 using SafeHaven.Core.Rules;
 using SafeHaven.Kafka.Clients;

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using SafeHaven.Actuators;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Host;
+using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Actuators.Hosting;
 using SafeHaven.Cli.Commands;
 using SafeHaven.Cli.Configuration;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Container;
 using SafeHaven.Core;
 using SafeHaven.Schemas;

@@ -1,3 +1,4 @@
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Container;
 using SafeHaven.Core;
 using SafeHaven.Schemas;
@@ -168,7 +169,7 @@ public sealed class ContainerReconcileTests : IDisposable
         Assert.Contains("runs here at agent 'host-b'", result.error, StringComparison.Ordinal);
     }
 
-    private long? SerialHeartbeatLast(string file) => SafeHaven.Actuators.Vm.SerialHeartbeat.Last(_box.File(file));
+    private long? SerialHeartbeatLast(string file) => SerialHeartbeat.Last(_box.File(file));
 
     private static Task<bool> Eventually(Func<bool> condition) => Poll.Until(condition, TimeSpan.FromSeconds(10));
 

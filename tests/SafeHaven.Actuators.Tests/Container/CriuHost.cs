@@ -1,3 +1,4 @@
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Container;
 using SafeHaven.Actuators.Vm;
 

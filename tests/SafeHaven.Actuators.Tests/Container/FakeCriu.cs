@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using SafeHaven.Actuators.Container;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Host.Cpu;
 
 namespace SafeHaven.Actuators.Tests.Container;
 

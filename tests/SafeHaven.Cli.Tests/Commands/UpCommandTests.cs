@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Core;
 
 namespace SafeHaven.Cli.Tests.Commands;

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
-using SafeHaven.Actuators;
 using SafeHaven.Actuators.Container;
+using SafeHaven.Actuators.Host;
 using SafeHaven.Actuators.Vm;
 using SafeHaven.Cli.Configuration;
 using SafeHaven.Core;

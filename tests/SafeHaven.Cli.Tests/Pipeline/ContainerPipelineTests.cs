@@ -2,6 +2,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Container;
 using SafeHaven.Actuators.Hosting;
 using SafeHaven.Actuators.Vm;

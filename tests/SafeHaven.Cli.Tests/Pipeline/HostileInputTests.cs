@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Cli.Tests.Commands;
 using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;

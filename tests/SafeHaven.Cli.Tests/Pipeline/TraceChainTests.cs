@@ -3,7 +3,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using SafeHaven.Actuators;
+using SafeHaven.Actuators.Host;
 using SafeHaven.Actuators.Hosting;
 using SafeHaven.Cli.Runtime;
 using SafeHaven.Core;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Core;
 using Xunit.Abstractions;
 

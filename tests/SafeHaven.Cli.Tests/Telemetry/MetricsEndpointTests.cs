@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Cli.Tests.Commands;
 using SafeHaven.Cli.Tests.Pipeline;
 using SafeHaven.Core;

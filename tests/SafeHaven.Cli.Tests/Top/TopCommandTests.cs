@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using SafeHaven.Actuators.Cpu;
+using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Cli.Tests.Pipeline;
 using SafeHaven.Core;
 

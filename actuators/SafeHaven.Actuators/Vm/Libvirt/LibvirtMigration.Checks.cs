@@ -1,3 +1,5 @@
+using SafeHaven.Actuators.Agent;
+
 namespace SafeHaven.Actuators.Vm.Libvirt;
 
 /// <summary>After the move: is the guest healthy at the destination, and where is it when the move failed.</summary>

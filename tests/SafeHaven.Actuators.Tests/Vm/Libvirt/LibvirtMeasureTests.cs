@@ -1,4 +1,5 @@
 using System.Globalization;
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Vm;
 using SafeHaven.Actuators.Vm.Libvirt;
 using Xunit.Abstractions;

@@ -1,3 +1,4 @@
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Vm;
 using SafeHaven.Actuators.Vm.Libvirt;
 using Xunit.Abstractions;
