@@ -1,3 +1,4 @@
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Core;
 using SafeHaven.Core.Placement;
 using SafeHaven.Schemas;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SafeHaven.Actuators.Agent;
 using SafeHaven.Actuators.Host;
 using SafeHaven.Actuators.Host.Cpu;
 using SafeHaven.Actuators.Host.Llc;
@@ -18,7 +19,7 @@ namespace SafeHaven.Actuators.Tests.Host;
 public sealed class LevelReconcileTests : IDisposable
 {
     private static readonly CpuList Online = CpuList.Parse("0-1");
-    private readonly FixedTime _time = new(new DateTimeOffset(2026, 12, 5, 5, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 5, 5, 0, 0, TimeSpan.Zero));
     private readonly string _dir = Directory.CreateTempSubdirectory("sh-reconcile-").FullName;
     private readonly CgroupV1Cpuset _cpusets = new(parentName: Host.UniqueName());
     private int _seq;
@@ -29,7 +30,7 @@ public sealed class LevelReconcileTests : IDisposable
     {
         commandId = string.Create(CultureInfo.InvariantCulture, $"c-{level}-{action}-{++_seq}"),
         entity = new EntityRef { datacenter = "local", host = "host-a", pid = pid, startTime = ProcFs.Default.StartTime(pid) },
-        level = level, action = action, source = "host-a", target = target, issuedAtNs = _time.NowNs, deadlineNs = _time.NowNs + 5_000_000_000,
+        level = level, action = action, source = "host-a", target = target, issuedAtNs = _time.NowNs(), deadlineNs = _time.NowNs() + 5_000_000_000,
         dryRun = false, reasons = [], signature = [], group = "g1",
     };
 
