@@ -27,7 +27,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         using var first = bus.Planner(new PlannerOptions { GroupId = group, InstanceId = "pa" });
         using var second = bus.Planner(new PlannerOptions { GroupId = group, InstanceId = "pb" });
         await first.StartAsync(CancellationToken.None);
-        Assert.True(await Eventually.True(() => first.Active, Deadline), "the first planner never took the lease");
+        Assert.True(await Poll.Until(() => first.Active, Deadline), "the first planner never took the lease");
         await second.StartAsync(CancellationToken.None);
 
         using var commands = bus.Reader(bus.Topics.Commands);
@@ -41,7 +41,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
 
         var stopped = Stopwatch.StartNew();
         await first.StopAsync(CancellationToken.None);
-        Assert.True(await Eventually.True(() => second.Active, TimeSpan.FromSeconds(15)), "the standby did not take over within 15 s");
+        Assert.True(await Poll.Until(() => second.Active, TimeSpan.FromSeconds(15)), "the standby did not take over within 15 s");
         var takeoverMs = stopped.Elapsed.TotalMilliseconds;
 
         // The same detection again (a redelivery), then a new suspect whose inventory record comes after its
@@ -68,7 +68,7 @@ public sealed class PlannerLedgerOnEmbeddedBrokerTests
         var options = new PlannerOptions { GroupId = PlannerOnBroker.UniqueGroup("planner"), InstanceId = "pp", MovesPerHostPerMinute = 2 };
         using var planner = bus.Planner(options);
         await planner.StartAsync(CancellationToken.None);
-        Assert.True(await Eventually.True(() => planner.Active, Deadline), "the planner never took the lease");
+        Assert.True(await Poll.Until(() => planner.Active, Deadline), "the planner never took the lease");
 
         var stale = DetectionOf(106, "h1:0:r1");
         stale.detectedAtNs = NowNs() - 600_000_000_000;

@@ -54,7 +54,7 @@ public sealed class PlannerReadinessOnEmbeddedBrokerTests
         using var planner = new PlannerService(kafka, options, signer, TimeProvider.System, NullLogger<PlannerService>.Instance, readiness);
         Assert.False(readiness.Ready);
         await planner.StartAsync(CancellationToken.None);
-        Assert.True(await Eventually.True(() => readiness.Ready, Deadline), "the planner never said it was ready");
+        Assert.True(await Poll.Until(() => readiness.Ready, Deadline), "the planner never said it was ready");
 
         producer.Produce(topics.Detections, Message("dc1/h1/pid/400", new SingleObjectCodec<Schemas.Detection>().Encode(DetectionOf(400, "h1:400:r1"))));
         producer.Flush(TimeSpan.FromSeconds(10));

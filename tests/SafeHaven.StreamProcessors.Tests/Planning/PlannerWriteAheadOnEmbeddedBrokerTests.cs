@@ -34,7 +34,7 @@ public sealed class PlannerWriteAheadOnEmbeddedBrokerTests
         await Inventory(producer, topics);
         using var planner = Planner(kafka, signer);
         await planner.StartAsync(CancellationToken.None);
-        Assert.True(await Eventually.True(() => planner.Active, Deadline), "the planner never took the lease");
+        Assert.True(await Poll.Until(() => planner.Active, Deadline), "the planner never took the lease");
 
         // From now on the ledger's broker appends at once but acknowledges SlowAck later.
         broker.SetBrokerRtt(LedgerBroker, SlowAck);

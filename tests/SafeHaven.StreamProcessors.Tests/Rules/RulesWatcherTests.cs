@@ -55,12 +55,12 @@ public sealed class RulesWatcherTests : IDisposable
         watcher.Start();
 
         File.WriteAllText(path, RulesReloaderTests.Yaml("edited", "second"));
-        Assert.True(await Eventually.True(() => engine.Rules.Rules.Count == 2, Deadline), "valid edit not applied");
+        Assert.True(await Poll.Until(() => engine.Rules.Rules.Count == 2, Deadline), "valid edit not applied");
         Assert.Equal(["edited", "second"], engine.Rules.Rules.Select(r => r.Name));
         var valid = engine.Rules;
 
         File.WriteAllText(path, RulesReloaderTests.Yaml("broken").Replace("scope: core", "scope: galaxy", StringComparison.Ordinal));
-        Assert.True(await Eventually.True(() => watcher.LastOutcome is { Applied: false }, Deadline), "invalid edit not reported");
+        Assert.True(await Poll.Until(() => watcher.LastOutcome is { Applied: false }, Deadline), "invalid edit not reported");
         Assert.StartsWith(path + ":5: unknown scope 'galaxy'", watcher.LastOutcome!.Problem, StringComparison.Ordinal);
         Assert.Equal(2, watcher.LastOutcome.RuleCount);
         Assert.Same(valid, engine.Rules);
@@ -68,7 +68,7 @@ public sealed class RulesWatcherTests : IDisposable
         // Editors that save atomically write a temporary file and rename it over the original.
         var temp = Write(".rules.yaml.tmp", RulesReloaderTests.Yaml("renamed"));
         File.Move(temp, path, overwrite: true);
-        Assert.True(await Eventually.True(() => engine.Rules.Rules is [{ Name: "renamed" }], Deadline), "rename-over save not applied");
+        Assert.True(await Poll.Until(() => engine.Rules.Rules is [{ Name: "renamed" }], Deadline), "rename-over save not applied");
         Assert.True(watcher.LastOutcome is { Applied: true, Problem: null });
     }
 }

@@ -78,7 +78,7 @@ public sealed class SiemOnEmbeddedBrokerTests(ITestOutputHelper output)
         Assert.All(events, e => Assert.StartsWith("dc1/", (string)e["key"]!, StringComparison.Ordinal));
 
         // The unsealed detection and the garbage result are dead letters; nothing stopped the projector.
-        Assert.True(await Eventually.True(() => metrics.DeadLetters == 2, Deadline), $"dead letters: {metrics.DeadLetters}");
+        Assert.True(await Poll.Until(() => metrics.DeadLetters == 2, Deadline), $"dead letters: {metrics.DeadLetters}");
         Assert.Equal(4, metrics.Events);
         Assert.Equal(KafkaStream.State.RUNNING, state);
     }

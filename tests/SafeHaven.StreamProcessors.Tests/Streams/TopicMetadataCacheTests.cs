@@ -73,6 +73,6 @@ public sealed class TopicMetadataCacheTests
 
         cache.RefreshEvery(TimeSpan.FromMilliseconds(20));
 
-        Assert.True(await Eventually.True(() => PartitionsOf(cache.Get("det", () => Of("det", 0)), "det") == 4, TimeSpan.FromSeconds(10)));
+        Assert.True(await Poll.Until(() => PartitionsOf(cache.Get("det", () => Of("det", 0)), "det") == 4, TimeSpan.FromSeconds(10)));
     }
 }
