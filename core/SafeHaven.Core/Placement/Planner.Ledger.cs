@@ -18,7 +18,7 @@ public sealed partial class Planner
         ArgumentNullException.ThrowIfNull(result);
         // A member kept as held after expiry still waits for its command's answer; any other held member has it.
         if (book.ByCommand(result.commandId) is not { } found
-            || (found.Member.status == MemberStatus.Held && !(found.Member.unconfirmed && found.Member.commandId == result.commandId && !IsMovingTarget(found.Member))))
+            || (found.Member.status == MemberStatus.Held && !(found.Member.unconfirmed && !IsMovingTarget(found.Member))))
         {
             return new PlanDecision(null, [$"result for command {result.commandId} that is not outstanding: nothing to do"]);
         }
