@@ -11,6 +11,8 @@ internal sealed partial class PlannerSession
 {
     private void Send(PlanDecision decision)
     {
+        // Outside a span (a retry, an expiry), the decision's command still joins its detection's trace.
+        using var span = _traces.Continue(decision);
         if (decision.Reasons.Count > 0)
         {
             LogDecision(logger, decision.Reasons);

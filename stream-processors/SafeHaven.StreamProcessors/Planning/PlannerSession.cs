@@ -34,6 +34,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
 
     // The records of this term: Acknowledge waits for exactly these (a previous term's late reports are not its business).
     private readonly Acknowledgements _acks = new();
+    private readonly DetectionTraces _traces = new();
     private Planner? _planner;
     private IConsumer<string, byte[]>? _work;
     private long _nextExpiry;
@@ -239,6 +240,13 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         using var span = SafeHaven.Kafka.Tracing.SafeHavenActivity.StartConsumer(SafeHaven.Kafka.Tracing.SafeHavenActivity.Planner, SafeHaven.Kafka.Tracing.SafeHavenActivity.Plan, cr.Message.Headers);
         span?.SetTag("safehaven.input", kind);
         var detection = kind == Seals.Kinds.Detections ? Bounded(KafkaSerdes.Decode(_detections, cr.Message.Value, cr.Topic)) : null;
+        if (span is not null && detection is not null)
+        {
+            // A command planned for it later (it waits, or its send expires) continues this detection's trace.
+            _traces.Remember(detection.detectionId, span.ParentSpanId == default
+                ? span.Context
+                : new System.Diagnostics.ActivityContext(span.TraceId, span.ParentSpanId, span.ActivityTraceFlags, isRemote: true));
+        }
         var decision = detection is not null
             ? planner.Plan(detection)
             : planner.OnResult(Bounded(KafkaSerdes.Decode(_results, cr.Message.Value, cr.Topic)), from?.Subject);
