@@ -60,6 +60,10 @@ internal static unsafe partial class LibRdKafka
     [LibraryImport(Name)]
     internal static partial int rd_kafka_mock_broker_set_rtt(IntPtr mcluster, int brokerId, int rttMs);
 
+    // Sets the error the mock answers for the topic in Metadata responses (and AddPartitionsToTxn); NO_ERROR clears it.
+    [LibraryImport(Name, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial void rd_kafka_mock_topic_set_error(IntPtr mcluster, string topic, int err);
+
     // The plain rd_kafka_mock_push_request_errors is variadic, which P/Invoke cannot call portably.
     [LibraryImport(Name)]
     internal static partial void rd_kafka_mock_push_request_errors_array(IntPtr mcluster, short apiKey, nuint count, int* errors);

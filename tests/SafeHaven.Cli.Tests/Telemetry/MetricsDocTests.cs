@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.DeadLetters;
 using SafeHaven.Kafka.Telemetry;
+using SafeHaven.Kafka.Tracing;
 using SafeHaven.Probes.Hosting.Delivery;
 
 namespace SafeHaven.Cli.Tests.Telemetry;
@@ -15,7 +16,7 @@ public sealed class MetricsDocTests
     public void The_metrics_table_lists_every_instrument_with_its_type_and_unit()
     {
         // Given every instrument of the SafeHaven meters (their classes' static constructors create them)
-        foreach (var type in new[] { typeof(SafeHavenMetrics), typeof(ProbeMetrics), typeof(DeadLetterMetrics), typeof(LogStartWatch), typeof(ConsumerWatch) })
+        foreach (var type in new[] { typeof(SafeHavenMetrics), typeof(ProbeMetrics), typeof(DeadLetterMetrics), typeof(LogStartWatch), typeof(ConsumerWatch), typeof(TraceHeaders) })
         {
             RuntimeHelpers.RunClassConstructor(type.TypeHandle);
         }

@@ -146,4 +146,31 @@ public sealed class EmbeddedBrokerClientTests
 
         Assert.Equal([ErrorCode.RequestTimedOut, ErrorCode.NotEnoughReplicas, ErrorCode.NoError], codes);
     }
+
+    [Fact]
+    public async Task A_topic_error_hides_the_topic_from_producers_that_have_not_written_to_it_until_cleared()
+    {
+        using var broker = EmbeddedBroker.Start();
+        var topic = TestKafka.Unique("topic-error");
+        broker.CreateTopic(topic, partitions: 1);
+        using var known = new ProducerBuilder<Null, string>(TestKafka.Producer(broker.BootstrapServers)).Build();
+        Assert.Equal(PersistenceStatus.Persisted, (await known.ProduceAsync(topic, new Message<Null, string> { Value = "before" }).WaitAsync(TestKafka.Deadline)).Status);
+
+        // A producer new to the topic learns no partition and fails its record after the metadata propagation time
+        broker.SetTopicError(topic, ErrorCode.UnknownTopicOrPart);
+        var config = TestKafka.Producer(broker.BootstrapServers);
+        config.TopicMetadataPropagationMaxMs = 1000;
+        using (var fresh = new ProducerBuilder<Null, string>(config).Build())
+        {
+            var failure = await Assert.ThrowsAsync<ProduceException<Null, string>>(
+                () => fresh.ProduceAsync(topic, new Message<Null, string> { Value = "refused" }).WaitAsync(TestKafka.Deadline));
+            Assert.Contains(failure.Error.Code, new[] { ErrorCode.UnknownTopicOrPart, ErrorCode.Local_UnknownTopic });
+        }
+
+        // One that knows the partitions still writes (the mock's Produce handler ignores the error); cleared, all do
+        Assert.Equal(PersistenceStatus.Persisted, (await known.ProduceAsync(topic, new Message<Null, string> { Value = "known" }).WaitAsync(TestKafka.Deadline)).Status);
+        broker.SetTopicError(topic, ErrorCode.NoError);
+        using var later = new ProducerBuilder<Null, string>(config).Build();
+        Assert.Equal(PersistenceStatus.Persisted, (await later.ProduceAsync(topic, new Message<Null, string> { Value = "after" }).WaitAsync(TestKafka.Deadline)).Status);
+    }
 }
