@@ -1,5 +1,5 @@
+using System.Runtime.InteropServices;
 using Confluent.Kafka;
-using SafeHaven.Kafka.Topics;
 
 namespace SafeHaven.Kafka.Embedded;
 
@@ -7,21 +7,27 @@ namespace SafeHaven.Kafka.Embedded;
 public sealed partial class EmbeddedBroker
 {
     /// <summary>
-    /// Makes the cluster answer every Metadata request naming <paramref name="topic"/> with <paramref name="error"/>
-    /// (<see cref="ErrorCode.NoError"/> clears it). With <see cref="ErrorCode.UnknownTopicOrPart"/> the topic looks
-    /// deleted on a cluster that does not create topics on demand: a client that has not written to it yet learns no
-    /// partition, and librdkafka fails its records once <c>topic.metadata.propagation.max.ms</c> (30 s) has passed since
-    /// it first named the topic. Clients that already know the topic's partitions keep writing to them (the mock's
-    /// Produce handler does not look at this error).
+    /// Makes the next request of <paramref name="apiKey"/> that broker <paramref name="brokerId"/> receives fail with
+    /// <paramref name="error"/>; requests to other brokers are not affected. With the partitions of one topic led by a
+    /// broker of their own (<see cref="SetPartitionLeader"/>), this refuses writes to that topic alone, e.g. a Produce
+    /// answered <see cref="ErrorCode.TopicAuthorizationFailed"/> as when an ACL stops a client writing a topic.
     /// </summary>
-    /// <param name="topic">An existing topic.</param>
-    /// <param name="error">The topic-level error of the Metadata response.</param>
-    public void SetTopicError(string topic, ErrorCode error)
+    /// <param name="brokerId">Broker id, 1 to <see cref="BrokerCount"/>.</param>
+    /// <param name="apiKey">Kafka protocol API key, e.g. 0 for Produce.</param>
+    /// <param name="error">The error of that one request.</param>
+    /// <exception cref="PlatformNotSupportedException">Not on Linux x86-64 (librdkafka's function is variadic).</exception>
+    public void PushBrokerRequestError(int brokerId, short apiKey, ErrorCode error)
     {
-        TopicNameRules.Validate(topic, nameof(topic));
+        CheckBrokerId(brokerId);
+        ArgumentOutOfRangeException.ThrowIfNegative(apiKey);
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            throw new PlatformNotSupportedException("per-broker request errors call a variadic librdkafka function: supported on Linux x86-64 only");
+        }
         lock (_gate)
         {
-            LibRdKafka.rd_kafka_mock_topic_set_error(Cluster(), topic, (int)error);
+            Check(LibRdKafka.rd_kafka_mock_broker_push_request_error_rtts(Cluster(), brokerId, apiKey, 1, (int)error, 0),
+                $"push a request error to broker {brokerId}");
         }
     }
 }

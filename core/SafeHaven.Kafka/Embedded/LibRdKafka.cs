@@ -60,9 +60,11 @@ internal static unsafe partial class LibRdKafka
     [LibraryImport(Name)]
     internal static partial int rd_kafka_mock_broker_set_rtt(IntPtr mcluster, int brokerId, int rttMs);
 
-    // Sets the error the mock answers for the topic in Metadata responses (and AddPartitionsToTxn); NO_ERROR clears it.
-    [LibraryImport(Name, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial void rd_kafka_mock_topic_set_error(IntPtr mcluster, string topic, int err);
+    // Variadic in C: (mcluster, broker_id, ApiKey, cnt, err1, rtt1, err2, rtt2, …). Declared for one (err, rtt) pair, so
+    // every argument is one of the six integer registers of the x86-64 System V convention, where a variadic callee
+    // reads them exactly as a fixed-arity one does. Call it only there (EmbeddedBroker checks).
+    [LibraryImport(Name)]
+    internal static partial int rd_kafka_mock_broker_push_request_error_rtts(IntPtr mcluster, int brokerId, short apiKey, nuint count, int err, int rttMs);
 
     // The plain rd_kafka_mock_push_request_errors is variadic, which P/Invoke cannot call portably.
     [LibraryImport(Name)]

@@ -18,7 +18,7 @@ namespace SafeHaven.Cli.Tests.Telemetry;
 /// The metrics a running <c>up</c> shows only when its broker misbehaves, scraped from <c>up</c>'s own endpoint. The
 /// broker is the embedded one, hosted by this test (as the <c>broker</c> verb hosts it, same topics) so the test can
 /// make it misbehave the way a real cluster does: go away (probe drops), drop records by retention before a consumer
-/// read them (records lost), and answer that the dead-letter topic does not exist (dead letters that cannot be
+/// read them (records lost), and refuse writes to the dead-letter topic as an ACL does (dead letters that cannot be
 /// published).
 /// </summary>
 [Collection(PoolCpuTests.Name)]
@@ -26,7 +26,9 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
     private readonly Workloads _w = new();
-    private readonly EmbeddedBroker _broker = EmbeddedBroker.Start();
+    private EmbeddedBroker? _broker;
+
+    private EmbeddedBroker Broker => _broker ?? throw new InvalidOperationException("up is not started");
     private readonly TopicNames _topics = new();
     private Scrape? _scrape;
 
@@ -41,7 +43,7 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
         Assert.Equal(0d, Scrape.Value(now, ProbeMetrics.SamplesDroppedName));
 
         // When the broker goes away (its connections closed, new ones refused)
-        _broker.SetBrokerDown(1);
+        Broker.SetBrokerDown(1);
         try
         {
             await RoleWait.Until(() => Scraped(m => Scrape.Series(m, ProbeMetrics.SamplesDroppedName)
@@ -49,7 +51,7 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
         }
         finally
         {
-            _broker.SetBrokerUp(1);
+            Broker.SetBrokerUp(1);
         }
         var stalled = Scrape.Value(now, ProbeMetrics.SamplesPublishedName);
         output.WriteLine("dropped: " + string.Join(", ", Scrape.Series(now, ProbeMetrics.SamplesDroppedName).Select(s => $"{s.Labels} {s.Value}")) + $"; published {stalled}");
@@ -64,7 +66,7 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
     {
         // Given up whose planner has read partition 0 of the results topic (a record it refuses: it is not sealed)
         var (up, scrape) = await StartUpAsync("");
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _broker.BootstrapServers }).Build();
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = Broker.BootstrapServers }).Build();
         var results = new TopicPartition(_topics.Results, 0);
         var read = (await producer.ProduceAsync(results, new Message<string, byte[]> { Key = "not-a-result", Value = [0xC3, 0x01] })).Offset.Value;
         var now = "";
@@ -90,8 +92,7 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
         {
             await RoleWait.Signal(up.Process, "CONT");
         }
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = _broker.BootstrapServers }).Build();
-        using var reader = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _broker.BootstrapServers, GroupId = "metrics-lost-" + Guid.NewGuid().ToString("N") }).Build();
+        using var reader = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = Broker.BootstrapServers, GroupId = "metrics-lost-" + Guid.NewGuid().ToString("N") }).Build();
         var start = reader.QueryWatermarkOffsets(results, TimeSpan.FromSeconds(30)).Low.Value;
         Assert.True(start > read + 1, $"retention left the log start at {start}, not past the planner's next offset {read + 1}");
 
@@ -106,22 +107,27 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
     }
 
     [SkippableFact]
-    public async Task Up_counts_the_dead_letters_it_cannot_publish_when_the_dead_letter_topic_is_gone()
+    public async Task Up_counts_the_dead_letters_it_cannot_publish_when_the_broker_refuses_writes_to_the_dead_letter_topic()
     {
-        // Given up, and a cluster that answers that the dead-letter topic does not exist (deleted, no topic created on
-        // demand): no role has written a dead letter yet, so none knows the topic's partitions
-        var (up, scrape) = await StartUpAsync("");
-        _broker.SetTopicError(_topics.Dlq, ErrorCode.UnknownTopicOrPart);
+        Skip.IfNot(OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64,
+            "the embedded broker's per-broker request errors are supported on Linux x86-64 only");
+        // Given up on a cluster of two brokers: the second leads the dead-letter topic's partitions and nothing else
+        var (up, scrape) = await StartUpAsync("", brokers: 2);
 
-        // When the planner and the host agent each read a record they must refuse
-        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _broker.BootstrapServers }).Build())
+        // When that broker refuses the next two writes it gets as unauthorized (an ACL denying the roles WRITE on the
+        // dead-letter topic), and the planner and the host agent each read a record they must refuse
+        for (var i = 0; i < 2; i++)
+        {
+            Broker.PushBrokerRequestError(2, 0, ErrorCode.TopicAuthorizationFailed);
+        }
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = Broker.BootstrapServers }).Build())
         {
             await producer.ProduceAsync(_topics.Results, new Message<string, byte[]> { Key = "not-a-result", Value = [0xC3, 0x01] });
-            await producer.ProduceAsync(_topics.Commands, new Message<string, byte[]> { Key = "not-a-command", Value = [0xC3, 0x01] });
+            // Keyed by the host agent's id (the host name): an agent answers only its own commands
+            await producer.ProduceAsync(_topics.Commands, new Message<string, byte[]> { Key = Environment.MachineName, Value = [0xC3, 0x01] });
         }
 
-        // Then each dead letter is counted as sent to the producer, then as failed once librdkafka gives up on the
-        // topic (topic.metadata.propagation.max.ms, 30 s), and up goes on
+        // Then each dead letter is counted as handed to the producer and, once the broker refused it, as failed; up goes on
         var now = "";
         bool Failed(string topic) => Scrape.Series(now, DeadLetterMetrics.FailedName).Any(s => s.Labels.Contains($"topic=\"{topic}\"", StringComparison.Ordinal) && s.Value > 0);
         await RoleWait.Until(async () =>
@@ -132,19 +138,30 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
             () => "dead-letter failures of the planner and the agent: " + string.Join(", ", Scrape.Series(now, DeadLetterMetrics.FailedName).Select(s => $"{s.Labels} {s.Value}")),
             up, Deadline);
         output.WriteLine("failures: " + string.Join(", ", Scrape.Series(now, DeadLetterMetrics.FailedName).Select(s => $"{s.Labels} {s.Value}")));
-        Assert.Contains(Scrape.Series(now, DeadLetterMetrics.FailedName), s => s.Labels.Contains("component=\"planner\"", StringComparison.Ordinal));
+        Assert.Contains(Scrape.Series(now, DeadLetterMetrics.FailedName), s => s.Labels.Contains("component=\"planner\"", StringComparison.Ordinal)
+            && s.Labels.Contains($"topic=\"{_topics.Results}\"", StringComparison.Ordinal));
         Assert.Contains(Scrape.Series(now, DeadLetterMetrics.SentName), s => s.Labels.Contains($"topic=\"{_topics.Commands}\"", StringComparison.Ordinal));
-        Assert.Contains("could not dead-letter", up.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Topic authorization failed", up.Stderr, StringComparison.Ordinal);
         Assert.Equal(200, (await scrape.GetAsync("healthz"))?.Status);
     }
 
     // up on the test's broker, watching a quiet process, its metrics on a free port; returns once /readyz answers 200.
-    private async Task<(RoleProcess Up, Scrape Scrape)> StartUpAsync(string configYaml)
+    // With two brokers, the second leads the dead-letter topic's partitions and the first every other partition.
+    private async Task<(RoleProcess Up, Scrape Scrape)> StartUpAsync(string configYaml, int brokers = 1)
     {
         Skip.IfNot(Environment.UserName == "root", "up's host agent moves processes between cpusets: needs root");
         Skip.IfNot(Directory.Exists("/sys/fs/cgroup/cpuset"), "no cgroup v1 cpuset hierarchy on this host");
         Skip.IfNot(File.Exists("/bin/kill"), "needs /bin/kill");
-        await new MockTopicProvisioner(_broker).EnsureAsync(BrokerSession.AllTopics(_topics, new KafkaOptions().Partitions, new DetectorOptions().ApplicationId), default);
+        _broker = EmbeddedBroker.Start(brokers);
+        var topics = BrokerSession.AllTopics(_topics, new KafkaOptions().Partitions, new DetectorOptions().ApplicationId);
+        await new MockTopicProvisioner(Broker).EnsureAsync(topics, default);
+        foreach (var t in topics.Where(_ => brokers == 2))
+        {
+            for (var p = 0; p < t.Partitions; p++)
+            {
+                Broker.SetPartitionLeader(t.Name, p, t.Name == _topics.Dlq ? 2 : 1);
+            }
+        }
         var quiet = _w.Setsid("sleep", "600").Id.ToString(CultureInfo.InvariantCulture);
         var rules = Path.Join(_w.Dir.FullName, "rules.yaml");
         await File.WriteAllTextAsync(rules, "rules:\n  - name: storm\n    counter: context-switches\n    threshold: 2000\n    scope: core\n");
@@ -152,7 +169,7 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
         await File.WriteAllTextAsync(config, configYaml);
         var port = Scrape.FreePort();
         var scrape = _scrape = new Scrape(port);
-        var up = RoleProcess.Start(_w, ["up", "--bootstrap", _broker.BootstrapServers, "--pid", quiet, "--rules", rules,
+        var up = RoleProcess.Start(_w, ["up", "--bootstrap", Broker.BootstrapServers, "--pid", quiet, "--rules", rules,
             "--isolation-cpus", CpuList.Of([Environment.ProcessorCount - 1]).ToString(), "--cgroup", _w.Cgroup, "--period", "200ms",
             "--state-dir", Path.Join(_w.Dir.FullName, "state"), "--duration", "3m", "--metrics-port", port.ToString(CultureInfo.InvariantCulture), .. configYaml.Length > 0 ? ["--config", config] : Array.Empty<string>()]);
         await up.LineAsync("metrics and health:", Deadline);
@@ -164,6 +181,6 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
     {
         _scrape?.Dispose();
         _w.Dispose();
-        _broker.Dispose();
+        _broker?.Dispose();
     }
 }

@@ -148,29 +148,44 @@ public sealed class EmbeddedBrokerClientTests
     }
 
     [Fact]
-    public async Task A_topic_error_hides_the_topic_from_producers_that_have_not_written_to_it_until_cleared()
+    public async Task An_error_pushed_to_one_broker_refuses_a_write_to_the_topic_it_leads_and_nothing_else()
     {
-        using var broker = EmbeddedBroker.Start();
-        var topic = TestKafka.Unique("topic-error");
-        broker.CreateTopic(topic, partitions: 1);
-        using var known = new ProducerBuilder<Null, string>(TestKafka.Producer(broker.BootstrapServers)).Build();
-        Assert.Equal(PersistenceStatus.Persisted, (await known.ProduceAsync(topic, new Message<Null, string> { Value = "before" }).WaitAsync(TestKafka.Deadline)).Status);
-
-        // A producer new to the topic learns no partition and fails its record after the metadata propagation time
-        broker.SetTopicError(topic, ErrorCode.UnknownTopicOrPart);
+        using var broker = EmbeddedBroker.Start(brokers: 2);
+        var (refused, other) = (TestKafka.Unique("refused"), TestKafka.Unique("other"));
+        broker.CreateTopic(refused, partitions: 1);
+        broker.CreateTopic(other, partitions: 1);
+        broker.SetPartitionLeader(refused, 0, 2);
+        broker.SetPartitionLeader(other, 0, 1);
+        // Idempotent, as the roles' producers are: a refused write must not leave the producer unusable
         var config = TestKafka.Producer(broker.BootstrapServers);
-        config.TopicMetadataPropagationMaxMs = 1000;
-        using (var fresh = new ProducerBuilder<Null, string>(config).Build())
+        config.EnableIdempotence = true;
+        using var producer = new ProducerBuilder<Null, string>(config).Build();
+        foreach (var topic in new[] { refused, other })
         {
-            var failure = await Assert.ThrowsAsync<ProduceException<Null, string>>(
-                () => fresh.ProduceAsync(topic, new Message<Null, string> { Value = "refused" }).WaitAsync(TestKafka.Deadline));
-            Assert.Contains(failure.Error.Code, new[] { ErrorCode.UnknownTopicOrPart, ErrorCode.Local_UnknownTopic });
+            Assert.Equal(PersistenceStatus.Persisted, (await producer.ProduceAsync(topic, new Message<Null, string> { Value = "before" }).WaitAsync(TestKafka.Deadline)).Status);
         }
 
-        // One that knows the partitions still writes (the mock's Produce handler ignores the error); cleared, all do
-        Assert.Equal(PersistenceStatus.Persisted, (await known.ProduceAsync(topic, new Message<Null, string> { Value = "known" }).WaitAsync(TestKafka.Deadline)).Status);
-        broker.SetTopicError(topic, ErrorCode.NoError);
-        using var later = new ProducerBuilder<Null, string>(config).Build();
-        Assert.Equal(PersistenceStatus.Persisted, (await later.ProduceAsync(topic, new Message<Null, string> { Value = "after" }).WaitAsync(TestKafka.Deadline)).Status);
+        broker.PushBrokerRequestError(2, 0, ErrorCode.TopicAuthorizationFailed);
+        Assert.Equal(PersistenceStatus.Persisted, (await producer.ProduceAsync(other, new Message<Null, string> { Value = "other" }).WaitAsync(TestKafka.Deadline)).Status);
+        var failure = await Assert.ThrowsAsync<ProduceException<Null, string>>(
+            () => producer.ProduceAsync(refused, new Message<Null, string> { Value = "refused" }).WaitAsync(TestKafka.Deadline));
+        Assert.Equal(ErrorCode.TopicAuthorizationFailed, failure.Error.Code);
+
+        // The producer still writes elsewhere; the refused topic stays refused to it for a while (librdkafka keeps the
+        // topic's error until its metadata is refreshed), then takes writes again: the broker's error was used up
+        Assert.Equal(PersistenceStatus.Persisted, (await producer.ProduceAsync(other, new Message<Null, string> { Value = "after" }).WaitAsync(TestKafka.Deadline)).Status);
+        var refusedAgain = 0;
+        Assert.True(await Poll.Until(async () =>
+        {
+            try
+            {
+                return (await producer.ProduceAsync(refused, new Message<Null, string> { Value = "after" }).WaitAsync(TestKafka.Deadline)).Status == PersistenceStatus.Persisted;
+            }
+            catch (ProduceException<Null, string> e) when (e.Error.Code == ErrorCode.TopicAuthorizationFailed)
+            {
+                refusedAgain++;
+                return false;
+            }
+        }, TestKafka.Deadline, TimeSpan.FromMilliseconds(100)), $"the topic never took a write again ({refusedAgain} more refusals)");
     }
 }
