@@ -20,20 +20,37 @@ public static class CrossDcPolicy
         {
             return null;
         }
+        return LevelToLeave(detection.entity, detection.scope);
+    }
+
+    /// <summary>
+    /// As <see cref="LevelToLeave(Detection, PlanDecision)"/> for a detection that still waits in the ledger (a
+    /// <see cref="MemberStatus.Waiting"/> member): it waited before its hypervisor's inventory arrived, or a move out
+    /// did not move it, and a retry found no room at home either.
+    /// </summary>
+    public static string? LevelToLeave(SlotMember waiting)
+    {
+        ArgumentNullException.ThrowIfNull(waiting);
+        return waiting.status == MemberStatus.Waiting && waiting.detectionId is not null ? LevelToLeave(waiting.entity, waiting.scope) : null;
+    }
+
+    // The cheapest level at or above the scope's minimum at which the entity moves between hosts: container, then VM.
+    private static string? LevelToLeave(EntityRef entity, string scope)
+    {
         int min;
         try
         {
-            min = Levels.IndexOf(Scopes.MinimumLevel(detection.scope));
+            min = Levels.IndexOf(Scopes.MinimumLevel(scope));
         }
         catch (ArgumentException)
         {
             return null;
         }
-        if (min <= Levels.IndexOf(Levels.Container) && detection.entity.container is not null)
+        if (min <= Levels.IndexOf(Levels.Container) && entity.container is not null)
         {
             return Levels.Container;
         }
-        return detection.entity.vm is not null ? Levels.Vm : null;
+        return entity.vm is not null ? Levels.Vm : null;
     }
 
     /// <summary>The isolate command's id of a cross-datacenter move under lease <paramref name="epoch"/>; the receive's adds <see cref="Actions.ReceiveIdSuffix"/>.</summary>

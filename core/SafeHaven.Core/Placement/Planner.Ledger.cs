@@ -34,6 +34,10 @@ public sealed partial class Planner
             return OnMoveResult(slot, m, result, now);
         }
         var ok = result.status is ResultStatus.Succeeded or ResultStatus.Skipped;
+        if (!ok && IsInboundBooking(m))
+        {
+            return OnInboundFailed(slot, m, result, now);
+        }
         if (m.unconfirmed)
         {
             return OnLateResult(slot, m, result, ok, now);
@@ -131,7 +135,8 @@ public sealed partial class Planner
     /// Commands past their deadline plus the grace with no result: the first time, the same command id is
     /// sent again (an agent that ran it answers with what it did; one that never got it runs it now); after
     /// that the member is kept as held, so the slot is never given to another group while the real state is
-    /// unknown, and it comes back when the entity exits.
+    /// unknown, and it comes back when the entity exits. A slot booked for another datacenter's move (its member under
+    /// that move's receive id, <see cref="IsInboundBooking"/>) is given back instead: this planner cannot send the receive.
     /// </summary>
     public IReadOnlyList<PlanDecision> Expire()
     {
@@ -142,6 +147,11 @@ public sealed partial class Planner
         {
             if (m.status == MemberStatus.Held || now <= m.deadlineNs + graceNs)
             {
+                continue;
+            }
+            if (IsInboundBooking(m))
+            {
+                decisions.Add(ExpireInbound(slot, m, now));
                 continue;
             }
             if (m.attempts >= 2 && m.status == MemberStatus.Leaving)

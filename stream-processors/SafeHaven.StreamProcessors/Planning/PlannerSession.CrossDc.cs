@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SafeHaven.Core.CrossDc;
 using SafeHaven.Core.Placement;
 using SafeHaven.Schemas;
 using SafeHaven.StreamProcessors.Planning.CrossDc;
@@ -12,7 +13,7 @@ internal sealed partial class PlannerSession
 {
     private static readonly TimeSpan ReservationWait = TimeSpan.FromSeconds(5);
     private readonly PlannerInbox _inbox = new();
-    private readonly HashSet<string> _movingOut = new(StringComparer.Ordinal);
+    private MoveOutBackoff? _moveOuts;
     private readonly List<Task> _moves = [];
     private readonly CancellationTokenSource _crossDcStop = new();
     private ReservationResponder? _responder;
@@ -35,8 +36,38 @@ internal sealed partial class PlannerSession
 
     private void MoveOutIfNoRoom(SafeHaven.Schemas.Detection detection, PlanDecision decision)
     {
-        if (crossDc is null || detection.entity.datacenter != crossDc.Me.Datacenter
-            || CrossDcEscalation.Prepare(_planner!, _book, crossDc.Settings, detection, decision) is not { } move || !_movingOut.Add(move.EntityId))
+        if (crossDc is not null && detection.entity.datacenter == crossDc.Me.Datacenter
+            && CrossDcEscalation.Prepare(_planner!, _book, crossDc.Settings, detection, decision) is { } move)
+        {
+            StartMoveOut(move);
+        }
+    }
+
+    // Once a second: a detection that still waits (it waited before its hypervisor's inventory arrived, or a move out was
+    // refused by every peer, failed or timed out, and no retry found room at home) tries the peers again, one attempt per
+    // entity at a time and after a backoff (MoveOutBackoff), so retries never become a storm of leases and reservations.
+    private void MoveOutWaiting()
+    {
+        if (crossDc is null || _book.Waiting.Count == 0)
+        {
+            return;
+        }
+        Backoff.Keep(id => _book.WaitingOf(id) is not null);
+        foreach (var waiting in _book.Waiting)
+        {
+            if (waiting.members[0] is { } m && m.entity.datacenter == crossDc.Me.Datacenter
+                && CrossDcEscalation.PrepareWaiting(_planner!, _book, crossDc.Settings, m) is { } move)
+            {
+                StartMoveOut(move);
+            }
+        }
+    }
+
+    private MoveOutBackoff Backoff => _moveOuts ??= new MoveOutBackoff(time);
+
+    private void StartMoveOut(CrossDcMove move)
+    {
+        if (crossDc is null || !Backoff.TryStart(move.EntityId))
         {
             return;
         }
@@ -52,8 +83,8 @@ internal sealed partial class PlannerSession
 
     private void MovedOut(CrossDcMove move, CrossDcOutcome outcome, string target)
     {
-        _movingOut.Remove(move.EntityId);
-        LogMovedOut(logger, move.EntityId, target, outcome.Status, outcome.Epoch, outcome.Reason);
+        var backoff = Backoff.Ended(move.EntityId, outcome.Status == CrossDcStatus.Succeeded);
+        LogMovedOut(logger, move.EntityId, target, outcome.Status, outcome.Epoch, outcome.Reason, backoff?.TotalSeconds ?? 0);
         var records = CrossDcEscalation.Complete(_book, move, outcome, Now);
         if (records.Count > 0)
         {
@@ -81,8 +112,8 @@ internal sealed partial class PlannerSession
     [LoggerMessage(Level = LogLevel.Information, Message = "planner: no room here for {Entity} (detection {Detection}): moving it out at level {Level}")]
     private static partial void LogMovingOut(ILogger logger, string entity, string level, string detection);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "planner: move of {Entity} out to {Target}: {Status} (lease epoch {Epoch}): {Reason}")]
-    private static partial void LogMovedOut(ILogger logger, string entity, string target, string status, long epoch, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner: move of {Entity} out to {Target}: {Status} (lease epoch {Epoch}): {Reason}; backoff before another attempt: {Backoff:F0} s")]
+    private static partial void LogMovedOut(ILogger logger, string entity, string target, string status, long epoch, string reason, double backoff);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "planner: {Count} cross-datacenter moves still running at the end of the term")]
     private static partial void LogMovesLeft(ILogger logger, int count);

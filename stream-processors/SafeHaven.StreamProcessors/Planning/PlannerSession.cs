@@ -167,6 +167,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
                 Send(d);
             }
             Acknowledge(ct);
+            MoveOutWaiting();
         }
         // Moving-target moves are planned on this thread, against the same ledger as detections (docs/LEDGER.md).
         if (movingTarget?.Due() is { Count: > 0 } moves)

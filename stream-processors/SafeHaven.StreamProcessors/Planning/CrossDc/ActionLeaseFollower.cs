@@ -10,7 +10,8 @@ namespace SafeHaven.StreamProcessors.Planning.CrossDc;
 /// <summary>
 /// Reads one cluster's <c>action-leases</c> topic from its start, on a thread of its own, and folds every verified
 /// record into an <see cref="ActionLeaseBook"/>. A record whose seal fails (unsealed, an untrusted key, a role that may
-/// not write leases, altered) or that does not decode changes nothing and is listed in <see cref="Refused"/>.
+/// not write leases, altered, a planner key of another datacenter than the lease names) or that does not decode changes
+/// nothing and is listed in <see cref="Refused"/>.
 /// </summary>
 public sealed partial class ActionLeaseFollower : IDisposable
 {
@@ -107,13 +108,15 @@ public sealed partial class ActionLeaseFollower : IDisposable
 
     private LeaseVerdict Fold(ConsumeResult<string, byte[]> record)
     {
-        var (_, problem) = _link.Verify(Seals.Kinds.ActionLeases, record.Message);
+        var (who, problem) = _link.Verify(Seals.Kinds.ActionLeases, record.Message);
         ActionLease? lease = null;
         if (problem is null && record.Message.Value is { } value)
         {
             try
             {
                 lease = _codec.Decode(value);
+                // A planner key trusted here speaks for its own datacenter only: a lease (or release) in another's name is forged.
+                problem = _link.SpeaksFor(who!, lease.datacenter);
             }
             catch (AvroDecodeException e)
             {

@@ -13,7 +13,7 @@ public sealed record CrossDcSettings(TimeSpan Lease, TimeSpan CommandTtl, bool D
 
 /// <summary>
 /// The source datacenter's planner with a second cluster's clients: after its own planner parked a detection (no level
-/// of this datacenter has room, <see cref="CrossDcPolicy.LevelToLeave"/>), it moves the entity into the target
+/// of this datacenter has room, <see cref="CrossDcPolicy.LevelToLeave(SafeHaven.Schemas.Detection, PlanDecision)"/>), it moves the entity into the target
 /// datacenter under an action lease (<see cref="CrossDcMover"/>), and takes the detection out of its waiting list once
 /// the move succeeded. <see cref="AfterAsync"/> holds the planner's lock (<paramref name="gate"/>) only inside this
 /// class; a single-threaded planner (<c>plan</c>) calls the static <c>Prepare</c> and <c>Complete</c> on its own
@@ -31,16 +31,31 @@ public sealed class CrossDcEscalation(Planner planner, PlacementBook book, objec
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(moves);
         ArgumentNullException.ThrowIfNull(detection);
-        if (CrossDcPolicy.LevelToLeave(detection, decision) is not { } level)
-        {
-            return null;
-        }
-        var entityId = EntityIds.Of(detection.entity);
-        return ledger.OnHost(detection.entity.datacenter, detection.entity.host, level) is not { } source
-            ? null
-            : new CrossDcMove(detection.entity, entityId, level, detection.scope, home.GroupOf(detection.entity, entityId), source.ActuatorId,
-                detection.detectionId, moves.Lease, moves.CommandTtl, moves.DryRun);
+        return CrossDcPolicy.LevelToLeave(detection, decision) is { } level
+            ? Move(home, ledger, moves, detection.entity, EntityIds.Of(detection.entity), level, detection.scope, detection.detectionId)
+            : null;
     }
+
+    /// <summary>
+    /// The move out for a detection that still waits in the ledger (<paramref name="waiting"/>, its member), or null
+    /// when it cannot leave (not a VM or container, its host's agent unknown). Reads the planner's state.
+    /// </summary>
+    public static CrossDcMove? PrepareWaiting(Planner home, PlacementBook ledger, CrossDcSettings moves, SlotMember waiting)
+    {
+        ArgumentNullException.ThrowIfNull(home);
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(moves);
+        return CrossDcPolicy.LevelToLeave(waiting) is { } level
+            ? Move(home, ledger, moves, waiting.entity, waiting.entityId, level, waiting.scope, waiting.detectionId!)
+            : null;
+    }
+
+    private static CrossDcMove? Move(Planner home, PlacementBook ledger, CrossDcSettings moves, EntityRef entity, string entityId, string level,
+        string scope, string detectionId) =>
+        ledger.OnHost(entity.datacenter, entity.host, level) is not { } source
+            ? null
+            : new CrossDcMove(entity, entityId, level, scope, home.GroupOf(entity, entityId), source.ActuatorId, detectionId, moves.Lease,
+                moves.CommandTtl, moves.DryRun);
 
     /// <summary>The ledger records a finished move writes: after a success, the detection no longer waits. Changes the planner's state.</summary>
     public static IReadOnlyList<SlotRecord> Complete(PlacementBook ledger, CrossDcMove move, CrossDcOutcome outcome, long nowNs)

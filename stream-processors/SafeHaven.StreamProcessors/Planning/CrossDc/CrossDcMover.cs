@@ -21,6 +21,9 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
     private readonly SingleObjectCodec<SlotReservation> _reservations = new();
     private readonly SingleObjectCodec<IsolationCommand> _commands = new();
 
+    /// <summary>Answers to this mover's requests refused because their seal does not speak for the target datacenter, with why.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Refused { get; } = new();
+
     /// <summary>Takes the lease; the offset of the lease record is returned with whether it won.</summary>
     public async Task<(ActionLease Lease, bool Won)> AcquireAsync(string entityId, TimeSpan length, string reason, CancellationToken ct)
     {
@@ -123,11 +126,18 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
             {
                 continue;
             }
-            // Only the target's planner answers: a sealed answer by a planner of another datacenter is not one.
-            if (target.Verify(Seals.Kinds.Reservations, record.Message).Problem is not null
-                || _reservations.Decode(record.Message.Value) is not { } answer || answer.requestId != requestId
-                || answer.kind == ReservationKinds.Request || answer.datacenter != target.Datacenter)
+            if (target.Verify(Seals.Kinds.Reservations, record.Message) is not { Problem: null, Who: { } who }
+                || Decode(record.Message.Value) is not { } answer || answer.requestId != requestId || answer.kind == ReservationKinds.Request)
             {
+                // Other records of the topic (other requests, their answers); a forged one is the responder's to count.
+                continue;
+            }
+            // Only the target's planner answers: a key trusted on its cluster for another datacenter (a third peer's planner,
+            // leasing its own entities there) answering in the target's name is refused, whatever the record says.
+            if ((target.SpeaksFor(who, target.Datacenter) ?? (answer.datacenter != target.Datacenter ? "an answer naming another datacenter" : null)) is { } impostor)
+            {
+                Refused.Enqueue($"answer to {requestId} at offset {record.Offset.Value}: {impostor}");
+                LogImpostor(logger, target.Datacenter, requestId, impostor);
                 continue;
             }
             return answer.kind == ReservationKinds.Granted && answer is { slot: { } s, actuator: { } a, target: { } t }
@@ -135,6 +145,18 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
                 : (null, answer.reason);
         }
         return (null, $"no answer from the planner of {target.Datacenter} within {Wait.TotalSeconds} s");
+    }
+
+    private SlotReservation? Decode(byte[]? value)
+    {
+        try
+        {
+            return value is null ? null : _reservations.Decode(value);
+        }
+        catch (AvroDecodeException)
+        {
+            return null; // sealed by a trusted key yet undecodable: not an answer to anything
+        }
     }
 
     private (IsolationCommand Isolate, IsolationCommand Receive) Commands(CrossDcMove move, ActionLease lease, CrossDcGrant grant)
@@ -164,6 +186,9 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
             .ConfigureAwait(false);
 
     private long Now() => time.NowNs();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "reservations of {Datacenter}: answer to {Request} refused: {Reason}")]
+    private static partial void LogImpostor(ILogger logger, string datacenter, string request, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "cross-dc move of {Entity} to {Datacenter}/{Target} sent under lease epoch {Epoch}")]
     private static partial void LogSent(ILogger logger, string entity, string datacenter, string target, long epoch);

@@ -50,18 +50,26 @@ internal sealed partial class PlannerCrossDc : IDisposable
         var wiring = new PlannerCrossDc(me, settings, time, logger);
         try
         {
+            // Whose name each planner key speaks in: this planner's key this datacenter's, a peer's directory that peer's, and a
+            // planner key of the own trust store (another instance of this datacenter) this datacenter's unless a peer names it.
+            var planners = new Dictionary<string, string>(CrossDcLink.PlannerKeys([(me.Datacenter, own), .. peerKeys.Select(p => (p.Peer.Datacenter, p.Keys))]),
+                StringComparer.Ordinal);
+            foreach (var who in (kafka.Seals.Verifier?.Identities ?? []).Where(IsPlanner))
+            {
+                planners.TryAdd(who.KeyId, me.Datacenter);
+            }
             // Own cluster: its agents' results (the own trust store), this planner's records, and the peers' planner keys only
             // (their leases and reservation requests): a peer's agent key never counts here, nor does any peer key for the ledger.
             var homeTrust = (kafka.Seals.Verifier ?? own).With(own);
             homeTrust = peerKeys.Aggregate(homeTrust, (t, p) => t.With(p.Keys, IsPlanner));
-            wiring.Home = wiring.Own(new CrossDcLink(me.Datacenter, kafka.Options, homeTrust));
+            wiring.Home = wiring.Own(new CrossDcLink(me.Datacenter, kafka.Options, homeTrust, planners));
             wiring.HomeLeases = wiring.Own(new ActionLeaseFollower(wiring.Home, new ActionLeaseBook(time), logger));
             foreach (var (peer, keys) in peerKeys)
             {
                 // A peer's cluster: its planner and agents, this planner, and the other peers' planners (whose leases there
                 // every reader must fold alike).
                 var trust = peerKeys.Where(p => p.Peer != peer).Aggregate(keys.With(own), (t, p) => t.With(p.Keys, IsPlanner));
-                var link = wiring.Own(new CrossDcLink(peer.Datacenter, PeerOptions(kafka.Options, peer), trust));
+                var link = wiring.Own(new CrossDcLink(peer.Datacenter, PeerOptions(kafka.Options, peer), trust, planners));
                 var leases = wiring.Own(new ActionLeaseFollower(link, new ActionLeaseBook(time), logger));
                 wiring.Peers.Add((link, new CrossDcMover(me, wiring.Home, link, leases, time, logger)));
             }

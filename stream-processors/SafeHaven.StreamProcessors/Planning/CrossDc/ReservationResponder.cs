@@ -70,7 +70,7 @@ public sealed partial class ReservationResponder : IDisposable
 
     private void Handle(ConsumeResult<string, byte[]> record)
     {
-        var (_, problem) = _link.Verify(Seals.Kinds.Reservations, record.Message);
+        var (who, problem) = _link.Verify(Seals.Kinds.Reservations, record.Message);
         SlotReservation? r = null;
         if (problem is null)
         {
@@ -88,16 +88,31 @@ public sealed partial class ReservationResponder : IDisposable
             Refuse($"offset {record.Offset.Value}: {problem}");
             return;
         }
+        // A planner key trusted here speaks for its own datacenter only: a request in another's name, or an answer by
+        // anyone but this datacenter's planners (which would keep a request from being answered), is forged.
+        var impostor = _link.SpeaksFor(who!, r.kind == ReservationKinds.Request ? r.datacenter : _me.Datacenter);
         if (r.kind != ReservationKinds.Request)
         {
-            _answered.Add(r.requestId);
+            if (impostor is null)
+            {
+                _answered.Add(r.requestId);
+            }
+            else
+            {
+                Refuse($"offset {record.Offset.Value}: answer {impostor}");
+            }
             return;
         }
         if (!_answered.Add(r.requestId))
         {
             return;
         }
-        var grant = Decide(r, out var reason);
+        CrossDcGrant? grant = null;
+        var reason = "request " + impostor;
+        if (impostor is null)
+        {
+            grant = Decide(r, out reason);
+        }
         var answer = Answer(r, grant, reason);
         _link.ProduceSealedAsync(_link.Topics.Reservations, Seals.Kinds.Reservations, r.entityId, _codec.Encode(answer), _me.Seal, _stop.Token)
             .GetAwaiter().GetResult();
@@ -183,17 +198,4 @@ public sealed partial class ReservationResponder : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "reservations of {Datacenter}: {Reason}")]
     private static partial void LogError(ILogger logger, string datacenter, string reason);
-}
-
-/// <summary>Values of <see cref="SlotReservation.kind"/>.</summary>
-public static class ReservationKinds
-{
-    /// <summary>A source planner asks for a slot.</summary>
-    public const string Request = "request";
-
-    /// <summary>The target planner booked one.</summary>
-    public const string Granted = "granted";
-
-    /// <summary>The target planner refused.</summary>
-    public const string Refused = "refused";
 }

@@ -35,15 +35,19 @@ internal sealed class TwoDatacenters : IDisposable
         }
         Dc1Seal = Own(RecordSigner.Ephemeral(KeyRoles.Planner, "planner-dc1"));
         Dc2Seal = Own(RecordSigner.Ephemeral(KeyRoles.Planner, "planner-dc2"));
+        // A third datacenter's planner, trusted on both clusters (a peer of both): it may lease and ask, never answer for dc2.
+        Dc3Seal = Own(RecordSigner.Ephemeral(KeyRoles.Planner, "planner-dc3"));
         Dc1Agent = Own(RecordSigner.Ephemeral(KeyRoles.Actuator, "h1-agent"));
         Dc2Agent = Own(RecordSigner.Ephemeral(KeyRoles.Actuator, "hv9-agent"));
         var dc1Commands = Own(CommandSigner.Ephemeral(out var trustDc1));
         var dc2Commands = Own(CommandSigner.Ephemeral(out _));
         Dc1 = new PlannerIdentity("dc1", "dc1-kafka", "p1", Dc1Seal, dc1Commands);
         Dc2 = new PlannerIdentity("dc2", "dc2-kafka", "p2", Dc2Seal, dc2Commands);
-        // Both clusters trust both datacenters' planner keys and their own agents' keys.
-        Dc1Link = Own(new CrossDcLink("dc1", Options(Dc1Broker, "dc1-kafka"), RecordVerifier.Trusting(Dc1Seal, Dc2Seal, Dc1Agent)));
-        Dc2Link = Own(new CrossDcLink("dc2", Options(Dc2Broker, "dc2-kafka"), RecordVerifier.Trusting(Dc1Seal, Dc2Seal, Dc2Agent)));
+        // Both clusters trust the three datacenters' planner keys (each for its own datacenter) and their own agents' keys.
+        var planners = CrossDcLink.PlannerKeys(("dc1", RecordVerifier.Trusting(Dc1Seal)), ("dc2", RecordVerifier.Trusting(Dc2Seal)),
+            ("dc3", RecordVerifier.Trusting(Dc3Seal)));
+        Dc1Link = Own(new CrossDcLink("dc1", Options(Dc1Broker, "dc1-kafka"), RecordVerifier.Trusting(Dc1Seal, Dc2Seal, Dc3Seal, Dc1Agent), planners));
+        Dc2Link = Own(new CrossDcLink("dc2", Options(Dc2Broker, "dc2-kafka"), RecordVerifier.Trusting(Dc1Seal, Dc2Seal, Dc3Seal, Dc2Agent), planners));
         var book = new ActionLeaseBook(TimeProvider.System) { Skew = skew ?? TimeSpan.FromSeconds(2) };
         // Each planner follows the leases of the target cluster: dc1's mover to take them, dc2's planner to respect them.
         Dc1Follows = Own(new ActionLeaseFollower(Dc2Link, book, NullLogger.Instance));
@@ -59,6 +63,7 @@ internal sealed class TwoDatacenters : IDisposable
     public TopicNames Topics { get; }
     public RecordSigner Dc1Seal { get; }
     public RecordSigner Dc2Seal { get; }
+    public RecordSigner Dc3Seal { get; }
     public RecordSigner Dc1Agent { get; }
     public RecordSigner Dc2Agent { get; }
     public PlannerIdentity Dc1 { get; }
