@@ -26,13 +26,15 @@ public sealed partial class ReservationResponder : IDisposable
     private readonly IConsumer<string, byte[]> _consumer;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
+    private int _disposed;
 
     /// <summary>Starts answering requests on <paramref name="link"/> (the responder's own cluster).</summary>
     public ReservationResponder(PlannerIdentity me, CrossDcLink link, ActionLeaseFollower leases, ICrossDcSlots slots, TimeProvider time, ILogger logger)
     {
         (_me, _link, _leases, _slots, _time, _logger) = (me, link, leases, slots, time, logger);
         _consumer = link.Consumer("reservations");
-        // From the start: answers already written mark their requests answered, so a restarted planner answers none twice.
+        // From the start: answers already written mark their requests answered, so a restarted planner answers none twice
+        // (a request comes before its answer in the log: requests read before the start's end wait for the catch-up).
         _consumer.Assign(new TopicPartitionOffset(link.Topics.Reservations, 0, Offset.Beginning));
         _thread = new Thread(Run) { IsBackground = true, Name = "safehaven-reservations-" + link.Datacenter };
         _thread.Start();
@@ -43,13 +45,24 @@ public sealed partial class ReservationResponder : IDisposable
 
     private void Run()
     {
+        if (!StartCatchUp())
+        {
+            return;
+        }
         while (!_stop.IsCancellationRequested)
         {
             try
             {
                 if (_consumer.Consume(TimeSpan.FromMilliseconds(100)) is { IsPartitionEOF: false } record)
                 {
-                    Handle(record);
+                    try
+                    {
+                        Handle(record);
+                    }
+                    finally
+                    {
+                        EndCatchUpAt(record.Offset.Value);
+                    }
                 }
             }
             catch (Exception e) when (e is ConsumeException or ProduceException<string, byte[]> or KafkaException)
@@ -103,6 +116,16 @@ public sealed partial class ReservationResponder : IDisposable
             }
             return;
         }
+        if (_backlog is not null && record.Offset.Value < _caughtUpAt)
+        {
+            _backlog.Add((r, impostor));
+            return;
+        }
+        AnswerOnce(r, impostor);
+    }
+
+    private void AnswerOnce(SlotReservation r, string? impostor)
+    {
         if (!_answered.Add(r.requestId))
         {
             return;
@@ -122,61 +145,6 @@ public sealed partial class ReservationResponder : IDisposable
         }
     }
 
-    private CrossDcGrant? Decide(SlotReservation r, out string reason)
-    {
-        if (Malformed(r) is { } malformed)
-        {
-            reason = malformed;
-            return null;
-        }
-        if (r.entity?.datacenter != r.datacenter)
-        {
-            reason = $"entity {r.entityId} lives in datacenter {r.entity?.datacenter}, not in the requester's {r.datacenter}";
-            return null;
-        }
-        if (!_leases.CatchUp(TimeSpan.FromSeconds(5)))
-        {
-            reason = "the action leases could not be read up to date";
-            return null;
-        }
-        if (!_leases.Read(b => b.Holds(r.entityId, r.datacenter, r.planner, r.leaseEpoch)))
-        {
-            reason = $"planner {r.planner} of {r.datacenter} holds no live action lease of epoch {r.leaseEpoch} on {r.entityId}";
-            return null;
-        }
-        // The booking lasts as long as the lease the log says, not as long as the request says.
-        r.expiresAtNs = _leases.Read(b => b.Live(r.entityId)?.expiresAtNs) ?? r.expiresAtNs;
-        return _slots.Reserve(r, out reason);
-    }
-
-    // Every id that reaches the ledger, a command or a log line: valid, and the entity id the entity's own.
-    private static string? Malformed(SlotReservation r)
-    {
-        try
-        {
-            if (r.entity is null || SafeHaven.Core.EntityIds.Of(r.entity) != r.entityId)
-            {
-                return "the entity id is not the entity's";
-            }
-        }
-        catch (ArgumentException e)
-        {
-            return "invalid entity: " + e.Message;
-        }
-        return !SafeHaven.Core.Identifiers.IsId(r.requestId) || !SafeHaven.Core.Identifiers.IsId(r.detectionId) || !SafeHaven.Core.Identifiers.IsToken(r.planner)
-            || r.level is not (SafeHaven.Core.Levels.Container or SafeHaven.Core.Levels.Vm) || (r.group is { } g && !SafeHaven.Core.Identifiers.IsId(g.Replace('/', ':')))
-            ? "a malformed request (ids, level or group)"
-            : null;
-    }
-
-    private SlotReservation Answer(SlotReservation r, CrossDcGrant? grant, string reason) => new()
-    {
-        requestId = r.requestId, kind = grant is null ? ReservationKinds.Refused : ReservationKinds.Granted, entity = r.entity,
-        entityId = r.entityId, detectionId = r.detectionId ?? "", level = r.level, scope = r.scope, group = r.group, datacenter = _me.Datacenter, cluster = _me.Cluster,
-        planner = _me.Planner, leaseEpoch = r.leaseEpoch, slot = grant?.Slot, actuator = grant?.Actuator, target = grant?.Target,
-        reason = reason, writtenAtNs = _time.NowNs(), expiresAtNs = r.expiresAtNs,
-    };
-
     private void Refuse(string why)
     {
         Refused.Enqueue(why);
@@ -186,6 +154,10 @@ public sealed partial class ReservationResponder : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         _stop.Cancel();
         _thread.Join();
         _consumer.Close();
