@@ -100,4 +100,51 @@ public sealed class DetectionMoveRenameTests
         Assert.Equal(("dc1/h2#host", LedgerEvents.Free), (Assert.Single(released.Records).slot, released.Records[0].@event));
         Assert.Null(released.Command);
     }
+
+    [Fact]
+    public void A_late_success_after_the_move_went_unanswered_renames_the_member_too()
+    {
+        var h = Hosts(Levels.Vm);
+        var command = h.Isolate(On(Levels.Vm, "h1"), Scopes.Machine, "h1:1:r1");
+        h.Time.Advance(TimeSpan.FromSeconds(11));
+        Assert.Single(h.Planner.Expire());
+        h.Time.Advance(TimeSpan.FromSeconds(11));
+        Assert.True(Assert.Single(Assert.Single(h.Planner.Expire()).Records).members[0].unconfirmed);
+
+        h.Planner.OnResult(PlannerHarness.Result(command, ResultStatus.Succeeded));
+
+        var member = Assert.Single(h.Book.Slot("dc1/h2#host")!.members);
+        Assert.Equal((EntityIds.Of(On(Levels.Vm, "h2")), false), (member.entityId, member.unconfirmed));
+        Assert.Empty(Tombstone(h, EntityIds.Of(On(Levels.Vm, "h1"))).Records);
+        Assert.NotNull(h.Book.Slot("dc1/h2#host"));
+    }
+
+    [Fact]
+    public void A_move_to_a_host_of_another_datacenter_takes_that_datacenters_id()
+    {
+        var h = new PlannerHarness().With("c1", "h1", "", Levels.Container);
+        h.Book.Upsert(PlacementBookTests.Actuator("c9", "h9", dc: "dc2", levels: [Levels.Container]));
+        var command = h.Isolate(On(Levels.Container, "h1"), Scopes.Machine, "h1:1:r1");
+
+        h.Planner.OnResult(PlannerHarness.Result(command, ResultStatus.Succeeded));
+
+        Assert.Equal("dc2/h9/container/x", Assert.Single(h.Book.Slot("dc2/h9#host")!.members).entityId);
+        Assert.Equal(LedgerEvents.Free, Assert.Single(Tombstone(h, "dc2/h9/container/x").Records).@event);
+    }
+
+    [Fact]
+    public void A_detection_that_still_names_the_host_it_left_does_not_book_its_new_host_twice()
+    {
+        var h = Hosts(Levels.Container);
+        MoveToH2(h, Levels.Container);
+
+        // Detected on h1 before it left, delivered after the move (and the cooldown): the old id holds nothing, but h2
+        // holds the container.
+        h.Time.Advance(TimeSpan.FromSeconds(11));
+        var stale = h.Plan(PlannerHarness.Detection(On(Levels.Container, "h1"), Scopes.Machine, "h1:2:r1"));
+
+        Assert.NotEqual("hv2", stale.Command?.target);
+        Assert.Single(h.Book.Slot("dc1/h2#host")!.members);
+        Assert.Contains(stale.Reasons, r => r.Contains("h2 already holds the entity", StringComparison.Ordinal));
+    }
 }
