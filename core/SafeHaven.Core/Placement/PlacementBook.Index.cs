@@ -18,6 +18,34 @@ public sealed partial class PlacementBook
 
     private readonly Dictionary<(string Datacenter, string Host), List<ActuatorInfo>> _actuatorsOnHost = [];
 
+    /// <summary>
+    /// The suspect group a VM or container (or a process in one) that moved host keeps under its new id: the group of a
+    /// slot it is a member of, where that differs from the group its new id alone gives (which names the host it moved
+    /// to, not the one its group was formed on). Null when it holds no such slot. Read from the ledger, not the
+    /// inventory, so a planner that rebuilt the ledger knows it too (docs/LEDGER.md, "Moved members").
+    /// </summary>
+    public string? MovedGroupOf(string entityId)
+    {
+        if (!_slotsOfEntity.TryGetValue(entityId, out var keys))
+        {
+            return null;
+        }
+        foreach (var key in keys.Order(StringComparer.Ordinal))
+        {
+            var slot = _slots[key];
+            foreach (var m in slot.members)
+            {
+                // Only a container or VM has a group its id decides alone (SuspectGroups); a bare process's comes from the inventory.
+                if (m.entityId == entityId && (m.entity.container ?? m.entity.vm) is not null && slot.group is { } group
+                    && group != SuspectGroups.Of(m.entity, entityId, null, null))
+                {
+                    return group;
+                }
+            }
+        }
+        return null;
+    }
+
     private void Index(SlotRecord record, bool held)
     {
         foreach (var m in record.members)

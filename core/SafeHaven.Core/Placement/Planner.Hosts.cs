@@ -45,7 +45,9 @@ public sealed partial class Planner
             }
             if (book.ReserveHost(t, level, group) is { } hostSlot)
             {
-                if (book.Slot(hostSlot.Slot)?.members.Any(m => m.entityId == entityId) == true)
+                // Its group holds the host: that may be the entity itself, also under the id an earlier move gave it there
+                // (a detection that still names the host it left).
+                if (book.Slot(hostSlot.Slot)?.members.Any(m => m.entityId == entityId || (m.entity.host != e.host && SameWorkload(m.entity, e))) == true)
                 {
                     refused.Add($"{t.Host} already holds the entity");
                     continue;
@@ -58,4 +60,8 @@ public sealed partial class Planner
         }
         return (null, null, null, $"no free target host for level {level}{(refused.Count > 0 ? " (" + string.Join("; ", refused) + ")" : "")}");
     }
+
+    // The same VM or container on two hosts: within one suspect group (the caller's case) its name is the group's own.
+    private static bool SameWorkload(EntityRef a, EntityRef b) =>
+        (a.vm is not null && a.vm == b.vm) || (a.container is not null && a.container == b.container);
 }

@@ -57,8 +57,13 @@ public sealed partial class Planner
         }
         if (ok)
         {
-            var why = $"{m.entityId} isolated at level {slot.level} in slot {slot.slot} ({result.status})";
-            return Decision(null, [why], book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Hold, why, now));
+            if (AlreadyArrived(slot, m, result, now) is { } duplicate)
+            {
+                return duplicate;
+            }
+            var held = Arrived(slot, m);
+            var why = $"{m.entityId} isolated at level {slot.level} in slot {slot.slot} ({result.status}){Renamed(m, held)}";
+            return Decision(null, [why], book.Update(slot.slot, held, LedgerEvents.Hold, why, now, replacing: m.entityId));
         }
         return OnIsolateFailed(slot, m, result, now);
     }
@@ -76,12 +81,17 @@ public sealed partial class Planner
             var gone = $"{m.entityId} released from slot {slot.slot} (late result of {m.commandId}: {result.status})";
             return Decision(null, [gone], book.Remove(slot.slot, m.entityId, LedgerEvents.Leave, gone, now));
         }
+        if (!release && ok && AlreadyArrived(slot, m, result, now) is { } duplicate)
+        {
+            return duplicate;
+        }
         if (release || ok)
         {
+            var held = release ? Copy(m, MemberStatus.Held) : Arrived(slot, m);
             var why = release
                 ? $"late result: release of {m.entityId} {result.status}: {result.error}; it keeps slot {slot.slot} until it exits"
-                : $"{m.entityId} isolated at level {slot.level} in slot {slot.slot} (late result of {m.commandId}: {result.status})";
-            return Decision(null, [why], book.Update(slot.slot, Copy(m, MemberStatus.Held), LedgerEvents.Hold, why, now));
+                : $"{m.entityId} isolated at level {slot.level} in slot {slot.slot} (late result of {m.commandId}: {result.status}){Renamed(m, held)}";
+            return Decision(null, [why], book.Update(slot.slot, held, LedgerEvents.Hold, why, now, replacing: m.entityId));
         }
         return OnIsolateFailed(slot, m, result, now);
     }

@@ -54,14 +54,4 @@ public sealed partial class Planner
         var gone = $"{m.commandId}: no result after {m.attempts} sends; {m.entityId} went away from its host and is not in its target host's inventory";
         return Decision(null, [gone + $": slot {slot.slot} freed"], book.Remove(slot.slot, m.entityId, LedgerEvents.Expire, gone, now));
     }
-
-    // The entity as it runs on the host of the slot its move books (a VM or container takes that host's id there); null for a
-    // host-local slot or an actuator no longer known.
-    private EntityRef? ArrivalOf(SlotRecord slot, SlotMember m) =>
-        slot.level is Levels.Vm or Levels.Container && book.Find(slot.actuator) is { } target
-            ? new EntityRef
-            {
-                datacenter = m.entity.datacenter, host = target.Host, vm = m.entity.vm, container = m.entity.container, pid = m.entity.pid, comm = m.entity.comm,
-            }
-            : null;
 }

@@ -30,14 +30,10 @@ public sealed partial class Planner
         }
         else
         {
-            var held = Copy(m, MemberStatus.Held);
-            if (ArrivalOf(slot, m) is { } arrived)
-            {
-                // The VM or container now runs on the target host, under that host's id (the one its detections
-                // name): its next move starts from there.
-                held.entity = arrived;
-                held.entityId = entityId = EntityIds.Of(held.entity);
-            }
+            // A VM or container now runs on the target host, under that host's id (the one its detections name): its
+            // next move starts from there.
+            var held = Arrived(slot, m);
+            entityId = held.entityId;
             reason = $"{m.entityId} moved by moving-target move {m.commandId} to {slot.slot}"
                 + (m.status == MemberStatus.Leaving ? $" (its source host's tombstone was this move taking it away; it is {entityId} now)" : "");
             ledger.Add(book.Update(slot.slot, held, LedgerEvents.Hold, reason, now, replacing: m.entityId));

@@ -258,9 +258,12 @@ public sealed partial class Planner(PlacementBook book, TimeProvider time, Plann
         return new PlanDecision(null, reasons, Ledger: ledger);
     }
 
-    /// <summary>The suspect group of an entity (<see cref="SuspectGroups"/>), from what the inventory says of it.</summary>
+    /// <summary>
+    /// The suspect group of an entity (<see cref="SuspectGroups"/>), from what the inventory says of it; a VM or container
+    /// that moved host keeps the group its slot was booked for (<see cref="PlacementBook.MovedGroupOf"/>).
+    /// </summary>
     public string GroupOf(EntityRef e, string entityId) =>
-        SuspectGroups.Of(e, entityId, book.Tenants.TenantOf(entityId), book.Tenants.GroupOf(entityId));
+        book.MovedGroupOf(entityId) ?? SuspectGroups.Of(e, entityId, book.Tenants.TenantOf(entityId), book.Tenants.GroupOf(entityId));
 
     private (ActuatorInfo? Source, Reservation? Slot, string? Target, string Why) FindSlot(EntityRef e, string entityId, string group, string level, string scope)
     {

@@ -11,7 +11,9 @@ namespace SafeHaven.Core.Tests.Placement;
 /// Property-based tests of the planner and its ledger: random inventories, entities with and without shared
 /// groups, and random sequences of detections (redeliveries included), inventory records arriving before or
 /// after their entity's detection, results, quiet signals, exits, expiry and planner restarts from the ledger log. After every step: no slot is held by two groups, no held slot is
-/// empty, and the ledger rebuilt from every record written so far equals the live one.
+/// empty, and the ledger rebuilt from every record written so far equals the live one. The model knows that a VM or
+/// container a successful move took to another host runs there under that host's id (docs/LEDGER.md, "Moved members"):
+/// its ledger member is renamed, keeps its group, a tombstone of an id it left frees nothing of it, and its new id's does.
 /// </summary>
 public sealed class PlannerPropertyTests
 {
@@ -81,8 +83,14 @@ public sealed class PlannerPropertyTests
         public FakeTimeProvider Time { get; } = new(PlannerHarness.Start);
         public List<SlotRecord> Log { get; } = [];
         public List<Detection> Detections { get; } = [];
-        // Entities whose inventory record is on the (compacted) topic: a restarted planner reads them again.
-        public HashSet<string> Known { get; } = [.. s.Entities.Where(e => e.Early).Select(e => e.Id)];
+        // Entities whose inventory record is on the (compacted) topic, by id: a restarted planner reads them again.
+        public Dictionary<string, (int Entity, EntityRef Ref)> Known { get; } =
+            s.Entities.Select((e, i) => (e, i)).Where(x => x.e.Early).ToDictionary(x => x.e.Id, x => (x.i, x.e.Ref), StringComparer.Ordinal);
+        // Where each entity runs now: a successful VM or container move takes it to the target host, under that host's id.
+        public EntityRef[] At { get; } = [.. s.Entities.Select(e => e.Ref)];
+        // Every id an entity had (its own and those moves gave it) -> the entity, and where that id runs.
+        public Dictionary<string, (int Entity, EntityRef Ref)> Ids { get; } =
+            s.Entities.Select((e, i) => (e, i)).ToDictionary(x => x.e.Id, x => (x.i, x.e.Ref), StringComparer.Ordinal);
         public Dictionary<string, int> CommandsPerDetection { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, int> AttemptsPerLevel { get; } = new(StringComparer.Ordinal);
         public PlacementBook Book { get; private set; } = null!;
@@ -96,19 +104,31 @@ public sealed class PlannerPropertyTests
             {
                 Book.Upsert(a.Info);
             }
-            foreach (var e in s.Entities.Where(e => Known.Contains(e.Id)))
+            foreach (var (_, (i, at)) in Known.ToList())
             {
-                Announce(e);
+                Announce(i, at);
             }
             Planner = new Planner(Book, Time, new PlannerSettings(TimeSpan.FromSeconds(5), ExpiryGrace: TimeSpan.FromSeconds(1)));
         }
 
-        public void Announce(EntitySpec e)
+        public void Announce(int i, EntityRef at)
         {
-            Known.Add(e.Id);
-            Book.Tenants.Set(e.Id, DcOf(e.Host), e.Host, null);
-            Book.Tenants.SetGroup(e.Id, "pgid:" + e.Pgid.ToString(CultureInfo.InvariantCulture));
+            var id = EntityIds.Of(at);
+            Known[id] = (i, at);
+            Book.Tenants.Set(id, at.datacenter, at.host, null);
+            Book.Tenants.SetGroup(id, "pgid:" + s.Entities[i].Pgid.ToString(CultureInfo.InvariantCulture));
         }
+
+        // As the service does with a tombstone: forget the entity, then release what it held.
+        public void Tombstone(string id)
+        {
+            Known.Remove(id);
+            Book.Tenants.Remove(id);
+            Take(Planner.OnGone(id));
+        }
+
+        public IEnumerable<(string Slot, string Status, string Command)> Holdings(string id) =>
+            Book.MembershipsOf(id).Select(x => (x.Slot.slot, x.Member.status, x.Member.commandId));
 
         public void Take(PlanDecision d)
         {
@@ -131,11 +151,14 @@ public sealed class PlannerPropertyTests
         for (var step = 0; step < s.Ops.Length; step++)
         {
             var op = s.Ops[step];
-            var e = s.Entities[op.A % s.Entities.Length];
+            var i = op.A % s.Entities.Length;
+            var e = s.Entities[i];
+            // The detector, the probes and the quiet signal name the entity where it runs now.
+            var at = w.At[i];
             switch (op.Kind)
             {
                 case OpKind.Detect:
-                    var d = PlannerHarness.Detection(e.Ref, Scopes.All[op.B % Scopes.All.Count], $"{e.Host}:{step}:r1");
+                    var d = PlannerHarness.Detection(at, Scopes.All[op.B % Scopes.All.Count], $"{at.host}:{step}:r1");
                     w.Detections.Add(d);
                     w.Take(w.Planner.Plan(d));
                     break;
@@ -144,31 +167,46 @@ public sealed class PlannerPropertyTests
                     w.Take(w.Planner.Plan(w.Detections[op.B % w.Detections.Count]));
                     break;
                 case OpKind.Result:
-                    var outstanding = w.Book.Held.SelectMany(x => x.members).Where(m => m.status != MemberStatus.Held).ToList();
+                    var outstanding = w.Book.Held.SelectMany(x => x.members.Select(m => (Slot: x, Member: m))).Where(x => x.Member.status != MemberStatus.Held).ToList();
                     if (outstanding.Count > 0)
                     {
-                        var m = outstanding[op.A % outstanding.Count];
+                        var (slot, m) = outstanding[op.A % outstanding.Count];
+                        var status = StatusNames[op.B % StatusNames.Length];
                         w.Take(w.Planner.OnResult(new IsolationResult
                         {
-                            commandId = m.commandId, entity = m.entity, level = "core", status = StatusNames[op.B % StatusNames.Length],
+                            commandId = m.commandId, entity = m.entity, level = "core", status = status,
                             phases = new Dictionary<string, long>(StringComparer.Ordinal),
                         }));
+                        if (m.status == MemberStatus.Pending && slot.level is Levels.Container or Levels.Vm && status is ResultStatus.Succeeded or ResultStatus.Skipped)
+                        {
+                            Moved(w, s, step, slot, m);
+                        }
                     }
                     break;
                 case OpKind.Quiet:
-                    var q = PlannerHarness.Detection(e.Ref, Scopes.Core, $"{e.Host}:{step}:r1:quiet");
+                    var q = PlannerHarness.Detection(at, Scopes.Core, $"{at.host}:{step}:r1:quiet");
                     q.kind = DetectionKinds.Quiet;
                     w.Take(w.Planner.Plan(q));
                     break;
                 case OpKind.Gone:
-                    // As the service does with a tombstone: forget the entity, then release what it held.
-                    w.Known.Remove(e.Id);
-                    w.Book.Tenants.Remove(e.Id);
-                    w.Take(w.Planner.OnGone(e.Id));
+                    var now = EntityIds.Of(at);
+                    // Half of them name the id the entity started with: for a moved entity, its source host's tombstone.
+                    var gone = op.B % 2 == 0 ? e.Id : now;
+                    var before = w.Holdings(now).ToList();
+                    w.Tombstone(gone);
+                    if (gone != now)
+                    {
+                        Assert.True(before.SequenceEqual(w.Holdings(now)), $"step {step}: the tombstone of {gone}, an id {now} left, changed what {now} holds");
+                    }
+                    else
+                    {
+                        Assert.Empty(w.Holdings(now));
+                        w.At[i] = e.Ref; // gone: it may come back where it started, as a new entity
+                    }
                     break;
                 case OpKind.Inventory:
-                    w.Announce(e);
-                    w.Planner.RetryEntity(e.Id).ToList().ForEach(w.Take);
+                    w.Announce(i, at);
+                    w.Planner.RetryEntity(EntityIds.Of(at)).ToList().ForEach(w.Take);
                     break;
                 case OpKind.Expire:
                     w.Time.Advance(TimeSpan.FromSeconds(op.B % 8));
@@ -181,11 +219,35 @@ public sealed class PlannerPropertyTests
             }
             Check(w, s, step);
         }
-        foreach (var e in s.Entities)
+        foreach (var id in w.Ids.Keys)
         {
-            w.Take(w.Planner.OnGone(e.Id));
+            w.Take(w.Planner.OnGone(id));
         }
         Assert.True(w.Book.HeldCount == 0 && w.Book.Waiting.Count == 0, "a slot or a wait leaked after every entity exited:\n" + w.Book.Render());
+    }
+
+    // A VM or container move succeeded: the model expects its member under the id it has on the target host (in that host's
+    // datacenter), still in the slot, held, with the group it had; from now on the entity is known by that id.
+    private static void Moved(World w, Scenario s, int step, SlotRecord slot, SlotMember m)
+    {
+        var host = s.Inventory.Single(a => a.Id == slot.actuator).Host;
+        var arrived = new EntityRef { datacenter = DcOf(host), host = host, pid = m.entity.pid, container = m.entity.container, vm = m.entity.vm };
+        var id = EntityIds.Of(arrived);
+        var member = w.Book.Slot(slot.slot)?.members.SingleOrDefault(x => x.commandId == m.commandId);
+        if (slot.members.Any(x => x.entityId == id))
+        {
+            // An earlier detection's move already took it there under that id: one entity, one member.
+            Assert.True(member is null && w.Book.Slot(slot.slot)!.members.Any(x => x.entityId == id),
+                $"step {step}: {m.entityId} moved by {m.commandId} to slot {slot.slot}, which holds it as {id} already: its member should leave");
+        }
+        else
+        {
+            Assert.True(member is { status: MemberStatus.Held } && member.entityId == id,
+                $"step {step}: {m.entityId} moved to {host} by {m.commandId}, so slot {slot.slot} should hold it as {id}, not {member?.entityId}:{member?.status}");
+        }
+        var i = w.Ids[m.entityId].Entity;
+        w.Ids[id] = (i, arrived);
+        w.At[i] = arrived;
     }
 
     private static void Check(World w, Scenario s, int step)
@@ -200,8 +262,21 @@ public sealed class PlannerPropertyTests
             Assert.True(slot.members.Count > 0, $"step {step}: slot {slot.slot} is held with no member");
             foreach (var m in slot.members)
             {
-                var e = s.Entities.Single(x => x.Id == m.entityId);
-                Assert.True(w.Planner.GroupOf(e.Ref, e.Id) == slot.group, $"step {step}: {m.entityId} of group {w.Planner.GroupOf(e.Ref, e.Id)} in slot {slot.slot} of group {slot.group}");
+                Assert.True(w.Ids.TryGetValue(m.entityId, out var of), $"step {step}: {m.entityId} in slot {slot.slot} is no id of any entity");
+                // An entity's groups: the one each id it had gives (a move carries its group along; a detection that still
+                // names an id it left books under that id's). Another entity's group never.
+                var groups = w.Ids.Where(x => x.Value.Entity == of.Entity).Select(x => SuspectGroups.Of(x.Value.Ref, x.Key, w.Book.Tenants.TenantOf(x.Key), w.Book.Tenants.GroupOf(x.Key))).ToHashSet();
+                Assert.True(groups.Contains(slot.group!), $"step {step}: {m.entityId} (e{of.Entity}) of groups {string.Join(", ", groups)} in slot {slot.slot} of group {slot.group}");
+            }
+        }
+        // The planner knows the group an id holds its slots for, also a moved one's after a restart (read from the ledger).
+        foreach (var id in w.Ids.Keys)
+        {
+            var held = w.Book.MembershipsOf(id).ToList();
+            if (held.Select(x => x.Slot.group).Distinct().Count() == 1)
+            {
+                Assert.True(w.Planner.GroupOf(held[0].Member.entity, id) == held[0].Slot.group,
+                    $"step {step}: the planner gives {id} group {w.Planner.GroupOf(held[0].Member.entity, id)}; it holds {held[0].Slot.slot} for {held[0].Slot.group}");
             }
         }
         var rebuilt = new PlacementBook("r");
