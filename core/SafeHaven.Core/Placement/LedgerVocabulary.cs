@@ -33,7 +33,7 @@ public static class MemberStatus
     /// <summary>Detected, but no level could place the entity yet: planned again when the inventory changes or a slot is freed.</summary>
     public const string Waiting = "waiting";
     /// <summary>
-    /// A VM or container whose moving-target move is outstanding went away from its host (most likely by that very move):
+    /// A VM or container whose move (a detection's or a schedule's) is outstanding went away from its host (most likely by that very move):
     /// it keeps the move's target slot until the move's result or expiry settles where it is (docs/LEDGER.md).
     /// </summary>
     public const string Leaving = "leaving";

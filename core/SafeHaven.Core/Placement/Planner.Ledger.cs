@@ -38,6 +38,13 @@ public sealed partial class Planner
         {
             return OnInboundFailed(slot, m, result, now);
         }
+        if (!ok && m.status == MemberStatus.Leaving)
+        {
+            // Its source host's tombstone came, and the move did not take it away: it exited, so nothing is left to isolate.
+            Settle(m.detectionId);
+            var gone = $"{m.entityId} went away from its host and its move {m.commandId} {result.status}: {result.error}; slot {slot.slot} freed";
+            return Decision(null, [gone], book.Remove(slot.slot, m.entityId, LedgerEvents.Leave, gone, now));
+        }
         if (m.unconfirmed)
         {
             return OnLateResult(slot, m, result, ok, now);
@@ -121,7 +128,7 @@ public sealed partial class Planner
 
     /// <summary>
     /// Entity exited (inventory tombstone or the probe's "gone"): it leaves every slot, with no command. A VM or container
-    /// whose moving-target move is outstanding is kept in the move's target slot as <see cref="MemberStatus.Leaving"/>
+    /// whose move (a detection's or a schedule's) is outstanding is kept in the move's target slot as <see cref="MemberStatus.Leaving"/>
     /// until the move settles, since it may have left by that move (see <c>ExitOf</c>).
     /// </summary>
     public PlanDecision OnGone(string entityId)
@@ -138,7 +145,7 @@ public sealed partial class Planner
         }
         var kept = ledger.Count(r => r.members.Any(m => m.entityId == entityId && m.status == MemberStatus.Leaving));
         return new PlanDecision(null, ledger.Count == 0 ? [] : [$"{entityId} exited: left {ledger.Count - kept} slot(s)"
-            + (kept == 0 ? "" : $"; kept as leaving in {kept} until its moving-target move settles")], Ledger: ledger);
+            + (kept == 0 ? "" : $"; kept as leaving in {kept} until its move settles")], Ledger: ledger);
     }
 
     /// <summary>

@@ -2,8 +2,8 @@ using SafeHaven.Schemas;
 
 namespace SafeHaven.Core.Placement;
 
-// An inventory tombstone while a moving-target move of a VM or container is outstanding (docs/LEDGER.md, "Moving-target
-// moves"). The source host's tombstone is ambiguous: the entity may have died, or this very move took it away (a migrated
+// An inventory tombstone while a move of a VM or container (a detection's or a schedule's) is outstanding (docs/LEDGER.md,
+// "Moved members"). The source host's tombstone is ambiguous: the entity may have died, or this very move took it away (a migrated
 // VM or a restored container disappears from its source host's inventory before the agent's result can arrive). So the
 // member keeps the target slot as `leaving`, and the move settles it: success holds the slot under the entity's new id,
 // anything else frees it, and an expiry asks the target host's inventory. The slot is never lost (given to another group
@@ -17,15 +17,17 @@ public sealed partial class Planner
         {
             return null;
         }
-        if (IsMovingTarget(m) && m.status == MemberStatus.Pending && slot.level is Levels.Vm or Levels.Container)
+        if (m.status == MemberStatus.Pending && slot.level is Levels.Vm or Levels.Container && !IsInboundBooking(m))
         {
-            var why = $"{m.entityId} went away from its host while moving-target move {m.commandId} to {slot.slot} is outstanding: "
+            var why = $"{m.entityId} went away from its host while move {m.commandId} to {slot.slot} is outstanding: "
                 + "it may have left by that move, so it keeps the slot as leaving until the move's result or expiry settles it";
             return book.Update(slot.slot, Copy(m, MemberStatus.Leaving), LedgerEvents.Leave, why, now);
         }
         return book.Remove(slot.slot, m.entityId, LedgerEvents.Leave, $"{m.entityId} exited", now);
     }
 
+    // Moving-target moves only: a detection's move may lead an entity back to a host whose late tombstone of it (from when it
+    // left there) is still on its way, and the two cannot be told apart; its success then holds the slot until that id goes.
     // A tombstone of the id a VM or container has on the target host of its outstanding move: it arrived and went away, or the
     // incoming copy was dropped. Nothing of it lives in the target slot, so the slot is freed now; the move's late result then
     // finds nothing (before, a late success booked the slot for an entity whose tombstone had already come: a leak).
@@ -36,7 +38,7 @@ public sealed partial class Planner
                 .Select(m => (Slot: s, Member: m)))
             .Where(x => ArrivalOf(x.Slot, x.Member) is { } a && EntityIds.Of(a) == entityId).ToList();
         return [.. arrived.Select(x => book.Remove(x.Slot.slot, x.Member.entityId, LedgerEvents.Leave,
-            $"{entityId} went away on the target host of moving-target move {x.Member.commandId}: nothing of it is in {x.Slot.slot}", now))];
+            $"{entityId} went away on the target host of move {x.Member.commandId}: nothing of it is in {x.Slot.slot}", now))];
     }
 
     // A leaving member whose move stayed unanswered after the re-send: the target host's inventory decides. If it lists the

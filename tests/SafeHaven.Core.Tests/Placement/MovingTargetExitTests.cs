@@ -42,7 +42,7 @@ public sealed class MovingTargetExitTests
         Assert.Null(gone.Command);
         var target = h.Book.Slot(Assert.Single(gone.Records).slot);
         Assert.Equal((MemberStatus.Leaving, move.commandId), (Only(target).status, Only(target).commandId));
-        Assert.Contains("kept as leaving in 1 until its moving-target move settles", Assert.Single(gone.Reasons), StringComparison.Ordinal);
+        Assert.Contains("kept as leaving in 1 until its move settles", Assert.Single(gone.Reasons), StringComparison.Ordinal);
         // Meanwhile the slot is nobody else's: another entity's schedule finds no free target there.
         var other = h.Planner.PlanMove(new MovingTargetMove("s", level, On(level, "h3", "v2"), ["hv2"]));
         Assert.Null(other.Command);

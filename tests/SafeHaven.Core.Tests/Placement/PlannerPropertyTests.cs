@@ -177,7 +177,8 @@ public sealed class PlannerPropertyTests
                             commandId = m.commandId, entity = m.entity, level = "core", status = status,
                             phases = new Dictionary<string, long>(StringComparer.Ordinal),
                         }));
-                        if (m.status == MemberStatus.Pending && slot.level is Levels.Container or Levels.Vm && status is ResultStatus.Succeeded or ResultStatus.Skipped)
+                        if (m.status is MemberStatus.Pending or MemberStatus.Leaving && slot.level is Levels.Container or Levels.Vm
+                            && status is ResultStatus.Succeeded or ResultStatus.Skipped)
                         {
                             Moved(w, s, step, slot, m);
                         }
@@ -200,7 +201,10 @@ public sealed class PlannerPropertyTests
                     }
                     else
                     {
-                        Assert.Empty(w.Holdings(now));
+                        // Gone from where it runs: it holds nothing, except as leaving where a move of it is outstanding (the
+                        // tombstone may be that very move taking it away; the move's result settles it).
+                        Assert.True(w.Holdings(now).All(h => h.Status == MemberStatus.Leaving),
+                            $"step {step}: {now} went away but still holds " + string.Join(", ", w.Holdings(now)));
                         w.At[i] = e.Ref; // gone: it may come back where it started, as a new entity
                     }
                     break;
@@ -219,9 +223,16 @@ public sealed class PlannerPropertyTests
             }
             Check(w, s, step);
         }
-        foreach (var id in w.Ids.Keys)
+        // Every entity exits; a member kept as leaving is settled by expiry (its move unanswered, its arrival in no inventory).
+        for (var round = 0; round < 3; round++)
         {
-            w.Take(w.Planner.OnGone(id));
+            foreach (var id in w.Ids.Keys)
+            {
+                w.Book.Tenants.Remove(id);
+                w.Take(w.Planner.OnGone(id));
+            }
+            w.Time.Advance(TimeSpan.FromMinutes(1));
+            w.Planner.Expire().ToList().ForEach(w.Take);
         }
         Assert.True(w.Book.HeldCount == 0 && w.Book.Waiting.Count == 0, "a slot or a wait leaked after every entity exited:\n" + w.Book.Render());
     }
