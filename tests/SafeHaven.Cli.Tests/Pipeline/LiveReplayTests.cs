@@ -42,7 +42,7 @@ public sealed partial class LiveReplayTests : IDisposable
         // When up stops, a detector of its group reads the samples up's own had not read yet, and the recorder has
         // everything both wrote. On a loaded machine up's detector lags its probe, and SIGTERM stops it where it is
         // (the next instance resumes from the group's offsets), while the recorder took every sample: at load 30-40 the
-        // replays found the last two windows' detections, which the live run had not made yet (2026-12-05).
+        // first replay found the last two windows' detections, which the live run had not made yet (2026-12-05).
         await up.TerminateAsync();
         await up.ExitAsync(TimeSpan.FromSeconds(30));
         var resumed = RoleProcess.Start(_w, ["detect", "--bootstrap", b1, "--rules", rules, "--signing-key", keys]);
