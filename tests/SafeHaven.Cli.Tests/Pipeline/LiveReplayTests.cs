@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Confluent.Kafka;
 using SafeHaven.Cli.Tests.Commands;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.StreamProcessors.Detection;
 using SafeHaven.Traces;
 
 namespace SafeHaven.Cli.Tests.Pipeline;
@@ -36,10 +39,18 @@ public sealed partial class LiveReplayTests : IDisposable
         var recorder = RoleProcess.Start(_w, ["record", "--bootstrap", b1, "--out", live, "--include", "detections,results", "--trusted-keys", keys]);
         await Until(() => Detections(recorder.Stderr) >= 1 ? recorder : null, "no detection recorded from the live run", recorder);
 
-        // When up stops and the recorder has everything it wrote
+        // When up stops, a detector of its group reads the samples up's own had not read yet, and the recorder has
+        // everything both wrote. On a loaded machine up's detector lags its probe, and SIGTERM stops it where it is
+        // (the next instance resumes from the group's offsets), while the recorder took every sample: at load 30-40 the
+        // first replay found the last two windows' detections, which the live run had not made yet (2026-12-05).
         await up.TerminateAsync();
         await up.ExitAsync(TimeSpan.FromSeconds(30));
-        await Until(() => Settled(recorder.Stderr) ? recorder : null, "the recording never settled", recorder);
+        var resumed = RoleProcess.Start(_w, ["detect", "--bootstrap", b1, "--rules", rules, "--signing-key", keys]);
+        Assert.True(await Poll.Until(() => Task.FromResult(DetectorCaughtUp(b1)), Patience, TimeSpan.FromMilliseconds(500)),
+            $"the resumed detector never read the samples to their end; stderr:\n{resumed.Stderr}");
+        await Until(() => Settled(recorder.Stderr) && Detections(recorder.Stderr) == DetectionsOn(b1) ? recorder : null, "the recording never settled", recorder);
+        await resumed.TerminateAsync();
+        await resumed.ExitAsync(TimeSpan.FromSeconds(30));
         await recorder.TerminateAsync();
         await recorder.ExitAsync(TimeSpan.FromSeconds(30));
         var liveIds = Ids(live);
@@ -67,6 +78,27 @@ public sealed partial class LiveReplayTests : IDisposable
         var line = await broker.FirstStdoutLine.WaitAsync(Patience);
         Assert.StartsWith("bootstrap: ", line, StringComparison.Ordinal);
         return line["bootstrap: ".Length..];
+    }
+
+    // The detector group's committed offsets (up's and detect's default application id) at the samples topic's end.
+    private static bool DetectorCaughtUp(string bootstrap)
+    {
+        using var kafka = new KafkaClients(new KafkaOptions { BootstrapServers = bootstrap });
+        var config = kafka.Consumer(new DetectorOptions().ApplicationId, "lag-check");
+        config.EnableAutoCommit = false;
+        // Built, never subscribed: it reads the group's offsets without joining the group.
+        using var consumer = new ConsumerBuilder<string, byte[]>(config).Build();
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        var samples = admin.GetMetadata(kafka.Topics.Samples, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
+            .Select(p => new TopicPartition(kafka.Topics.Samples, p.PartitionId)).ToList();
+        return consumer.Committed(samples, TimeSpan.FromSeconds(10)).All(c =>
+            consumer.QueryWatermarkOffsets(c.TopicPartition, TimeSpan.FromSeconds(10)) is var w && (c.Offset == Offset.Unset ? w.Low : c.Offset).Value >= w.High.Value);
+    }
+
+    private static int DetectionsOn(string bootstrap)
+    {
+        using var kafka = new KafkaClients(new KafkaOptions { BootstrapServers = bootstrap });
+        return RawTopics.ReadAll(bootstrap, kafka.Topics.Detections, Patience).Count;
     }
 
     private static string Pid(int pid) => pid.ToString(CultureInfo.InvariantCulture);
