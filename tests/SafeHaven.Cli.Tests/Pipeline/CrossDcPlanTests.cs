@@ -129,7 +129,8 @@ public sealed class CrossDcPlanTests(ITestOutputHelper output)
             await Poll.Require(() => ledger2.Sealed<SlotRecord>(dc2Seals, Seals.Kinds.Placements)
                 .Any(r => r.slot == "dc2/hv9#host" && r.@event == LedgerEvents.Hold), "dc2's hold of the slot after the receive result", 30);
             await Poll.Require(() => leases.Sealed<ActionLease>(dc1Seals, Seals.Kinds.ActionLeases).Any(l => l.released && l.epoch == epoch), "the lease's release record", 30);
-            Assert.Equal(2, answered.Count);
+            // Two commands (the receive and the isolate); a slow run may see an unanswered one re-sent under its own id.
+            Assert.Equal(2, answered.Distinct(StringComparer.Ordinal).Count());
             await agents.CancelAsync();
             await Task.WhenAll(agentTasks);
             output.WriteLine($"detection published -> receive on dc2's cluster: {toReceive.TotalMilliseconds:F0} ms (2 cores, shared)");
