@@ -1,5 +1,6 @@
 using SafeHaven.Core.Placement;
 using SafeHaven.Schemas;
+using static SafeHaven.Core.Tests.Placement.DetectionMoveRenameTests;
 
 namespace SafeHaven.Core.Tests.Placement;
 
@@ -11,18 +12,6 @@ namespace SafeHaven.Core.Tests.Placement;
 /// </summary>
 public sealed class DetectionMoveLeavingTests
 {
-    private static PlannerHarness Hosts(string level) =>
-        new PlannerHarness().With("hv1", "h1", "", level).With("hv2", "h2", "", level).With("hv3", "h3", "", level);
-
-    private static EntityRef On(string level, string host, string name = "x") =>
-        level == Levels.Vm ? new() { datacenter = "dc1", host = host, vm = name } : new() { datacenter = "dc1", host = host, container = name };
-
-    private static PlanDecision Tombstone(PlannerHarness h, string entityId)
-    {
-        h.Book.Tenants.Remove(entityId);
-        return h.Planner.OnGone(entityId);
-    }
-
     [Theory]
     [InlineData(Levels.Vm)]
     [InlineData(Levels.Container)]

@@ -10,10 +10,10 @@ namespace SafeHaven.Core.Tests.Placement;
 /// </summary>
 public sealed class DetectionMoveRenameTests
 {
-    private static PlannerHarness Hosts(string level) =>
+    internal static PlannerHarness Hosts(string level) =>
         new PlannerHarness().With("hv1", "h1", "", level).With("hv2", "h2", "", level).With("hv3", "h3", "", level);
 
-    private static EntityRef On(string level, string host, string name = "x") =>
+    internal static EntityRef On(string level, string host, string name = "x") =>
         level == Levels.Vm ? new() { datacenter = "dc1", host = host, vm = name } : new() { datacenter = "dc1", host = host, container = name };
 
     // Isolates the entity on h1 at machine scope and answers its move: it now runs on h2.
@@ -27,7 +27,7 @@ public sealed class DetectionMoveRenameTests
     }
 
     // As the service does with an inventory tombstone: forget the entity, then take it out of the ledger.
-    private static PlanDecision Tombstone(PlannerHarness h, string entityId)
+    internal static PlanDecision Tombstone(PlannerHarness h, string entityId)
     {
         h.Book.Tenants.Remove(entityId);
         return h.Planner.OnGone(entityId);
