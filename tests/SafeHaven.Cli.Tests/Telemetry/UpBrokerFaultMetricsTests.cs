@@ -147,7 +147,31 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
 
     // up on the test's broker, watching a quiet process, its metrics on a free port; returns once /readyz answers 200.
     // With two brokers, the second leads the dead-letter topic's partitions and the first every other partition.
-    private async Task<(RoleProcess Up, Scrape Scrape)> StartUpAsync(string configYaml, int brokers = 1)
+    [SkippableFact]
+    public async Task Up_with_tracing_on_counts_a_malformed_traceparent_on_a_record_it_reads()
+    {
+        // Given up exporting its spans by OTLP (to a port nobody listens on: spans are dropped, headers are still read)
+        var (up, scrape) = await StartUpAsync("", ["--otlp-endpoint", "http://127.0.0.1:" + Scrape.FreePort().ToString(CultureInfo.InvariantCulture)]);
+        var now = "";
+        async Task<bool> Scraped(Func<string, bool> condition) => condition(now = (await scrape.GetAsync("metrics"))?.Body ?? now);
+        await RoleWait.Until(() => Scraped(m => Scrape.Value(m, ProbeMetrics.SamplesPublishedName) > 0), () => "samples delivered", up, Deadline);
+        Assert.Equal(0d, Scrape.Value(now, SafeHaven.Kafka.Tracing.TraceHeaders.MalformedName));
+
+        // When a samples record arrives whose traceparent is not W3C (the record itself is refused: it is not a sample)
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = Broker.BootstrapServers }).Build();
+        await producer.ProduceAsync(_topics.Samples, new Message<string, byte[]>
+        {
+            Key = "dc1/bad-trace", Value = [0xC3, 0x01],
+            Headers = new Headers { { SafeHaven.Kafka.Tracing.TraceHeaders.TraceParent, "00-not-a-trace-id-01"u8.ToArray() } },
+        });
+
+        // Then its detector counts the malformed header, and up stays live
+        await RoleWait.Until(() => Scraped(m => Scrape.Series(m, SafeHaven.Kafka.Tracing.TraceHeaders.MalformedName)
+            .Any(s => s.Labels.Contains("header=\"traceparent\"", StringComparison.Ordinal) && s.Value > 0)), () => "the malformed traceparent counted", up, Deadline);
+        Assert.Equal(200, (await scrape.GetAsync("healthz"))?.Status);
+    }
+
+    private async Task<(RoleProcess Up, Scrape Scrape)> StartUpAsync(string configYaml, string[]? extra = null, int brokers = 1)
     {
         Skip.IfNot(Environment.UserName == "root", "up's host agent moves processes between cpusets: needs root");
         Skip.IfNot(Directory.Exists("/sys/fs/cgroup/cpuset"), "no cgroup v1 cpuset hierarchy on this host");
@@ -171,7 +195,7 @@ public sealed class UpBrokerFaultMetricsTests(ITestOutputHelper output) : IDispo
         var scrape = _scrape = new Scrape(port);
         var up = RoleProcess.Start(_w, ["up", "--bootstrap", Broker.BootstrapServers, "--pid", quiet, "--rules", rules,
             "--isolation-cpus", CpuList.Of([Environment.ProcessorCount - 1]).ToString(), "--cgroup", _w.Cgroup, "--period", "200ms",
-            "--state-dir", Path.Join(_w.Dir.FullName, "state"), "--duration", "3m", "--metrics-port", port.ToString(CultureInfo.InvariantCulture), .. configYaml.Length > 0 ? ["--config", config] : Array.Empty<string>()]);
+            "--state-dir", Path.Join(_w.Dir.FullName, "state"), "--duration", "3m", "--metrics-port", port.ToString(CultureInfo.InvariantCulture), .. configYaml.Length > 0 ? ["--config", config] : Array.Empty<string>(), .. extra ?? []]);
         await up.LineAsync("metrics and health:", Deadline);
         await RoleWait.Until(async () => (await scrape.GetAsync("readyz"))?.Status == 200, () => "/readyz answering 200", up, Deadline);
         return (up, scrape);
