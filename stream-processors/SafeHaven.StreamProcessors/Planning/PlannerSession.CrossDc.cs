@@ -14,6 +14,7 @@ internal sealed partial class PlannerSession
     private static readonly TimeSpan ReservationWait = TimeSpan.FromSeconds(5);
     private readonly PlannerInbox _inbox = new();
     private MoveOutBackoff? _moveOuts;
+    private readonly HashSet<string> _heldBack = new(StringComparer.Ordinal);
     private readonly List<Task> _moves = [];
     private readonly CancellationTokenSource _crossDcStop = new();
     private ReservationResponder? _responder;
@@ -55,8 +56,20 @@ internal sealed partial class PlannerSession
         Backoff.Keep(id => _book.WaitingOf(id) is not null);
         foreach (var waiting in _book.Waiting)
         {
-            if (waiting.members[0] is { } m && m.entity.datacenter == crossDc.Me.Datacenter
-                && CrossDcEscalation.PrepareWaiting(_planner!, _book, crossDc.Settings, m) is { } move)
+            if (waiting.members[0] is not { } m || m.entity.datacenter != crossDc.Me.Datacenter)
+            {
+                continue;
+            }
+            if (Backoff.Held(m.entityId))
+            {
+                // Said once per hold: the pass would try again, but the timed-out move may still land.
+                if (_heldBack.Add(m.entityId))
+                {
+                    LogHeldBack(logger, m.entityId);
+                }
+                continue;
+            }
+            if (CrossDcEscalation.PrepareWaiting(_planner!, _book, crossDc.Settings, m) is { } move)
             {
                 StartMoveOut(move);
             }
@@ -78,13 +91,42 @@ internal sealed partial class PlannerSession
         {
             var (outcome, target) = await crossDc.MoveOutAsync(move, token).ConfigureAwait(false);
             _inbox.Post(() => MovedOut(move, outcome, target));
+            if (outcome.Late is { } watch)
+            {
+                // Timed out after its commands went out: its late outcome (or none by the time they can no longer run) ends the hold.
+                var late = await watch.ConfigureAwait(false);
+                _inbox.Post(() => MovedOutLate(move, late, target));
+            }
         }, CancellationToken.None));
     }
 
     private void MovedOut(CrossDcMove move, CrossDcOutcome outcome, string target)
     {
-        var backoff = Backoff.Ended(move.EntityId, outcome.Status == CrossDcStatus.Succeeded);
+        var backoff = outcome.Late is not null
+            ? Backoff.TimedOut(move.EntityId, outcome.SettledAtNs)
+            : Backoff.Ended(move.EntityId, outcome.Status == CrossDcStatus.Succeeded);
         LogMovedOut(logger, move.EntityId, target, outcome.Status, outcome.Epoch, outcome.Reason, backoff?.TotalSeconds ?? 0);
+        if (outcome.Late is not null)
+        {
+            LogHeld(logger, move.EntityId, DateTimeOffset.UnixEpoch.AddTicks(outcome.SettledAtNs / 100));
+        }
+        Completed(move, outcome, target);
+    }
+
+    private void MovedOutLate(CrossDcMove move, CrossDcOutcome? late, string target)
+    {
+        Backoff.Late(move.EntityId, late is null ? null : late.Status == CrossDcStatus.Succeeded);
+        _heldBack.Remove(move.EntityId);
+        LogMovedOutLate(logger, move.EntityId, target, late?.Status ?? "no result", late?.Reason ?? "its commands can no longer run");
+        if (late is not null)
+        {
+            Completed(move, late, target);
+        }
+    }
+
+    // After a success (in time or late): the detection's leave record.
+    private void Completed(CrossDcMove move, CrossDcOutcome outcome, string target)
+    {
         var records = CrossDcEscalation.Complete(_book, move, outcome, Now);
         if (records.Count > 0)
         {
@@ -114,6 +156,15 @@ internal sealed partial class PlannerSession
 
     [LoggerMessage(Level = LogLevel.Information, Message = "planner: move of {Entity} out to {Target}: {Status} (lease epoch {Epoch}): {Reason}; backoff before another attempt: {Backoff:F0} s")]
     private static partial void LogMovedOut(ILogger logger, string entity, string target, string status, long epoch, string reason, double backoff);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "planner: move of {Entity} out timed out after its commands went out: no other attempt before {SettledAt:O} (they may still run) nor before its late results are read")]
+    private static partial void LogHeld(ILogger logger, string entity, DateTimeOffset settledAt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner: {Entity} still waits, past its backoff: held, its timed-out move out may still land")]
+    private static partial void LogHeldBack(ILogger logger, string entity);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "planner: move of {Entity} out to {Target}, after it timed out: {Status}: {Reason}")]
+    private static partial void LogMovedOutLate(ILogger logger, string entity, string target, string status, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "planner: {Count} cross-datacenter moves still running at the end of the term")]
     private static partial void LogMovesLeft(ILogger logger, int count);

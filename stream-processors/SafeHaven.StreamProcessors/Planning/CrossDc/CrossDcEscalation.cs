@@ -9,7 +9,8 @@ namespace SafeHaven.StreamProcessors.Planning.CrossDc;
 /// <param name="Lease">How long the action lease lasts (at most the target's maximum, 10 min by default).</param>
 /// <param name="CommandTtl">How long the agents may still start the two commands (capped by the lease).</param>
 /// <param name="DryRun">Mark both commands as dry runs.</param>
-public sealed record CrossDcSettings(TimeSpan Lease, TimeSpan CommandTtl, bool DryRun = false);
+/// <param name="Grace">How long a result may still take after its command's deadline (the planner's expiry grace; 5 s when null).</param>
+public sealed record CrossDcSettings(TimeSpan Lease, TimeSpan CommandTtl, bool DryRun = false, TimeSpan? Grace = null);
 
 /// <summary>
 /// The source datacenter's planner with a second cluster's clients: after its own planner parked a detection (no level
@@ -55,7 +56,7 @@ public sealed class CrossDcEscalation(Planner planner, PlacementBook book, objec
         ledger.OnHost(entity.datacenter, entity.host, level) is not { } source
             ? null
             : new CrossDcMove(entity, entityId, level, scope, home.GroupOf(entity, entityId), source.ActuatorId, detectionId, moves.Lease,
-                moves.CommandTtl, moves.DryRun);
+                moves.CommandTtl, moves.DryRun, moves.Grace);
 
     /// <summary>The ledger records a finished move writes: after a success, the detection no longer waits. Changes the planner's state.</summary>
     public static IReadOnlyList<SlotRecord> Complete(PlacementBook ledger, CrossDcMove move, CrossDcOutcome outcome, long nowNs)

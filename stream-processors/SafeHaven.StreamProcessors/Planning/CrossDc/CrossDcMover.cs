@@ -17,6 +17,9 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
     TimeProvider time, ILogger logger)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    // After the commands' deadline: how long both results are waited for before the move is reported timed out.
+    private static readonly TimeSpan ResultWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan DefaultGrace = TimeSpan.FromSeconds(5);
     private readonly SingleObjectCodec<ActionLease> _leases = new();
     private readonly SingleObjectCodec<SlotReservation> _reservations = new();
     private readonly SingleObjectCodec<IsolationCommand> _commands = new();
@@ -62,11 +65,19 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
         try
         {
             outcome = await UnderLeaseAsync(move, lease, ct).ConfigureAwait(false);
+            if (outcome.Late is { } late)
+            {
+                // Timed out, its commands may still run: the lease stays held until their outcome is known or they cannot run.
+                outcome = outcome with { Late = ReleaseAfterAsync(late, lease, ct) };
+            }
             return outcome;
         }
         finally
         {
-            await ReleaseAsync(lease, outcome?.Status ?? "move interrupted", CancellationToken.None).ConfigureAwait(false);
+            if (outcome?.Late is null)
+            {
+                await ReleaseAsync(lease, outcome?.Status ?? "move interrupted", CancellationToken.None).ConfigureAwait(false);
+            }
         }
     }
 
@@ -84,20 +95,33 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
             return new CrossDcOutcome(CrossDcStatus.LeaseLost, $"the lease of epoch {lease.epoch} is no longer held", lease.epoch, grant);
         }
         var (isolate, receive) = Commands(move, lease, grant);
-        using var homeResults = new ResultWatch(home, isolate.commandId, move.SourceActuator);
-        using var targetResults = new ResultWatch(target, receive.commandId, grant.Actuator);
-        await ProduceAsync(target, grant.Actuator, receive, ct).ConfigureAwait(false);
-        await ProduceAsync(home, move.SourceActuator, isolate, ct).ConfigureAwait(false);
-        LogSent(logger, move.EntityId, target.Datacenter, grant.Target, lease.epoch);
-        var timeout = TimeSpan.FromTicks((isolate.deadlineNs - Now()) / 100) + TimeSpan.FromSeconds(5);
-        var (src, dst) = (await homeResults.ResultAsync(timeout, ct).ConfigureAwait(false), await targetResults.ResultAsync(timeout, ct).ConfigureAwait(false));
-        if (src is null || dst is null)
+        var results = new ResultPair(new ResultWatch(home, isolate.commandId, move.SourceActuator, time));
+        var watched = false;
+        try
         {
-            return new CrossDcOutcome(CrossDcStatus.TimedOut, $"no result from {(src is null ? move.SourceActuator : grant.Actuator)}", lease.epoch, grant, src, dst);
+            results.Target = new ResultWatch(target, receive.commandId, grant.Actuator, time);
+            await ProduceAsync(target, grant.Actuator, receive, ct).ConfigureAwait(false);
+            await ProduceAsync(home, move.SourceActuator, isolate, ct).ConfigureAwait(false);
+            LogSent(logger, move.EntityId, target.Datacenter, grant.Target, lease.epoch);
+            await results.WaitAsync(isolate.deadlineNs + ResultWait.Ticks * 100, ct).ConfigureAwait(false);
+            if (results.Outcome(lease.epoch, grant) is { } outcome)
+            {
+                return outcome;
+            }
+            // Gone past the deadline without both results: the commands may still run (admitted by an agent whose clock is
+            // behind, or still running), so the move is watched until neither can (docs/SCALING.md §4).
+            var settledAt = MoveOutBackoff.SettledAtNs([isolate.deadlineNs, receive.deadlineNs], targetLeases.Read(b => b.Skew), move.Grace ?? DefaultGrace);
+            watched = true;
+            return new CrossDcOutcome(CrossDcStatus.TimedOut, $"no result from {(results.Isolate is null ? move.SourceActuator : grant.Actuator)}", lease.epoch, grant,
+                results.Isolate, results.Receive, settledAt, WatchLateAsync(move, results, settledAt, lease.epoch, grant, ct));
         }
-        var ok = src.status == ResultStatus.Succeeded && dst.status == ResultStatus.Succeeded;
-        return new CrossDcOutcome(ok ? CrossDcStatus.Succeeded : CrossDcStatus.Failed, ok ? "both agents succeeded" : $"{src.status} / {dst.status}: {src.error ?? dst.error}",
-            lease.epoch, grant, src, dst);
+        finally
+        {
+            if (!watched)
+            {
+                results.Dispose();
+            }
+        }
     }
 
     private async Task<(CrossDcGrant?, string)> ReserveAsync(CrossDcMove move, ActionLease lease, CancellationToken ct)

@@ -2,9 +2,13 @@ using SafeHaven.Schemas;
 
 namespace SafeHaven.StreamProcessors.Planning.CrossDc;
 
-/// <summary>A move out of the source datacenter: the entity, where it is, and how long the lease and commands may take.</summary>
+/// <summary>
+/// A move out of the source datacenter: the entity, where it is, and how long the lease and commands may take;
+/// <paramref name="Grace"/> is how long a result may still take after its command's deadline (the planner's expiry grace,
+/// 5 s when null), after which a timed-out move is settled.
+/// </summary>
 public sealed record CrossDcMove(EntityRef Entity, string EntityId, string Level, string Scope, string? Group, string SourceActuator,
-    string DetectionId, TimeSpan Lease, TimeSpan CommandTtl, bool DryRun);
+    string DetectionId, TimeSpan Lease, TimeSpan CommandTtl, bool DryRun, TimeSpan? Grace = null);
 
 /// <summary>Values of <see cref="CrossDcOutcome.Status"/>.</summary>
 public static class CrossDcStatus
@@ -38,5 +42,14 @@ public static class CrossDcStatus
 /// <param name="Grant">The slot the target booked, when it did.</param>
 /// <param name="Isolate">The source agent's result.</param>
 /// <param name="Receive">The target agent's result.</param>
+/// <param name="SettledAtNs">
+/// Timed out after its commands went out: the instant after which neither command can run any more
+/// (<see cref="SafeHaven.Core.CrossDc.MoveOutBackoff.SettledAtNs"/>); 0 otherwise.
+/// </param>
+/// <param name="Late">
+/// Timed out after its commands went out: the results still watched until <paramref name="SettledAtNs"/>, under the
+/// lease (released once this ends): the late outcome (succeeded or failed, both results in), or null when none came
+/// (or the planner stopped). Never faults. Null otherwise.
+/// </param>
 public sealed record CrossDcOutcome(string Status, string Reason, long Epoch = 0, CrossDcGrant? Grant = null,
-    IsolationResult? Isolate = null, IsolationResult? Receive = null);
+    IsolationResult? Isolate = null, IsolationResult? Receive = null, long SettledAtNs = 0, Task<CrossDcOutcome?>? Late = null);

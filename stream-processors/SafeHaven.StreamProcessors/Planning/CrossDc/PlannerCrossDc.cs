@@ -45,7 +45,7 @@ internal sealed partial class PlannerCrossDc : IDisposable
         var seal = kafka.Seals.Planner ?? throw new InvalidOperationException("cross-datacenter moves need the planner's record key (--signing-key)");
         var own = RecordVerifier.Trusting(seal);
         var peerKeys = options.Peers.Select(p => (Peer: p, Keys: PeerKeys(p))).ToList();
-        var settings = new CrossDcSettings(options.CrossDcLease, options.CommandTtl, options.DryRun);
+        var settings = new CrossDcSettings(options.CrossDcLease, options.CommandTtl, options.DryRun, options.ExpiryGrace);
         var me = new PlannerIdentity(options.Datacenter, kafka.Options.Cluster, options.InstanceId, seal, signer);
         var wiring = new PlannerCrossDc(me, settings, time, logger);
         try

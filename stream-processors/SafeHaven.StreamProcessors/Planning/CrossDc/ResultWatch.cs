@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using SafeHaven.Core;
 using SafeHaven.Kafka.Clients;
 using SafeHaven.Kafka.Serialization;
 using SafeHaven.Schemas;
@@ -16,10 +17,11 @@ internal sealed class ResultWatch : IDisposable
     private readonly string _actuator;
     private readonly IConsumer<string, byte[]> _consumer;
     private readonly SingleObjectCodec<IsolationResult> _codec = new();
+    private readonly TimeProvider _time;
 
-    public ResultWatch(CrossDcLink link, string commandId, string actuator)
+    public ResultWatch(CrossDcLink link, string commandId, string actuator, TimeProvider time)
     {
-        (_link, _commandId, _actuator) = (link, commandId, actuator);
+        (_link, _commandId, _actuator, _time) = (link, commandId, actuator, time);
         _consumer = link.Consumer("results");
         using var admin = new AdminClientBuilder(link.Kafka.Admin("safehaven-crossdc-meta")).Build();
         var partitions = admin.GetMetadata(link.Topics.Results, TimeSpan.FromSeconds(10)).Topics[0].Partitions.Select(p => p.PartitionId);
@@ -27,11 +29,13 @@ internal sealed class ResultWatch : IDisposable
             _consumer.QueryWatermarkOffsets(new TopicPartition(link.Topics.Results, p), TimeSpan.FromSeconds(10)).High)));
     }
 
-    /// <summary>The result, or null when none arrived within <paramref name="timeout"/>.</summary>
-    public Task<IsolationResult?> ResultAsync(TimeSpan timeout, CancellationToken ct) => ConsumeLoop.OnOwnThread(() =>
+    /// <summary>
+    /// The result, or null when none arrived before <paramref name="untilNs"/> (Unix ns, on the planner's clock, the one the
+    /// commands' deadlines are on). Called again after a null, it goes on from where it stopped.
+    /// </summary>
+    public Task<IsolationResult?> ResultAsync(long untilNs, CancellationToken ct) => ConsumeLoop.OnOwnThread(() =>
     {
-        var until = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < until && !ct.IsCancellationRequested)
+        while (_time.NowNs() < untilNs && !ct.IsCancellationRequested)
         {
             if (_consumer.Consume(TimeSpan.FromMilliseconds(100)) is not { IsPartitionEOF: false } record || record.Message.Key != _commandId)
             {
