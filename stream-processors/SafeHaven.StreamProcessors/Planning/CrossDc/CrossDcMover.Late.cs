@@ -21,8 +21,10 @@ public sealed partial class CrossDcMover
             LogLate(logger, move.EntityId, target.Datacenter, epoch, late?.Status ?? "no result");
             return late;
         }
-        catch (Exception e) when (e is KafkaException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        catch (Exception e) when (e is KafkaException or ObjectDisposedException or OperationCanceledException or InvalidOperationException
+            or SafeHaven.Kafka.Serialization.AvroDecodeException)
         {
+            // A sealed but undecodable result included: the hold then lasts until the settle instant, never longer.
             LogLateLost(logger, move.EntityId, epoch, e.Message);
             return null;
         }
