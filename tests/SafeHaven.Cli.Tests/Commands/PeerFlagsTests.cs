@@ -89,6 +89,27 @@ public sealed class PeerFlagsTests : IDisposable
         Assert.Contains("use them with plan or detect --with-planner", run.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Up_with_a_peer_but_no_signing_key_exits_2_saying_to_pass_one()
+    {
+        using var rules = new CliRunner.TempFile("rules:\n  - name: storm\n    counter: context-switches\n    threshold: 1000\n    scope: core\n");
+        var run = await CliRunner.RunAsync(Timeout, ["up", "--rules", rules.Path, "--duration", "1s", .. Args("--datacenter dc1 --peer dc2=h1:9092 --peer-keys dc2=KEYS")]);
+        Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}: {run.Stderr}");
+        Assert.Contains("--peer: up's planner needs a stable key its peers trust", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("pass --signing-key", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Up_with_configured_peers_but_no_signing_key_exits_2_naming_the_key_and_file()
+    {
+        using var rules = new CliRunner.TempFile("rules:\n  - name: storm\n    counter: context-switches\n    threshold: 1000\n    scope: core\n");
+        using var file = new CliRunner.TempFile($"SafeHaven:\n  Planner:\n    Datacenter: dc1\n    Peers:\n      - Datacenter: dc2\n" +
+            $"        BootstrapServers: \"h1:9092\"\n        TrustedKeys: \"{_keys.FullName}\"\n");
+        var run = await CliRunner.RunAsync(Timeout, "up", "--rules", rules.Path, "--duration", "1s", "--config", file.Path);
+        Assert.True(run.ExitCode == 2, $"exit {run.ExitCode}: {run.Stderr}");
+        Assert.Contains($"SafeHaven:Planner:Peers (in {file.Path}): up's planner needs a stable key", run.Stderr, StringComparison.Ordinal);
+    }
+
     private string Expand(string text) =>
         text.Replace("KEYS", _keys.FullName, StringComparison.Ordinal).Replace("AGENT", _agentOnly.FullName, StringComparison.Ordinal);
 
