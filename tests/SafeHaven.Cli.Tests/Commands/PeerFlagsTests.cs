@@ -86,7 +86,7 @@ public sealed class PeerFlagsTests : IDisposable
         using var rules = new CliRunner.TempFile("rules:\n  - name: storm\n    counter: context-switches\n    threshold: 1000\n    scope: core\n");
         var run = await CliRunner.RunAsync(Timeout, ["detect", "--bootstrap", "127.0.0.1:9", "--rules", rules.Path, "--signing-key", _keys.FullName, .. Args("--peer dc2=h1:9092")]);
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains("use them with plan or detect --with-planner", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("use them with plan, up or detect --with-planner", run.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
