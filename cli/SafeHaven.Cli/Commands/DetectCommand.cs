@@ -64,7 +64,7 @@ internal static class DetectCommand
             {
                 if (peers.Given(parse))
                 {
-                    throw new UsageException("--peer, --peer-keys and --peer-cluster are the planner's: use them with plan or detect --with-planner");
+                    throw new UsageException("--peer, --peer-keys, --peer-cluster and --peer-prefix are the planner's: use them with plan, up or detect --with-planner");
                 }
                 spec = new PipelineSpec(flags.Kafka(parse, server)) { Detector = detector, Rules = rules, Seals = flags.DetectorSeals(parse), Telemetry = flags.Telemetry.Read(parse, "detect") };
             }

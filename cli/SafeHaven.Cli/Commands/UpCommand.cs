@@ -29,6 +29,9 @@ internal static class UpCommand
         flags.AddTo(command, rules: true, actuator: true);
         siem.AddTo(command);
         mtd.AddTo(command);
+        // Other datacenters (docs/SCALING.md §4): with --signing-key, the key their trust stores hold.
+        var peers = new PeerFlags();
+        peers.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var rules = flags.LoadRules(parse);
@@ -37,13 +40,24 @@ internal static class UpCommand
             var movingTarget = mtd.Options(parse, identity.Datacenter, identity.Host);
             var (detector, planner) = flags.Processors(parse, rules.Source);
             config.Validate(DetectorOptions.SectionName, detector.Validate);
-            config.Validate(PlannerOptions.SectionName, planner.Validate);
-            if (planner.Peers.Count > 0)
+            var peered = peers.Given(parse) || planner.Peers.Count > 0;
+            if (peered && parse.GetValue(flags.SigningKey) is null)
             {
-                // up's planner seals with a key of this process's own (or its state directory's): no peer could trust it.
-                throw new UsageException($"{PlannerOptions.SectionName}:Peers ({config.SourceOf($"{PlannerOptions.SectionName}:Peers")}): up runs one host's pipeline; " +
-                    "cross-datacenter moves run in plan (or detect --with-planner) with --peer (docs/SCALING.md §4)");
+                // Without it up's planner seals with a key of this process's own (or its state directory's): no peer could trust it.
+                var where = peers.Given(parse) ? "--peer" : $"{PlannerOptions.SectionName}:Peers ({config.SourceOf($"{PlannerOptions.SectionName}:Peers")})";
+                throw new UsageException($"{where}: up's planner needs a stable key its peers trust to move entities across datacenters: pass --signing-key " +
+                    "(the planner key whose .pub is in each peer's --peer-keys directory; docs/SCALING.md §4)");
             }
+            if (peered)
+            {
+                // The planner's datacenter is this host's unless configured; --datacenter names both.
+                if (config.SourceOf($"{PlannerOptions.SectionName}:Datacenter").StartsWith("the default", StringComparison.Ordinal))
+                {
+                    planner.Datacenter = identity.Datacenter;
+                }
+                peers.Apply(parse, config, planner, flags.Datacenter);
+            }
+            config.Validate(PlannerOptions.SectionName, planner.Validate);
             var probe = config.Bind<ProbeOptions>(ProbeOptions.SectionName);
             probe.Datacenter = identity.Datacenter;
             probe.HostId = identity.Host;
@@ -71,7 +85,8 @@ internal static class UpCommand
                 Probe = probe, Detector = detector, Planner = planner, Rules = rules, Actuator = actuator, Identity = identity,
                 Signer = signer, Verifier = verifier, MovingTarget = movingTarget, Siem = siem.Options(parse, SafeHavenConfig.Of(parse), flags.Cluster),
                 // Every role runs here: each seals what it writes and the planner checks it (docs/SECURITY.md).
-                Seals = PipelineSpec.AllInOne(identity, actuator.Id, actuator.StateDirectory),
+                Seals = PipelineSpec.AllInOne(identity, actuator.Id, actuator.StateDirectory,
+                    peered ? KeyFiles.RecordSigner(parse.GetValue(flags.SigningKey)!, SafeHaven.Security.KeyRoles.Planner, SafeHaven.Security.KeyRoles.Planner) : null),
                 Telemetry = flags.Telemetry.Read(parse, "up"),
             };
             using var app = Pipeline.Build(spec, LogLevel.Information);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SafeHaven.Cli.Configuration;
 using SafeHaven.Core;
+using SafeHaven.Kafka.Clients;
 using SafeHaven.Security;
 using SafeHaven.StreamProcessors.Planning;
 
@@ -8,8 +9,9 @@ namespace SafeHaven.Cli.Runtime;
 
 /// <summary>
 /// The planner's peer datacenters (docs/SCALING.md §4): <c>--peer DC=HOST:PORT[,…]</c>, <c>--peer-keys DC=DIR</c> and
-/// <c>--peer-cluster DC=ID</c>, each repeatable, over <c>SafeHaven:Planner:Peers</c>. Every value is checked here: bad
-/// input exits 2 naming the flag and the value.
+/// <c>--peer-cluster DC=ID</c> and <c>--peer-prefix DC=PREFIX</c>, each repeatable, over <c>SafeHaven:Planner:Peers</c>
+/// (a peer's connection security is <c>SafeHaven:Planner:Peers:N:Security</c> only: no secret on a command line). Every
+/// value is checked here: bad input exits 2 naming the flag and the value, or the key and where it was set.
 /// </summary>
 internal sealed class PeerFlags
 {
@@ -29,15 +31,21 @@ internal sealed class PeerFlags
         Description = "DATACENTER=ID: a peer's cluster id (its --cluster; default: its datacenter id)",
     };
 
+    public Option<string[]> PeerPrefix { get; } = new("--peer-prefix")
+    {
+        Description = "DATACENTER=PREFIX: the prefix of a peer's topic names (its --topic-prefix; default: this process's own)",
+    };
+
     public void AddTo(Command command)
     {
         command.Options.Add(Peer);
         command.Options.Add(PeerKeys);
         command.Options.Add(PeerCluster);
+        command.Options.Add(PeerPrefix);
     }
 
     /// <summary>True when any peer flag was given.</summary>
-    public bool Given(ParseResult parse) => new Option[] { Peer, PeerKeys, PeerCluster }.Any(o => SafeHavenConfig.Passed(parse, o));
+    public bool Given(ParseResult parse) => new Option[] { Peer, PeerKeys, PeerCluster, PeerPrefix }.Any(o => SafeHavenConfig.Passed(parse, o));
 
     /// <summary>
     /// Applies the flags given over the configured peers (a flag naming a configured datacenter overrides its value),
@@ -73,9 +81,29 @@ internal sealed class PeerFlags
             var peer = PeerOf(planner, dc, create: false) ?? throw new UsageException($"--peer-cluster {text}: {dc} is not a peer (--peer {dc}=HOST:PORT)");
             peer.Cluster = Identifiers.IsToken(id) ? id : throw new UsageException($"--peer-cluster {text}: '{Identifiers.Printable(id)}' is not a valid cluster id");
         }
+        foreach (var (dc, prefix, text) in Pairs(parse, PeerPrefix, planner.Datacenter))
+        {
+            var peer = PeerOf(planner, dc, create: false) ?? throw new UsageException($"--peer-prefix {text}: {dc} is not a peer (--peer {dc}=HOST:PORT)");
+            peer.TopicPrefix = PlannerPeer.PrefixProblem(prefix) is { } problem ? throw new UsageException($"--peer-prefix {text}: {problem}") : prefix;
+        }
         for (var i = 0; i < planner.Peers.Count; i++)
         {
+            CheckSecurity(planner.Peers[i], i, config);
             CheckKeys(planner.Peers[i], given.Contains(planner.Peers[i].Datacenter) ? "--peer-keys" : $"{PlannerOptions.SectionName}:Peers:{i}:TrustedKeys ({config.SourceOf($"{PlannerOptions.SectionName}:Peers:{i}:TrustedKeys")})");
+        }
+    }
+
+    // As the own settings: validated and their secret files read once here, so that a bad value exits 2 naming its key.
+    private static void CheckSecurity(PlannerPeer peer, int index, SafeHavenConfig config)
+    {
+        try
+        {
+            _ = peer.Security?.Resolve();
+        }
+        catch (KafkaSecurityException e)
+        {
+            var key = $"{PlannerOptions.SectionName}:Peers:{index}:Security:{e.Setting}";
+            throw new UsageException($"{key} ({config.SourceOf(key)}): peer {Identifiers.Printable(peer.Datacenter)}: {e.Problem}", e);
         }
     }
 

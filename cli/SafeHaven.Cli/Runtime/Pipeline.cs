@@ -48,9 +48,21 @@ internal sealed record PipelineSpec(KafkaOptions Kafka)
     /// <summary>
     /// For the roles of one process: keys for the probe of <paramref name="identity"/> and the actuator <paramref name="actuatorId"/>,
     /// kept under <paramref name="stateDirectory"/> (so a restart still verifies what was sealed before it), or only in
-    /// memory when it is empty.
+    /// memory when it is empty. <paramref name="planner"/>, when given (a planner with peers: its --signing-key, the key
+    /// the other datacenters trust), seals the planner's records instead of the process's own planner key, which stays
+    /// trusted (the ledger it sealed before still verifies).
     /// </summary>
-    public static RoleSeals AllInOne(ActuatorIdentity identity, string actuatorId, string stateDirectory)
+    public static RoleSeals AllInOne(ActuatorIdentity identity, string actuatorId, string stateDirectory, RecordSigner? planner = null)
+    {
+        var seals = AllInOneOwn(identity, actuatorId, stateDirectory);
+        return planner is null ? seals : new RoleSeals
+        {
+            Probe = seals.Probe, SampleMac = seals.SampleMac, Detector = seals.Detector, Actuator = seals.Actuator, Planner = planner,
+            Verifier = seals.Verifier!.With(RecordVerifier.Trusting(planner)),
+        };
+    }
+
+    private static RoleSeals AllInOneOwn(ActuatorIdentity identity, string actuatorId, string stateDirectory)
     {
         var host = SafeHaven.Core.EntityIds.OfHost(identity.Datacenter, identity.Host);
         if (string.IsNullOrEmpty(stateDirectory))

@@ -1,10 +1,13 @@
 using SafeHaven.Core;
+using SafeHaven.Kafka.Clients;
+using SafeHaven.Kafka.Topics;
 
 namespace SafeHaven.StreamProcessors.Planning;
 
 /// <summary>
 /// Another datacenter's cluster, for the moves that must leave this datacenter and the ones that come in from it
-/// (docs/SCALING.md §4; config <c>SafeHaven:Planner:Peers</c>, flags <c>--peer</c>, <c>--peer-keys</c>, <c>--peer-cluster</c>).
+/// (docs/SCALING.md §4; config <c>SafeHaven:Planner:Peers</c>, flags <c>--peer</c>, <c>--peer-keys</c>, <c>--peer-cluster</c>,
+/// <c>--peer-prefix</c>; the peer's connection security is configuration only, so that no secret reaches a command line).
 /// </summary>
 public sealed class PlannerPeer
 {
@@ -22,6 +25,19 @@ public sealed class PlannerPeer
 
     /// <summary>The peer's cluster id (its <c>SafeHaven:Kafka:Cluster</c>); empty: the datacenter id.</summary>
     public string Cluster { get; set; } = "";
+
+    /// <summary>
+    /// The prefix of the peer's topic names (its <c>SafeHaven:Kafka:TopicPrefix</c>); null (unset, the default): this
+    /// planner's own prefix. Checked like the own prefix (every topic name it makes must be legal).
+    /// </summary>
+    public string? TopicPrefix { get; set; }
+
+    /// <summary>
+    /// How this planner's clients authenticate to the peer's cluster and protect the connection (the shape and checks of
+    /// <c>SafeHaven:Kafka:Security</c>: each cluster has its own credentials); null (unset, the default): this planner's own
+    /// security settings.
+    /// </summary>
+    public KafkaSecurityOptions? Security { get; set; }
 
     /// <summary>The cluster id in force: <see cref="Cluster"/>, or the datacenter id when unset.</summary>
     public string EffectiveCluster => Cluster.Length > 0 ? Cluster : Datacenter;
@@ -48,6 +64,34 @@ public sealed class PlannerPeer
         return null;
     }
 
+    /// <summary>Null when <paramref name="prefix"/> makes legal topic names (the check of the own prefix); otherwise what is wrong.</summary>
+    public static string? PrefixProblem(string prefix)
+    {
+        try
+        {
+            _ = new TopicNames(prefix);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// The client settings of the peer's cluster: its bootstrap servers, cluster id, and its own prefix and security where
+    /// set, else <paramref name="own"/>'s; partitions, bounds and latency tuning are <paramref name="own"/>'s (one deployment).
+    /// </summary>
+    public KafkaOptions ClientOptions(KafkaOptions own)
+    {
+        ArgumentNullException.ThrowIfNull(own);
+        return new KafkaOptions
+        {
+            BootstrapServers = BootstrapServers, TopicPrefix = TopicPrefix ?? own.TopicPrefix, Partitions = own.Partitions, Cluster = EffectiveCluster,
+            Security = Security ?? own.Security, Bounds = own.Bounds, LowLatency = own.LowLatency,
+        };
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting, under <paramref name="key"/>.</summary>
     public void Validate(string key, string ownDatacenter)
     {
@@ -70,6 +114,18 @@ public sealed class PlannerPeer
         if (Cluster.Length > 0 && !Identifiers.IsToken(Cluster))
         {
             throw new ArgumentException($"{key}:{nameof(Cluster)}: peer cluster '{Identifiers.Printable(Cluster)}' is not a valid id");
+        }
+        if (TopicPrefix is not null && PrefixProblem(TopicPrefix) is { } prefixProblem)
+        {
+            throw new ArgumentException($"{key}:{nameof(TopicPrefix)}: {prefixProblem}");
+        }
+        try
+        {
+            Security?.Validate();
+        }
+        catch (KafkaSecurityException e)
+        {
+            throw new ArgumentException($"{key}:{nameof(Security)}:{e.Setting}: {e.Problem}", e);
         }
     }
 }

@@ -15,7 +15,9 @@ namespace SafeHaven.Cli.Tests.Pipeline;
 
 /// <summary>
 /// Two datacenters as an operator runs them (docs/SCALING.md §4): two <c>safehaven broker</c> processes (two clusters) and
-/// two <c>safehaven plan</c> processes, each with the other as its peer (dc1's by flags, dc2's by its --config file).
+/// two <c>safehaven plan</c> processes, each with the other as its peer (dc1's by flags, dc2's by its --config file). The
+/// two deployments name their topics under different prefixes, each planner told the other's (--peer-prefix, the config's
+/// Peers:0:TopicPrefix): with the own prefix the lease, the request and the receive would land in topics nobody in dc2 reads.
 /// dc1 has no host left for a hot VM: its planner takes the action lease in dc2's cluster, dc2's planner books a host in
 /// its own ledger and grants it, and the signed receive goes to dc2's commands topic, the isolate to dc1's, both under
 /// the lease's epoch. The two agents are this test's (a VM move needs libvirt): they check the commands' signatures and
@@ -31,7 +33,8 @@ public sealed class CrossDcPlanTests(ITestOutputHelper output)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(4));
         var ct = deadline.Token;
-        var prefix = $"xp{Guid.NewGuid().ToString("N")[..12]}.";
+        var run = Guid.NewGuid().ToString("N")[..12];
+        var (prefix1, prefix2) = ($"xa{run}.", $"xb{run}.");
         var root = Directory.CreateTempSubdirectory("safehaven-xdc-");
         var procs = new List<(string Name, Process Process, ConcurrentQueue<string> Lines)>();
         try
@@ -52,19 +55,19 @@ public sealed class CrossDcPlanTests(ITestOutputHelper output)
             using var agent1 = SigningKeys.LoadRecordSigner(Path.Combine(root.FullName, "h1-agent"), KeyRoles.Actuator);
             using var agent2 = SigningKeys.LoadRecordSigner(Path.Combine(root.FullName, "hv9-agent"), KeyRoles.Actuator);
             var dc1Planner = SigningKeys.LoadVerifier(Directory.GetFiles(keys1, "*.pub").Single());
-            var b1 = await Broker("broker-dc1", prefix, procs, ct);
-            var b2 = await Broker("broker-dc2", prefix, procs, ct);
+            var b1 = await Broker("broker-dc1", prefix1, procs, ct);
+            var b2 = await Broker("broker-dc2", prefix2, procs, ct);
             var config2 = Path.Combine(root.FullName, "dc2.yaml");
             File.WriteAllText(config2, $"SafeHaven:\n  Planner:\n    Datacenter: dc2\n    Peers:\n      - Datacenter: dc1\n" +
-                $"        BootstrapServers: \"{b1}\"\n        TrustedKeys: \"{trust1}\"\n        Cluster: dc1-kafka\n");
-            string[] common = ["plan", "--topic-prefix", prefix, "--partitions", "1", "--allow-unsealed", "detections"];
-            var dc1 = Start("plan-dc1", procs, [.. common, "--bootstrap", b1, "--signing-key", keys1, "--trusted-keys", trust1, "--instance", "p1",
+                $"        BootstrapServers: \"{b1}\"\n        TrustedKeys: \"{trust1}\"\n        Cluster: dc1-kafka\n        TopicPrefix: \"{prefix1}\"\n");
+            string[] common = ["plan", "--partitions", "1", "--allow-unsealed", "detections"];
+            var dc1 = Start("plan-dc1", procs, [.. common, "--topic-prefix", prefix1, "--peer-prefix", $"dc2={prefix2}", "--bootstrap", b1, "--signing-key", keys1, "--trusted-keys", trust1, "--instance", "p1",
                 "--cluster", "dc1-kafka", "--datacenter", "dc1", "--peer", $"dc2={b2}", "--peer-keys", $"dc2={trust2}", "--peer-cluster", "dc2=dc2-kafka"]);
-            var dc2 = Start("plan-dc2", procs, [.. common, "--bootstrap", b2, "--signing-key", keys2, "--trusted-keys", trust2, "--instance", "p2",
+            var dc2 = Start("plan-dc2", procs, [.. common, "--topic-prefix", prefix2, "--bootstrap", b2, "--signing-key", keys2, "--trusted-keys", trust2, "--instance", "p2",
                 "--cluster", "dc2-kafka", "--config", config2]);
 
-            using var c1 = new KafkaClients(new KafkaOptions { BootstrapServers = b1, TopicPrefix = prefix, Partitions = 1 });
-            using var c2 = new KafkaClients(new KafkaOptions { BootstrapServers = b2, TopicPrefix = prefix, Partitions = 1 });
+            using var c1 = new KafkaClients(new KafkaOptions { BootstrapServers = b1, TopicPrefix = prefix1, Partitions = 1 });
+            using var c2 = new KafkaClients(new KafkaOptions { BootstrapServers = b2, TopicPrefix = prefix2, Partitions = 1 });
             using var p1 = new ProducerBuilder<string, byte[]>(c1.Producer("test-dc1")).Build();
             using var p2 = new ProducerBuilder<string, byte[]>(c2.Producer("test-dc2")).Build();
             // dc1: the suspect's own hypervisor is its only one; dc2: a free hypervisor. Each announced by its agent.

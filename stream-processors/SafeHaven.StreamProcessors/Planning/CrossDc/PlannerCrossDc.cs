@@ -69,7 +69,7 @@ internal sealed partial class PlannerCrossDc : IDisposable
                 // A peer's cluster: its planner and agents, this planner, and the other peers' planners (whose leases there
                 // every reader must fold alike).
                 var trust = peerKeys.Where(p => p.Peer != peer).Aggregate(keys.With(own), (t, p) => t.With(p.Keys, IsPlanner));
-                var link = wiring.Own(new CrossDcLink(peer.Datacenter, PeerOptions(kafka.Options, peer), trust, planners));
+                var link = wiring.Own(new CrossDcLink(peer.Datacenter, peer.ClientOptions(kafka.Options), trust, planners));
                 var leases = wiring.Own(new ActionLeaseFollower(link, new ActionLeaseBook(time), logger));
                 wiring.Peers.Add((link, new CrossDcMover(me, wiring.Home, link, leases, time, logger)));
             }
@@ -136,13 +136,6 @@ internal sealed partial class PlannerCrossDc : IDisposable
             ? keys
             : throw new InvalidOperationException($"peer {peer.Datacenter}: no planner public key in {peer.TrustedKeys}");
     }
-
-    // The peer's cluster with this planner's client settings (prefix, security): one deployment, one topic layout.
-    private static KafkaOptions PeerOptions(KafkaOptions home, PlannerPeer peer) => new()
-    {
-        BootstrapServers = peer.BootstrapServers, TopicPrefix = home.TopicPrefix, Partitions = home.Partitions, Cluster = peer.EffectiveCluster,
-        Security = home.Security, Bounds = home.Bounds, LowLatency = home.LowLatency,
-    };
 
     private T Own<T>(T item) where T : IDisposable
     {
