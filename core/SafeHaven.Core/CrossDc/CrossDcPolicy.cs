@@ -59,4 +59,19 @@ public static class CrossDcPolicy
 
     /// <summary>The receive command's id of the move (<see cref="IsolateId"/>).</summary>
     public static string ReceiveId(string detectionId, string level, long epoch) => IsolateId(detectionId, level, epoch) + Actions.ReceiveIdSuffix;
+
+    /// <summary>
+    /// True when <paramref name="commandId"/> has the form of a cross-datacenter move's receive (<see cref="ReceiveId"/>:
+    /// <c>…-LEVEL-xdcEPOCH-in</c>), not the receive of a move inside one datacenter (<c>…-LEVEL-in</c>).
+    /// </summary>
+    public static bool IsReceiveId(string? commandId)
+    {
+        if (commandId is null || !commandId.EndsWith(Actions.ReceiveIdSuffix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+        var isolate = commandId.AsSpan(0, commandId.Length - Actions.ReceiveIdSuffix.Length);
+        var step = isolate[(isolate.LastIndexOf('-') + 1)..];
+        return step.Length > 3 && step.StartsWith("xdc", StringComparison.Ordinal) && step[3..].IndexOfAnyExceptInRange('0', '9') < 0;
+    }
 }

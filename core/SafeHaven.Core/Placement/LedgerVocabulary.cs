@@ -19,6 +19,11 @@ public static class LedgerEvents
     public const string Free = "free";
     /// <summary>A detection no level could place waits in the ledger for a slot or an actuator.</summary>
     public const string Wait = "wait";
+    /// <summary>
+    /// Another datacenter's workload arrived late (its receive's success came after its booking was given back) on a host
+    /// another group holds now: recorded, nobody evicted (docs/LEDGER.md, "Late receives").
+    /// </summary>
+    public const string Conflict = "conflict";
 }
 
 /// <summary>Values of <c>SlotMember.status</c>.</summary>

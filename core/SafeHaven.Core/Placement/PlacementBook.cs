@@ -154,6 +154,10 @@ public sealed partial class PlacementBook
         ArgumentNullException.ThrowIfNull(actuator);
         // Keyed by host, not actuator: two actuators of one host must not send it two tenants.
         var slot = $"{actuator.Datacenter}/{actuator.Host}#host";
+        if (ClaimantOf(slot) is { } claimant && claimant != group)
+        {
+            return null; // another datacenter's workload runs there too (a late receive): nobody else is placed beside it
+        }
         if (_slots.TryGetValue(slot, out var held))
         {
             return held.group == group ? new Reservation(slot, held.actuator, held.level, CpuList.Empty, group, Fresh: false) : null;
@@ -197,8 +201,11 @@ public sealed partial class PlacementBook
     /// <summary>True when a member of the ledger was placed by <paramref name="detectionId"/>.</summary>
     public bool HasDetection(string detectionId) => _detections.ContainsKey(detectionId);
 
-    /// <summary>Books <paramref name="member"/> into the reserved slot; returns the record to persist.</summary>
-    public SlotRecord Add(Reservation reservation, SlotMember member, string reason, long nowNs)
+    /// <summary>
+    /// Books <paramref name="member"/> into the reserved slot; returns the record to persist. Its event is
+    /// <paramref name="ledgerEvent"/> when given, else <c>reserve</c> (a free slot) or <c>join</c>.
+    /// </summary>
+    public SlotRecord Add(Reservation reservation, SlotMember member, string reason, long nowNs, string? ledgerEvent = null)
     {
         ArgumentNullException.ThrowIfNull(reservation);
         ArgumentNullException.ThrowIfNull(member);
@@ -216,7 +223,7 @@ public sealed partial class PlacementBook
         {
             slot = reservation.Slot, actuator = reservation.Actuator, level = reservation.Level,
             cpus = reservation.Cpus.IsEmpty ? null : reservation.Cpus.ToString(), group = reservation.Group, members = members,
-            @event = held is null ? LedgerEvents.Reserve : LedgerEvents.Join, reason = reason, writer = Writer, updatedAtNs = nowNs,
+            @event = ledgerEvent ?? (held is null ? LedgerEvents.Reserve : LedgerEvents.Join), reason = reason, writer = Writer, updatedAtNs = nowNs,
         });
     }
 
@@ -246,6 +253,11 @@ public sealed partial class PlacementBook
     public void Apply(SlotRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
+        if (record.slot.StartsWith(ReceivePrefix, StringComparison.Ordinal))
+        {
+            ApplyReceive(record);
+            return;
+        }
         var table = record.slot.StartsWith(WaitPrefix, StringComparison.Ordinal) ? _waiting : _slots;
         if (table.Remove(record.slot, out var old))
         {
@@ -259,7 +271,7 @@ public sealed partial class PlacementBook
     }
 
     /// <summary>The slots held, rendered one per line in key order: equal text, equal ledgers.</summary>
-    public string Render() => string.Join('\n', _slots.Values.Concat(_waiting.Values).OrderBy(s => s.slot, StringComparer.Ordinal).Select(s =>
+    public string Render() => string.Join('\n', _slots.Values.Concat(_waiting.Values).Concat(_receives.Values).OrderBy(s => s.slot, StringComparer.Ordinal).Select(s =>
         $"{s.slot} {s.group} [{string.Join(", ", s.members.OrderBy(m => m.entityId, StringComparer.Ordinal).Select(m => $"{m.entityId}:{m.status}:{m.commandId}:{m.attempts}"))}]"));
 
     private SlotRecord Put(SlotRecord record)

@@ -17,10 +17,18 @@ public sealed partial class Planner
     {
         ArgumentNullException.ThrowIfNull(result);
         // A member kept as held after expiry still waits for its command's answer; any other held member has it.
-        if (book.ByCommand(result.commandId) is not { } found
-            || (found.Member.status == MemberStatus.Held && !(found.Member.unconfirmed && !IsMovingTarget(found.Member))))
+        if (book.ByCommand(result.commandId) is not { } found)
         {
-            return new PlanDecision(null, [$"result for command {result.commandId} that is not outstanding: nothing to do"]);
+            // Another datacenter's receive whose booking this planner gave back unanswered: it may have run after all.
+            return CrossDc.CrossDcPolicy.IsReceiveId(result.commandId)
+                ? OnLateReceive(result, fromActuator)
+                : new PlanDecision(null, [$"result for command {result.commandId} that is not outstanding: nothing to do"]);
+        }
+        if (found.Member.status == MemberStatus.Held && !(found.Member.unconfirmed && !IsMovingTarget(found.Member)))
+        {
+            return IsInboundBooking(found.Member)
+                ? AlreadyHeldInbound(result)
+                : new PlanDecision(null, [$"result for command {result.commandId} that is not outstanding: nothing to do"]);
         }
         var (slot, m) = found;
         if (fromActuator is not null && fromActuator != m.source)
@@ -144,8 +152,16 @@ public sealed partial class Planner
             ledger.Add(book.Unwait(entityId, $"{entityId} exited", now)!);
         }
         var kept = ledger.Count(r => r.members.Any(m => m.entityId == entityId && m.status == MemberStatus.Leaving));
-        return new PlanDecision(null, ledger.Count == 0 ? [] : [$"{entityId} exited: left {ledger.Count - kept} slot(s)"
-            + (kept == 0 ? "" : $"; kept as leaving in {kept} until its move settles")], Ledger: ledger);
+        List<string> reasons = ledger.Count == 0 ? [] : [$"{entityId} exited: left {ledger.Count - kept} slot(s)"
+            + (kept == 0 ? "" : $"; kept as leaving in {kept} until its move settles")];
+        // A booking remembered for a late receive (or its conflict) of the workload that went away ends with it.
+        var late = ArrivedAndGone(entityId, now);
+        if (late is not null)
+        {
+            ledger.AddRange(late.Records);
+            reasons.AddRange(late.Reasons);
+        }
+        return new PlanDecision(null, reasons, Ledger: ledger) { Late = late?.Late };
     }
 
     /// <summary>
@@ -168,7 +184,7 @@ public sealed partial class Planner
             }
             if (IsInboundBooking(m))
             {
-                decisions.Add(ExpireInbound(slot, m, now));
+                decisions.AddRange(ExpireInbound(slot, m, now));
                 continue;
             }
             if (m.attempts >= 2 && m.status == MemberStatus.Leaving)
@@ -195,6 +211,7 @@ public sealed partial class Planner
             var reason = $"{m.commandId} expired with no result: sent again to {m.source} to reconcile";
             decisions.Add(Decision(command, [reason], book.Update(slot.slot, resent, LedgerEvents.Expire, reason, now)));
         }
+        decisions.AddRange(ResolveConflicts(now));
         return decisions;
     }
 

@@ -25,6 +25,9 @@ public sealed record PlanDecision(IsolationCommand? Command, IReadOnlyList<strin
 
     /// <summary>Ledger records to write; empty when none.</summary>
     public IReadOnlyList<SlotRecord> Records => Ledger ?? [];
+
+    /// <summary>What a result of another datacenter's receive did after its booking was given back, or null (count and log it).</summary>
+    public LateReceive? Late { get; init; }
 }
 
 /// <summary>Planner settings.</summary>

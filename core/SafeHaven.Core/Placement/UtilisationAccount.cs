@@ -30,9 +30,10 @@ public sealed class UtilisationAccount
     public void OnSlot(SlotRecord r)
     {
         ArgumentNullException.ThrowIfNull(r);
-        if (r.@event == LedgerEvents.Wait || r.slot.StartsWith("wait:", StringComparison.Ordinal))
+        if (r.@event == LedgerEvents.Wait || r.slot.StartsWith("wait:", StringComparison.Ordinal)
+            || r.slot.StartsWith(PlacementBook.ReceivePrefix, StringComparison.Ordinal))
         {
-            return; // a waiting detection holds no capacity
+            return; // a waiting detection, or a given-back booking remembered for a late receive, holds no capacity
         }
         See(r.updatedAtNs);
         var held = r.group is not null && r.members.Count > 0;

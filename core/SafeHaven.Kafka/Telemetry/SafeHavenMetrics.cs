@@ -43,6 +43,12 @@ public static class SafeHavenMetrics
     /// <summary>Detections the planner settled with a skipped result (budget or policy), tagged <c>level</c>.</summary>
     public const string PlannerBudgetSkips = "safehaven.planner.budget.skips";
 
+    /// <summary>
+    /// Answers of other datacenters' receives after their booking was given back, and what became of such bookings, tagged
+    /// <c>outcome</c> (held, conflict, resolved, settled, gone, dropped, or refused-REASON; docs/LEDGER.md, "Late receives").
+    /// </summary>
+    public const string PlannerLateReceives = "safehaven.planner.late.receives";
+
     /// <summary>Slots the active planner's ledger holds (observable gauge).</summary>
     public const string PlannerLedgerSlots = "safehaven.planner.ledger.slots";
 
@@ -86,6 +92,9 @@ public static class SafeHavenMetrics
 
     internal static Counter<long> BudgetSkips { get; } = Planner.CreateCounter<long>(PlannerBudgetSkips, "{detection}",
         "Detections the planner answered with a skipped result: a move budget, the cooldown or the policy.");
+
+    internal static Counter<long> LateReceives { get; } = Planner.CreateCounter<long>(PlannerLateReceives, "{result}",
+        "Late answers of other datacenters' receives and their given-back bookings, by outcome.");
 
     internal static Counter<long> Results { get; } = Actuator.CreateCounter<long>(ActuatorCommands, "{command}", "Results the agents published.");
 
@@ -131,6 +140,9 @@ public static class SafeHavenMetrics
     /// <summary>Counts one command the planner issued.</summary>
     public static void CommandIssued(string level, string action) =>
         Commands.Add(1, new KeyValuePair<string, object?>("level", level), new KeyValuePair<string, object?>("action", action));
+
+    /// <summary>Counts one late receive's answer or given-back booking by what became of it.</summary>
+    public static void LateReceive(string outcome) => LateReceives.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>Counts one detection settled by a skipped result.</summary>
     public static void BudgetSkipped(string level) => BudgetSkips.Add(1, new KeyValuePair<string, object?>("level", level));

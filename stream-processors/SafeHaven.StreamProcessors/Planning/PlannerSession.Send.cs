@@ -62,6 +62,7 @@ internal sealed partial class PlannerSession
             ConsumeLoop.Produce(producer, _commands, topics.Commands, cmd.Addressee(), cmd, OnDelivery, acks: _acks);
             Kafka.Telemetry.SafeHavenMetrics.CommandIssued(cmd.level, cmd.action);
         }
+        NoteLate(decision);
         if (decision.Skipped is { } skipped)
         {
             // Over a budget or in cooldown: the SIEM sees a skipped outcome naming why, and nothing moves.

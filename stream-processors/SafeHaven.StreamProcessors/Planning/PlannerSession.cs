@@ -259,6 +259,7 @@ internal sealed partial class PlannerSession(KafkaClients kafka, PlannerOptions 
         if (decision.DeadLetter is { } refused)
         {
             // Changes nothing: Step's handler dead-letters the record with this reason.
+            NoteLate(decision);
             throw new RefusedRecordException(refused);
         }
         SendAndRetry(decision);
