@@ -36,6 +36,13 @@ public sealed class LedgerSlots(PlacementBook book, object? gate, TimeProvider t
             reason = $"level {request.level} does not move between hosts";
             return null;
         }
+        // An earlier move of the entity still holds its booking here (its receive may yet run, until its deadline and the
+        // grace pass): a second booking would put one entity in two slots, so the request is refused, naming it.
+        if (book.MembershipsOf(request.entityId).FirstOrDefault() is ({ } held, { } booked))
+        {
+            reason = $"{request.entityId} is already booked in slot {held.slot} under {booked.commandId} ({booked.status}) until that booking ends";
+            return null;
+        }
         var group = request.group ?? request.entityId;
         var refused = new List<string>();
         foreach (var t in book.Actuators.Where(a => a.Levels.Contains(request.level)).OrderBy(a => a.ActuatorId, StringComparer.Ordinal))

@@ -134,7 +134,16 @@ public sealed partial class ReservationResponder : IDisposable
         var reason = "request " + impostor;
         if (impostor is null)
         {
-            grant = Decide(r, out reason);
+            try
+            {
+                grant = Decide(r, out reason);
+            }
+            catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+            {
+                // Every request gets an answer: a requester left without one waits out its whole reservation wait.
+                grant = null;
+                reason = "the request could not be booked: " + e.Message;
+            }
         }
         var answer = Answer(r, grant, reason);
         _link.ProduceSealedAsync(_link.Topics.Reservations, Seals.Kinds.Reservations, r.entityId, _codec.Encode(answer), _me.Seal, _stop.Token)
