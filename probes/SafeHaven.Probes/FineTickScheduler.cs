@@ -77,6 +77,7 @@ internal sealed class FineTickScheduler(Sampler sampler, SlotClock clock, TimeSp
             bool fine = signals is null || !clock.SignalsWake || sampler.NeedsFineTick;
             long due = fine ? Math.Min(nextRegular, nextFine) : nextRegular;
             bool lost = false;
+            timings.CountWait();
             if (signals is null)
             {
                 clock.WaitUntil(due, cancellationToken);

@@ -68,10 +68,28 @@ internal abstract class SlotClock(TimeProvider time)
 
         public override void WaitUntil(long dueTs, CancellationToken cancellationToken)
         {
-            // The clock may already have passed the deadline (advanced while this thread worked), which
-            // Task.Delay would refuse as a negative delay.
-            var remaining = Remaining(dueTs);
-            Task.Delay(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Time, cancellationToken).GetAwaiter().GetResult();
+            // A timer is due its delay after the clock's time when it is armed, not when the delay was read: a clock
+            // advanced in between (by a test's other thread) would leave it due after dueTs, and an advance to exactly
+            // dueTs would never fire it, a lost wake-up. So the timer stands only if the clock did not move while it was
+            // armed; otherwise it is dropped and armed again. (A clock that runs by itself would spin here: it waits with Precise.)
+            while (true)
+            {
+                long before = Time.GetTimestamp();
+                var remaining = Time.GetElapsedTime(before, dueTs);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    // Passed already (advanced while this thread worked): Task.Delay would refuse a negative delay.
+                    return;
+                }
+                using var armed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var delay = Task.Delay(remaining, Time, armed.Token);
+                if (Time.GetTimestamp() == before)
+                {
+                    delay.GetAwaiter().GetResult();
+                    return;
+                }
+                armed.Cancel();
+            }
         }
 
         public override void WaitForSignals(OverflowSignals signals, long dueTs, List<int> overflowed, out bool lost, CancellationToken cancellationToken)

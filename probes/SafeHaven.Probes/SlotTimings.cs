@@ -10,6 +10,7 @@ internal sealed class SlotTimings
     private long _skippedPeriods;
     private long _cpuNs;
     private long _wakeUps;
+    private long _waits;
     private long _fineTicks;
 
     /// <summary>Adds CPU time the sampling thread(s) spent (ns): the probe's own cost, without its host process.</summary>
@@ -32,6 +33,15 @@ internal sealed class SlotTimings
 
     /// <summary>Wake-ups of the sampling loop since the last <see cref="Clear"/>.</summary>
     public long WakeUps => Interlocked.Read(ref _wakeUps);
+
+    /// <summary>
+    /// Counts one wait a sampling loop begins, once the work of its previous wake-up is done: a clock that moves only
+    /// when told (a test's) may be moved then, and the loop's next tick follows from it.
+    /// </summary>
+    public void CountWait() => Interlocked.Increment(ref _waits);
+
+    /// <summary>Waits the sampling loop began since the last <see cref="Clear"/> (each after finishing a wake-up's work).</summary>
+    public long Waits => Interlocked.Read(ref _waits);
 
     /// <summary>Counts one fine tick run between regular ticks (early publication peeking at counters).</summary>
     public void CountFineTick() => Interlocked.Increment(ref _fineTicks);
@@ -64,6 +74,7 @@ internal sealed class SlotTimings
         }
         Interlocked.Exchange(ref _cpuNs, 0);
         Interlocked.Exchange(ref _wakeUps, 0);
+        Interlocked.Exchange(ref _waits, 0);
         Interlocked.Exchange(ref _fineTicks, 0);
     }
 }
