@@ -141,7 +141,8 @@ internal sealed partial class PlannerSession
         _crossDcStop.Cancel();
         try
         {
-            // A move in flight gives up and releases its lease; its end is not written (the next term re-plans the detection).
+            // A move in flight gives up; its end is not written (the next term re-plans the detection). One whose commands
+            // went out keeps its lease, which runs out by itself, so no planner moves the entity again while they can run.
             Task.WhenAll(_moves).WaitAsync(TimeSpan.FromSeconds(15)).GetAwaiter().GetResult();
         }
         catch (TimeoutException)

@@ -97,9 +97,12 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
         var (isolate, receive) = Commands(move, lease, grant);
         var results = new ResultPair(new ResultWatch(home, isolate.commandId, move.SourceActuator, time));
         var watched = false;
+        var sent = false;
         try
         {
             results.Target = new ResultWatch(target, receive.commandId, grant.Actuator, time);
+            // From here a command may be out (a produce that throws may still have been delivered).
+            sent = true;
             await ProduceAsync(target, grant.Actuator, receive, ct).ConfigureAwait(false);
             await ProduceAsync(home, move.SourceActuator, isolate, ct).ConfigureAwait(false);
             LogSent(logger, move.EntityId, target.Datacenter, grant.Target, lease.epoch);
@@ -110,10 +113,15 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
             }
             // Gone past the deadline without both results: the commands may still run (admitted by an agent whose clock is
             // behind, or still running), so the move is watched until neither can (docs/SCALING.md §4).
-            var settledAt = MoveOutBackoff.SettledAtNs([isolate.deadlineNs, receive.deadlineNs], targetLeases.Read(b => b.Skew), move.Grace ?? DefaultGrace);
             watched = true;
-            return new CrossDcOutcome(CrossDcStatus.TimedOut, $"no result from {(results.Isolate is null ? move.SourceActuator : grant.Actuator)}", lease.epoch, grant,
-                results.Isolate, results.Receive, settledAt, WatchLateAsync(move, results, settledAt, lease.epoch, grant, ct));
+            return Watched(CrossDcStatus.TimedOut, $"no result from {(results.Isolate is null ? move.SourceActuator : grant.Actuator)}");
+        }
+        catch (Exception e) when (sent && e is not OutOfMemoryException)
+        {
+            // A cluster lost or the planner stopping after a command went out: the commands may still run, so the move is
+            // held and watched like a timed-out one, and the lease is not given up while they can (docs/SCALING.md §4).
+            watched = true;
+            return Watched(CrossDcStatus.Error, $"after its commands went out: {e.Message}");
         }
         finally
         {
@@ -121,6 +129,13 @@ public sealed partial class CrossDcMover(PlannerIdentity me, CrossDcLink home, C
             {
                 results.Dispose();
             }
+        }
+
+        CrossDcOutcome Watched(string status, string reason)
+        {
+            var settledAt = MoveOutBackoff.SettledAtNs([isolate.deadlineNs, receive.deadlineNs], targetLeases.Read(b => b.Skew), move.Grace ?? DefaultGrace);
+            return new CrossDcOutcome(status, reason, lease.epoch, grant, results.Isolate, results.Receive, settledAt,
+                WatchLateAsync(move, results, settledAt, lease.epoch, grant, ct));
         }
     }
 

@@ -31,7 +31,10 @@ public static class CrossDcStatus
     /// <summary>No result from an agent before the commands' deadline.</summary>
     public const string TimedOut = "timed-out";
 
-    /// <summary>The move could not run to its end: a cluster unreachable, or the planner stopping.</summary>
+    /// <summary>
+    /// The move could not run to its end: a cluster unreachable, or the planner stopping. After a command went out it is
+    /// watched like a timed-out move (<see cref="CrossDcOutcome.Late"/> set) and its lease is not given up while the commands can run.
+    /// </summary>
     public const string Error = "error";
 }
 
@@ -43,11 +46,11 @@ public static class CrossDcStatus
 /// <param name="Isolate">The source agent's result.</param>
 /// <param name="Receive">The target agent's result.</param>
 /// <param name="SettledAtNs">
-/// Timed out after its commands went out: the instant after which neither command can run any more
+/// Timed out, or ended in an error, after its commands went out: the instant after which neither command can run any more
 /// (<see cref="SafeHaven.Core.CrossDc.MoveOutBackoff.SettledAtNs"/>); 0 otherwise.
 /// </param>
 /// <param name="Late">
-/// Timed out after its commands went out: the results still watched until <paramref name="SettledAtNs"/>, under the
+/// Timed out, or ended in an error, after its commands went out: the results still watched until <paramref name="SettledAtNs"/>, under the
 /// lease (released once this ends): the late outcome (succeeded or failed, both results in), or null when none came
 /// (or the planner stopped). Never faults. Null otherwise.
 /// </param>

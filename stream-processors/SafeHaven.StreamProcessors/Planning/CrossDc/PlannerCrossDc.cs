@@ -109,8 +109,10 @@ internal sealed partial class PlannerCrossDc : IDisposable
             {
                 outcome = new CrossDcOutcome(CrossDcStatus.Error, $"{link.Datacenter}: {e.Message}");
             }
-            // Refused or leased there: the next peer may have room. Anything else sent commands (or may have): stop.
-            if (outcome.Status is not (CrossDcStatus.Refused or CrossDcStatus.LeasedElsewhere or CrossDcStatus.Error) || Peers[^1].Link == link)
+            // Refused or leased there: the next peer may have room. Anything else sent commands (or may have: an error with
+            // its commands watched): stop.
+            if (outcome.Late is not null || outcome.Status is not (CrossDcStatus.Refused or CrossDcStatus.LeasedElsewhere or CrossDcStatus.Error)
+                || Peers[^1].Link == link)
             {
                 return (outcome with { Reason = refusals.Count > 0 ? $"{outcome.Reason} (after {string.Join("; ", refusals)})" : outcome.Reason }, link.Datacenter);
             }
