@@ -32,6 +32,10 @@ internal static class TopJson
                 ["rule"] = m.rule, ["commandId"] = m.commandId,
             })]),
         })]),
+        ["waiting"] = new JsonArray([.. s.Waiting.SelectMany(w => w.members.Select(m => (JsonNode)new JsonObject
+        {
+            ["entityId"] = m.entityId, ["group"] = w.group, ["detectionId"] = m.detectionId, ["reason"] = w.reason, ["sinceNs"] = w.updatedAtNs,
+        }))]),
         ["commands"] = new JsonArray([.. s.Commands.Select(c => (JsonNode)new JsonObject
         {
             ["commandId"] = c.CommandId, ["level"] = c.Level, ["action"] = c.Action, ["host"] = c.Entity.host, ["pid"] = c.Entity.pid,

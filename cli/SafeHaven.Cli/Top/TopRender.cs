@@ -42,7 +42,8 @@ internal static class TopRender
     private static Table Isolations(TopSnapshot s)
     {
         var perLevel = string.Join(", ", s.Isolations.GroupBy(i => i.level).Select(g => $"{g.Key} {g.Count()}"));
-        var t = Titled($"Isolations held ({(perLevel.Length > 0 ? perLevel : "none")})", "level", "actuator", "pool cpus", "group", "members", "event", "updated");
+        var waiting = s.Waiting.Count > 0 ? $"; {s.Waiting.Count} detection{(s.Waiting.Count == 1 ? "" : "s")} waiting for room" : "";
+        var t = Titled($"Isolations held ({(perLevel.Length > 0 ? perLevel : "none")}{waiting})", "level", "actuator", "pool cpus", "group", "members", "event", "updated");
         foreach (var i in s.Isolations.Take(30))
         {
             var members = string.Join("; ", i.members.Select(m => $"{Entity(m.entity)} {m.status}"));

@@ -78,6 +78,7 @@ internal sealed record TopSnapshot(
     IReadOnlyList<HostRow> Hosts,
     IReadOnlyList<HotRow> Hot,
     IReadOnlyList<SlotRecord> Isolations,
+    IReadOnlyList<SlotRecord> Waiting,
     IReadOnlyList<CommandRow> Commands,
     IReadOnlyDictionary<string, int> DeadLetters,
     long Skipped,

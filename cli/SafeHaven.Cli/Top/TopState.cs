@@ -1,4 +1,5 @@
 using SafeHaven.Core;
+using SafeHaven.Core.Placement;
 using SafeHaven.Schemas;
 
 namespace SafeHaven.Cli.Top;
@@ -151,12 +152,18 @@ internal sealed class TopState
     /// <summary>Counts a record that could not be decoded (shown, never fatal: top is a view).</summary>
     public void OnUndecodable(string kind) => Count(kind + " (undecodable)");
 
+    // A slot that holds capacity: not a detection's wait (key "wait:…", no level) nor a given-back booking of another
+    // datacenter's move (key "receive:…"), which the ledger topic carries beside the slots.
+    private static bool IsHeld(SlotRecord s) => s.group is not null && s.members.Count > 0
+        && !s.slot.StartsWith(PlacementBook.WaitPrefix, StringComparison.Ordinal) && !s.slot.StartsWith(PlacementBook.ReceivePrefix, StringComparison.Ordinal);
+
     /// <summary>What to show at <paramref name="nowNs"/>.</summary>
     public TopSnapshot Snapshot(long nowNs) => new(
         nowNs,
         [.. _hosts.Values.OrderBy(h => h.Host, StringComparer.Ordinal)],
         [.. _hot.Values.Where(h => nowNs - h.LastDetectedAtNs <= HotForNs).OrderByDescending(h => h.LastDetectedAtNs)],
-        [.. _slots.Values.Where(s => s.group is not null && s.members.Count > 0).OrderBy(s => s.level, StringComparer.Ordinal).ThenBy(s => s.slot, StringComparer.Ordinal)],
+        [.. _slots.Values.Where(s => IsHeld(s)).OrderBy(s => s.level, StringComparer.Ordinal).ThenBy(s => s.slot, StringComparer.Ordinal)],
+        [.. _slots.Values.Where(s => s.slot.StartsWith(PlacementBook.WaitPrefix, StringComparison.Ordinal) && s.members.Count > 0).OrderBy(s => s.updatedAtNs)],
         [.. _commands],
         new Dictionary<string, int>(_deadLetters, StringComparer.Ordinal),
         Skipped,

@@ -75,6 +75,23 @@ public sealed class TopStateTests
     }
 
     [Fact]
+    public void A_detection_waiting_for_room_and_a_given_back_booking_are_not_isolations_held()
+    {
+        // Seen in CI: a parked worker's wait record (no level) sorted first and the title read "Isolations held ( 1, core 1)".
+        var state = new TopState();
+        state.OnSlot("a", Slot("a", group: "pgid:1", members: 1));
+        state.OnSlot("wait:dc/h1/pid/0", Relabelled(Slot("wait:dc/h1/pid/0", group: "pgid:2", members: 1), level: "", ledgerEvent: "wait"));
+        state.OnSlot("receive:c-1-in", Relabelled(Slot("receive:c-1-in", group: "vm:dc1/h1/v1", members: 1), level: "vm", ledgerEvent: "expire"));
+
+        var s = state.Snapshot(T0);
+
+        Assert.Equal(["a"], s.Isolations.Select(i => i.slot));
+        Assert.Equal(["wait:dc/h1/pid/0"], s.Waiting.Select(w => w.slot));
+        state.OnSlot("wait:dc/h1/pid/0", Relabelled(Slot("wait:dc/h1/pid/0", group: "pgid:2", members: 0), level: "", ledgerEvent: "leave"));
+        Assert.Empty(state.Snapshot(T0).Waiting);
+    }
+
+    [Fact]
     public void Dead_letters_are_counted_by_reason_and_undecodable_records_are_shown()
     {
         var state = new TopState();
@@ -126,6 +143,13 @@ public sealed class TopStateTests
         commandId = id, entity = Entity(42), level = "core", status = status, startedAtNs = T0, finishedAtNs = T0 + ns,
         phases = new Dictionary<string, long> { ["cpuset"] = 2_000_000 }, actuator = "h1",
     };
+
+    private static SlotRecord Relabelled(SlotRecord slot, string level, string ledgerEvent)
+    {
+        slot.level = level;
+        slot.@event = ledgerEvent;
+        return slot;
+    }
 
     private static SlotRecord Slot(string id, string? group, int members) => new()
     {
