@@ -78,7 +78,7 @@ internal sealed class RoleProcess
     /// <summary>Waits for the exit (at most <paramref name="timeout"/>) and returns when it happened, on this role's clock.</summary>
     public async Task<TimeSpan> ExitAsync(TimeSpan timeout)
     {
-        if (!await ExitedAsync(Process, timeout))
+        if (!await CliRunner.ExitedAsync(Process, timeout))
         {
             throw new TimeoutException($"still running {timeout.TotalSeconds} s later ({Whereabouts()}); stderr:\n{Stderr}");
         }
@@ -93,24 +93,6 @@ internal sealed class RoleProcess
             _stderr.Enqueue("(test: stderr still open 5 s after the exit)");
         }
         return at;
-    }
-
-    // Whether p exited within timeout, asked of waitpid (HasExited) as well as awaited. The awaited notification alone
-    // once came more than 60 s after the exit in a loaded test host, for up and for the /bin/kill that signalled it
-    // (which has no redirected output to drain), while HasExited already said exited 0: the CI's "still running 30 s later".
-    private static async Task<bool> ExitedAsync(Process p, TimeSpan timeout)
-    {
-        var waited = Stopwatch.StartNew();
-        var notified = p.WaitForExitAsync();
-        while (!notified.IsCompleted && !p.HasExited)
-        {
-            if (waited.Elapsed > timeout)
-            {
-                return false;
-            }
-            await Task.WhenAny(notified, Task.Delay(20));
-        }
-        return true;
     }
 
     // Why a wait for the exit timed out: the process gone but its output pipes held open elsewhere, or each of its threads'
@@ -137,7 +119,7 @@ internal sealed class RoleProcess
     {
         var at = _clock.Elapsed;
         using var kill = Process.Start("/bin/kill", ["-TERM", Process.Id.ToString(CultureInfo.InvariantCulture)]);
-        Assert.True(await ExitedAsync(kill, TimeSpan.FromSeconds(60)), "/bin/kill still running 60 s later");
+        Assert.True(await CliRunner.ExitedAsync(kill, TimeSpan.FromSeconds(60)), "/bin/kill still running 60 s later");
         return at;
     }
 }
